@@ -1,0 +1,183 @@
+"""Recipe op registry: a step name in YAML -> a typed params model and a builder of datatrove steps.
+
+Ops register themselves with `@register_op`; `curate ops` lists them and the recipe loader validates
+every step's params against the op's pydantic model, so a typo is an error before anything runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from datatrove.pipeline.base import PipelineStep
+from pydantic import BaseModel, ConfigDict
+
+
+class OpParams(BaseModel):
+    """Base of every op's params: unknown keys are errors (a misspelled threshold must not be ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class StepContext:
+    """What a builder knows about where its step runs.
+
+    Attributes:
+        run_dir: the run folder (recipe `output.path`).
+        step_id: unique name of this step in the recipe (`op` or `op_2` for a repeated op); used for
+            `removed/<step_id>/`, scratch dirs and removal metadata.
+        tasks: number of datatrove tasks of the executor.
+        keep_removed: whether removed documents are written to `removed/<step_id>/`.
+    """
+
+    run_dir: Path
+    step_id: str
+    tasks: int = 1
+    keep_removed: bool = False
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch folder for this step (signatures, cluster files)."""
+        return self.run_dir / "work" / self.step_id
+
+    def removed_writer(self):
+        """A writer for this step's removed documents, or None when the recipe does not keep them."""
+        if not self.keep_removed:
+            return None
+        from curation.writers import RemovedWriter
+
+        return RemovedWriter(self.run_dir / "removed" / self.step_id, step_id=self.step_id)
+
+
+@dataclass
+class Barrier:
+    """An op that must see every shard before deciding about any document (dedup, clustering).
+
+    The builder ends the current pipeline segment after `before` (e.g. a pass-through step that writes
+    signatures), runs each of `stages` as its own executor once *all* tasks of the segment finished,
+    and starts the next segment with `filter`, whose counters (total/forwarded/dropped_<reason>) are
+    this op's line in the ledger.
+
+    Attributes:
+        before: steps appended to the current segment (they must pass every document through).
+        stages: `(pipeline, tasks)` pairs run in order after the segment; they yield no documents.
+        filter: the step that removes documents in the next segment.
+    """
+
+    before: list[PipelineStep]
+    stages: list[tuple[list[PipelineStep], int]]
+    filter: PipelineStep
+
+
+@dataclass
+class Op:
+    name: str
+    params: type[OpParams]
+    build: Callable[[OpParams, StepContext], PipelineStep | Barrier]
+    doc: str = ""
+    tags: list[str] = field(default_factory=list)
+
+
+_OPS: dict[str, Op] = {}
+
+
+def register_op(name: str, params: type[OpParams]):
+    """Register `fn(params, ctx) -> PipelineStep | Barrier` as the recipe op `name`.
+
+    The builder's docstring is what `curate ops` prints, so it should say what the op is for.
+    """
+
+    def deco(fn):
+        if name in _OPS:
+            raise ValueError(f"op {name!r} registered twice")
+        _OPS[name] = Op(name=name, params=params, build=fn, doc=(fn.__doc__ or "").strip())
+        return fn
+
+    return deco
+
+
+def _import_steps() -> None:
+    import curation.steps as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if not mod.name.startswith("_"):
+            importlib.import_module(f"curation.steps.{mod.name}")
+
+
+def all_ops() -> dict[str, Op]:
+    """Every registered op, importing the step modules on first use."""
+    if not _OPS:
+        _import_steps()
+    return dict(sorted(_OPS.items()))
+
+
+def get_op(name: str) -> Op:
+    ops = all_ops()
+    if name not in ops:
+        close = difflib.get_close_matches(name, list(ops), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; known ops: {', '.join(ops)}"
+        raise KeyError(f"unknown op {name!r}{hint}")
+    return ops[name]
+
+
+# --- input formats -------------------------------------------------------------------------------
+
+
+class InputParams(OpParams):
+    """Fields every input format accepts; a format's own params model subclasses this."""
+
+    format: str
+    path: str
+    text_key: str = "text"
+    id_key: str = "id"
+    glob: str | None = None  # a glob pattern inside `path` when `path` is a folder
+
+
+@dataclass
+class ReaderContext:
+    """Where a reader puts what it cannot read, and how much to read.
+
+    Attributes:
+        run_dir: the run folder; unreadable records go to `run_dir/rejected/`.
+        limit: max documents per task (-1: all).
+        progress: show a progress bar (only on a TTY).
+    """
+
+    run_dir: Path
+    limit: int = -1
+    progress: bool = False
+
+
+@dataclass
+class ReaderSpec:
+    format: str
+    params: type[InputParams]
+    build: Callable[[InputParams, ReaderContext], PipelineStep]
+    doc: str = ""
+
+
+_READERS: dict[str, ReaderSpec] = {}
+
+
+def register_reader(fmt: str, params: type[InputParams] = InputParams):
+    """Register `fn(params, ctx) -> PipelineStep` (a datatrove reader) as `input.format: fmt`."""
+
+    def deco(fn):
+        if fmt in _READERS:
+            raise ValueError(f"reader {fmt!r} registered twice")
+        _READERS[fmt] = ReaderSpec(format=fmt, params=params, build=fn, doc=(fn.__doc__ or "").strip())
+        return fn
+
+    return deco
+
+
+def all_readers() -> dict[str, ReaderSpec]:
+    if not _OPS:
+        _import_steps()
+    importlib.import_module("curation.readers")
+    return dict(sorted(_READERS.items()))

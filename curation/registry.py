@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -51,7 +51,7 @@ class StepContext:
             return None
         from curation.writers import RemovedWriter
 
-        return RemovedWriter(self.run_dir / "removed" / self.step_id, step_id=self.step_id)
+        return RemovedWriter(str(self.run_dir / "removed" / self.step_id), step_id=self.step_id)
 
 
 @dataclass
@@ -80,22 +80,26 @@ class Op:
     params: type[OpParams]
     build: Callable[[OpParams, StepContext], PipelineStep | Barrier]
     doc: str = ""
-    tags: list[str] = field(default_factory=list)
+    thresholds: Callable[[OpParams], dict] | None = None
 
 
 _OPS: dict[str, Op] = {}
+IMPORT_ERRORS: dict[str, str] = {}  # step module -> why it could not be imported
 
 
-def register_op(name: str, params: type[OpParams]):
+def register_op(name: str, params: type[OpParams], thresholds: Callable[[OpParams], dict] | None = None):
     """Register `fn(params, ctx) -> PipelineStep | Barrier` as the recipe op `name`.
 
     The builder's docstring is what `curate ops` prints, so it should say what the op is for.
+    `thresholds(params)`, when given, returns the thresholds this op applies, keyed by metadata metric:
+    `{"roots.word_rep_ratio": {"op": "max", "value": 0.19, "per_lang": {"ur": 0.2}}}`; they are written
+    to summary.json so the dashboard can draw each metric against its threshold.
     """
 
     def deco(fn):
         if name in _OPS:
             raise ValueError(f"op {name!r} registered twice")
-        _OPS[name] = Op(name=name, params=params, build=fn, doc=(fn.__doc__ or "").strip())
+        _OPS[name] = Op(name=name, params=params, build=fn, doc=(fn.__doc__ or "").strip(), thresholds=thresholds)
         return fn
 
     return deco
@@ -106,7 +110,10 @@ def _import_steps() -> None:
 
     for mod in pkgutil.iter_modules(pkg.__path__):
         if not mod.name.startswith("_"):
-            importlib.import_module(f"curation.steps.{mod.name}")
+            try:
+                importlib.import_module(f"curation.steps.{mod.name}")
+            except ImportError as e:  # one step's missing dependency must not disable every other op
+                IMPORT_ERRORS[mod.name] = f"{type(e).__name__}: {e}"
 
 
 def all_ops() -> dict[str, Op]:
@@ -121,6 +128,8 @@ def get_op(name: str) -> Op:
     if name not in ops:
         close = difflib.get_close_matches(name, list(ops), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known ops: {', '.join(ops)}"
+        if IMPORT_ERRORS:
+            hint += "; step modules that failed to import: " + "; ".join(f"{m} ({e})" for m, e in IMPORT_ERRORS.items())
         raise KeyError(f"unknown op {name!r}{hint}")
     return ops[name]
 

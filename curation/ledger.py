@@ -1,0 +1,143 @@
+"""The ledger: datatrove's per-task stats -> summary.json, and the invariant that nothing is lost.
+
+Every step counts the documents it receives (`total`) and passes on (`forwarded`); readers count
+what they read (`documents`) and what they could not (`rejected`). Summing the per-task stats files
+of every stage gives the funnel; `input = output + Σ removed + rejected` is then checked, and also
+that each step received exactly what the previous one kept, so a step that loses documents without
+counting them is caught by name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from curation.build import Stage
+from curation.steps.base import LEDGER_PREFIX
+
+
+def _total(value) -> float:
+    if isinstance(value, dict):
+        return value.get("total", 0)
+    return value or 0
+
+
+def load_stage_stats(logging_dir: Path, length: int) -> list[dict[str, float]]:
+    """Sum the per-rank stats files of one stage: per pipeline position, {stat: total}."""
+    merged: list[dict[str, float]] = [defaultdict(float) for _ in range(length)]
+    for path in sorted((logging_dir / "stats").glob("*.json")):
+        for i, step in enumerate(json.loads(path.read_text())[:length]):
+            for key, value in step.get("stats", {}).items():
+                merged[i][key] += _total(value)
+            merged[i]["__seconds"] += _total(step.get("time_stats", 0))
+    return merged
+
+
+def _rejected_reasons(run_dir: Path) -> dict[str, int]:
+    reasons: Counter = Counter()
+    for path in sorted((run_dir / "rejected").glob("*.jsonl")):
+        with open(path, "rb") as f:
+            for line in f:
+                try:
+                    error = json.loads(line)["error"]
+                except (ValueError, KeyError):
+                    error = "unknown"
+                reasons[error.split(":")[0]] += 1
+    return dict(reasons)
+
+
+def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thresholds: dict) -> dict:
+    """Assemble summary.json (schema 1, see docs/CONTRACTS.md) from the stats of every stage."""
+    steps: dict[str, dict] = {}
+    order: list[str] = []
+    extra: dict[str, Counter] = defaultdict(Counter)
+    inp = {"docs": 0, "bytes": 0}
+    out = {"docs": 0, "bytes": 0}
+    rejected = 0
+    for stage in stages:
+        stats = load_stage_stats(run_dir / "logs" / stage.name, len(stage.pipeline))
+        for (role, step_id), s in zip(stage.roles, stats):
+            for key, value in s.items():
+                if key.startswith(LEDGER_PREFIX):
+                    section, _, name = key[len(LEDGER_PREFIX):].partition(":")
+                    extra[section][name] += int(value)
+            rejected += int(s.get("rejected", 0))
+            if role == "reader":
+                inp["docs"] += int(s.get("documents", 0))
+                inp["bytes"] += int(s.get("input_bytes", 0))
+            elif role == "output":
+                out["docs"] += int(s.get("total", 0))
+                out["bytes"] += int(s.get("output_bytes", 0))
+            elif role in ("step", "aux"):
+                if step_id not in steps:
+                    steps[step_id] = {"name": step_id, "op": step_id, "in": 0, "kept": 0, "removed": 0,
+                                      "removed_by_reason": {}, "seconds": 0.0}
+                    order.append(step_id)
+                entry = steps[step_id]
+                entry["seconds"] = round(entry["seconds"] + s.get("__seconds", 0.0), 3)
+                if role == "step":
+                    entry["in"] += int(s.get("total", 0))
+                    entry["kept"] += int(s.get("forwarded", 0))
+                    for key, value in s.items():
+                        if key.startswith("dropped_"):
+                            reason = key[len("dropped_"):]
+                            entry["removed_by_reason"][reason] = entry["removed_by_reason"].get(reason, 0) + int(value)
+    op_of = {s.id: s.op for s in recipe.steps}
+    step_list = []
+    for step_id in order:
+        entry = steps[step_id]
+        entry["op"] = op_of.get(step_id, step_id)
+        entry["removed"] = entry["in"] - entry["kept"]
+        unexplained = entry["removed"] - sum(entry["removed_by_reason"].values())
+        if unexplained > 0:
+            entry["removed_by_reason"]["unspecified"] = unexplained
+        step_list.append(entry)
+
+    removed = sum(s["removed"] for s in step_list)
+    problems = []
+    expected = inp["docs"]
+    for s in step_list:
+        if s["in"] != expected:
+            problems.append(f"step {s['name']} received {s['in']} documents but the previous step kept {expected}")
+        expected = s["kept"]
+    if out["docs"] != expected:
+        problems.append(f"output wrote {out['docs']} documents but the last step kept {expected}")
+    total_in = inp["docs"] + rejected
+    ok = total_in == out["docs"] + removed + rejected and not problems
+    finished = dt.datetime.now(dt.timezone.utc)
+    summary = {
+        "schema": 1,
+        "recipe": recipe.name,
+        "recipe_file": recipe.source,
+        "started": started,
+        "finished": finished.isoformat(timespec="seconds"),
+        "seconds": round((finished - dt.datetime.fromisoformat(started)).total_seconds(), 3),
+        "input": {"docs": total_in, "bytes": inp["bytes"], "readable_docs": inp["docs"]},
+        "steps": step_list,
+        "output": {
+            **out,
+            "format": recipe.output.format,
+            "shards": sorted(str(p.relative_to(run_dir)) for p in (run_dir / "output").glob("*") if p.is_file()),
+        },
+        "rejected": rejected,
+        "rejected_by_reason": _rejected_reasons(run_dir),
+        "languages": dict(extra.pop("languages", {})),
+        "pii": dict(extra.pop("pii", {})),
+        "dedup": dict(extra.pop("dedup", {})),
+        "decontamination": dict(extra.pop("decontamination", {})),
+        **{section: dict(counts) for section, counts in extra.items()},
+        "thresholds": thresholds,
+        "invariant": {"ok": ok, "input": total_in, "output": out["docs"], "removed": removed,
+                      "rejected": rejected, "problems": problems},
+    }
+    return summary
+
+
+def write_summary(run_dir: Path, summary: dict) -> Path:
+    path = run_dir / "summary.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    tmp.replace(path)
+    return path

@@ -1,0 +1,309 @@
+"""YAML recipe -> typed, validated `Recipe`, with errors that name the file, the line and the key.
+
+Recipes are data a person writes and diffs. They are read with `yaml.safe_load` semantics; the node
+tree from `yaml.compose` gives the line of every key so that a validation error can point at it.
+`extends: base.yaml` merges a parent recipe: mappings merge key by key, and a child's `steps` entry
+overrides the parent's step with the same op (params merged), `op: null` removes it, and a new op is
+appended at the end.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from curation.registry import InputParams, OpParams, all_readers, get_op
+
+Path_ = tuple  # a key path inside the recipe, e.g. ("steps", 2, "roots_filters", "min_words")
+
+
+class RecipeError(ValueError):
+    """A user error in a recipe: printed as `file:line: key: message`, exit code 2."""
+
+    def __init__(self, file: str, line: int | None, key: str, message: str):
+        self.file, self.line, self.key, self.message = file, line, key, message
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {key + ': ' if key else ''}{message}")
+
+
+class OutputConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str | None = Field(None, description="the run folder (default runs/<name>)")
+    format: str = Field("jsonl.gz", description="jsonl.gz | jsonl | parquet | messages | alpaca | sharegpt")
+    max_shard_docs: int | None = Field(100_000, ge=1, description="start a new shard after this many docs")
+    max_shard_bytes: int | None = Field(None, ge=1, description="start a new shard after this many text bytes")
+    keep_removed: bool = Field(False, description="write removed documents to removed/<step>/")
+
+
+class ExecutorConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["local", "slurm", "ray"] = "local"
+    tasks: int = Field(1, ge=1, description="datatrove tasks (input files are split between them)")
+    workers: int = Field(-1, description="tasks run at once (-1: min(tasks, CPU cores))")
+    # slurm
+    partition: str | None = None
+    time: str | None = Field(None, description="slurm time limit, e.g. 04:00:00")
+    cpus_per_task: int = Field(1, ge=1)
+    mem_per_cpu_gb: float = Field(2, gt=0)
+    sbatch_args: dict[str, str] = Field(default_factory=dict)
+    # ray
+    address: str | None = Field(None, description="ray cluster address (default: a local Ray instance)")
+
+
+class Step(BaseModel):
+    op: str
+    id: str
+    params: OpParams
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    name: str
+    description: str = ""
+    input: InputParams
+    steps: list[Step]
+    output: OutputConfig
+    executor: ExecutorConfig
+    source: str = ""  # the recipe file
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output.path)
+
+    def resolved(self) -> dict:
+        """The recipe with every default filled in (written as recipe.resolved.yaml)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "input": self.input.model_dump(),
+            "steps": [{s.op: s.params.model_dump()} for s in self.steps],
+            "output": self.output.model_dump(),
+            "executor": self.executor.model_dump(),
+        }
+
+    def resolved_yaml(self) -> str:
+        return yaml.safe_dump(self.resolved(), sort_keys=False, allow_unicode=True)
+
+    def fingerprint(self) -> str:
+        """Identity of what the run computes (workers excluded: they don't change the output)."""
+        data = self.resolved()
+        data["executor"] = {k: v for k, v in data["executor"].items() if k != "workers"}
+        return hashlib.sha256(yaml.safe_dump(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+TOP_KEYS = {"name", "description", "extends", "input", "steps", "output", "executor"}
+
+
+# --- YAML with line numbers ----------------------------------------------------------------------
+
+
+def _lines(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            key = k.value
+            out[path + (key,)] = k.start_mark.line + 1
+            _lines(v, path + (key,), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _lines(v, path + (i,), out)
+
+
+def _load_yaml(file: Path) -> tuple[Any, dict[Path_, tuple[str, int]]]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(str(file), None, "", "recipe file not found") from None
+    except UnicodeDecodeError as e:
+        raise RecipeError(str(file), None, "", f"not UTF-8 text: {e}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise RecipeError(str(file), line, "", f"invalid YAML: {getattr(e, 'problem', e)}") from None
+    lines: dict[Path_, int] = {}
+    if node is not None:
+        _lines(node, (), lines)
+    return data, {k: (str(file), v) for k, v in lines.items()}
+
+
+def _key_str(path: Path_) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+class _Ctx:
+    """Error reporting for one (possibly merged) recipe: path -> (file, line)."""
+
+    def __init__(self, file: str, lines: dict[Path_, tuple[str, int]]):
+        self.file, self.lines = file, lines
+
+    def error(self, path: Path_, message: str) -> RecipeError:
+        for cut in range(len(path), -1, -1):  # nearest ancestor that has a line
+            if path[:cut] in self.lines:
+                f, line = self.lines[path[:cut]]
+                return RecipeError(f, line, _key_str(path), message)
+        return RecipeError(self.file, None, _key_str(path), message)
+
+
+def _suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=3, cutoff=0.5)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def _step_items(steps: Any, ctx: _Ctx, base: Path_ = ("steps",)) -> list[tuple[str, Any, Path_]]:
+    if steps is None:
+        return []
+    if not isinstance(steps, list):
+        raise ctx.error(base, "must be a list of `- op_name: {params}` items")
+    items = []
+    for i, item in enumerate(steps):
+        if isinstance(item, str):
+            item = {item: {}}
+        if not isinstance(item, dict) or len(item) != 1:
+            raise ctx.error(base + (i,), "each step must be a mapping with exactly one op name, `- op: {params}`")
+        (op, params), = item.items()
+        items.append((str(op), params, base + (i,)))
+    return items
+
+
+# --- extends -------------------------------------------------------------------------------------
+
+
+def _merge(parent: dict, child: dict, plines: dict, clines: dict) -> tuple[dict, dict]:
+    """Merge a child recipe over its parent; returns (data, lines) with lines re-keyed for steps."""
+    data = {k: v for k, v in parent.items() if k != "steps"}
+    lines = {k: v for k, v in plines.items() if not (k and k[0] == "steps")}
+    for key, value in child.items():
+        if key in ("steps", "extends"):
+            continue
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+        lines.update({k: v for k, v in clines.items() if k and k[0] == key})
+    ctx_p, ctx_c = _Ctx("", plines), _Ctx("", clines)
+    merged: list[list] = [[op, params, path, plines] for op, params, path in _step_items(parent.get("steps"), ctx_p)]
+    for op, params, path in _step_items(child.get("steps"), ctx_c):
+        idx = next((i for i, m in enumerate(merged) if m[0] == op), None)
+        if idx is None:
+            merged.append([op, params, path, clines])
+        elif params is None:
+            merged.pop(idx)
+        else:
+            base = merged[idx][1] if isinstance(merged[idx][1], dict) else {}
+            overrides = params if isinstance(params, dict) else {}
+            old_path, old_lines = merged[idx][2], merged[idx][3]
+            combined = {p[len(old_path):]: v for p, v in old_lines.items() if p[: len(old_path)] == old_path}
+            combined.update({p[len(path):]: v for p, v in clines.items() if p[: len(path)] == path})
+            merged[idx] = [op, {**base, **overrides}, (), combined]
+    steps = []
+    for i, (op, params, path, src) in enumerate(merged):
+        steps.append({op: params})
+        for p, v in src.items():
+            if path == () or p[: len(path)] == path:
+                rel = p if path == () else p[len(path):]
+                lines[("steps", i) + rel] = v
+    data["steps"] = steps
+    return data, lines
+
+
+def _load_merged(file: Path, seen: tuple = ()) -> tuple[dict, dict]:
+    data, lines = _load_yaml(file)
+    ctx = _Ctx(str(file), lines)
+    if data is None:
+        raise RecipeError(str(file), None, "", "recipe is empty")
+    if not isinstance(data, dict):
+        raise RecipeError(str(file), 1, "", "a recipe must be a YAML mapping (name, input, steps, output)")
+    for key in data:
+        if key not in TOP_KEYS:
+            raise ctx.error((key,), f"unknown key{_suggest(key, TOP_KEYS)}; allowed: {', '.join(sorted(TOP_KEYS))}")
+    if "extends" in data:
+        parent_file = (file.parent / str(data["extends"])).resolve()
+        if parent_file in seen:
+            raise ctx.error(("extends",), "circular extends")
+        if not parent_file.exists():
+            raise ctx.error(("extends",), f"parent recipe not found: {parent_file}")
+        pdata, plines = _load_merged(parent_file, seen + (parent_file,))
+        data, lines = _merge(pdata, data, plines, lines)
+    return data, lines
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+def _validate_model(model: type[BaseModel], data: Any, path: Path_, ctx: _Ctx):
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ctx.error(path, f"must be a mapping of parameters, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key{_suggest(loc[-1], model.model_fields)}; allowed: {', '.join(model.model_fields)}"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        else:
+            msg = f"{msg} (got {err.get('input')!r})"
+        raise ctx.error(path + loc, msg) from None
+
+
+def load_recipe(file: str | Path) -> Recipe:
+    """Read, merge (`extends`) and validate a recipe; raises RecipeError for any user error."""
+    file = Path(file)
+    data, lines = _load_merged(file)
+    ctx = _Ctx(str(file), lines)
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ctx.error(("name",), "required: a non-empty string naming the recipe")
+
+    raw_input = data.get("input")
+    if not isinstance(raw_input, dict):
+        raise ctx.error(("input",), "required: a mapping like {format: jsonl, path: data/*.jsonl.gz}")
+    readers = all_readers()
+    fmt = raw_input.get("format")
+    if fmt not in readers:
+        raise ctx.error(("input", "format"), f"unknown input format {fmt!r}{_suggest(fmt, readers)}; known: {', '.join(readers)}")
+    inp = _validate_model(readers[fmt].params, raw_input, ("input",), ctx)
+
+    steps, counts = [], {}
+    for op_name, params, path in _step_items(data.get("steps"), ctx):
+        try:
+            op = get_op(op_name)
+        except KeyError as e:
+            raise ctx.error(path + (op_name,), str(e.args[0])) from None
+        counts[op_name] = counts.get(op_name, 0) + 1
+        step_id = op_name if counts[op_name] == 1 else f"{op_name}_{counts[op_name]}"
+        steps.append(Step(op=op_name, id=step_id, params=_validate_model(op.params, params, path + (op_name,), ctx)))
+
+    output = _validate_model(OutputConfig, data.get("output"), ("output",), ctx)
+    if output.path is None:
+        output.path = str(Path("runs") / name)
+    executor = _validate_model(ExecutorConfig, data.get("executor"), ("executor",), ctx)
+    from curation.writers import OUTPUT_FORMATS
+
+    known = {"jsonl.gz", "jsonl", "parquet", *OUTPUT_FORMATS}
+    if output.format not in known:
+        raise ctx.error(("output", "format"), f"unknown output format {output.format!r}{_suggest(output.format, known)}")
+    return Recipe(
+        name=name,
+        description=str(data.get("description", "")),
+        input=inp,
+        steps=steps,
+        output=output,
+        executor=executor,
+        source=str(file),
+    )

@@ -17,7 +17,7 @@ from pathlib import Path
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.writers import JsonlWriter
 
-from curation.readers import LedgerJsonlReader
+from curation.readers import SegmentReader
 from curation.recipe import Recipe
 from curation.registry import Barrier, ReaderContext, StepContext, all_readers, get_op
 from curation.writers import _adapter, make_output_writer
@@ -115,7 +115,7 @@ def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> lis
         for j, (pipe, n) in enumerate(part.stages, start=1):
             stages.append(Stage(f"{step.id}.stage_{j}", list(pipe), n, [("aux", step.id)] * len(pipe)))
         segment += 1
-        reader = LedgerJsonlReader(str(seg_dir), glob_pattern="*.jsonl.gz", add_file_path=False)
+        reader = SegmentReader(str(seg_dir), glob_pattern="*.jsonl.gz", add_file_path=False)
         reader.rejected_dir = str(run_dir / "rejected")
         pipeline = [reader, part.filter]
         roles = [("segment_reader", None), ("step", step.id)]

@@ -55,7 +55,7 @@ class RejectingReaderMixin:
         if isinstance(raw, bytes):
             raw = raw[:MAX_RAW_CHARS].decode("utf-8", errors="backslashreplace")
         elif raw is not None and not isinstance(raw, str):
-            raw = repr(raw)
+            raw = orjson.dumps(raw, default=repr).decode()
         record = {"source": source, "line": line, "error": error, "raw": (raw or "")[:MAX_RAW_CHARS]}
         if self.rejected_dir:
             if self._rejected_fh is None:
@@ -125,10 +125,22 @@ class LedgerJsonlReader(RejectingReaderMixin, JsonlReader):
                 self.reject(filepath, line_no + 1, f"truncated or corrupt compressed stream: {e}")
 
     def _default_adapter(self, data: dict, path: str, id_in_file):
+        has_id = self.id_key in data
         out = super()._default_adapter(data, path, id_in_file)
-        if self.id_key not in data and out["id"] == f"{path}/{id_in_file}":
+        if not has_id:
             out["id"] = f"{path}:{id_in_file}"  # derived ids: file:line (1-based), stable across runs
         return out
+
+
+class SegmentReader(LedgerJsonlReader):
+    """Reads a barrier's intermediate shards back; an empty segment (all removed) is not an error."""
+
+    name = "🔁 Segment"
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if not self.data_folder.list_files(glob_pattern=self.glob_pattern):
+            return
+        yield from super().run(data, rank, world_size)
 
 
 class LedgerParquetReader(RejectingReaderMixin, ParquetReader):
@@ -196,8 +208,9 @@ class HFDiskReader(RejectingReaderMixin, BaseReader):
                 self._rejected_fh = None
 
     def _default_adapter(self, data: dict, path: str, id_in_file):
+        has_id = self.id_key in data
         out = super()._default_adapter(data, path, id_in_file)
-        if self.id_key not in data:
+        if not has_id:
             out["id"] = f"{Path(path).name}:{id_in_file}"
         return out
 

@@ -112,7 +112,7 @@ def _import_steps() -> None:
         if not mod.name.startswith("_"):
             try:
                 importlib.import_module(f"curation.steps.{mod.name}")
-            except ImportError as e:  # one step's missing dependency must not disable every other op
+            except Exception as e:  # one broken or dependency-less step module must not disable every other op
                 IMPORT_ERRORS[mod.name] = f"{type(e).__name__}: {e}"
 
 

@@ -1,0 +1,56 @@
+"""Shared benchmark helpers: run a variant in a fresh process, time it, read its peak RSS.
+
+Each variant runs in its own forked process so peak RSS (ru_maxrss) is that variant's alone and the
+variants don't warm each other's caches; medians over repeats tame this noisy 2-core machine.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import multiprocessing as mp
+import resource
+import statistics
+import time
+from pathlib import Path
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def _child(fn, args, q):
+    t0 = time.perf_counter()
+    result = fn(*args)
+    seconds = time.perf_counter() - t0
+    q.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, result))
+
+
+def measure(fn, *args, repeats: int = 3) -> dict:
+    """Median seconds and max peak RSS (MB) of `fn(*args)` over `repeats` fresh processes."""
+    ctx = mp.get_context("fork")
+    runs = []
+    for _ in range(repeats):
+        q = ctx.Queue()
+        p = ctx.Process(target=_child, args=(fn, args, q))
+        p.start()
+        runs.append(q.get())
+        p.join()
+    return {"seconds": statistics.median(r[0] for r in runs), "rss_mb": max(r[1] for r in runs), "result": runs[-1][2]}
+
+
+def load_jsonl(path: Path, limit: int | None = None, max_chars: int | None = None) -> list[dict]:
+    docs = []
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            d = json.loads(line)
+            if max_chars and len(d.get("text", "")) > max_chars:
+                continue
+            docs.append(d)
+            if limit and len(docs) >= limit:
+                break
+    return docs
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)

@@ -1,0 +1,67 @@
+"""Read -> write throughput: our ledger reader + sharded writer vs datatrove's JsonlReader -> JsonlWriter.
+
+Our reader does more per record (strict UTF-8, rejected records, byte counts) and the writer more per
+document (shard rollover); this measures what that costs. Expected ratio ~1.
+
+    python -m bench.io [--data ../shared/data] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from bench.common import DEFAULT_DATA, measure, table
+
+
+def _drain(reader, writer) -> int:
+    n = 0
+    for _ in writer.run(reader.run(None, 0, 1), 0, 1):
+        n += 1
+    return n
+
+
+def run_datatrove(src: Path, out: str) -> int:
+    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.writers import JsonlWriter
+
+    return _drain(JsonlReader(str(src.parent), glob_pattern=src.name), JsonlWriter(out))
+
+
+def run_rootstock(src: Path, out: str) -> int:
+    from curation.readers import LedgerJsonlReader
+    from curation.writers import ShardedJsonlWriter
+
+    reader = LedgerJsonlReader(str(src.parent), glob_pattern=src.name)
+    reader.rejected_dir = str(Path(out) / "rejected")
+    return _drain(reader, ShardedJsonlWriter(out, max_shard_docs=100_000))
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    from datatrove.utils.logging import logger
+
+    logger.remove()
+    src = args.data / "web" / "docs_en.jsonl.gz"
+    import gzip
+
+    mb = sum(len(line) for line in gzip.open(src)) / 1e6
+    rows = []
+    base = None
+    for name, fn in [("datatrove JsonlReader → JsonlWriter", run_datatrove), ("rootstock LedgerJsonlReader → ShardedJsonlWriter", run_rootstock)]:
+        with tempfile.TemporaryDirectory() as out:
+            m = measure(fn, src, out, repeats=args.repeats)
+        docs = m["result"]
+        base = base or m["seconds"]
+        rows.append([name, f"{docs:,}", f"{docs / m['seconds']:,.0f}", f"{mb / m['seconds']:.1f}",
+                     f"{base / m['seconds']:.2f}", f"{m['rss_mb']:.0f}"])
+    print(f"read→write of {src.name} ({mb:.1f} MB uncompressed JSON), median of {args.repeats}\n")
+    print(table(["pipeline", "docs", "docs/s", "MB/s", "speed vs datatrove", "peak RSS MB"], rows))
+
+
+if __name__ == "__main__":
+    main()

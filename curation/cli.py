@@ -75,7 +75,7 @@ def print_summary(summary: dict, run_dir: Path) -> None:
 def cmd_validate(args) -> int:
     from curation.recipe import load_recipe
 
-    recipe = load_recipe(args.recipe)
+    recipe = load_recipe(args.recipe, args.set)
     print(recipe.resolved_yaml(), end="")
     return 0
 
@@ -142,7 +142,7 @@ def cmd_run(args) -> int:
     from curation.recipe import load_recipe
     from curation.registry import get_op
 
-    recipe = load_recipe(args.recipe)
+    recipe = load_recipe(args.recipe, args.set)
     if args.output:
         recipe.output.path = args.output
     if args.tasks:
@@ -207,9 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", help="override output.path (the run folder)")
     p.add_argument("--tasks", type=int, help="override executor.tasks")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a TTY")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe value, e.g. --set input.path=data/x.jsonl (repeatable; YAML values)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("validate", help="validate a recipe and print it with every default filled in")
     p.add_argument("recipe")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe value")
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("ops", help="list every op and input format with params, defaults and docs")
     p.set_defaults(func=cmd_ops)

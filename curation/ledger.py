@@ -18,6 +18,10 @@ from curation.build import Stage
 from curation.steps.base import LEDGER_PREFIX
 
 
+# datatrove's HTML extractors count why they dropped a page under these names instead of dropped_<reason>
+EXTRACTOR_REASONS = ("timeout", "broken_process", "clean_error")
+
+
 def _total(value) -> float:
     if isinstance(value, dict):
         return value.get("total", 0)
@@ -81,8 +85,8 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
                     entry["in"] += int(s.get("total", 0))
                     entry["kept"] += int(s.get("forwarded", 0))
                     for key, value in s.items():
-                        if key.startswith("dropped_"):
-                            reason = key[len("dropped_"):]
+                        if key.startswith("dropped_") or key in EXTRACTOR_REASONS:
+                            reason = key[len("dropped_"):] if key.startswith("dropped_") else key
                             entry["removed_by_reason"][reason] = entry["removed_by_reason"].get(reason, 0) + int(value)
     op_of = {s.id: s.op for s in recipe.steps}
     step_list = []

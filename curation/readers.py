@@ -267,7 +267,7 @@ class WarcParams(InputParams):
     text_key: str = "text"
     extractor: str = "trafilatura"  # HTML -> text; "none" keeps raw HTML in `text`
     favour_precision: bool = True
-    timeout_s: float = 1.0  # per page; trafilatura can hang on pathological HTML
+    timeout_s: float = 5.0  # per page; trafilatura can hang on pathological HTML
 
 
 @register_reader("warc", WarcParams)

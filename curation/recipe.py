@@ -261,10 +261,34 @@ def _validate_model(model: type[BaseModel], data: Any, path: Path_, ctx: _Ctx):
         raise ctx.error(path + loc, msg) from None
 
 
-def load_recipe(file: str | Path) -> Recipe:
-    """Read, merge (`extends`) and validate a recipe; raises RecipeError for any user error."""
+def apply_overrides(data: dict, overrides: list[str], lines: dict) -> None:
+    """`--set input.path=x` / `--set steps.0.length_filter.min_chars=5`: values are parsed as YAML."""
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise RecipeError("--set", None, item, "expected KEY=VALUE, e.g. input.path=data/*.jsonl")
+        parts = [int(p) if p.isdigit() else p for p in key.split(".")]
+        node = data
+        for p in parts[:-1]:
+            try:
+                node = node[p]
+            except (KeyError, IndexError, TypeError):
+                if isinstance(node, dict) and isinstance(p, str):
+                    node = node.setdefault(p, {})
+                else:
+                    raise RecipeError("--set", None, key, "no such key in the recipe") from None
+        try:
+            node[parts[-1]] = yaml.safe_load(raw)
+        except (TypeError, IndexError):
+            raise RecipeError("--set", None, key, "no such key in the recipe") from None
+        lines[tuple(parts)] = ("--set", None)
+
+
+def load_recipe(file: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Read, merge (`extends`), apply `--set` overrides and validate; raises RecipeError for user errors."""
     file = Path(file)
     data, lines = _load_merged(file)
+    apply_overrides(data, overrides or [], lines)
     ctx = _Ctx(str(file), lines)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():

@@ -108,7 +108,7 @@ def test_warc_html_to_text_keeps_url(run_recipe, tmp_path):
             rec = writer.create_warc_record(f"https://docs.example.org/{i}", "response",
                                             payload=BytesIO(html.encode()), http_headers=headers)
             writer.write_record(rec)
-    code, run_dir, summary = run_recipe({"name": "t", "input": {"format": "warc", "path": str(tmp_path / "crawl.warc.gz")},
+    code, run_dir, summary = run_recipe({"name": "t", "input": {"format": "warc", "path": str(tmp_path / "crawl.warc.gz"), "timeout_s": 60},
                                          "steps": []})
     assert code == 0 and summary["invariant"]["ok"]
     out = read_output(run_dir)

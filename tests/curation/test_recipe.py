@@ -114,3 +114,14 @@ def test_validate_prints_resolved(write_recipe, capsys):
 def test_repeated_op_gets_unique_step_ids(write_recipe):
     r = load_recipe(write_recipe(GOOD.replace("  - exact_dedup: {}", "  - length_filter: {min_chars: 50}")))
     assert [s.id for s in r.steps] == ["length_filter", "length_filter_2"]
+
+
+def test_set_overrides_values_and_reports_bad_ones(write_recipe):
+    path = write_recipe(GOOD)
+    r = load_recipe(path, ["input.path=/data/x.jsonl", "steps.0.length_filter.min_chars=42", "executor.tasks=3"])
+    assert r.input.path == "/data/x.jsonl" and r.steps[0].params.min_chars == 42 and r.executor.tasks == 3
+    with pytest.raises(RecipeError) as err:
+        load_recipe(path, ["steps.0.length_filter.min_chars=lots"])
+    assert err.value.file == "--set" and "min_chars" in err.value.key
+    with pytest.raises(RecipeError):
+        load_recipe(path, ["steps.9.x=1"])

@@ -25,6 +25,7 @@ EXAMPLES = """examples:
   curate validate recipes/roots_web.yaml      print the resolved recipe
   curate ops                                  list every op with its params
   curate stats runs/sample                    print the funnel of a run
+  curate sample runs/sample --removed exact_dedup -n 3
 """
 
 
@@ -106,6 +107,60 @@ def cmd_stats(args) -> int:
         print(json.dumps(summary, indent=2))
     else:
         print_summary(summary, Path(args.run_dir))
+    return 0
+
+
+def _iter_records(folder: Path):
+    import gzip
+
+    for path in sorted(folder.glob("*")):
+        if path.name.endswith(".jsonl.gz") or path.suffix == ".jsonl":
+            opener = gzip.open if path.name.endswith(".gz") else open
+            with opener(path, "rt", encoding="utf-8") as f:
+                for line in f:
+                    yield json.loads(line)
+        elif path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            for row in pq.read_table(path).to_pylist():
+                row["metadata"] = json.loads(row.get("metadata") or "{}")
+                yield row
+
+
+def cmd_sample(args) -> int:
+    """Print a few documents of a run: kept (default), removed by a step, or rejected."""
+    run_dir = Path(args.run_dir)
+    if args.rejected:
+        folder = run_dir / "rejected"
+    elif args.removed:
+        folder = run_dir / "removed" / args.removed
+    else:
+        folder = run_dir / "output"
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder (removed documents are kept only with output.keep_removed: true)")
+    con = _console()
+    shown = 0
+    for rec in _iter_records(folder):
+        meta = rec.get("metadata", {})
+        if args.reason and meta.get("reason") != args.reason:
+            continue
+        if args.rejected:
+            con.print(f"[bold]{rec['source']}:{rec['line']}[/bold]  {rec['error']}", markup=False)
+            con.print(rec.get("raw", "")[: args.chars], markup=False)
+        else:
+            why = f"  removed by {meta.get('removed_by')}: {meta.get('reason')}" if "reason" in meta else ""
+            con.print(f"[bold]{rec['id']}[/bold]{why}")
+            metrics = {k: v for k, v in meta.items() if "." in k or k in ("lang", "lang_score", "dup_of")}
+            if metrics:
+                con.print(json.dumps(metrics, ensure_ascii=False), markup=False, style="dim")
+            text = rec["text"]
+            con.print(text[: args.chars] + (" […]" if len(text) > args.chars else ""), markup=False)
+        con.print()
+        shown += 1
+        if shown >= args.n:
+            break
+    if not shown:
+        con.print("no matching documents")
     return 0
 
 
@@ -216,6 +271,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("ops", help="list every op and input format with params, defaults and docs")
     p.set_defaults(func=cmd_ops)
+    p = sub.add_parser("sample", help="print a few kept, removed or rejected documents of a run")
+    p.add_argument("run_dir")
+    p.add_argument("-n", type=int, default=5, help="how many documents")
+    p.add_argument("--removed", metavar="STEP", help="removed by this step (removed/<STEP>/)")
+    p.add_argument("--reason", help="only documents removed for this reason")
+    p.add_argument("--rejected", action="store_true", help="unreadable input records")
+    p.add_argument("--chars", type=int, default=600, help="show at most this many characters of each text")
+    p.set_defaults(func=cmd_sample)
     p = sub.add_parser("stats", help="print the funnel of a finished run from its summary.json")
     p.add_argument("run_dir")
     p.add_argument("--json", action="store_true", help="print summary.json as is")

@@ -163,3 +163,13 @@ def test_stats_and_ops_commands(run_recipe, capsys):
     assert main(["ops"]) == 0
     out = capsys.readouterr().out
     assert "length_filter" in out and "min_chars: 0" in out and "exact_dedup" in out and "jsonl" in out
+
+
+def test_sample_command_shows_removed_with_reason(run_recipe, capsys):
+    _, run_dir, _ = run_recipe({"name": "t", "input": {"format": "jsonl", "path": str(SAMPLE)},
+                                "steps": [{"length_filter": {"min_chars": 200}}], "output": {"keep_removed": True}})
+    capsys.readouterr()
+    assert main(["sample", str(run_dir), "--removed", "length_filter", "-n", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("removed by length_filter: too_short") == 2
+    assert main(["sample", str(run_dir), "--removed", "nope"]) == 2

@@ -138,8 +138,8 @@ class SegmentReader(LedgerJsonlReader):
     name = "🔁 Segment"
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        if not self.data_folder.list_files(glob_pattern=self.glob_pattern):
-            return
+        if not self.data_folder.get_shard(rank, world_size, glob_pattern=self.glob_pattern):
+            return  # this task's share of the segment is empty (e.g. one input file, several tasks)
         yield from super().run(data, rank, world_size)
 
 

@@ -54,3 +54,36 @@ def table(headers: list[str], rows: list[list]) -> str:
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(out)
+
+
+# --- the machine-readable contract (`--json PATH`) read by `curate bench` --------------------------
+#
+# A bench script that accepts `--json PATH` writes there a JSON list of rows, one per component:
+#   {"component": "io: read -> write",
+#    "ours":     {"docs_per_s": float, "mb_per_s": float, "rss_mb": float},
+#    "baseline": {"name": "datatrove JsonlReader -> JsonlWriter", "docs_per_s": ..., "mb_per_s": ..., "rss_mb": ...},
+#    "note": "optional short text"}
+# `baseline` may be null when there is none; any metric may be null when it does not apply.
+# MB are 1e6 bytes of the input (document text unless `note` says otherwise); RSS is the peak resident set
+# (MB) of the process that did the work.
+
+
+def metrics(docs: int, mb: float, seconds: float, rss_mb: float | None) -> dict:
+    """docs/s, MB/s and peak RSS of one measured variant (the `ours` / `baseline` object)."""
+    return {"docs_per_s": docs / seconds if seconds else None, "mb_per_s": mb / seconds if seconds else None,
+            "rss_mb": rss_mb}
+
+
+def result_row(component: str, ours: dict, baseline: dict | None = None, baseline_name: str = "",
+               note: str = "") -> dict:
+    """One row of the `--json` contract (see above)."""
+    row = {"component": component, "ours": ours, "baseline": {"name": baseline_name, **baseline} if baseline else None}
+    if note:
+        row["note"] = note
+    return row
+
+
+def write_json(path, rows: list[dict]) -> None:
+    """Write `--json` rows (a no-op when path is None)."""
+    if path:
+        Path(path).write_text(json.dumps(rows, indent=2))

@@ -85,6 +85,7 @@ class Op:
 
 _OPS: dict[str, Op] = {}
 IMPORT_ERRORS: dict[str, str] = {}  # step module -> why it could not be imported
+_STEPS_IMPORTED = False
 
 
 def register_op(name: str, params: type[OpParams], thresholds: Callable[[OpParams], dict] | None = None):
@@ -118,7 +119,9 @@ def _import_steps() -> None:
 
 def all_ops() -> dict[str, Op]:
     """Every registered op, importing the step modules on first use."""
-    if not _OPS:
+    global _STEPS_IMPORTED
+    if not _STEPS_IMPORTED:  # a directly imported step module may already have registered some ops
+        _STEPS_IMPORTED = True
         _import_steps()
     return dict(sorted(_OPS.items()))
 
@@ -186,7 +189,6 @@ def register_reader(fmt: str, params: type[InputParams] = InputParams):
 
 
 def all_readers() -> dict[str, ReaderSpec]:
-    if not _OPS:
-        _import_steps()
+    all_ops()
     importlib.import_module("curation.readers")
     return dict(sorted(_READERS.items()))

@@ -1,0 +1,231 @@
+"""Language identification with fastText (offline model), as the `language_id` op.
+
+Every document gets `metadata.lang` (ISO 639-1 where the model's label maps to one, else the label)
+and `metadata.lang_score` (the model's top-1 probability), kept or removed. With `keep` the step
+removes other languages (`lang_not_kept`); with `min_score` it removes low-confidence predictions
+(`lang_score_low`). Text is normalized as ROOTS did before predicting (newlines -> spaces, optional
+lowercasing; `bigscience-workshop/data-preparation`, `filtering.py::compute_lang_id_pred_score`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections import Counter
+from pathlib import Path
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.utils.batching import batched
+from pydantic import Field
+
+from curation.registry import OpParams, StepContext, register_op
+from curation.resources import LID_MODEL
+from curation.steps.base import LEDGER_PREFIX, ScoredFilter, ledger_update
+
+_LABEL_PREFIX = "__label__"
+_SURROGATES = re.compile("[\ud800-\udfff]")  # lone surrogates (from JSON escapes) fastText cannot take
+UNDETERMINED = "und"  # ISO 639-2 "undetermined": documents without any text
+# fastText splits on these too; a newline makes `predict` raise, so all become spaces.
+_NEWLINES = re.compile(r"[\r\n\v\f\x00]+")
+
+# GlotLID (and NLLB-style) labels are ISO 639-3 + script (`eng_Latn`); recipes and the ROOTS tables use
+# ISO 639-1. Macro-language codes (`arb`, `cmn`, `zsm`) map to their 639-1 macro code.
+ISO3_TO_ISO1 = {
+    "afr": "af", "amh": "am", "ara": "ar", "arb": "ar", "ary": "ar", "arz": "ar", "asm": "as", "aze": "az",
+    "azj": "az", "bel": "be", "ben": "bn", "bos": "bs", "bul": "bg", "cat": "ca", "ces": "cs", "cmn": "zh",
+    "cym": "cy", "dan": "da", "deu": "de", "ell": "el", "eng": "en", "epo": "eo", "est": "et", "ekk": "et",
+    "eus": "eu", "fas": "fa", "pes": "fa", "fin": "fi", "fra": "fr", "gle": "ga", "glg": "gl", "guj": "gu",
+    "heb": "he", "hin": "hi", "hrv": "hr", "hun": "hu", "hye": "hy", "ind": "id", "isl": "is", "ita": "it",
+    "jpn": "ja", "kan": "kn", "kat": "ka", "kaz": "kk", "khm": "km", "kor": "ko", "lao": "lo", "lat": "la",
+    "lit": "lt", "lav": "lv", "lvs": "lv", "mal": "ml", "mar": "mr", "mkd": "mk", "mlt": "mt", "mon": "mn",
+    "khk": "mn", "msa": "ms", "zsm": "ms", "mya": "my", "nep": "ne", "npi": "ne", "nld": "nl", "nno": "nn",
+    "nob": "nb", "nor": "no", "ori": "or", "ory": "or", "pan": "pa", "pol": "pl", "por": "pt", "ron": "ro",
+    "rus": "ru", "sin": "si", "slk": "sk", "slv": "sl", "som": "so", "spa": "es", "sqi": "sq", "als": "sq",
+    "srp": "sr", "swa": "sw", "swh": "sw", "swe": "sv", "tam": "ta", "tel": "te", "tgl": "tl", "tha": "th",
+    "tur": "tr", "ukr": "uk", "urd": "ur", "uzb": "uz", "uzn": "uz", "vie": "vi", "yid": "yi", "yue": "zh",
+    "zho": "zh",
+}  # fmt: skip
+
+
+def normalize_label(label: str) -> str:
+    """`__label__en` -> `en`; GlotLID `__label__eng_Latn` -> `en` (unknown 639-3 codes stay `xyz_Scrp`)."""
+    label = label.removeprefix(_LABEL_PREFIX)
+    code, sep, _script = label.partition("_")
+    if sep and len(code) == 3:
+        return ISO3_TO_ISO1.get(code, label)
+    return label
+
+
+class LanguageIdFilter(ScoredFilter):
+    """fastText LID: writes `lang` / `lang_score`, optionally removes unwanted or uncertain languages.
+
+    Prediction uses the first `max_chars` characters only (bounded cost on huge documents). On 500
+    multilingual web docs (mean 10.8k chars) the 2000-char prefix agrees with the whole-document label
+    on 97% of them at ~5x the speed; 1000 chars: 95%, 300 chars: 86% (`bench/langid.py`).
+
+    Args:
+        model_path: fastText LID model (lid.176.ftz/.bin or a GlotLID `model.bin`); the shipped
+            `lid.176.ftz` when None.
+        keep: language codes to keep (as written to `lang`); None keeps every language.
+        min_score: minimum top-1 probability, one float or `{lang: float, "default": float}`; None: no minimum.
+        lowercase: lowercase before predicting, as ROOTS did (97.5% vs 97.3% cased on the 13 ROOTS
+            languages of langid/dev: no real difference, so off by default).
+        max_chars: characters of the document given to the model (0: all).
+        batch_size: documents per fastText call in `run` (one C++ call per batch, counters per batch).
+        exclusion_writer: where removed documents go.
+    """
+
+    name = "🌐 Language ID"
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        keep: list[str] | None = None,
+        min_score: float | dict[str, float] | None = None,
+        lowercase: bool = False,
+        max_chars: int = 2000,
+        batch_size: int = 256,
+        exclusion_writer=None,
+    ):
+        super().__init__(exclusion_writer=exclusion_writer)
+        self.model_path = str(model_path or LID_MODEL)
+        if not Path(self.model_path).is_file():
+            raise ValueError(f"language_id: model file not found: {self.model_path}")
+        self.keep = frozenset(keep) if keep is not None else None
+        if isinstance(min_score, dict):
+            self.min_score_by_lang = {k: float(v) for k, v in min_score.items() if k != "default"}
+            self.min_score_default = float(min_score.get("default", 0.0))
+        else:
+            self.min_score_by_lang = {}
+            self.min_score_default = float(min_score) if min_score is not None else 0.0
+        self.lowercase = lowercase
+        self.max_chars = max_chars
+        self.batch_size = batch_size
+        self._model = None
+
+    def __getstate__(self):
+        # the fastText model is not picklable and is loaded again in each worker
+        state = self.__dict__.copy()
+        state["_model"] = None
+        return state
+
+    @property
+    def model(self):
+        if self._model is None:
+            import fasttext
+
+            self._model = fasttext.load_model(self.model_path)
+        return self._model
+
+    def normalize(self, text: str) -> str:
+        """The text the model sees: a bounded prefix, one line, optionally lowercased."""
+        if self.max_chars:
+            text = text[: self.max_chars]
+        text = _NEWLINES.sub(" ", text)
+        return text.lower() if self.lowercase else text
+
+    def predict(self, text: str) -> tuple[str, float]:
+        """Top-1 `(lang, probability)` of a raw document text; `("und", 0.0)` when it has no text."""
+        text = self.normalize(text)
+        if not text.strip():
+            return UNDETERMINED, 0.0  # fastText would say "en" with p~0.12 for an empty line
+        try:
+            labels, probs = self.model.predict(text, k=1)
+        except TypeError:  # lone surrogates; rare, so only sanitized on failure
+            labels, probs = self.model.predict(_SURROGATES.sub("\ufffd", text), k=1)
+        return normalize_label(labels[0]), min(float(probs[0]), 1.0)
+
+    def predict_many(self, texts: list[str]) -> list[tuple[str, float]]:
+        """`predict` for many raw texts in one fastText call."""
+        lines = [self.normalize(t) for t in texts]
+        todo = [i for i, line in enumerate(lines) if line.strip()]
+        out = [(UNDETERMINED, 0.0)] * len(lines)
+        if todo:
+            batch = [lines[i] for i in todo]
+            try:
+                labels, probs = self.model.predict(batch, k=1)
+            except TypeError:  # lone surrogates; rare, so only sanitized on failure
+                labels, probs = self.model.predict([_SURROGATES.sub("\ufffd", t) for t in batch], k=1)
+            for i, label, prob in zip(todo, labels, probs):
+                out[i] = (normalize_label(label[0]), min(float(prob[0]), 1.0))
+        return out
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        """BaseFilter.run with one model call and one counter update per batch (same counters).
+
+        Per-document stat updates cost about as much as predicting a 100-char sentence, so counts
+        are summed per batch and flushed before the batch's kept documents are yielded.
+        """
+        with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer:
+            for batch in batched(data, self.batch_size):
+                counts: Counter[str] = Counter()
+                kept = []
+                with self.track_time("batch"):
+                    for doc, (lang, prob) in zip(batch, self.predict_many([d.text for d in batch])):
+                        doc.metadata["lang"], doc.metadata["lang_score"] = lang, prob
+                        counts[f"{LEDGER_PREFIX}languages:{lang}"] += 1
+                        result = self.decide(doc, {"lang": lang, "lang_score": prob})
+                        if result is True:
+                            kept.append(doc)
+                            continue
+                        reason = result[1]
+                        counts["dropped"] += 1
+                        counts[f"dropped_{reason}"] += 1
+                        if writer is not None:
+                            doc.metadata["filter_reason"] = reason
+                            writer.write(doc, rank)
+                counts["total"] += len(batch)
+                counts["forwarded"] += len(kept)
+                for key, value in counts.items():
+                    self.stat_update(key, value=value)
+                yield from kept
+
+    def score(self, doc: Document) -> dict[str, float]:
+        lang, prob = self.predict(doc.text)
+        ledger_update(self, "languages", lang)
+        return {"lang": lang, "lang_score": prob}
+
+    def decide(self, doc: Document, scores: dict) -> bool | tuple[bool, str]:
+        lang = scores["lang"]
+        if self.keep is not None and lang not in self.keep:
+            return False, "lang_not_kept"
+        if scores["lang_score"] < self.min_score_by_lang.get(lang, self.min_score_default):
+            return False, "lang_score_low"
+        return True
+
+
+class LanguageIdParams(OpParams):
+    model_path: str | None = Field(
+        None,
+        description="fastText LID model file (lid.176.bin or GlotLID model.bin); shipped lid.176.ftz if unset",
+    )
+    keep: list[str] | None = Field(
+        None, description="language codes to keep (ISO 639-1); unset: annotate only"
+    )
+    min_score: float | dict[str, float] | None = Field(
+        None, description="minimum top-1 probability (0-1); a float or {lang: value, default: value}"
+    )
+    lowercase: bool = Field(False, description="lowercase the text before predicting (ROOTS did)")
+    max_chars: int = Field(2000, ge=0, description="predict on the first N characters (0: whole document)")
+
+
+def _thresholds(p: LanguageIdParams) -> dict:
+    if p.min_score is None:
+        return {}
+    if isinstance(p.min_score, dict):
+        per_lang = {k: v for k, v in p.min_score.items() if k != "default"}
+        return {"lang_score": {"op": "min", "value": p.min_score.get("default", 0.0), "per_lang": per_lang}}
+    return {"lang_score": {"op": "min", "value": p.min_score}}
+
+
+@register_op("language_id", LanguageIdParams, thresholds=_thresholds)
+def build_language_id(p: LanguageIdParams, ctx: StepContext) -> LanguageIdFilter:
+    """fastText language ID (offline lid.176.ftz by default): writes lang + lang_score, keeps `keep` languages."""
+    return LanguageIdFilter(
+        model_path=p.model_path,
+        keep=p.keep,
+        min_score=p.min_score,
+        lowercase=p.lowercase,
+        max_chars=p.max_chars,
+        exclusion_writer=ctx.removed_writer(),
+    )

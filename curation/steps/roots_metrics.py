@@ -1,0 +1,237 @@
+"""ROOTS document metrics (pure, vectorized) and document modifications, used by `curation/steps/roots.py`.
+
+Definitions follow BigScience's `data-preparation` repo (`preprocessing/training/01b_oscar_cleaning_and_
+filtering/filtering.py`, the ROOTS paper's section 3.1):
+
+- words: the text split on whitespace, each token stripped of *special characters* at both ends,
+  empty tokens dropped (lowercased for every ratio; the count is the same either way).
+- character repetition ratio: over all character n-grams (n=10; 3 for zh) of the raw text, the sum of
+  the k highest n-gram counts over the number of n-grams, with k = min(floor(sqrt(#distinct)),
+  #distinct - #n-grams seen once) (data-preparation's fix: n-grams seen once never count as repeated).
+- word repetition ratio: over all word n-grams (n=5; 7 for ur), the counts of n-grams seen more than
+  once summed, over the number of n-grams.
+- special character ratio: characters in the special set over all characters of the raw text.
+- stop-word / flagged-word ratio: words (plus joined word bigrams for zh and vi, "word augmentation")
+  found in the list, over the number of words, capped at 1.
+
+Speed: instead of Python lists of substrings, the text becomes a numpy array of code points, and
+every word / n-gram becomes a 64-bit polynomial hash computed from one prefix sum, so a document costs
+a few vectorized passes. Two different strings collide with probability ~2^-64 (ignored).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from functools import lru_cache
+
+import numpy as np
+
+_MAX_CP = 0x110000
+_Q = np.uint64(0x9E3779B97F4A7C15)  # odd, so invertible mod 2^64
+_Q_INV = np.uint64(pow(int(_Q), -1, 2**64))
+_R = np.uint64(0xC2B2AE3D27D4EB4F)  # combines word hashes into word n-gram hashes
+
+# The `emoji` package (ROOTS' source of emoji) is not a dependency: its single code points are
+# approximated by these Unicode blocks (arrows, misc technical, geometric shapes, misc symbols and
+# dingbats, supplemental arrows, misc symbols and arrows, emoji blocks, variation selector, ZWJ, tags).
+EMOJI_BLOCKS = [
+    (0x2190, 0x21FF), (0x2300, 0x23FF), (0x25A0, 0x25FF), (0x2600, 0x27BF), (0x2900, 0x297F),
+    (0x2B00, 0x2BFF), (0x3030, 0x3030), (0x303D, 0x303D), (0x3297, 0x3297), (0x3299, 0x3299),
+    (0x1F000, 0x1FAFF), (0xFE0F, 0xFE0F), (0x200D, 0x200D), (0x20E3, 0x20E3), (0xE0020, 0xE007F),
+]  # fmt: skip
+
+
+@lru_cache(maxsize=4)
+def char_tables(extra_special: str) -> tuple[np.ndarray, np.ndarray]:
+    """(special, space) boolean lookup tables indexed by code point.
+
+    special = ASCII punctuation + ASCII digits + every whitespace (str.isspace, a superset of ROOTS'
+    list of unusual spaces) + `extra_special` (ROOTS' list) + EMOJI_BLOCKS.
+    """
+    space = np.zeros(_MAX_CP, dtype=bool)
+    space[[cp for cp in range(0x3100) if chr(cp).isspace()]] = True
+    special = space.copy()
+    special[[ord(c) for c in string.punctuation + string.digits + string.whitespace + extra_special]] = True
+    for lo, hi in EMOJI_BLOCKS:
+        special[lo : hi + 1] = True
+    return special, space
+
+
+class _Powers:
+    """Q^j and Q^-j mod 2^64, grown on demand."""
+
+    def __init__(self):
+        self.q = np.ones(1, dtype=np.uint64)
+        self.q_inv = np.ones(1, dtype=np.uint64)
+
+    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.q) < n:
+            size = max(n, 2 * len(self.q), 1 << 16)
+            self.q = np.cumprod(np.full(size, _Q, dtype=np.uint64)) * _Q_INV
+            self.q_inv = np.cumprod(np.full(size, _Q_INV, dtype=np.uint64)) * _Q
+        return self.q[:n], self.q_inv[:n]
+
+
+_POWERS = _Powers()
+
+
+def codepoints(text: str) -> np.ndarray:
+    """The text as a uint32 array of Unicode code points (a copy-free view of its UTF-32 bytes)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def prefix_hashes(cp: np.ndarray) -> np.ndarray:
+    """C[i] = sum_{j<i} cp[j] * Q^j (mod 2^64); the hash of cp[a:b] is (C[b] - C[a]) * Q^-a."""
+    q, _ = _POWERS.get(len(cp))
+    out = np.zeros(len(cp) + 1, dtype=np.uint64)
+    np.cumsum(cp.astype(np.uint64) * q, out=out[1:])
+    return out
+
+
+def span_hashes(prefix: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Position-independent hashes of the spans [starts, ends) (equal strings -> equal hashes)."""
+    _, q_inv = _POWERS.get(len(prefix))
+    return (prefix[ends] - prefix[starts]) * q_inv[starts]
+
+
+def hash_strings(strings: list[str]) -> np.ndarray:
+    """Sorted unique hashes of whole strings (for stop-word / flagged-word membership)."""
+    if not strings:
+        return np.zeros(0, dtype=np.uint64)
+    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    ends = np.cumsum(lengths)
+    return np.unique(span_hashes(prefix_hashes(codepoints("".join(strings))), ends - lengths, ends))
+
+
+def word_spans(cp: np.ndarray, special: np.ndarray, space: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the words: whitespace tokens stripped of special characters at both ends."""
+    if len(cp) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    ws = space[cp]
+    token_start = ~ws
+    token_start[1:] &= ws[:-1]
+    token_id = np.cumsum(token_start)
+    core = np.flatnonzero(~(special[cp] | ws))  # positions that survive stripping
+    if len(core) == 0:
+        return core, core
+    tid = token_id[core]
+    new = np.empty(len(core), dtype=bool)
+    new[0] = True
+    np.not_equal(tid[1:], tid[:-1], out=new[1:])
+    last = np.empty(len(core), dtype=bool)
+    last[-1] = True
+    last[:-1] = new[1:]
+    return core[new], core[last] + 1
+
+
+def _run_counts(hashes: np.ndarray) -> np.ndarray:
+    """Occurrence count of each distinct value."""
+    s = np.sort(hashes)
+    cuts = np.flatnonzero(s[1:] != s[:-1]) + 1
+    return np.diff(np.concatenate(([0], cuts, [len(s)])))
+
+
+def char_repetition_ratio(cp: np.ndarray, n: int) -> float:
+    """ROOTS character repetition ratio of a code-point array (0 when shorter than n)."""
+    count = len(cp) - n + 1
+    if count <= 0:
+        return 0.0
+    pre = prefix_hashes(cp)
+    starts = np.arange(count)
+    counts = _run_counts(span_hashes(pre, starts, starts + n))
+    distinct = len(counts)
+    k = min(int(np.sqrt(distinct)), distinct - int(np.count_nonzero(counts == 1)))
+    if k <= 0:
+        return 0.0
+    top = np.partition(counts, distinct - k)[distinct - k :]
+    return float(top.sum() / count)
+
+
+def ngram_hashes(word_hashes: np.ndarray, n: int) -> np.ndarray:
+    """Hashes of the word n-grams (sliding window of n word hashes)."""
+    count = len(word_hashes) - n + 1
+    if count <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    out = word_hashes[:count].copy()
+    for j in range(1, n):
+        out = out * _R + word_hashes[j : j + count]
+    return out
+
+
+def word_repetition_ratio(word_hashes: np.ndarray, n: int) -> float:
+    """ROOTS word repetition ratio: share of word n-grams that occur more than once (0 when < n words)."""
+    grams = ngram_hashes(word_hashes, n)
+    if len(grams) == 0:
+        return 0.0
+    counts = _run_counts(grams)
+    return float(counts[counts > 1].sum() / len(grams))
+
+
+def augmented_hashes(word_hashes: np.ndarray, lengths: np.ndarray, sizes: list[int], join: str) -> np.ndarray:
+    """Hashes of `join.join(words[i:i+g])` for each group size g (ROOTS' word augmentation, zh / vi)."""
+    if not sizes or len(word_hashes) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    q, _ = _POWERS.get(int(lengths.sum()) + len(lengths) * len(join) + 1)
+    join_hash = hash_strings([join])[0] if join else np.uint64(0)
+    out = []
+    for g in sizes:
+        count = len(word_hashes) - g + 1
+        if count <= 0:
+            continue
+        h = word_hashes[:count].copy()
+        offset = lengths[:count].copy()
+        for j in range(1, g):
+            if join:
+                h = h + q[offset] * join_hash
+                offset = offset + len(join)
+            h = h + q[offset] * word_hashes[j : j + count]
+            offset = offset + lengths[j : j + count]
+        out.append(h)
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.uint64)
+
+
+def in_sorted(values: np.ndarray, sorted_set: np.ndarray) -> int:
+    """How many of `values` are in `sorted_set` (a sorted uint64 array)."""
+    if len(sorted_set) == 0 or len(values) == 0:
+        return 0
+    idx = np.minimum(np.searchsorted(sorted_set, values), len(sorted_set) - 1)
+    return int(np.count_nonzero(sorted_set[idx] == values))
+
+
+_UNUSUAL_SPACE = re.compile(r"[^\S\n\t]")  # whitespace other than newline / tab -> " "
+
+
+def modify_document(text: str, p: dict, extra_special: str) -> str:
+    """ROOTS' document modifications: uniform whitespace, drop URL-like words and over-long words.
+
+    A word is a space-separated token; it is dropped when, stripped of special characters, it contains
+    one of `remove_word_substrings`, or when it is longer than `max_word_length` even after stripping.
+    Newlines and tabs are kept (ROOTS' uniform_whitespace also turned them into spaces).
+    """
+    text = _UNUSUAL_SPACE.sub(" ", text.strip())
+    if not (p["remove_words_with_substrings"] or p["remove_long_words"]):
+        return text
+    subs, max_len = p["remove_word_substrings"], p["max_word_length"]
+    strip = _strip_chars(extra_special)
+
+    def keep(word: str) -> bool:
+        core = word.strip(strip)
+        if p["remove_words_with_substrings"] and any(s in core for s in subs):
+            return False
+        return not (p["remove_long_words"] and len(word) > max_len and (not core or len(core) > max_len))
+
+    lines = []
+    for line in text.split("\n"):
+        parts = [" ".join(w for w in part.split(" ") if w and keep(w)) for part in line.split("\t")]
+        parts = [x for x in parts if x]
+        if parts:
+            lines.append("\t".join(parts))
+    return "\n".join(lines)
+
+
+@lru_cache(maxsize=4)
+def _strip_chars(extra_special: str) -> str:
+    """The special characters as one str, for str.strip."""
+    special, _ = char_tables(extra_special)
+    return "".join(map(chr, np.flatnonzero(special)))

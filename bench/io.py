@@ -3,7 +3,7 @@
 Our reader does more per record (strict UTF-8, rejected records, byte counts) and the writer more per
 document (shard rollover); this measures what that costs. Expected ratio ~1.
 
-    python -m bench.io [--data ../shared/data] [--repeats 3]
+    python -m bench.io [--data ../shared/data] [--repeats 3] [--quick] [--json PATH]
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from bench.common import DEFAULT_DATA, measure, table
+from bench.common import DEFAULT_DATA, measure, metrics, result_row, table, write_json
 
 
 def _drain(reader, writer) -> int:
@@ -42,25 +42,34 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="one repeat instead of --repeats")
+    ap.add_argument("--json", help="also write the results as JSON rows (the `curate bench` contract)")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.repeats = 1
     from datatrove.utils.logging import logger
 
     logger.remove()
     src = args.data / "web" / "docs_en.jsonl.gz"
     import gzip
 
-    mb = sum(len(line) for line in gzip.open(src)) / 1e6
-    rows = []
+    with gzip.open(src) as f:
+        mb = sum(len(line) for line in f) / 1e6
+    rows, measured = [], []
     base = None
     for name, fn in [("datatrove JsonlReader → JsonlWriter", run_datatrove), ("rootstock LedgerJsonlReader → ShardedJsonlWriter", run_rootstock)]:
         with tempfile.TemporaryDirectory() as out:
             m = measure(fn, src, out, repeats=args.repeats)
         docs = m["result"]
         base = base or m["seconds"]
+        measured.append(metrics(docs, mb, m["seconds"], m["rss_mb"]))
         rows.append([name, f"{docs:,}", f"{docs / m['seconds']:,.0f}", f"{mb / m['seconds']:.1f}",
                      f"{base / m['seconds']:.2f}", f"{m['rss_mb']:.0f}"])
     print(f"read→write of {src.name} ({mb:.1f} MB uncompressed JSON), median of {args.repeats}\n")
     print(table(["pipeline", "docs", "docs/s", "MB/s", "speed vs datatrove", "peak RSS MB"], rows))
+    write_json(args.json, [result_row("io: read -> write (jsonl.gz)", measured[1], measured[0],
+                                      "datatrove JsonlReader -> JsonlWriter",
+                                      note="MB = uncompressed JSON lines; median of --repeats")])
 
 
 if __name__ == "__main__":

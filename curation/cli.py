@@ -224,9 +224,20 @@ def cmd_run(args) -> int:
 
     quiet_terminal_logging()
     t0 = time.time()
-    for i, (stage, ex) in enumerate(zip(stages, executors), start=1):
-        con.print(f"[dim]stage {i}/{len(stages)}: {stage.name} ({stage.tasks} task(s))[/dim]")
-        ex.run()
+    if recipe.executor.kind == "slurm":  # sbatch returns at once: the summary is written by a later run
+        from curation.scaleout import submit_slurm
+
+        jobs = submit_slurm(recipe, executors)  # {} when every stage's tasks have completed
+        if jobs:
+            for name, job in jobs.items():
+                con.print(f"submitted {name}: slurm job {job}")
+            con.print(f"the stages run on the cluster (squeue -j {','.join(jobs.values())}); when they finish, run "
+                      "the same command again to write summary.json (it resubmits failed tasks, if any)")
+            return 0
+    else:
+        for i, (stage, ex) in enumerate(zip(stages, executors), start=1):
+            con.print(f"[dim]stage {i}/{len(stages)}: {stage.name} ({stage.tasks} task(s))[/dim]")
+            ex.run()
     thresholds = {}
     for step in recipe.steps:
         fn = get_op(step.op).thresholds

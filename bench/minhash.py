@@ -1,0 +1,411 @@
+"""MinHash near-dup benchmarks: (a) signature speed, (b) accuracy on labelled pairs, (c) end-to-end cost.
+
+(a) docs/s on 1,000 English docs (text <= 20k chars), shingling included, side by side: ours (numpy,
+    datasketch-identical), datasketch per-shingle `update`, `update_batch`, `MinHash.bulk`, and
+    datatrove's `MinhashDedupSignature` (spaCy words, xxhash64, 14x8 hashes, writes its bucket files);
+    plus the arithmetic floor (sha1 of every unique shingle + the permutation arithmetic, no Python).
+(b) pair-level precision/recall/F1 on Webis near-dup pairs (label >= 1 positive) at the defaults and
+    over a threshold sweep, and the firing rate on MRPC paraphrase pairs (should be low).
+(c) the whole barrier (signatures -> LSH clusters -> filter) with datatrove executors, 1 worker, on
+    synthetic corpora of paragraphs sampled from the shared web docs with ~15% mutated copies; the
+    cluster stage runs in a fresh process so its peak RSS is its own, printed next to our estimate.
+
+    python -m bench.minhash [--data ../shared/data] [--parts a,b,c] [--sizes 10000,100000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import gzip
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import DEFAULT_DATA, load_jsonl, measure, table
+
+# --- (a) signature speed ---------------------------------------------------------------------------
+
+
+def _ours(texts):
+    from curation.steps.minhash import MinhashSigner, shingles
+
+    signer = MinhashSigner(128, 1)
+    t0 = time.perf_counter()
+    for t in texts:
+        sh = shingles(t)
+        if sh:
+            signer.signature(sh)
+    return time.perf_counter() - t0
+
+
+def _ds_update(texts):
+    from datasketch import MinHash
+
+    from curation.steps.minhash import shingles
+
+    t0 = time.perf_counter()
+    for t in texts:
+        m = MinHash(128, 1)
+        for s in shingles(t):
+            m.update(s)
+    return time.perf_counter() - t0
+
+
+def _ds_update_batch(texts):
+    from datasketch import MinHash
+
+    from curation.steps.minhash import shingles
+
+    t0 = time.perf_counter()
+    for t in texts:
+        m = MinHash(128, 1)
+        m.update_batch(list(shingles(t)))
+    return time.perf_counter() - t0
+
+
+def _ds_bulk(texts):
+    from datasketch import MinHash
+
+    from curation.steps.minhash import shingles
+
+    t0 = time.perf_counter()
+    MinHash.bulk([list(shingles(t)) for t in texts], num_perm=128, seed=1)
+    return time.perf_counter() - t0
+
+
+def _datatrove(texts):
+    from datatrove.data import Document
+    from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
+
+    with tempfile.TemporaryDirectory() as tmp:
+        step = MinhashDedupSignature(output_folder=tmp, config=MinhashConfig())
+        step.get_shingles("warm up the spacy tokenizer")
+        docs = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
+        t0 = time.perf_counter()
+        step.run(iter(docs), 0, 1)
+        return time.perf_counter() - t0
+
+
+def _parts(texts):
+    """Our per-doc time split into normalize, shingle, sha1, permute (same code as MinhashSigner)."""
+    import hashlib
+
+    from datasketch.minhash import _fmix
+
+    from curation.steps.minhash import MinhashSigner, normalize_tokens
+
+    signer, n = MinhashSigner(128, 1), 5
+    t = {"normalize": 0.0, "shingles": 0.0, "sha1": 0.0, "permute+min": 0.0}
+    for text in texts:
+        t0 = time.perf_counter()
+        tok = normalize_tokens(text)
+        t1 = time.perf_counter()
+        sh = list(map(b" ".join, zip(*[tok[i:] for i in range(n)])))
+        t2 = time.perf_counter()
+        hv = np.frombuffer(b"".join([hashlib.sha1(s).digest() for s in sh]), dtype="<u4")[::5]
+        t3 = time.perf_counter()
+        if len(hv):
+            (np.multiply.outer(signer.a, _fmix(hv.astype(np.uint32), 32)) + signer.b).min(axis=1)
+        t4 = time.perf_counter()
+        for k, dt in zip(t, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            t[k] += dt
+    return t
+
+
+def _floor(texts):
+    """Unavoidable arithmetic: one SHA-1 block per shingle + num_perm multiply-add-min per shingle.
+
+    SHA-1 is timed on one buffer of 64 B x shingles (a 5-word shingle is one 64-byte block), the
+    permutation on all shingles at once: no Python per shingle or per document.
+    """
+    import hashlib
+
+    from datasketch.minhash import _fmix
+
+    from curation.steps.minhash import CHUNK_ROWS, MinhashSigner, shingles
+
+    signer = MinhashSigner(128, 1)
+    count = sum(len(shingles(t)) for t in texts)
+    buf = bytes(64 * count)
+    t0 = time.perf_counter()
+    hashlib.sha1(buf).digest()
+    t1 = time.perf_counter()
+    hv = _fmix(np.arange(count, dtype=np.uint32), 32)
+    for s in range(0, count, CHUNK_ROWS):
+        (np.multiply.outer(signer.a, hv[s : s + CHUNK_ROWS]) + signer.b).min(axis=1)
+    t2 = time.perf_counter()
+    return {"sha1": t1 - t0, "permute": t2 - t1, "shingles": count}
+
+
+def bench_signatures(data: Path, repeats: int) -> None:
+    texts = [d["text"] for d in load_jsonl(data / "web" / "docs_en.jsonl.gz", limit=1000, max_chars=20000)]
+    n = len(texts)
+    variants = [
+        ("rootstock numpy (datasketch-identical)", _ours),
+        ("datasketch MinHash.update per shingle", _ds_update),
+        ("datasketch MinHash.update_batch", _ds_update_batch),
+        ("datasketch MinHash.bulk", _ds_bulk),
+        ("datatrove MinhashDedupSignature", _datatrove),
+    ]
+    secs: dict[str, list[float]] = {name: [] for name, _ in variants}
+    for _ in range(repeats):  # round robin, so every variant sees the same mix of machine load
+        for name, fn in variants:
+            secs[name].append(measure(fn, texts, repeats=1)["result"])
+    res = {name: statistics.median(v) for name, v in secs.items()}
+    dt = res["datatrove MinhashDedupSignature"]
+    rows = [[k, f"{n / v:,.0f}", f"{v / n * 1e6:,.0f}", f"{dt / v:.1f}x"] for k, v in res.items()]
+    print(f"\n### (a) Signatures, {n} docs of docs_en (<= 20k chars, {sum(map(len, texts)) / 1e6:.1f} M chars), "
+          f"128 perms, 5-word shingles, 1 core, median of {repeats}\n")  # fmt: skip
+    print(table(["method", "docs/s", "µs/doc", "vs datatrove"], rows))
+    parts = _parts(texts)
+    fl = _floor(texts)
+    floor = fl["sha1"] + fl["permute"]
+    ours = res["rootstock numpy (datasketch-identical)"]
+    print("\nOurs by part (µs/doc): " + ", ".join(f"{k} {v / n * 1e6:.0f}" for k, v in parts.items()))
+    print(f"Arithmetic floor ({fl['shingles']:,} shingles): sha1 {fl['sha1'] / n * 1e6:.0f} µs/doc + "
+          f"permute {fl['permute'] / n * 1e6:.0f} µs/doc = {n / floor:,.0f} docs/s; ours is {ours / floor:.1f}x "
+          f"the floor (the rest: normalizing + building shingle strings in Python).")  # fmt: skip
+
+
+# --- (b) accuracy ----------------------------------------------------------------------------------
+
+
+def _decide(sa, sb, bands, rows, threshold, verify=True) -> bool:
+    """What the cluster stage decides for one pair: an LSH band collision, then signature agreement."""
+    collide = any(
+        np.array_equal(sa[i * rows : (i + 1) * rows], sb[i * rows : (i + 1) * rows]) for i in range(bands)
+    )
+    return collide and (not verify or np.count_nonzero(sa == sb) / len(sa) >= threshold)
+
+
+def _prf(pred, gold) -> tuple[float, float, float]:
+    tp = sum(p and g for p, g in zip(pred, gold))
+    fp = sum(p and not g for p, g in zip(pred, gold))
+    fn = sum(g and not p for p, g in zip(pred, gold))
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    return prec, rec, (2 * prec * rec / (prec + rec) if prec + rec else 0.0)
+
+
+def bench_accuracy(data: Path) -> None:
+    from datasketch.lsh import _optimal_param
+
+    from curation.steps.minhash import MinhashSigner, shingles
+
+    signer = MinhashSigner(128, 1)
+    pairs = load_jsonl(data / "neardup" / "webis_pairs.jsonl.gz")
+    sigs, jac, gold = [], [], []
+    for p in pairs:
+        a, b = set(shingles(p["text_a"])), set(shingles(p["text_b"]))
+        sigs.append((signer.signature(list(a)), signer.signature(list(b))))
+        jac.append(len(a & b) / len(a | b) if a | b else 1.0)
+        gold.append(p["label"] >= 1)
+    print(f"\n### (b) Accuracy on {len(pairs)} Webis pairs ({sum(gold)} near-duplicates, label >= 1), "
+          "5-word shingles, 128 perms\n")  # fmt: skip
+    rows = []
+    for t in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9):
+        b, r = _optimal_param(t, 128, 0.5, 0.5)
+        row = [f"{t}{' (default)' if t == 0.8 else ''}", f"{b}x{r}"]
+        for verify in (True, False):
+            row += [f"{x:.2f}" for x in _prf([_decide(sa, sb, b, r, t, verify) for sa, sb in sigs], gold)]
+        row += [f"{x:.2f}" for x in _prf([j >= t for j in jac], gold)]
+        rows.append(row)
+    b, r = _optimal_param(0.8, 128, 0.5, 0.5)
+    strong = [p["label"] >= 2 for p in pairs]
+    pr = _prf([_decide(sa, sb, b, r, 0.8) for sa, sb in sigs], strong)
+    note = f"At the defaults with label >= 2 as positive ({sum(strong)} pairs): P {pr[0]:.2f} R {pr[1]:.2f} F1 {pr[2]:.2f}"
+    print(table(["threshold", "bands x rows", "P", "R", "F1", "P (LSH only)", "R (LSH only)", "F1 (LSH only)",
+                 "P (exact J>=t)", "R (exact J>=t)", "F1 (exact J>=t)"], rows))  # fmt: skip
+    print(f"\n{note}")
+    # MRPC: sentence pairs, paraphrases (quality 1) and not; near-dup should rarely fire
+    mrpc = []
+    for name in ("msr_paraphrase_train.txt", "msr_paraphrase_test.txt"):
+        with open(data / "neardup" / "mrpc" / name, encoding="utf-8-sig") as f:
+            mrpc += list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    b, r = _optimal_param(0.8, 128, 0.5, 0.5)
+    rows = []
+    for label, subset in (("paraphrase (quality 1)", "1"), ("not paraphrase (quality 0)", "0")):
+        sel = [m for m in mrpc if m["Quality"] == subset]
+        fired = sum(
+            _decide(
+                signer.signature(shingles(m["#1 String"])),
+                signer.signature(shingles(m["#2 String"])),
+                b,
+                r,
+                0.8,
+            )
+            for m in sel
+        )
+        rows.append([label, len(sel), fired, f"{fired / len(sel):.2%}"])
+    print(f"\nMRPC sentence pairs at the defaults (threshold 0.8, {b}x{r}):\n")
+    print(table(["pairs", "n", "flagged near-dup", "firing rate"], rows))
+
+
+# --- (c) end to end --------------------------------------------------------------------------------
+
+
+def _make_corpus(data: Path, n: int, out: Path, shards: int = 2, seed: int = 0) -> int:
+    """n docs of 2-5 sampled paragraphs (<= 3k chars each); ~15% are earlier docs with ~1% of words changed."""
+    rng = random.Random(seed)
+    paras = []
+    for d in load_jsonl(data / "web" / "docs_en.jsonl.gz"):
+        paras += [p[:3000] for p in d["text"].split("\n\n") if len(p.split()) >= 20]
+    out.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        files = [
+            stack.enter_context(gzip.open(out / f"{k:02d}.jsonl.gz", "wt", compresslevel=1))
+            for k in range(shards)
+        ]
+        return _write_corpus(files, paras, n, rng)
+
+
+def _write_corpus(files, paras, n, rng) -> int:
+    texts, copies = [], 0
+    for i in range(n):
+        if texts and rng.random() < 0.15:
+            words = rng.choice(texts).split()
+            for _ in range(max(1, len(words) // 100)):  # ~1% of words: Jaccard ~0.9 to the original
+                words[rng.randrange(len(words))] = rng.choice(("the", "a", "data", "of", "x"))
+            text, copies = " ".join(words), copies + 1
+        else:
+            text = "\n\n".join(rng.choice(paras) for _ in range(rng.randint(2, 5)))
+        if len(texts) < 50_000:
+            texts.append(text)
+        files[i % len(files)].write(json.dumps({"id": f"d{i:08d}", "text": text}) + "\n")
+    return copies
+
+
+def _stage2_child(run_dir: str, tasks: int) -> None:
+    """Entry of the fresh process that runs only the cluster stage; prints JSON on the last line."""
+    from curation.registry import StepContext, get_op
+    from curation.steps._minhash_lsh import (
+        lsh_bands,
+        memory_estimate,
+        peak_rss_bytes,
+        rss_bytes,
+        signature_files,
+    )
+    from curation.steps.minhash import MinhashParams
+
+    p = MinhashParams()
+    barrier = get_op("minhash_dedup").build(
+        p, StepContext(run_dir=Path(run_dir), step_id="minhash", tasks=tasks)
+    )
+    files = signature_files(Path(run_dir) / "work" / "minhash" / "signatures", tasks)
+    docs = sum(m["docs"] for _, m in files)
+    ids = sum(f.stat().st_size for f, _ in files) - docs * 512
+    bands, _ = lsh_bands(p)
+    base = rss_bytes()
+    est = memory_estimate(docs, bands, 128, ids, False)["total"]
+    t0 = time.perf_counter()
+    (stage,) = barrier.stages[0][0]
+    stage.run(None, 0, 1)
+    secs = time.perf_counter() - t0
+    peak = peak_rss_bytes()
+    print(json.dumps({"seconds": secs, "base": base, "estimate": base + est, "peak": peak, "docs": docs}))
+
+
+def _e2e(data: Path, n: int, tmp: Path) -> dict:
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.writers import JsonlWriter
+
+    from curation.registry import StepContext, get_op
+    from curation.steps.minhash import MinhashParams
+
+    tasks = 2
+    inp, run = tmp / f"in{n}", tmp / f"run{n}"
+    copies = _make_corpus(data, n, inp, shards=tasks)
+    barrier = get_op("minhash_dedup").build(
+        MinhashParams(), StepContext(run_dir=run, step_id="minhash", tasks=tasks)
+    )
+    seg = run / "work" / "segments" / "00"
+    t0 = time.perf_counter()
+    LocalPipelineExecutor(
+        [JsonlReader(str(inp)), *barrier.before, JsonlWriter(str(seg), output_filename="${rank}.jsonl.gz")],
+        tasks=tasks, workers=1, logging_dir=str(run / "logs" / "s1"),
+    ).run()  # fmt: skip
+    t1 = time.perf_counter()
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.minhash", "--_stage2", str(run), str(tasks)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    s2 = json.loads(child.stdout.strip().splitlines()[-1])
+    t2 = time.perf_counter()
+    LocalPipelineExecutor(
+        [JsonlReader(str(seg)), barrier.filter, JsonlWriter(str(run / "out"), output_filename="${rank}.jsonl.gz")],
+        tasks=tasks, workers=1, logging_dir=str(run / "logs" / "s3"),
+    ).run()  # fmt: skip
+    t3 = time.perf_counter()
+    meta = json.loads(str(np.load(run / "work" / "minhash" / "clusters.npz")["meta"]))
+    sig_bytes = sum(f.stat().st_size for f in (run / "work" / "minhash" / "signatures").glob("*.npz"))
+    shutil.rmtree(inp)
+    shutil.rmtree(run)
+    return {"n": n, "copies": copies, "s1": t1 - t0, "s2": s2["seconds"], "s2_wall": t2 - t1, "s3": t3 - t2,
+            "meta": meta, "s2mem": s2, "sig_bytes": sig_bytes}  # fmt: skip
+
+
+def bench_end_to_end(data: Path, sizes: list[int]) -> None:
+    import logging
+
+    from loguru import logger
+
+    logger.remove()
+    logging.disable(logging.INFO)
+    rows, mem_rows = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            r = _e2e(data, n, Path(tmp))
+            total = r["s1"] + r["s2_wall"] + r["s3"]
+            m = r["meta"]
+            rows.append([f"{n:,}", f"{r['s1']:.1f}", f"{r['s2']:.1f}", f"{r['s3']:.1f}", f"{total:.1f}",
+                         f"{n / total:,.0f}", f"{r['copies']:,}", f"{m['clusters']:,}", f"{m['duplicates']:,}",
+                         f"{r['sig_bytes'] / n:.0f}"])  # fmt: skip
+            s = r["s2mem"]
+            mem_rows.append([f"{n:,}", f"{s['base'] / 2**20:.0f}", f"{s['estimate'] / 2**20:.0f}",
+                             f"{s['peak'] / 2**20:.0f}", f"{(s['peak'] - s['estimate']) / s['estimate']:+.1%}",
+                             f"{(s['peak'] - s['base']) / n:,.0f}"])  # fmt: skip
+            print(f"  done {n:,} docs in {total:.0f} s", file=sys.stderr)
+    print(
+        "\n### (c) End to end (2 tasks, 1 worker = 1 core; stage 2 in a fresh process), threshold 0.8, 9x13\n"
+    )
+    print(table(["docs", "signatures s", "clusters s", "filter s", "total s", "docs/s", "mutated copies made",
+                 "clusters", "removed", "disk B/doc"], rows))  # fmt: skip
+    print("\nCluster stage memory (estimate printed before the stage vs measured peak RSS):\n")
+    print(table(["docs", "process before MiB", "estimate MiB", "peak RSS MiB", "peak vs estimate", "B/doc"],
+                mem_rows))  # fmt: skip
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder (../shared/data)")
+    ap.add_argument(
+        "--parts", default="a,b,c", help="which benchmarks: a (speed), b (accuracy), c (end to end)"
+    )
+    ap.add_argument("--sizes", default="10000,100000", help="corpus sizes (docs) for (c)")
+    ap.add_argument("--repeats", type=int, default=3, help="repeats for (a); the median is reported")
+    ap.add_argument("--_stage2", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args._stage2:
+        return _stage2_child(args._stage2[0], int(args._stage2[1]))
+    parts = set(args.parts.split(","))
+    if "a" in parts:
+        bench_signatures(args.data, args.repeats)
+    if "b" in parts:
+        bench_accuracy(args.data)
+    if "c" in parts:
+        bench_end_to_end(args.data, [int(s) for s in args.sizes.split(",")])
+
+
+if __name__ == "__main__":
+    main()

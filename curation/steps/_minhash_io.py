@@ -1,0 +1,150 @@
+"""MinHash barrier files: per-task signatures in, clusters out, each written atomically.
+
+Files under `work/<step_id>/` (each written to a temporary name, then renamed, so a crash never
+leaves a half-written file that a resumed run would trust):
+- `signatures/<rank:05d>.npz`: `sigs` uint32[docs, num_perm], `ids` (UTF-8 bytes) + `id_offsets`,
+  `index` (position in the task's document stream), `meta` (JSON: rank, world_size, docs, num_perm,
+  digest).
+- `clusters.npz`: `table` int64[clustered docs, 4] = (rank, index, cluster, cluster size), keeper
+  first within a cluster; the keeper id of each cluster (`keepers`); `meta` (JSON: clusters,
+  clustered_docs, duplicates, docs, digest of the inputs and settings, used to skip a finished stage).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+
+def atomic_savez(path: Path, **arrays) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def pack_ids(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    encoded = [i.encode() for i in ids]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(e) for e in encoded], dtype=np.int64)
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+def unpack_ids(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
+    raw, off = blob.tobytes(), offsets.tolist()
+    return [raw[off[i] : off[i + 1]].decode() for i in range(len(off) - 1)]
+
+
+def write_signatures(folder: Path, rank: int, world_size: int, sigs: np.ndarray, ids: list[str], positions):
+    """Write one task's signatures, doc ids and positions (index in the task's stream) atomically."""
+    blob, offsets = pack_ids(ids)
+    index = np.asarray(positions, dtype=np.int64)
+    digest = hashlib.sha1(sigs.tobytes() + blob.tobytes() + index.tobytes()).hexdigest()
+    meta = {
+        "rank": rank,
+        "world_size": world_size,
+        "docs": len(ids),
+        "num_perm": sigs.shape[1],
+        "digest": digest,
+    }
+    arrays = {
+        "sigs": sigs,
+        "ids": blob,
+        "id_offsets": offsets,
+        "index": index,
+        "meta": np.array(json.dumps(meta)),
+    }
+    atomic_savez(folder / f"{rank:05d}.npz", **arrays)
+
+
+def read_npz_member_into(path: Path, name: str, out: np.ndarray) -> None:
+    """Read an (uncompressed) npz member straight into `out`: no second copy of all signatures."""
+    with zipfile.ZipFile(path) as zf, zf.open(f"{name}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(f)
+        if shape != out.shape or dtype != out.dtype or fortran:
+            raise ValueError(f"{path}:{name} is {dtype}{shape}, expected {out.dtype}{out.shape}")
+        view = memoryview(out.reshape(-1).view(np.uint8))
+        got = 0
+        while got < len(view):  # 16 MiB at a time: zipfile reads through a temporary bytes object
+            n = f.readinto(view[got : got + (16 << 20)])
+            if not n:
+                raise ValueError(f"{path}:{name} is truncated")
+            got += n
+
+
+def read_meta(path: Path) -> dict:
+    with np.load(path) as z:
+        return json.loads(str(z["meta"]))
+
+
+def signature_files(folder: Path, expected_tasks: int) -> list[tuple[Path, dict]]:
+    """Every task's signature file with its meta; a missing task is an error (its segment failed)."""
+    files = [folder / f"{r:05d}.npz" for r in range(expected_tasks)]
+    missing = [f.name for f in files if not f.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"minhash signatures missing for {len(missing)} task(s) in {folder}: {missing[:5]}"
+        )
+    return [(f, read_meta(f)) for f in files]
+
+
+class Signatures:
+    """All signatures in one array (preallocated: no concatenation copy) + ids, in rank order."""
+
+    def __init__(self, files: list[tuple[Path, dict]], num_perm: int):
+        self.docs = sum(m["docs"] for _, m in files)
+        self.sigs = np.empty((self.docs, num_perm), dtype=np.uint32)
+        self.rank = np.empty(self.docs, dtype=np.int32)
+        self.index = np.empty(self.docs, dtype=np.int64)
+        blobs, offsets, pos, base = [], [np.zeros(1, dtype=np.int64)], 0, 0
+        for path, meta in files:
+            if meta["num_perm"] != num_perm:
+                raise ValueError(
+                    f"{path}: num_perm {meta['num_perm']} != {num_perm}; rerun the signature step"
+                )
+            n = meta["docs"]
+            read_npz_member_into(path, "sigs", self.sigs[pos : pos + n])
+            with np.load(path) as z:
+                self.rank[pos : pos + n] = meta["rank"]
+                self.index[pos : pos + n] = z["index"]
+                blobs.append(z["ids"])
+                offsets.append(z["id_offsets"][1:] + base)
+                base += len(blobs[-1])
+                pos += n
+        self.id_blob = np.concatenate(blobs) if blobs else np.zeros(0, dtype=np.uint8)
+        self.id_offsets = np.concatenate(offsets)
+        self.digest = hashlib.sha1("".join(m["digest"] for _, m in files).encode()).hexdigest()
+
+    def id_bytes(self, i: int) -> bytes:
+        return self.id_blob[self.id_offsets[i] : self.id_offsets[i + 1]].tobytes()
+
+    def key(self, i: int) -> tuple[bytes, int, int]:
+        """Keeper order: smallest id (UTF-8 bytes sort like code points), then position."""
+        return self.id_bytes(i), int(self.rank[i]), int(self.index[i])
+
+
+def load_clusters(path: Path) -> dict[str, tuple[int, int, str | None]]:
+    """`{"rank:index": (cluster, cluster_size, dup_of or None for the keeper)}` of clustered docs."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path} missing: the minhash cluster stage has not run (or failed)")
+    with np.load(path) as z:
+        keepers = unpack_ids(z["keepers"], z["keeper_offsets"])
+        table = z["table"].tolist()
+    out: dict[str, tuple[int, int, str | None]] = {}
+    seen: set[int] = set()
+    for rank, index, cluster, size in table:  # rows are in keeper-first order within a cluster
+        out[f"{rank}:{index}"] = (cluster, size, keepers[cluster] if cluster in seen else None)
+        seen.add(cluster)
+    return out

@@ -1,0 +1,302 @@
+"""MinHash barrier internals: the LSH index (datasketch, in memory or Redis) and union-find clusters.
+
+Memory of the cluster stage is signatures (4 B x num_perm per doc) + ids + the datasketch index,
+whose in-memory (dict) storage costs ~INDEX_BYTES_PER_BAND per doc and band; nothing grows with
+document length. Files are described in `_minhash_io.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import resource
+import sys
+from array import array
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from datasketch import LeanMinHash, MinHashLSH
+from datasketch.lsh import _optimal_param
+from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.logging import logger
+from pydantic import Field
+
+from curation.registry import OpParams
+from curation.steps._minhash_io import Signatures, atomic_savez, pack_ids, read_meta, signature_files
+from curation.steps.base import ledger_update
+
+# RSS growth of a dict-storage MinHashLSH, measured on CPython 3.11 / datasketch 2.0.0 with 100k random
+# signatures: 3,619 B/doc at 9x13, 9,100 at 25x5, 2,364 at 5x25 -> ~360 B per band (a bytes key of
+# rows x 4 B, its dict slot, a one-element set) + ~400 B per doc (the `keys` entry, an int key).
+INDEX_BYTES_PER_BAND = 360
+INDEX_BYTES_PER_DOC = 400
+UNION_FIND_BYTES_PER_DOC = 8  # array('q') parent pointer
+REDIS_SCAN_BYTES_PER_DOC = 120  # one band's keys fetched at a time from Redis (bytes objects in a list)
+FETCH_BATCH = 5000  # Redis bucket fetches per pipeline round trip
+
+
+class RedisParams(OpParams):
+    """Where the shared LSH index lives (datasketch's Redis storage)."""
+
+    type: Literal["redis"] = "redis"
+    host: str = Field("127.0.0.1", description="Redis host")
+    port: int = Field(6379, description="Redis port")
+    db: int = Field(0, description="Redis database number")
+    keep_index: bool = Field(False, description="keep the index keys after clustering (else deleted)")
+
+
+def lsh_bands(params) -> tuple[int, int]:
+    """(bands, rows): explicit, or datasketch's optimum for the threshold (0.8, 128 perms -> 9 x 13)."""
+    if params.bands is not None:
+        return params.bands, params.rows
+    return _optimal_param(params.threshold, params.num_perm, 0.5, 0.5)
+
+
+def redis_basename(work_dir: Path, digest: str, bands: int, rows: int) -> bytes:
+    """Index name per run and signature set: a resumed run reuses it, a re-signed run gets a fresh one."""
+    key = f"{Path(work_dir).resolve()}|{digest}|{bands}x{rows}".encode()
+    return b"rootstock_minhash_" + hashlib.sha1(key).hexdigest()[:16].encode()
+
+
+def make_lsh(params, bands: int, rows: int, basename: bytes | None = None) -> MinHashLSH:
+    storage = None
+    if params.storage is not None:
+        s = params.storage
+        storage = {
+            "type": "redis",
+            "basename": basename,
+            "redis": {"host": s.host, "port": s.port, "db": s.db},
+        }
+    return MinHashLSH(num_perm=params.num_perm, params=(bands, rows), storage_config=storage)
+
+
+def lean(seed: int, hashvalues: np.ndarray) -> LeanMinHash:
+    return LeanMinHash(seed=seed, hashvalues=hashvalues, scheme="affine32")
+
+
+def memory_estimate(docs: int, bands: int, num_perm: int, id_bytes: int, redis: bool) -> dict[str, int]:
+    """Bytes the cluster stage adds to the process, by part (docs x bands for the index)."""
+    parts = {
+        "signatures": docs * num_perm * 4,
+        "ids": id_bytes + docs * 8,
+        "union_find": docs * UNION_FIND_BYTES_PER_DOC,
+        "index": docs * REDIS_SCAN_BYTES_PER_DOC
+        if redis
+        else docs * (bands * INDEX_BYTES_PER_BAND + INDEX_BYTES_PER_DOC),
+    }
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def _announce(message: str) -> None:
+    """To the task log and, since the terminal only shows warnings, to stderr too (one line per run)."""
+    logger.info(message)
+    print(message, file=sys.stderr, flush=True)
+
+
+def available_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss_bytes() -> int:
+    """This process image's peak RSS (VmHWM; ru_maxrss would carry the forking parent's peak over exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class UnionFind:
+    def __init__(self, n: int):
+        self.parent = array("q", range(n))
+        self.touched: set[int] = set()
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+            self.touched.update((a, b))
+
+
+def _buckets(lsh: MinHashLSH):
+    """Yield each LSH bucket with 2+ members as a sorted list of node ints (band by band)."""
+    for table in lsh.hashtables:
+        if lsh.prepickle:  # Redis: one band's bucket names, then their members in pipelined batches
+            names = table.keys()
+            for start in range(0, len(names), FETCH_BATCH):
+                for members in table.getmany(*names[start : start + FETCH_BATCH]):
+                    if len(members) > 1:
+                        yield sorted(pickle.loads(m) for m in members)
+        else:
+            for name in table.keys():  # noqa: SIM118 (a datasketch Storage, not a dict)
+                members = table.get(name)
+                if len(members) > 1:
+                    yield sorted(members)
+
+
+class MinhashRedisInsertStage(PipelineStep):
+    """Stage run by every task (Redis storage only): insert its signature file into the shared index."""
+
+    type = "🫂 - DEDUP"
+    name = "🎯 minhash LSH insert (redis)"
+
+    def __init__(self, params, work_dir: str | Path, expected_tasks: int):
+        super().__init__()
+        self.params, self.work_dir, self.expected_tasks = params, str(work_dir), expected_tasks
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        files = signature_files(Path(self.work_dir) / "signatures", self.expected_tasks)
+        metas = [m for _, m in files]
+        files = [f for f, _ in files]
+        digest = hashlib.sha1("".join(m["digest"] for m in metas).encode()).hexdigest()
+        bands, rows = lsh_bands(self.params)
+        lsh = make_lsh(self.params, bands, rows, redis_basename(Path(self.work_dir), digest, bands, rows))
+        offsets = np.cumsum([0] + [m["docs"] for m in metas])
+        with lsh.insertion_session(buffer_size=FETCH_BATCH) as session:
+            for i in range(rank, len(files), world_size):  # this task's share of the files
+                with np.load(files[i]) as z:
+                    sigs = z["sigs"]
+                for j in range(len(sigs)):
+                    # no duplicate check: re-inserting after a crash only re-adds to the same buckets
+                    session.insert(
+                        int(offsets[i] + j), lean(self.params.seed, sigs[j]), check_duplication=False
+                    )
+                    self.stat_update("inserted")
+
+
+class MinhashClusterStage(PipelineStep):
+    """Stage run once after all tasks: LSH candidates -> verified union-find clusters -> clusters.npz."""
+
+    type = "🫂 - DEDUP"
+    name = "🎯 minhash clusters"
+
+    def __init__(self, params, work_dir: str | Path, expected_tasks: int):
+        super().__init__()
+        self.params, self.work_dir, self.expected_tasks = params, str(work_dir), expected_tasks
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        p, work = self.params, Path(self.work_dir)
+        out = work / "clusters.npz"
+        files = signature_files(work / "signatures", self.expected_tasks)
+        bands, rows = lsh_bands(p)
+        docs = sum(m["docs"] for _, m in files)
+        id_bytes = sum(f.stat().st_size for f, _ in files) - docs * p.num_perm * 4
+        est = memory_estimate(docs, bands, p.num_perm, max(id_bytes, 0), p.storage is not None)
+        base = rss_bytes()
+        _announce(
+            f"minhash clusters: {docs} docs x {bands} bands ({rows} rows): memory estimate "
+            f"{(base + est['total']) / 2**20:.0f} MiB (process {base / 2**20:.0f} + "
+            + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in est.items() if k != "total")
+            + f" MiB); disk: signatures {sum(f.stat().st_size for f, _ in files) / 2**20:.1f} MiB"
+        )
+        avail = available_bytes()
+        if avail is not None and est["total"] > avail:
+            logger.warning(
+                f"minhash clusters: the estimate ({est['total'] / 2**30:.1f} GiB) exceeds available memory "
+                f"({avail / 2**30:.1f} GiB); use storage: {{type: redis}} or fewer bands"
+            )
+        with self.track_time():
+            sigs = Signatures(files, p.num_perm)
+            if out.exists() and read_meta(out).get("digest") == sigs.digest + f"|{bands}x{rows}|{p.verify}":
+                logger.info(f"minhash clusters: {out} is up to date, skipping")
+                return self._count(read_meta(out))
+            basename = redis_basename(work, sigs.digest, bands, rows) if p.storage is not None else None
+            lsh = make_lsh(p, bands, rows, basename)
+            if p.storage is None:
+                for i in range(sigs.docs):
+                    lsh.insert(i, lean(p.seed, sigs.sigs[i]), check_duplication=False)
+            uf = self._cluster(lsh, sigs, UnionFind(sigs.docs))
+            meta = self._write(out, sigs, uf, f"{sigs.digest}|{bands}x{rows}|{p.verify}")
+            if p.storage is not None and not p.storage.keep_index:
+                _drop_index(p.storage, basename)
+        meta.update(estimate_bytes=base + est["total"], peak_rss_bytes=peak_rss_bytes())
+        logger.info(f"minhash clusters: {json.dumps(meta)}")
+        self._count(meta)
+
+    def _count(self, meta: dict) -> None:
+        """Run-level numbers, counted once: this stage is a single task."""
+        ledger_update(self, "dedup", "clusters", meta["clusters"])
+        self.stat_update("clusters", value=meta["clusters"])
+        self.stat_update("duplicates", value=meta["duplicates"])
+
+    def _cluster(self, lsh: MinHashLSH, sigs: Signatures, uf: UnionFind) -> UnionFind:
+        """Union bucket members; with `verify`, only links whose signature agreement >= threshold.
+
+        Each member is compared with the bucket's representatives so far (vectorized), not with
+        every other member, so a bucket of m copies costs m comparisons, not m^2.
+        """
+        s, t = sigs.sigs, self.params.threshold
+        for members in _buckets(lsh):
+            if not self.params.verify:
+                for m in members[1:]:
+                    uf.union(members[0], m)
+                continue
+            reps = [members[0]]
+            for x in members[1:]:
+                agree = np.count_nonzero(s[reps] == s[x], axis=1) / s.shape[1]
+                hits = np.flatnonzero(agree >= t)
+                if len(hits) == 0:
+                    reps.append(x)
+                for h in hits:
+                    uf.union(reps[h], x)
+        return uf
+
+    def _write(self, out: Path, sigs: Signatures, uf: UnionFind, digest: str) -> dict:
+        groups: dict[int, list[int]] = {}
+        for node in sorted(uf.touched):
+            groups.setdefault(uf.find(node), []).append(node)
+        clusters = sorted(sorted(sigs.key(m) for m in members) for members in groups.values())
+        rows = [(r, i, no, len(keys)) for no, keys in enumerate(clusters) for _, r, i in keys]
+        table = np.array(rows, dtype=np.int64).reshape(-1, 4)  # rank, index, cluster, size
+        kblob, koffsets = pack_ids([keys[0][0].decode() for keys in clusters])
+        meta = {
+            "clusters": len(clusters),
+            "clustered_docs": len(rows),
+            "duplicates": len(rows) - len(clusters),
+        }
+        meta.update(docs=sigs.docs, digest=digest)
+        atomic_savez(
+            out, table=table, keepers=kblob, keeper_offsets=koffsets, meta=np.array(json.dumps(meta))
+        )
+        return meta
+
+
+def _drop_index(storage: RedisParams, basename: bytes) -> None:
+    """Delete this run's index keys (every key of the index starts with its basename)."""
+    import redis
+
+    client = redis.Redis(host=storage.host, port=storage.port, db=storage.db)
+    batch = []
+    for key in client.scan_iter(match=basename + b"*", count=10000):
+        batch.append(key)
+        if len(batch) >= 10000:
+            client.delete(*batch)
+            batch = []
+    if batch:
+        client.delete(*batch)

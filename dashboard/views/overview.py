@@ -1,0 +1,182 @@
+"""Overview page: the run's funnel (docs and bytes per step), removals by reason, time per step, recipe.
+
+Reads summary.json and recipe.resolved.yaml only, so it paints fast on any run size.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from dashboard import analysis, ui
+
+args = ui.app_args()
+picked = ui.current_run(args)
+if picked is None:
+    st.stop()
+label, path = picked
+summary = ui.load_summary_or_stop(path)
+funnel = analysis.funnel_frame(summary)
+inp, out = summary["input"], summary["output"]
+n_in, n_out, n_rej = int(inp.get("docs") or 0), int(out.get("docs") or 0), int(summary["rejected"])
+n_removed = int(funnel["removed"].sum()) if not funnel.empty else 0
+
+when = f"{summary.get('started', '?')[:19].replace('T', ' ')} · {summary.get('seconds', 0) or 0:,.1f} s"
+ui.page_header(f"Overview · {label}", summary, path, when)
+
+cols = st.columns(5)
+cols[0].metric(
+    "Input documents",
+    ui.fmt_int(n_in),
+    delta=f"{ui.fmt_bytes(inp.get('bytes'))} read",
+    delta_color="off",
+    delta_arrow="off",
+    border=True,
+)
+cols[1].metric(
+    "Kept",
+    ui.fmt_int(n_out),
+    delta=f"{ui.fmt_pct(n_out, n_in)} of input",
+    delta_color="off",
+    delta_arrow="off",
+    help="Documents in output/",
+    border=True,
+)
+cols[2].metric(
+    "Removed",
+    ui.fmt_int(n_removed),
+    delta=f"{ui.fmt_pct(n_removed, n_in)} of input",
+    delta_color="off",
+    delta_arrow="off",
+    border=True,
+)
+cols[3].metric(
+    "Rejected",
+    ui.fmt_int(n_rej),
+    delta=f"{ui.fmt_pct(n_rej, n_in)} unreadable",
+    delta_color="off",
+    delta_arrow="off",
+    border=True,
+    help="Input records that could not be read (rejected/)",
+)
+tokens = out.get("tokens")
+cols[4].metric(
+    "Output size",
+    ui.fmt_bytes(out.get("bytes")),
+    delta=f"{ui.fmt_int(tokens)} tokens" if tokens else "tokens unknown",
+    delta_color="off",
+    delta_arrow="off",
+    border=True,
+)
+
+inv = summary.get("invariant") or {}
+balance = n_out + n_removed + n_rej
+if n_in and balance != n_in:
+    st.warning(
+        f"The ledger does not balance: input {n_in:,} ≠ kept {n_out:,} + removed {n_removed:,} + "
+        f"rejected {n_rej:,} = {balance:,}.",
+        icon="⚠️",
+    )
+elif inv and not inv.get("ok", True):
+    st.warning("summary.json marks the invariant check as failed.", icon="⚠️")
+
+st.subheader("Funnel")
+if funnel.empty:
+    st.info("summary.json lists no steps.")
+else:
+    long = funnel.melt(
+        id_vars=["step"], value_vars=["kept", "removed"], var_name="outcome", value_name="docs"
+    )
+    order = list(funnel["step"])
+    chart = (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y("step:N", sort=order, title=None),
+            x=alt.X("docs:Q", title="documents", stack="zero"),
+            color=alt.Color(
+                "outcome:N", scale=ui.outcome_scale(["kept", "removed"]), legend=alt.Legend(orient="top")
+            ),
+            order=alt.Order("outcome:N", sort="ascending"),
+            tooltip=["step", "outcome", alt.Tooltip("docs:Q", format=",")],
+        )
+        .properties(height={"step": 30})
+    )
+    st.altair_chart(chart, width="stretch")
+    table = funnel.copy()
+    if (table["op"] == table["step"]).all():
+        table = table.drop(columns="op")
+    table["removed %"] = (100 * table["removed"] / table["in"].where(table["in"] > 0)).round(2)
+    table["docs/s"] = (table["in"] / table["seconds"].where(table["seconds"] > 0)).round(0)
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            "in": st.column_config.NumberColumn("in", format="localized"),
+            "kept": st.column_config.NumberColumn("kept", format="localized"),
+            "removed": st.column_config.NumberColumn("removed", format="localized"),
+            "removed %": st.column_config.ProgressColumn(
+                "removed %", min_value=0, max_value=100, format="%.1f%%"
+            ),
+            "seconds": st.column_config.NumberColumn("seconds", format="%.1f"),
+            "docs/s": st.column_config.NumberColumn("docs/s", format="localized"),
+        },
+    )
+    bytes_cols = [c for c in funnel.columns if c.startswith("bytes")]
+    st.caption(
+        f"Bytes: {ui.fmt_bytes(inp.get('bytes'))} in → {ui.fmt_bytes(out.get('bytes'))} out"
+        + (f" ({ui.fmt_pct(out.get('bytes') or 0, inp.get('bytes') or 0)} kept)" if inp.get("bytes") else "")
+        + ("" if bytes_cols else ". The ledger records no bytes per step.")
+    )
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Removed by reason")
+    reasons = analysis.reasons_frame(summary)
+    if reasons.empty:
+        st.info("Nothing was removed.")
+    else:
+        reasons["label"] = reasons["step"] + " · " + reasons["reason"]
+        chart = (
+            alt.Chart(reasons)
+            .mark_bar()
+            .encode(
+                y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
+                x=alt.X("docs:Q", title="documents"),
+                color=alt.Color(
+                    "step:N", scale=ui.step_scale(list(dict.fromkeys(reasons["step"]))), legend=None
+                ),
+                tooltip=["step", "reason", alt.Tooltip("docs:Q", format=",")],
+            )
+            .properties(height={"step": 24})
+        )
+        st.altair_chart(chart, width="stretch")
+with right:
+    st.subheader("Time per step")
+    if funnel.empty or funnel["seconds"].sum() == 0:
+        st.info("No timings recorded.")
+    else:
+        chart = (
+            alt.Chart(funnel)
+            .mark_bar(color="#264653")
+            .encode(
+                y=alt.Y("step:N", sort=list(funnel["step"]), title=None),
+                x=alt.X("seconds:Q", title="seconds"),
+                tooltip=["step", alt.Tooltip("seconds:Q", format=",.1f")],
+            )
+            .properties(height={"step": 30})
+        )
+        st.altair_chart(chart, width="stretch")
+
+extra = {k: summary[k] for k in ("languages", "pii", "dedup", "decontamination") if summary.get(k)}
+if extra:
+    with st.expander("Other ledger sections (languages, PII, dedup, …)"):
+        st.json(extra, expanded=1)
+
+st.subheader("Resolved recipe")
+recipe = ui.recipe_text(path)
+if recipe:
+    st.caption("`recipe.resolved.yaml`: the recipe with every default filled in.")
+    st.code(recipe, language="yaml", height=360)
+else:
+    st.info("This run folder has no recipe.resolved.yaml.")

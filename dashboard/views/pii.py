@@ -1,0 +1,112 @@
+"""PII page: what was scrubbed, per kind, and scrubbed documents with their tags highlighted.
+
+Original values are never shown unless the dashboard was started with `--show-pii` (and the run kept
+them in `pii.*original*` metadata); without the flag those keys are dropped when the sample is read.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard import documents, ui
+
+args = ui.app_args()
+picked = ui.current_run(args)
+if picked is None:
+    st.stop()
+label, path = picked
+summary = ui.load_summary_or_stop(path)
+ui.page_header(f"PII · {label}", summary, path)
+frame = ui.sample(path, args.show_pii)
+counts = documents.pii_frame(summary, frame)
+if counts.empty:
+    st.info(
+        "No PII was found or recorded in this run (summary.json `pii` and `pii.<kind>` metadata are empty)."
+    )
+    st.stop()
+
+counts = counts.sort_values("summary", ascending=False, na_position="last")
+cols = st.columns(min(len(counts), 6))
+for col, row in zip(cols, counts.itertuples()):
+    value = row.summary if pd.notna(row.summary) else row.sample_est
+    col.metric(
+        row.kind,
+        ui.fmt_int(value),
+        delta=f"in ≈{row.docs_est:,.0f} docs" if row.docs_est else None,
+        delta_color="off",
+        delta_arrow="off",
+        border=True,
+    )
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Found per kind")
+    long = counts.melt(
+        id_vars="kind", value_vars=["summary", "sample_est"], var_name="source", value_name="count"
+    )
+    long["source"] = long["source"].map({"summary": "whole run (ledger)", "sample_est": "sample (scaled)"})
+    chart = (
+        alt.Chart(long.dropna())
+        .mark_bar()
+        .encode(
+            y=alt.Y("kind:N", title=None, sort="-x"),
+            x=alt.X("count:Q", title="occurrences"),
+            yOffset="source:N",
+            color=alt.Color(
+                "source:N",
+                scale=alt.Scale(range=["#264653", "#e9c46a"]),
+                legend=alt.Legend(orient="top", title=None),
+            ),
+            tooltip=["kind", "source", alt.Tooltip("count:Q", format=",.0f")],
+        )
+        .properties(height={"step": 18})
+    )
+    st.altair_chart(chart, width="stretch")
+with right:
+    st.subheader("Counts")
+    st.dataframe(
+        counts.round({"sample_est": 0, "docs_est": 0}).rename(
+            columns={"summary": "whole run", "sample_est": "sample (scaled)", "docs_est": "docs (scaled)"}
+        ),
+        hide_index=True,
+        column_config={
+            c: st.column_config.NumberColumn(format="localized")
+            for c in ("whole run", "sample (scaled)", "docs (scaled)")
+        },
+    )
+    if args.show_pii:
+        st.warning("Started with `--show-pii`: original values are shown where the run kept them.", icon="🔓")
+    else:
+        st.caption(
+            "🔒 Original values are hidden. Start with `--show-pii` to reveal them where the run kept them."
+        )
+
+st.subheader("Scrubbed documents")
+pii_cols = documents.pii_columns(frame)
+has_pii = frame[pii_cols].fillna(0).sum(axis=1) > 0 if pii_cols else pd.Series(False, index=frame.index)
+scrubbed = frame[has_pii]
+if scrubbed.empty:
+    st.info("No document in the sample has `pii.<kind>` counts.")
+    st.stop()
+kinds = ["any"] + [c[4:] for c in pii_cols]
+kind = st.segmented_control("Kind", kinds, default="any", key="pii_kind", bind="query-params") or "any"
+if kind != "any":
+    scrubbed = scrubbed[scrubbed[f"pii.{kind}"].fillna(0) > 0]
+per_page = 5
+n_pages = max(1, -(-len(scrubbed) // per_page))
+page_no = st.number_input(
+    f"Page (of {n_pages}; {len(scrubbed):,} scrubbed docs in the sample)", 1, n_pages, 1, key="pii_page"
+)
+for _, doc in scrubbed.iloc[(page_no - 1) * per_page : page_no * per_page].iterrows():
+    with st.container(border=True):
+        found = {c[4:]: int(doc[c]) for c in pii_cols if pd.notna(doc[c]) and doc[c]}
+        where = "kept" if doc["kind"] == "kept" else f"removed by {doc['step']}"
+        st.markdown(f"**`{doc['id']}`** · {where} · " + ", ".join(f"{k} × {v}" for k, v in found.items()))
+        ui.html_doc(documents.highlight_tags(str(doc["text"])[:5000]))
+        originals = {
+            c: doc[c] for c in frame.columns if c.startswith("pii") and "original" in c and pd.notna(doc[c])
+        }
+        if args.show_pii and originals:
+            st.json(originals)

@@ -17,17 +17,19 @@ from curation.steps.decontam import Decontaminate, DecontaminateParams, informat
 from curation.steps.instruct import (
     PARSERS,
     READERS,
-    InstructionFilter,
-    InstructionFilterParams,
     from_alpaca,
     from_messages,
     from_sharegpt,
-    instruction_metrics,
     make_document,
-    missing_content,
     to_alpaca,
     to_messages,
     to_sharegpt,
+)
+from curation.steps.instruct_filters import (
+    InstructionFilter,
+    InstructionFilterParams,
+    instruction_metrics,
+    missing_content,
 )
 
 DATA = Path(__file__).parents[2] / "data" / "instruct"

@@ -31,137 +31,35 @@ ROOTS_THRESHOLDS = {
 }
 QUALITY_THRESHOLDS = {"quality.mean_word_length": ("min", 3.0, {}), "quality.alpha_ratio": ("min", 0.8, {})}
 
+# Frequent words per language; fmt: off keeps them a few lines each instead of one word a line.
+# fmt: off
 _WORDS = {
     "en": [
-        "the",
-        "of",
-        "and",
-        "to",
-        "in",
-        "data",
-        "model",
-        "is",
-        "for",
-        "that",
-        "with",
-        "learning",
-        "on",
-        "as",
-        "be",
-        "text",
-        "are",
-        "this",
-        "by",
-        "we",
-        "training",
+        "the", "of", "and", "to", "in", "data", "model", "is", "for", "that", "with", "learning",
+        "on", "as", "be", "text", "are", "this", "by", "we", "training"
     ],
     "fr": [
-        "le",
-        "de",
-        "la",
-        "et",
-        "les",
-        "des",
-        "un",
-        "une",
-        "est",
-        "pour",
-        "que",
-        "dans",
-        "du",
-        "sur",
-        "pas",
-        "plus",
-        "avec",
-        "par",
-        "modèle",
-        "données",
+        "le", "de", "la", "et", "les", "des", "un", "une", "est", "pour", "que", "dans", "du",
+        "sur", "pas", "plus", "avec", "par", "modèle", "données"
     ],
     "es": [
-        "el",
-        "de",
-        "la",
-        "que",
-        "y",
-        "en",
-        "los",
-        "del",
-        "se",
-        "las",
-        "por",
-        "un",
-        "para",
-        "con",
-        "una",
-        "modelo",
-        "datos",
-        "texto",
-        "es",
-        "más",
+        "el", "de", "la", "que", "y", "en", "los", "del", "se", "las", "por", "un", "para", "con",
+        "una", "modelo", "datos", "texto", "es", "más"
     ],
     "zh": [
-        "的",
-        "一",
-        "是",
-        "在",
-        "不",
-        "了",
-        "有",
-        "和",
-        "人",
-        "这",
-        "中",
-        "大",
-        "为",
-        "上",
-        "个",
-        "国",
-        "我",
-        "以",
-        "要",
-        "他",
+        "的", "一", "是", "在", "不", "了", "有", "和", "人", "这", "中", "大", "为", "上", "个", "国", "我", "以",
+        "要", "他"
     ],
     "de": [
-        "der",
-        "die",
-        "und",
-        "in",
-        "den",
-        "von",
-        "zu",
-        "das",
-        "mit",
-        "sich",
-        "des",
-        "auf",
-        "für",
-        "ist",
-        "im",
-        "dem",
-        "nicht",
-        "ein",
+        "der", "die", "und", "in", "den", "von", "zu", "das", "mit", "sich", "des", "auf", "für",
+        "ist", "im", "dem", "nicht", "ein"
     ],
     "ru": [
-        "и",
-        "в",
-        "не",
-        "на",
-        "я",
-        "быть",
-        "он",
-        "с",
-        "что",
-        "а",
-        "по",
-        "это",
-        "она",
-        "этот",
-        "к",
-        "но",
-        "они",
-        "мы",
+        "и", "в", "не", "на", "я", "быть", "он", "с", "что", "а", "по", "это", "она", "этот", "к",
+        "но", "они", "мы"
     ],
 }
+# fmt: on
 _SPICE = ["$5", "**bold**", "# heading", "`code`", "$x^2$", "[link](http://x.y)", "<b>", "_it_", "100%"]
 
 
@@ -464,53 +362,9 @@ def write_synthetic_run(
     return summary
 
 
-def write_synthetic_ablation(folder: str | Path, seed: int = 0) -> dict:
-    """Write an ablation folder with results.json (three variants, two seeds, five token budgets)."""
-    rng = random.Random(seed)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    truth = {"baseline": (2.0, 40.0, 0.30), "roots": (2.0, 34.0, 0.30), "roots+dedup": (1.99, 30.0, 0.298)}
-    variants = {}
-    for name, (e, b, beta) in truth.items():
-        points = []
-        for tokens in [1e6, 2e6, 4e6, 8e6, 16e6]:
-            for s in (0, 1):
-                loss = e + b * tokens**-beta + rng.gauss(0, 0.01)
-                points.append(
-                    {
-                        "tokens": int(tokens),
-                        "seed": s,
-                        "eval_loss": round(loss, 4),
-                        "bpb": round(loss / 0.693 / 4.2, 4),
-                        "epochs": 1.0,
-                        "tokens_per_s": round(rng.gauss(52_000, 1500)),
-                    }
-                )
-        fit = {"metric": "eval_loss", "E": e, "B": b, "beta": beta, "r2": 0.995, "ok": True, "warnings": []}
-        variants[name] = {"points": points, "fit": fit}
-    multiplier = round((40.0 / 34.0) ** (1 / 0.3), 3)  # same E and beta: (B_base / B_roots)^(1/beta)
-    at = [
-        {"tokens": t, "multiplier": multiplier, "extrapolated": False, "note": ""} for t in (1e6, 4e6, 16e6)
-    ]
-    results = {  # the layout training/ablate.py writes, plus one comparison spelled differently
-        "name": "ablation-demo",
-        "fit_form": "L(D) = E + B * D^(-beta)",
-        "variants": variants,
-        "comparisons": [
-            {"a": "roots", "b": "baseline", "metric": "eval_loss", "at": at},
-            {
-                "variant": "roots+dedup",
-                "baseline": "baseline",
-                "effective_data_multiplier": 2.6,
-                "ci": [2.2, 3.0],
-            },
-        ],
-    }
-    (folder / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    return results
-
-
 if __name__ == "__main__":
+    from dashboard.synthetic_ablation import write_synthetic_ablation
+
     out = Path(sys.argv[1])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     write_synthetic_run(out / "synthetic-web", n_docs=n)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import altair as alt
 import pandas as pd
@@ -145,6 +147,37 @@ def load_summary_or_stop(path: Path) -> dict:
         st.stop()
 
 
+class RunPage(NamedTuple):
+    """What a run page starts from: the dashboard's arguments and the picked run."""
+
+    args: data.AppArgs
+    label: str
+    path: Path
+    summary: dict
+
+
+def run_page(title: str, caption: Callable[[dict], str] | None = None) -> RunPage:
+    """The start of every run page: pick the run, load its summary, draw the page header.
+
+    Stops the page (with a hint or the error on it) when no run was given or its summary.json is unreadable.
+
+    Args:
+        title: page title; ` · <run label>` is appended.
+        caption: builds the header's extra caption from the summary (none when omitted).
+
+    Returns:
+        The arguments, the run's label and folder, and its summary.json.
+    """
+    args = app_args()
+    picked = current_run(args)
+    if picked is None:
+        st.stop()
+    label, path = picked
+    summary_ = load_summary_or_stop(path)
+    page_header(f"{title} · {label}", summary_, path, caption(summary_) if caption else "")
+    return RunPage(args, label, path, summary_)
+
+
 def page_header(title: str, summary_: dict | None, path: Path | None, caption: str = "") -> None:
     st.title(title)
     bits = []
@@ -169,6 +202,11 @@ def sample_caption(frame: pd.DataFrame, summary_: dict) -> str:
         f"Estimated from a sample of {n:,} of {total:,} documents (kept and removed); "
         "counts are scaled to the whole run."
     )
+
+
+def stat_card(col, label: str, value: str, note: str | None = None, help: str | None = None) -> None:
+    """A bordered `st.metric` whose delta is a plain grey note (no arrow, no good/bad colour)."""
+    col.metric(label, value, delta=note, delta_color="off", delta_arrow="off", border=True, help=help)
 
 
 def outcome_scale(domain: list[str] | None = None) -> alt.Scale:

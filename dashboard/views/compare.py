@@ -41,7 +41,7 @@ for col, name, nums, other in ((c1, a, na, None), (c2, b, nb, na)):
         grid = st.columns(2) + st.columns(2)
         for card, (k, v) in zip(grid, nums.items()):
             delta = None if other is None else f"{v - other[k]:+,} vs A"
-            card.metric(k, ui.fmt_int(v), delta=delta, delta_color="off", delta_arrow="off", border=True)
+            ui.stat_card(card, k, ui.fmt_int(v), delta)
 
 st.subheader("Funnels")
 fa, fb = analysis.funnel_frame(sa).assign(run=f"A · {a}"), analysis.funnel_frame(sb).assign(run=f"B · {b}")

@@ -8,13 +8,7 @@ import streamlit as st
 
 from dashboard import data, documents, ui
 
-args = ui.app_args()
-picked = ui.current_run(args)
-if picked is None:
-    st.stop()
-label, path = picked
-summary = ui.load_summary_or_stop(path)
-ui.page_header(f"Duplicates · {label}", summary, path)
+args, label, path, summary = ui.run_page("Duplicates")
 frame = ui.sample(path, args.show_pii)
 
 dedup_steps = [s for s in summary["steps"] if "dedup" in str(s.get("op", s.get("name", "")))]
@@ -23,13 +17,11 @@ stats = {k: v for k, v in summary.get("dedup", {}).items() if isinstance(v, (int
 if cards or stats:
     cols = st.columns(len(cards) + len(stats) or 1)
     for col, (name, removed, n_in) in zip(cols, cards):
-        col.metric(
+        ui.stat_card(
+            col,
             name,
             ui.fmt_int(removed),
-            delta=f"{ui.fmt_pct(removed, n_in)} of its input",
-            delta_color="off",
-            delta_arrow="off",
-            border=True,
+            f"{ui.fmt_pct(removed, n_in)} of its input",
             help=f"documents {name} removed",
         )
     for col, (key, value) in zip(cols[len(cards) :], stats.items()):

@@ -14,13 +14,7 @@ import streamlit as st
 
 from dashboard import analysis, data, ui
 
-args = ui.app_args()
-picked = ui.current_run(args)
-if picked is None:
-    st.stop()
-label, path = picked
-summary = ui.load_summary_or_stop(path)
-ui.page_header(f"Filters · {label}", summary, path)
+args, label, path, summary = ui.run_page("Filters")
 frame = ui.sample(path, args.show_pii)
 thresholds = analysis.thresholds_from_summary(summary)
 metrics = data.metric_columns(frame)

@@ -8,13 +8,7 @@ import streamlit as st
 
 from dashboard import analysis, documents, ui
 
-args = ui.app_args()
-picked = ui.current_run(args)
-if picked is None:
-    st.stop()
-label, path = picked
-summary = ui.load_summary_or_stop(path)
-ui.page_header(f"Languages · {label}", summary, path)
+args, label, path, summary = ui.run_page("Languages")
 frame = ui.sample(path, args.show_pii)
 
 ledger = pd.DataFrame(
@@ -31,14 +25,7 @@ if not ledger.empty:
     cols = st.columns(min(5, len(top)) + 1)
     cols[0].metric("Languages", f"{len(top)}", border=True)
     for col, row in zip(cols[1:], top.itertuples()):
-        col.metric(
-            f"`{row.lang}`",
-            ui.fmt_int(row.docs),
-            delta=ui.fmt_pct(row.docs, total),
-            delta_color="off",
-            delta_arrow="off",
-            border=True,
-        )
+        ui.stat_card(col, f"`{row.lang}`", ui.fmt_int(row.docs), ui.fmt_pct(row.docs, total))
 
 left, right = st.columns(2)
 with left:

@@ -10,63 +10,37 @@ import streamlit as st
 
 from dashboard import analysis, ui
 
-args = ui.app_args()
-picked = ui.current_run(args)
-if picked is None:
-    st.stop()
-label, path = picked
-summary = ui.load_summary_or_stop(path)
+
+def _when(summary: dict) -> str:
+    """The header caption: when the run started and how long it took."""
+    return f"{summary.get('started', '?')[:19].replace('T', ' ')} · {summary.get('seconds', 0) or 0:,.1f} s"
+
+
+args, label, path, summary = ui.run_page("Overview", caption=_when)
 funnel = analysis.funnel_frame(summary)
 inp, out = summary["input"], summary["output"]
 n_in, n_out, n_rej = int(inp.get("docs") or 0), int(out.get("docs") or 0), int(summary["rejected"])
 n_removed = int(funnel["removed"].sum()) if not funnel.empty else 0
 
-when = f"{summary.get('started', '?')[:19].replace('T', ' ')} · {summary.get('seconds', 0) or 0:,.1f} s"
-ui.page_header(f"Overview · {label}", summary, path, when)
-
 cols = st.columns(5)
-cols[0].metric(
-    "Input documents",
-    ui.fmt_int(n_in),
-    delta=f"{ui.fmt_bytes(inp.get('bytes'))} read",
-    delta_color="off",
-    delta_arrow="off",
-    border=True,
+ui.stat_card(cols[0], "Input documents", ui.fmt_int(n_in), f"{ui.fmt_bytes(inp.get('bytes'))} read")
+ui.stat_card(
+    cols[1], "Kept", ui.fmt_int(n_out), f"{ui.fmt_pct(n_out, n_in)} of input", help="Documents in output/"
 )
-cols[1].metric(
-    "Kept",
-    ui.fmt_int(n_out),
-    delta=f"{ui.fmt_pct(n_out, n_in)} of input",
-    delta_color="off",
-    delta_arrow="off",
-    help="Documents in output/",
-    border=True,
-)
-cols[2].metric(
-    "Removed",
-    ui.fmt_int(n_removed),
-    delta=f"{ui.fmt_pct(n_removed, n_in)} of input",
-    delta_color="off",
-    delta_arrow="off",
-    border=True,
-)
-cols[3].metric(
+ui.stat_card(cols[2], "Removed", ui.fmt_int(n_removed), f"{ui.fmt_pct(n_removed, n_in)} of input")
+ui.stat_card(
+    cols[3],
     "Rejected",
     ui.fmt_int(n_rej),
-    delta=f"{ui.fmt_pct(n_rej, n_in)} unreadable",
-    delta_color="off",
-    delta_arrow="off",
-    border=True,
+    f"{ui.fmt_pct(n_rej, n_in)} unreadable",
     help="Input records that could not be read (rejected/)",
 )
 tokens = out.get("tokens")
-cols[4].metric(
+ui.stat_card(
+    cols[4],
     "Output size",
     ui.fmt_bytes(out.get("bytes")),
-    delta=f"{ui.fmt_int(tokens)} tokens" if tokens else "tokens unknown",
-    delta_color="off",
-    delta_arrow="off",
-    border=True,
+    f"{ui.fmt_int(tokens)} tokens" if tokens else "tokens unknown",
 )
 
 inv = summary.get("invariant") or {}

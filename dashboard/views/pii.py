@@ -12,13 +12,7 @@ import streamlit as st
 
 from dashboard import documents, ui
 
-args = ui.app_args()
-picked = ui.current_run(args)
-if picked is None:
-    st.stop()
-label, path = picked
-summary = ui.load_summary_or_stop(path)
-ui.page_header(f"PII · {label}", summary, path)
+args, label, path, summary = ui.run_page("PII")
 frame = ui.sample(path, args.show_pii)
 counts = documents.pii_frame(summary, frame)
 if counts.empty:
@@ -31,14 +25,7 @@ counts = counts.sort_values("summary", ascending=False, na_position="last")
 cols = st.columns(min(len(counts), 6))
 for col, row in zip(cols, counts.itertuples()):
     value = row.summary if pd.notna(row.summary) else row.sample_est
-    col.metric(
-        row.kind,
-        ui.fmt_int(value),
-        delta=f"in ≈{row.docs_est:,.0f} docs" if row.docs_est else None,
-        delta_color="off",
-        delta_arrow="off",
-        border=True,
-    )
+    ui.stat_card(col, row.kind, ui.fmt_int(value), f"in ≈{row.docs_est:,.0f} docs" if row.docs_est else None)
 
 left, right = st.columns([3, 2])
 with left:

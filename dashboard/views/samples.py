@@ -13,13 +13,7 @@ from dashboard import analysis, data, documents, ui
 
 ANY = "(any)"
 
-args = ui.app_args()
-picked = ui.current_run(args)
-if picked is None:
-    st.stop()
-label, path = picked
-summary = ui.load_summary_or_stop(path)
-ui.page_header(f"Samples · {label}", summary, path)
+args, label, path, summary = ui.run_page("Samples")
 
 kind = (
     st.segmented_control(

@@ -17,15 +17,17 @@ from pathlib import Path
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, in MB (Linux reports ru_maxrss in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _child(fn, args, q):
-    t0 = time.perf_counter()
-    result = fn(*args)
-    seconds = time.perf_counter() - t0
-    q.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, result))
+    q.put(fn(*args))
 
 
-def measure(fn, *args, repeats: int = 3) -> dict:
-    """Median seconds and max peak RSS (MB) of `fn(*args)` over `repeats` fresh processes."""
+def run_forked(fn, *args, repeats: int) -> list:
+    """`fn(*args)` in `repeats` fresh forked processes, one after the other; what each returned."""
     ctx = mp.get_context("fork")
     runs = []
     for _ in range(repeats):
@@ -34,7 +36,24 @@ def measure(fn, *args, repeats: int = 3) -> dict:
         p.start()
         runs.append(q.get())
         p.join()
-    return {"seconds": statistics.median(r[0] for r in runs), "rss_mb": max(r[1] for r in runs), "result": runs[-1][2]}
+    return runs
+
+
+def _timed(fn, args) -> tuple[float, float, object]:
+    t0 = time.perf_counter()
+    result = fn(*args)
+    seconds = time.perf_counter() - t0
+    return seconds, peak_rss_mb(), result
+
+
+def measure(fn, *args, repeats: int = 3) -> dict:
+    """Median seconds and max peak RSS (MB) of `fn(*args)` over `repeats` fresh processes."""
+    runs = run_forked(_timed, fn, args, repeats=repeats)
+    return {
+        "seconds": statistics.median(r[0] for r in runs),
+        "rss_mb": max(r[1] for r in runs),
+        "result": runs[-1][2],
+    }
 
 
 def load_jsonl(path: Path, limit: int | None = None, max_chars: int | None = None) -> list[dict]:
@@ -70,14 +89,22 @@ def table(headers: list[str], rows: list[list]) -> str:
 
 def metrics(docs: int, mb: float, seconds: float, rss_mb: float | None) -> dict:
     """docs/s, MB/s and peak RSS of one measured variant (the `ours` / `baseline` object)."""
-    return {"docs_per_s": docs / seconds if seconds else None, "mb_per_s": mb / seconds if seconds else None,
-            "rss_mb": rss_mb}
+    return {
+        "docs_per_s": docs / seconds if seconds else None,
+        "mb_per_s": mb / seconds if seconds else None,
+        "rss_mb": rss_mb,
+    }
 
 
-def result_row(component: str, ours: dict, baseline: dict | None = None, baseline_name: str = "",
-               note: str = "") -> dict:
+def result_row(
+    component: str, ours: dict, baseline: dict | None = None, baseline_name: str = "", note: str = ""
+) -> dict:
     """One row of the `--json` contract (see above)."""
-    row = {"component": component, "ours": ours, "baseline": {"name": baseline_name, **baseline} if baseline else None}
+    row = {
+        "component": component,
+        "ours": ours,
+        "baseline": {"name": baseline_name, **baseline} if baseline else None,
+    }
     if note:
         row["note"] = note
     return row

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import multiprocessing as mp
-import resource
 import statistics
 import sys
 import time
@@ -29,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from datatrove.data import Document
 from datatrove.pipeline.filters import GopherQualityFilter, GopherRepetitionFilter
 
-from bench.common import DEFAULT_DATA, metrics, result_row, table, write_json
+from bench.common import DEFAULT_DATA, metrics, peak_rss_mb, result_row, run_forked, table, write_json
 from curation.steps.langid import LanguageIdFilter
 from curation.steps.roots import RootsFilter, RootsParams, resolve_params
 
@@ -54,7 +52,7 @@ def make_steps(name: str) -> list:
     return [GopherRepetitionFilter()]
 
 
-def _timed_run(name: str, rows: list[dict], q) -> None:
+def _timed_run(name: str, rows: list[dict]) -> tuple[float, float]:
     """In a fresh process: warm up (tokenizers, word lists), then time one pass over `rows`."""
     steps = make_steps(name)
     for step in steps:
@@ -64,19 +62,15 @@ def _timed_run(name: str, rows: list[dict], q) -> None:
     for step in steps:
         docs = list(step.run(iter(docs)))
     seconds = time.perf_counter() - start
-    q.put((seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    return seconds, peak_rss_mb()
 
 
 def measure(name: str, rows: list[dict], repeats: int) -> tuple[float, float]:
-    """Median seconds (model loading excluded) and peak RSS (MB) over `repeats` forked processes."""
-    ctx = mp.get_context("fork")
-    runs = []
-    for _ in range(repeats):
-        q = ctx.Queue()
-        proc = ctx.Process(target=_timed_run, args=(name, rows, q))
-        proc.start()
-        runs.append(q.get())
-        proc.join()
+    """Median seconds (model loading excluded) and peak RSS (MB) over `repeats` forked processes.
+
+    Not `bench.common.measure`: that one times the whole call, warm-up included.
+    """
+    runs = run_forked(_timed_run, name, rows, repeats=repeats)
     return statistics.median(r[0] for r in runs), max(r[1] for r in runs)
 
 

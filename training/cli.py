@@ -1,0 +1,241 @@
+"""`curate tokenize | train | eval | ablate`: the training half of the CLI.
+
+The lead's curation/cli.py calls `register_cli(subparsers)`; `python -m training.cli ...` runs the same
+commands standalone. Exit codes: 0 ok, 2 bad config or arguments (one line, no traceback), 1 failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tokenizers and models are local files, always
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+
+EPILOGS = {
+    "tokenize": """examples:
+  curate tokenize runs/sample                       train a BPE on the run, write runs/sample/tokenized/
+  curate tokenize runs/sample --vocab-size 4096 --val-fraction 0.02
+  curate tokenize runs/b --tokenizer runs/a/tokenizer   reuse another run's tokenizer""",
+    "train": """examples:
+  curate train train.yaml                           keys: see training/train.py TrainConfig
+  curate train train.yaml --set model=small --set tokens=5000000
+  curate train train.yaml --dry-run                 print the resolved config and exit
+
+train.yaml:
+  data: runs/sample/tokenized
+  out_dir: runs/sample/train-tiny
+  model: tiny          # tiny | small | base
+  tokens: 2000000
+  eval_sets: [tests/data/web_sample.jsonl.gz]""",
+    "eval": """examples:
+  curate eval runs/sample/train-tiny/checkpoint --data heldout.jsonl.gz
+  curate eval CKPT --data a.jsonl.gz --data b.txt --max-tokens 100000 --out eval.json""",
+    "ablate": """examples:
+  curate ablate recipes/ablations/demo.yaml
+  curate ablate recipes/ablations/demo.yaml --out /tmp/demo --dry-run""",
+}
+
+
+def _guard(fn):
+    """Run a command: ConfigError -> exit 2 with one line; anything else -> exit 1 (traceback with
+    ROOTSTOCK_DEBUG=1)."""
+
+    def run(args) -> int:
+        from training.data import ConfigError
+
+        try:
+            return fn(args) or 0
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        except Exception as e:  # noqa: BLE001 - the CLI's last line of defence
+            if os.environ.get("ROOTSTOCK_DEBUG"):
+                traceback.print_exc()
+            print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def cmd_tokenize(args) -> int:
+    from pathlib import Path
+
+    from training.data import ConfigError, run_shards, sample_run
+    from training.shards import tokenize_run
+    from training.tokenizer import save_tokenizer, train_bpe
+
+    run_dir = Path(args.run_dir)
+    run_shards(run_dir)
+    tok = Path(args.tokenizer) if args.tokenizer else run_dir / "tokenizer"
+    if args.tokenizer and not tok.exists():
+        raise ConfigError(f"tokenizer not found: {tok}")
+    if not args.tokenizer and (args.retrain or not (tok / "tokenizer.json").exists()):
+        print(
+            f"training a byte-level BPE (vocab {args.vocab_size}) on ~{args.sample_bytes / 1e6:.0f} MB of {run_dir}"
+        )
+        save_tokenizer(train_bpe(sample_run(run_dir, args.sample_bytes), args.vocab_size), tok)
+    index = tokenize_run(run_dir, tok, args.out, args.val_fraction, max_docs=args.max_docs)
+    for split, s in index["splits"].items():
+        print(
+            f"{split}: {s['docs']:,} docs, {s['tokens']:,} tokens, {s['bytes'] / max(s['tokens'], 1):.2f} bytes/token"
+        )
+    print(f"wrote {Path(args.out) if args.out else run_dir / 'tokenized'}/index.json (tokenizer {tok})")
+    return 0
+
+
+def _overrides(pairs: list[str]) -> dict:
+    import yaml
+
+    from training.data import ConfigError
+
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        k, v = pair.split("=", 1)
+        out[k.strip()] = yaml.safe_load(v)
+    return out
+
+
+def cmd_train(args) -> int:
+    import dataclasses
+
+    from training.train import load_config, train
+
+    cfg = load_config(args.config, _overrides(args.set))
+    print(json.dumps(dataclasses.asdict(cfg), indent=2))
+    if args.dry_run:
+        return 0
+    train(cfg)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from training.evaluate import evaluate_checkpoint
+
+    rec = evaluate_checkpoint(
+        args.checkpoint, args.data, out=args.out, max_tokens=args.max_tokens, device=args.device
+    )
+    for name, r in rec["eval_sets"].items():
+        print(
+            f"{name}: loss {r['loss']:.4f} nats/token, {r['bpb']:.4f} bits/byte ({r['tokens']:,} tokens, {r['docs']} docs)"
+        )
+    return 0
+
+
+def cmd_ablate(args) -> int:
+    import dataclasses
+
+    from training.ablate import load_ablation, run_ablation
+
+    cfg = load_ablation(args.config, out=args.out)
+    if args.dry_run:
+        print(json.dumps(dataclasses.asdict(cfg), indent=2))
+        n = len(cfg.variants) * len(cfg.budgets) * len(cfg.seeds)
+        print(f"{n} training runs, {sum(cfg.budgets) * len(cfg.seeds) * len(cfg.variants):,} tokens in all")
+        return 0
+    res = run_ablation(cfg)
+    for name, v in res["variants"].items():
+        f = v["fit"]
+        if f["E"] is None:
+            print(f"{name}: no fit ({'; '.join(f['warnings'])})")
+        else:
+            flag = "" if f["ok"] else f"  [flagged: {'; '.join(f['warnings'])}]"
+            print(
+                f"{name}: {f['metric']} = {f['E']:.3f} + {f['B']:.3g} * D^-{f['beta']:.3f} (r2 {f['r2']:.3f}){flag}"
+            )
+    for c in res["comparisons"]:
+        for a in c["at"]:
+            m = "n/a" if a["multiplier"] is None else f"{a['multiplier']:.2f}x"
+            note = f" ({a['note']})" if a["note"] else ""
+            if a.get("measured_a") is not None and a.get("measured_b") is not None:
+                m += f"; measured {c['metric']} {a['measured_a']:.4f} vs {a['measured_b']:.4f}"
+            print(f"{c['a']} vs {c['b']} at D={a['tokens']:,.0f}: {m}{note}")
+    return 0
+
+
+def register_cli(subparsers) -> None:
+    """Add `tokenize`, `train`, `eval` and `ablate` to an argparse subparsers object."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = subparsers.add_parser(
+        "tokenize",
+        help="train a BPE on a run and write token shards to RUN_DIR/tokenized/",
+        epilog=EPILOGS["tokenize"],
+        formatter_class=fmt,
+    )
+    p.add_argument("run_dir", help="run folder (reads output/ only)")
+    p.add_argument(
+        "--tokenizer", help="existing tokenizer folder or tokenizer.json (default: train RUN_DIR/tokenizer/)"
+    )
+    p.add_argument(
+        "--vocab-size", type=int, default=8192, help="BPE vocabulary when training one (default 8192)"
+    )
+    p.add_argument(
+        "--sample-bytes", type=int, default=20_000_000, help="UTF-8 bytes of text to train the BPE on"
+    )
+    p.add_argument(
+        "--retrain", action="store_true", help="train a new tokenizer even if RUN_DIR/tokenizer exists"
+    )
+    p.add_argument(
+        "--val-fraction", type=float, default=0.01, help="share of documents (by id hash) for validation"
+    )
+    p.add_argument("--out", help="shards folder (default RUN_DIR/tokenized)")
+    p.add_argument("--max-docs", type=int, help="tokenize at most N documents")
+    p.set_defaults(func=_guard(cmd_tokenize))
+
+    p = subparsers.add_parser(
+        "train",
+        help="train a small LM on tokenized data (CPU or CUDA)",
+        epilog=EPILOGS["train"],
+        formatter_class=fmt,
+    )
+    p.add_argument("config", help="train config YAML (training/train.py TrainConfig)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.set_defaults(func=_guard(cmd_train))
+
+    p = subparsers.add_parser(
+        "eval",
+        help="held-out loss and bits per byte of a checkpoint",
+        epilog=EPILOGS["eval"],
+        formatter_class=fmt,
+    )
+    p.add_argument("checkpoint", help="checkpoint folder written by `curate train`")
+    p.add_argument(
+        "--data", action="append", required=True, help="eval set: .jsonl, .jsonl.gz or .txt (repeatable)"
+    )
+    p.add_argument("--out", help="eval.json path (default CHECKPOINT/eval.json)")
+    p.add_argument("--max-tokens", type=int, help="cap per eval set (whole documents in file order)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.set_defaults(func=_guard(cmd_eval))
+
+    p = subparsers.add_parser(
+        "ablate",
+        help="data variants x token budgets x seeds -> scaling fits and comparisons",
+        epilog=EPILOGS["ablate"],
+        formatter_class=fmt,
+    )
+    p.add_argument("config", help="ablation YAML (training/ablation_config.py)")
+    p.add_argument("--out", help="output folder (default: the config's `out`, else runs/ablations/<name>)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print the resolved config and the grid size, run nothing"
+    )
+    p.set_defaults(func=_guard(cmd_ablate))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.cli", description=__doc__.splitlines()[0])
+    register_cli(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Reading text for training: run folders (the contract in docs/CONTRACTS.md) and eval files.
+
+Training never imports curation: a run folder is `output/*.jsonl.gz` (or `.jsonl`) lines
+`{"text", "id", "metadata"}` or `output/*.parquet` with columns text, id, metadata. Eval sets are
+plain files: `.jsonl` / `.jsonl.gz` (a `text` field per line, `id` optional) or `.txt` (one document
+per file; blank-line separated paragraphs stay together).
+
+Splits and hold-outs are by a hash of the document id, so they are the same on every machine, in
+every run and for every variant that contains the document.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A bad path, argument or config value: the CLI prints it as one line and exits with code 2."""
+
+
+def load_yaml(path: str | Path):
+    """`yaml.safe_load` of a config file; a missing file or a syntax error is a one-line ConfigError."""
+    import yaml
+
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config not found: {path}")
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: invalid YAML{where}: {getattr(e, 'problem', None) or e}") from None
+
+
+def id_fraction(doc_id: str, salt: str = "") -> float:
+    """A stable number in [0, 1) for a document id (sha1, first 8 bytes); `salt` makes independent
+    draws for different purposes (validation split vs. eval hold-out)."""
+    h = hashlib.sha1((salt + doc_id).encode("utf-8")).digest()
+    return int.from_bytes(h[:8], "big") / 2**64
+
+
+def text_key(text: str) -> str:
+    """Exact-content key (sha1 of the UTF-8 text), to exclude eval documents that reappear under another id."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def read_jsonl(path: str | Path, text_field: str = "text", id_field: str = "id") -> Iterator[dict]:
+    """Yield `{"text", "id"}` per line of a .jsonl/.jsonl.gz file; lines without a string text are
+    skipped (the id falls back to `<file>:<line>`)."""
+    path = Path(path)
+    with _open_text(path) as fh:
+        for i, line in enumerate(fh):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            text = rec.get(text_field)
+            if not isinstance(text, str) or not text:
+                continue
+            yield {"text": text, "id": str(rec.get(id_field) or f"{path.name}:{i}")}
+
+
+def read_parquet(path: str | Path) -> Iterator[dict]:
+    """Yield `{"text", "id"}` per row of a run folder's parquet shard (pyarrow, read in batches)."""
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    for batch in pf.iter_batches(columns=["text", "id"], batch_size=1024):
+        for text, doc_id in zip(batch.column("text").to_pylist(), batch.column("id").to_pylist()):
+            if isinstance(text, str) and text:
+                yield {"text": text, "id": str(doc_id)}
+
+
+def run_shards(run_dir: str | Path) -> list[Path]:
+    """The output shards of a run folder, sorted (so reading order is deterministic)."""
+    out = Path(run_dir) / "output"
+    if not out.is_dir():
+        raise ConfigError(f"{run_dir} is not a run folder: no output/ directory")
+    shards = sorted(p for p in out.iterdir() if p.name.endswith((".jsonl.gz", ".jsonl", ".parquet")))
+    if not shards:
+        raise ConfigError(f"{out} holds no .jsonl.gz, .jsonl or .parquet shards")
+    return shards
+
+
+def read_run(run_dir: str | Path) -> Iterator[dict]:
+    """Every kept document of a run folder as `{"text", "id"}`, shard by shard."""
+    for shard in run_shards(run_dir):
+        yield from (read_parquet(shard) if shard.suffix == ".parquet" else read_jsonl(shard))
+
+
+def run_bytes(run_dir: str | Path) -> int:
+    """UTF-8 bytes of a run's output: summary.json `output.bytes` when present, else counted."""
+    summary = Path(run_dir) / "summary.json"
+    if summary.exists():
+        try:
+            n = json.loads(summary.read_text())["output"]["bytes"]
+            if isinstance(n, int) and n > 0:
+                return n
+        except (KeyError, TypeError, json.JSONDecodeError):
+            pass
+    return sum(len(d["text"].encode("utf-8")) for d in read_run(run_dir))
+
+
+def sample_run(
+    run_dir: str | Path, max_bytes: int, exclude_ids: set[str] | None = None, salt: str = "tokenizer-sample"
+) -> Iterator[str]:
+    """Texts of a run folder's hash-sampled subset of about `max_bytes` UTF-8 bytes, spread over all
+    shards (not just the first), for training a tokenizer; `exclude_ids` (eval documents) are skipped."""
+    total = run_bytes(run_dir)
+    frac = min(1.0, max_bytes / max(total, 1))
+    taken = 0
+    for doc in read_run(run_dir):
+        if frac < 1.0 and id_fraction(doc["id"], salt) >= frac:
+            continue
+        if exclude_ids and doc["id"] in exclude_ids:
+            continue
+        yield doc["text"]
+        taken += len(doc["text"].encode("utf-8"))
+        if taken >= max_bytes:
+            return
+
+
+def read_eval_set(path: str | Path, max_docs: int | None = None) -> list[dict]:
+    """An eval set as a list of `{"text", "id"}`: .jsonl/.jsonl.gz lines, a .txt file (one document)
+    or a folder of .txt files (one document each)."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"eval set not found: {path}")
+    if path.is_dir():
+        docs = [{"text": p.read_text(encoding="utf-8"), "id": p.name} for p in sorted(path.glob("*.txt"))]
+    elif path.name.endswith((".jsonl", ".jsonl.gz")):
+        docs = list(read_jsonl(path))
+    elif path.suffix == ".txt":
+        docs = [{"text": path.read_text(encoding="utf-8"), "id": path.name}]
+    else:
+        raise ConfigError(f"eval set {path}: expected .jsonl, .jsonl.gz, .txt or a folder of .txt files")
+    docs = [d for d in docs if d["text"]]
+    if not docs:
+        raise ConfigError(f"eval set {path} holds no documents with text")
+    return docs[:max_docs] if max_docs else docs
+
+
+def write_jsonl_gz(path: str | Path, docs: Iterator[dict] | list[dict]) -> int:
+    """Write documents as jsonl.gz (mtime 0, so the bytes are reproducible); returns the count."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+        for doc in docs:
+            gz.write((json.dumps(doc, ensure_ascii=False) + "\n").encode("utf-8"))
+            n += 1
+    return n

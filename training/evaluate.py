@@ -1,0 +1,192 @@
+"""Held-out loss and bits per byte of a causal LM on fixed eval sets, and `eval.json`.
+
+Bits per byte (bpb) is tokenizer-independent: the summed negative log-likelihood (nats) of every
+token of the eval text divided by ln 2 times the text's UTF-8 bytes. It is what lets two variants (or
+two tokenizers) be compared on the same text; eval_loss (nats per token) depends on the tokenizer.
+
+Eval documents are laid out as in training (`<|endoftext|> doc <|endoftext|> doc ...`) and cut into
+non-overlapping windows of `seq_len`; every document token is predicted exactly once; predictions of
+the separator are not counted (it has no bytes). Documents are taken whole, in file order, until
+`max_tokens`, so the same file always gives the same tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from training.data import read_eval_set
+from training.tokenizer import encode_docs
+
+METRIC_VERSION = 1  # bump when the definition of a metric below changes (DCLM-style versioned metrics)
+METRICS = {
+    "loss": "mean next-token NLL in nats over document tokens (separator targets excluded)",
+    "bpb": "sum NLL (nats) / (ln 2 * UTF-8 bytes of the evaluated documents)",
+}
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA, nothing on CPU (fp32)."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+
+
+@torch.no_grad()
+def nll_windows(
+    model: torch.nn.Module,
+    stream: np.ndarray,
+    seq_len: int,
+    batch: int,
+    device: torch.device,
+    ignore_id: int | None,
+) -> tuple[float, int]:
+    """Sum of NLL (nats) and count of predicted targets over `stream` cut into windows of `seq_len`.
+
+    Window k reads stream[kL : kL+L] and predicts stream[kL+1 : kL+L+1]; targets equal to
+    `ignore_id` are not counted; the last window is padded and its padding ignored.
+    """
+    model.eval()
+    n = len(stream) - 1
+    starts = list(range(0, n, seq_len))
+    total, count = 0.0, 0
+    for b in range(0, len(starts), batch):
+        xs = np.full((len(starts[b : b + batch]), seq_len), 0, dtype=np.int64)
+        ys = np.full_like(xs, -100)
+        for r, s in enumerate(starts[b : b + batch]):
+            e = min(s + seq_len, n)
+            xs[r, : e - s] = stream[s:e]
+            ys[r, : e - s] = stream[s + 1 : e + 1]
+        if ignore_id is not None:
+            ys[ys == ignore_id] = -100
+        x = torch.from_numpy(xs).to(device)
+        y = torch.from_numpy(ys).to(device)
+        with autocast(device):
+            logits = model(input_ids=x).logits
+        loss = F.cross_entropy(
+            logits.float().view(-1, logits.size(-1)), y.view(-1), ignore_index=-100, reduction="sum"
+        )
+        total += float(loss)
+        count += int((y != -100).sum())
+    return total, count
+
+
+def eval_docs(
+    model, tok, docs: list[dict], seq_len: int, batch: int, device, max_tokens: int | None = None
+) -> dict:
+    """Loss and bpb of `model` on documents `[{"text", ...}]`.
+
+    Returns:
+        `{"loss", "bpb", "tokens", "bytes", "docs", "seconds"}` (tokens = predicted document tokens).
+    """
+    t0 = time.time()
+    eot = tok.eos_token_id
+    parts, nbytes, ntok, ndocs = [], 0, 0, 0
+    for doc, ids in zip(docs, encode_docs(tok, [d["text"] for d in docs])):
+        if max_tokens and ntok >= max_tokens:
+            break
+        parts.append(np.asarray([eot, *ids], dtype=np.int64))
+        nbytes += len(doc["text"].encode("utf-8"))
+        ntok += len(ids)
+        ndocs += 1
+    nats, count = nll_windows(model, np.concatenate(parts), seq_len, batch, device, ignore_id=eot)
+    return {
+        "loss": nats / max(count, 1),
+        "bpb": nats / (math.log(2) * max(nbytes, 1)),
+        "tokens": count,
+        "bytes": nbytes,
+        "docs": ndocs,
+        "seconds": round(time.time() - t0, 2),
+    }
+
+
+def eval_tokens(model, arrays: list[np.ndarray], seq_len: int, batch: int, device, max_tokens: int) -> dict:
+    """Mean loss (nats/token, separators included as in training) on token arrays, e.g. a run's
+    validation split, up to `max_tokens` targets."""
+    total, count = 0.0, 0
+    for arr in arrays:
+        if count >= max_tokens:
+            break
+        take = np.asarray(arr[: max_tokens - count + 1], dtype=np.int64)
+        if len(take) < 2:
+            continue
+        nats, n = nll_windows(model, take, seq_len, batch, device, ignore_id=None)
+        total, count = total + nats, count + n
+    return {"loss": total / count if count else None, "tokens": count}
+
+
+def set_name(path: str | Path) -> str:
+    """Eval set name from its path: `heldout.jsonl.gz` -> `heldout`."""
+    name = Path(path).name
+    for suffix in (".jsonl.gz", ".jsonl", ".txt"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def eval_sets(model, tok, paths: list[str], seq_len: int, batch: int, device, max_tokens: int | None) -> dict:
+    """`{name: eval_docs(...) + {"path"}}` for each eval set path."""
+    out = {}
+    for p in paths:
+        res = eval_docs(model, tok, read_eval_set(p), seq_len, batch, device, max_tokens=max_tokens)
+        out[set_name(p)] = {"path": str(p), **res}
+    return out
+
+
+def write_eval_json(path: str | Path, **fields) -> dict:
+    """Write eval.json with `metric_version` and the metric definitions next to the numbers."""
+    rec = {"metric_version": METRIC_VERSION, "metrics": METRICS, **fields}
+    Path(path).write_text(json.dumps(rec, indent=2) + "\n")
+    return rec
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    paths: list[str],
+    out: str | Path | None = None,
+    max_tokens: int | None = None,
+    batch: int = 8,
+    device: str = "auto",
+) -> dict:
+    """Load a checkpoint folder written by training/train.py and evaluate it on eval set files.
+
+    Args:
+        checkpoint: folder with config.json + model.safetensors + tokenizer files.
+        paths: eval set files (.jsonl, .jsonl.gz, .txt).
+        out: where to write eval.json (default: `<checkpoint>/eval.json`).
+        max_tokens: cap per eval set (whole documents, in file order).
+        batch: windows per forward pass.
+        device: "auto" (CUDA when present), "cpu" or "cuda".
+
+    Returns:
+        The eval.json record.
+    """
+    from transformers import LlamaForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    from training.data import ConfigError
+    from training.tokenizer import load_tokenizer
+
+    ckpt = Path(checkpoint)
+    if not (ckpt / "config.json").exists():
+        raise ConfigError(f"{ckpt} is not a checkpoint folder (no config.json)")
+    dev = torch.device(
+        "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
+    )
+    hf_logging.disable_progress_bar()
+    model = LlamaForCausalLM.from_pretrained(str(ckpt), local_files_only=True).to(dev)
+    tok = load_tokenizer(ckpt)
+    seq_len = model.config.max_position_embeddings
+    res = eval_sets(model, tok, paths, seq_len, batch, dev, max_tokens)
+    meta = json.loads((ckpt / "train_state.json").read_text()) if (ckpt / "train_state.json").exists() else {}
+    return write_eval_json(
+        Path(out) if out else ckpt / "eval.json",
+        checkpoint=str(ckpt),
+        tokens=meta.get("tokens"),
+        eval_sets=res,
+    )

@@ -1,0 +1,181 @@
+"""Token shards: a run folder's documents -> `tokenized/{train,validation}_NNNNN.npy` + `index.json`.
+
+Each document becomes `<|endoftext|> tok tok ...` (the separator comes first, as BOS, so the first
+token of a document is predicted from a clean context) and documents are concatenated into flat
+uint16 arrays (uint32 when the vocabulary exceeds 65,536). A document goes to validation when
+sha1("val" + id) falls below `val_fraction`, so the split does not depend on shard order or on which
+other documents survived curation. datatrove's own tokenizer steps are not used: they load tokenizers
+by hub name and write their own shard format; this reads the run-folder contract only.
+
+index.json:
+    {"format": 1, "tokenizer": "tokenizer" (a copy in tokenized/tokenizer/), "tokenizer_sha1": ..., "vocab_size", "eot_id", "dtype",
+     "val_fraction", "split": "sha1('val'+id) < val_fraction",
+     "splits": {"train": {"docs", "tokens", "bytes", "shards": [{"file", "tokens"}]}, "validation": {...}},
+     "excluded": {"docs": n, "reason": "eval hold-out"}}
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from training.data import ConfigError, id_fraction, read_run, text_key
+from training.tokenizer import encode_docs, load_tokenizer, tokenizer_file, tokenizer_hash
+
+FORMAT = 1
+SPLITS = ("train", "validation")
+
+
+class _ShardWriter:
+    """Buffers token ids of one split and writes a .npy every `shard_tokens` tokens."""
+
+    def __init__(self, out_dir: Path, split: str, dtype, shard_tokens: int):
+        self.out_dir, self.split, self.dtype, self.shard_tokens = out_dir, split, dtype, shard_tokens
+        self.buf: list[np.ndarray] = []
+        self.buffered = 0
+        self.shards: list[dict] = []
+        self.docs = self.tokens = self.bytes = 0
+
+    def add(self, ids: list[int], eot_id: int, nbytes: int) -> None:
+        arr = np.empty(len(ids) + 1, dtype=self.dtype)
+        arr[0] = eot_id
+        arr[1:] = ids
+        self.buf.append(arr)
+        self.buffered += len(arr)
+        self.docs += 1
+        self.tokens += len(arr)
+        self.bytes += nbytes
+        if self.buffered >= self.shard_tokens:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buf:
+            return
+        name = f"{self.split}_{len(self.shards):05d}.npy"
+        data = np.concatenate(self.buf)
+        np.save(self.out_dir / name, data)
+        self.shards.append({"file": name, "tokens": len(data)})
+        self.buf, self.buffered = [], 0
+
+    def summary(self) -> dict:
+        return {"docs": self.docs, "tokens": self.tokens, "bytes": self.bytes, "shards": self.shards}
+
+
+def _batches(docs: Iterator[dict], size: int) -> Iterator[list[dict]]:
+    batch: list[dict] = []
+    for d in docs:
+        batch.append(d)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def tokenize_run(
+    run_dir: str | Path,
+    tokenizer: str | Path,
+    out_dir: str | Path | None = None,
+    val_fraction: float = 0.01,
+    shard_tokens: int = 50_000_000,
+    exclude_ids: set[str] | None = None,
+    exclude_texts: set[str] | None = None,
+    max_docs: int | None = None,
+) -> dict:
+    """Tokenize every kept document of a run folder into train/validation shards.
+
+    Args:
+        run_dir: the run folder (reads `output/` only).
+        tokenizer: tokenizer folder or tokenizer.json (training/tokenizer.py).
+        out_dir: where shards and index.json go (default `run_dir/tokenized`); old shards are removed.
+        val_fraction: share of documents (by id hash) in the validation split.
+        shard_tokens: tokens per .npy shard (50M uint16 = 100 MB).
+        exclude_ids: document ids never to train or validate on (an eval set's ids).
+        exclude_texts: `text_key()` of texts to exclude (the same eval text under another id).
+        max_docs: stop after this many documents (tests, quick looks).
+
+    Returns:
+        The index (also written to `out_dir/index.json`).
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    run_dir = Path(run_dir)
+    out = Path(out_dir) if out_dir else run_dir / "tokenized"
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.npy"):
+        old.unlink()
+    tok = load_tokenizer(tokenizer)
+    eot_id = tok.eos_token_id
+    vocab = len(tok)
+    dtype = np.uint16 if vocab <= 2**16 else np.uint32
+    writers = {s: _ShardWriter(out, s, dtype, shard_tokens) for s in SPLITS}
+    excluded = 0
+    t0 = time.time()
+    docs = read_run(run_dir)
+    seen = 0
+    for batch in _batches(docs, 256):
+        if max_docs is not None:
+            batch = batch[: max(0, max_docs - seen)]
+        seen += len(batch)
+        keep = []
+        for d in batch:
+            if (exclude_ids and d["id"] in exclude_ids) or (
+                exclude_texts and text_key(d["text"]) in exclude_texts
+            ):
+                excluded += 1
+            else:
+                keep.append(d)
+        for d, ids in zip(keep, encode_docs(tok, [d["text"] for d in keep])):
+            split = "validation" if id_fraction(d["id"], "val") < val_fraction else "train"
+            writers[split].add(ids, eot_id, len(d["text"].encode("utf-8")))
+        if max_docs is not None and seen >= max_docs:
+            break
+    for w in writers.values():
+        w.flush()
+    tok.save_pretrained(
+        str(out / "tokenizer")
+    )  # a copy travels with the shards (another machine, another root)
+    index = {
+        "format": FORMAT,
+        "run": str(run_dir),
+        "tokenizer": "tokenizer",
+        "tokenizer_source": str(tokenizer_file(tokenizer).resolve()),
+        "tokenizer_sha1": tokenizer_hash(tokenizer),
+        "vocab_size": vocab,
+        "eot_id": eot_id,
+        "dtype": np.dtype(dtype).name,
+        "val_fraction": val_fraction,
+        "split": "validation when sha1('val' + id) / 2**64 < val_fraction",
+        "splits": {s: w.summary() for s, w in writers.items()},
+        "excluded": {"docs": excluded, "reason": "eval hold-out (id or exact text)"},
+        "seconds": round(time.time() - t0, 2),
+    }
+    if index["splits"]["train"]["tokens"] == 0:
+        raise ConfigError(f"{run_dir}: no training tokens (empty output, or everything excluded)")
+    (out / "index.json").write_text(json.dumps(index, indent=2) + "\n")
+    return index
+
+
+def load_index(path: str | Path) -> tuple[Path, dict]:
+    """Find index.json for a tokenized folder or a run folder (`RUN/tokenized/`): (folder, index)."""
+    path = Path(path)
+    for folder in (path, path / "tokenized"):
+        if (folder / "index.json").exists():
+            return folder, json.loads((folder / "index.json").read_text())
+    hint = f"; run `curate tokenize {path}` first" if (path / "output").is_dir() else ""
+    raise ConfigError(f"no tokenized data at {path} (no index.json){hint}")
+
+
+def index_tokenizer(folder: Path, index: dict) -> Path:
+    """The tokenizer folder of a tokenized folder (relative to it; older indexes hold an absolute file path)."""
+    p = folder / index["tokenizer"]
+    return p if p.is_dir() else Path(index["tokenizer"]).parent
+
+
+def load_split(folder: Path, index: dict, split: str) -> list[np.ndarray]:
+    """Memory-mapped token arrays of one split (empty list when the split has no tokens)."""
+    return [np.load(folder / s["file"], mmap_mode="r") for s in index["splits"][split]["shards"]]

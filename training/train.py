@@ -1,0 +1,324 @@
+"""Train a Llama-style LM on a tokenized run: one readable loop, config as a dataclass (nanoGPT style).
+
+    python -m training.train CONFIG.yaml        # or: curate train CONFIG.yaml
+
+Plain torch: AdamW, linear warmup + cosine decay to `min_lr_frac` of the peak, gradient clipping,
+fixed seeds. On CUDA: bf16 autocast and torch.compile; on CPU: fp32, no compile. The data are
+non-overlapping windows of the train split in a fresh seeded order every epoch, so a budget larger
+than the data repeats it, and `epochs` says how often. Writes to `out_dir`:
+
+    metrics.jsonl      {"step", "tokens", "loss", "lr", "tokens_per_s", "epochs", "elapsed_s"} every log_every steps
+    eval.json          validation-split loss + loss/bpb per eval set (training/evaluate.py), metric_version
+    checkpoint/        config.json + model.safetensors + tokenizer + train_state.json (+ optimizer.pt when resumable)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from training.data import ConfigError, load_yaml
+from training.evaluate import autocast, eval_sets, eval_tokens, write_eval_json
+from training.model import build_model, count_params, get_preset
+from training.shards import index_tokenizer, load_index, load_split
+from training.tokenizer import load_tokenizer
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; written next to the results (train_config.json)."""
+
+    data: str  # tokenized folder (index.json) or a run folder holding tokenized/
+    out_dir: str  # metrics.jsonl, eval.json and checkpoint/ go here
+    model: str = "tiny"  # preset: tiny | small | base (training/model.py)
+    tokens: int = 1_000_000  # training budget in tokens (repeats the data when it exceeds the train split)
+    seed: int = 0
+    seq_len: int | None = None  # tokens per sequence; default: the preset's
+    micro_batch: int | None = None  # sequences per forward pass; default: the preset's
+    batch_tokens: int | None = (
+        None  # tokens per optimizer step (multiple of micro_batch*seq_len); default: one micro-batch
+    )
+    lr: float | None = None  # peak learning rate; default: the preset's
+    min_lr_frac: float = 0.1  # cosine decays to min_lr_frac * lr (Chinchilla uses 10%)
+    warmup_frac: float = 0.05  # share of steps spent warming up linearly
+    max_warmup_steps: int = 1000
+    weight_decay: float = 0.1  # on matrices only, not on norms
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0  # max global grad norm
+    eval_sets: list[str] = field(default_factory=list)  # .jsonl/.jsonl.gz/.txt files for loss + bpb
+    eval_max_tokens: int | None = 200_000  # per eval set, whole documents
+    val_max_tokens: int = 100_000  # of the run's validation split
+    log_every: int = 10  # steps between metrics.jsonl lines
+    checkpoint_every: int = 0  # steps between resumable checkpoints (0: only the final one)
+    save_checkpoint: bool = True  # write checkpoint/ at the end
+    resume: bool = False  # continue from checkpoint/ when it holds optimizer state
+    device: str = "auto"  # auto | cpu | cuda
+    compile: bool | None = None  # torch.compile; default: on CUDA only
+    threads: int = 0  # torch.set_num_threads on CPU (0: torch's default)
+    quiet: bool = False
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "config") -> TrainConfig:
+        """Strict: unknown keys and missing required keys are ConfigErrors naming the key."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}"
+            )
+        missing = [n for n in ("data", "out_dir") if n not in d]
+        if missing:
+            raise ConfigError(f"{where}: missing required key(s) {', '.join(missing)}")
+        cfg = cls(**d)
+        get_preset(cfg.model)  # validates the name
+        if cfg.tokens <= 0:
+            raise ConfigError(f"{where}: tokens must be > 0")
+        return cfg
+
+
+class WindowLoader:
+    """Non-overlapping windows of `seq_len + 1` tokens (stride seq_len) over the train shards, in a
+    seeded random order per epoch; `epochs` counts how many times the data has been seen."""
+
+    def __init__(self, arrays: list[np.ndarray], seq_len: int, seed: int):
+        self.arrays, self.seq_len, self.seed = arrays, seq_len, seed
+        self.index = np.array(
+            [(a, s) for a, arr in enumerate(arrays) for s in range(0, len(arr) - seq_len, seq_len)],
+            dtype=np.int64,
+        ).reshape(-1, 2)
+        if len(self.index) == 0:
+            raise ConfigError(f"the train split has fewer than seq_len+1 = {seq_len + 1} tokens")
+        self.taken = 0  # windows handed out so far
+        self._perm, self._perm_epoch = np.empty(0, dtype=np.int64), -1
+
+    @property
+    def tokens_per_epoch(self) -> int:
+        return len(self.index) * self.seq_len
+
+    @property
+    def epochs(self) -> float:
+        return self.taken / len(self.index)
+
+    def _order(self, epoch: int) -> np.ndarray:
+        return np.random.default_rng([self.seed, epoch]).permutation(len(self.index))
+
+    def next(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = []
+        for _ in range(batch):
+            epoch, pos = divmod(self.taken, len(self.index))
+            if self._perm_epoch != epoch:
+                self._perm, self._perm_epoch = self._order(epoch), epoch
+            a, s = self.index[self._perm[pos]]
+            rows.append(np.asarray(self.arrays[a][s : s + self.seq_len + 1], dtype=np.int64))
+            self.taken += 1
+        xy = torch.from_numpy(np.stack(rows))
+        return xy[:, :-1], xy[:, 1:]
+
+
+def lr_at(step: int, steps: int, peak: float, warmup: int, min_frac: float) -> float:
+    """Linear warmup to `peak` over `warmup` steps, then cosine to `min_frac * peak` at `steps`."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return peak * (min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _optimizer(model: torch.nn.Module, cfg: TrainConfig, lr: float, fused: bool) -> torch.optim.AdamW:
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=(cfg.beta1, cfg.beta2), fused=fused)
+
+
+def _save(model, tok, out: Path, cfg: TrainConfig, state: dict, optimizer=None) -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Writing model shards" bars are noise in logs
+    ckpt = out / "checkpoint"
+    tmp = out / "checkpoint.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp))
+    tok.save_pretrained(str(tmp))
+    (tmp / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    (tmp / "train_state.json").write_text(json.dumps(state, indent=2) + "\n")
+    if optimizer is not None:
+        torch.save({"optimizer": optimizer.state_dict(), **state}, tmp / "optimizer.pt")
+    shutil.rmtree(ckpt, ignore_errors=True)
+    tmp.rename(ckpt)
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run one training job; returns the summary (also in eval.json):
+    `{"tokens", "steps", "epochs", "tokens_per_s", "params", "validation", "eval_sets", ...}`."""
+    folder, index = load_index(cfg.data)
+    preset = get_preset(cfg.model)
+    seq_len = cfg.seq_len or preset.seq_len
+    micro = cfg.micro_batch or preset.micro_batch
+    batch_tokens = cfg.batch_tokens or micro * seq_len
+    if batch_tokens % (micro * seq_len):
+        raise ConfigError(
+            f"batch_tokens={batch_tokens} must be a multiple of micro_batch*seq_len={micro * seq_len}"
+        )
+    accum = batch_tokens // (micro * seq_len)
+    steps = max(1, round(cfg.tokens / batch_tokens))
+    warmup = max(1, min(cfg.max_warmup_steps, int(cfg.warmup_frac * steps)))
+    peak_lr = cfg.lr or preset.lr
+
+    if cfg.device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device: cuda requested but torch sees no CUDA device")
+    cuda = torch.cuda.is_available() if cfg.device == "auto" else cfg.device == "cuda"
+    device = torch.device("cuda" if cuda else "cpu")
+    if cfg.threads and not cuda:
+        torch.set_num_threads(cfg.threads)
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    tok = load_tokenizer(index_tokenizer(folder, index))
+    seed_everything(cfg.seed)
+    model = build_model(
+        cfg.model, vocab_size=index["vocab_size"], seq_len=seq_len, bos_id=index["eot_id"]
+    ).to(device)
+    n_params = count_params(model)
+    optimizer = _optimizer(model, cfg, peak_lr, fused=cuda)
+    loader = WindowLoader(load_split(folder, index, "train"), seq_len, cfg.seed)
+
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    start = 0
+    if cfg.resume and (out / "checkpoint" / "optimizer.pt").exists():
+        from safetensors.torch import load_file
+
+        sd = load_file(str(out / "checkpoint" / "model.safetensors"))
+        model.load_state_dict(sd, strict=False)  # tied lm_head is not stored separately
+        st = torch.load(out / "checkpoint" / "optimizer.pt", map_location=device, weights_only=False)
+        optimizer.load_state_dict(st["optimizer"])
+        start, loader.taken = st["step"], st["windows"]
+        torch.set_rng_state(torch.tensor(st["torch_rng"], dtype=torch.uint8))
+    if start:  # drop metrics logged after the checkpoint we resume from
+        lines = (out / "metrics.jsonl").read_text().splitlines() if (out / "metrics.jsonl").exists() else []
+        kept = [x for x in lines if json.loads(x)["step"] <= start]
+        (out / "metrics.jsonl").write_text("".join(x + "\n" for x in kept))
+    metrics_mode = "a" if start else "w"
+    fwd = torch.compile(model) if (cfg.compile if cfg.compile is not None else cuda) else model
+
+    log = print if not cfg.quiet else (lambda *a, **k: None)
+    log(
+        f"train: {cfg.model} ({n_params / 1e6:.2f}M params) on {device}, {steps} steps x {batch_tokens} tokens "
+        f"= {steps * batch_tokens:,} tokens, {loader.tokens_per_epoch:,} train tokens/epoch, lr {peak_lr:g}"
+    )
+    train_time, t_log, tok_log = 0.0, time.time(), 0
+    with open(out / "metrics.jsonl", metrics_mode) as mf:
+        for step in range(start, steps):
+            t0 = time.time()
+            lr = lr_at(step, steps, peak_lr, warmup, cfg.min_lr_frac)
+            for g in optimizer.param_groups:
+                g["lr"] = lr
+            model.train()
+            loss_sum = 0.0
+            for _ in range(accum):
+                x, y = loader.next(micro)
+                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                with autocast(device):
+                    logits = fwd(input_ids=x).logits
+                loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1)) / accum
+                loss.backward()
+                loss_sum += float(loss.detach())
+            if not math.isfinite(loss_sum):
+                raise FloatingPointError(f"loss is {loss_sum} at step {step}; lower lr ({peak_lr:g})?")
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            if cuda:
+                torch.cuda.synchronize()
+            train_time += time.time() - t0
+            tok_log += batch_tokens
+            done = step + 1
+            if done % cfg.log_every == 0 or done == steps or done == 1:
+                now = time.time()
+                rec = {
+                    "step": done,
+                    "tokens": done * batch_tokens,
+                    "loss": round(loss_sum, 5),
+                    "lr": lr,
+                    "tokens_per_s": round(tok_log / max(now - t_log, 1e-9), 1),
+                    "epochs": round(loader.epochs, 4),
+                    "elapsed_s": round(train_time, 2),
+                }
+                mf.write(json.dumps(rec) + "\n")
+                mf.flush()
+                log(f"step {done}/{steps} loss {loss_sum:.4f} lr {lr:.2e} {rec['tokens_per_s']:,.0f} tok/s")
+                t_log, tok_log = time.time(), 0
+            if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < steps:
+                state = {"step": done, "windows": loader.taken, "torch_rng": torch.get_rng_state().tolist()}
+                _save(model, tok, out, cfg, state, optimizer)
+
+    eval_batch = max(micro, 8)  # no gradients: a larger batch costs little memory
+    val = eval_tokens(
+        model, load_split(folder, index, "validation"), seq_len, eval_batch, device, cfg.val_max_tokens
+    )
+    sets = eval_sets(model, tok, cfg.eval_sets, seq_len, eval_batch, device, cfg.eval_max_tokens)
+    summary = {
+        "model": cfg.model,
+        "params": n_params,
+        "seq_len": seq_len,
+        "batch_tokens": batch_tokens,
+        "lr": peak_lr,
+        "tokens": steps * batch_tokens,
+        "steps": steps,
+        "epochs": round(loader.epochs, 4),
+        "train_tokens_per_epoch": loader.tokens_per_epoch,
+        "tokens_per_s": round((steps - start) * batch_tokens / max(train_time, 1e-9), 1),
+        "train_seconds": round(train_time, 2),
+        "device": str(device),
+        "seed": cfg.seed,
+        "data": str(folder),
+        "tokenizer_sha1": index.get("tokenizer_sha1"),
+        "final_train_loss": round(loss_sum, 5),
+    }
+    if cfg.save_checkpoint:
+        _save(model, tok, out, cfg, summary)
+        summary["checkpoint"] = str(out / "checkpoint")
+    rec = write_eval_json(out / "eval.json", **summary, validation=val, eval_sets=sets)
+    for name, r in sets.items():
+        log(f"eval {name}: loss {r['loss']:.4f} bpb {r['bpb']:.4f} ({r['tokens']:,} tokens)")
+    return rec
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
+    """A TrainConfig from YAML; relative paths in it stay relative to the current directory."""
+    d = load_yaml(path) or {}
+    if not isinstance(d, dict):
+        raise ConfigError(f"{path}: expected a mapping of config keys")
+    d.update(overrides or {})
+    try:
+        return TrainConfig.from_dict(d, where=str(path))
+    except TypeError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+if __name__ == "__main__":
+    from training.cli import main
+
+    sys.exit(main(["train", *sys.argv[1:]]))

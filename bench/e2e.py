@@ -167,7 +167,7 @@ def main(argv=None) -> None:
     rows = []
     for name, m in [
         ("datatrove FineWeb-style (lid, gopher rep+quality, c4, fineweb)", base),
-        ("rootstock roots_web via curate run (lid, roots, pii, exact dedup)", ours),
+        ("rootstock roots_web via curate run (lid, roots, pii, exact + minhash dedup)", ours),
     ]:
         rows.append(
             [

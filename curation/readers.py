@@ -90,9 +90,12 @@ class RejectingReaderMixin:
         try:
             yield from super().run(data, rank, world_size)
         finally:
-            if self._rejected_fh is not None:
-                self._rejected_fh.close()
-                self._rejected_fh = None
+            self.close_rejected()
+
+    def close_rejected(self) -> None:
+        if self._rejected_fh is not None:
+            self._rejected_fh.close()
+            self._rejected_fh = None
 
 
 class LedgerJsonlReader(RejectingReaderMixin, JsonlReader):
@@ -203,9 +206,7 @@ class HFDiskReader(RejectingReaderMixin, BaseReader):
                     n += 1
                     yield doc
         finally:
-            if self._rejected_fh is not None:
-                self._rejected_fh.close()
-                self._rejected_fh = None
+            self.close_rejected()
 
     def _default_adapter(self, data: dict, path: str, id_in_file):
         has_id = self.id_key in data

@@ -96,6 +96,16 @@ def folder_mtime(path: str | Path) -> float:
     return max(times, default=0.0)
 
 
+def _read_json(path: Path, missing: str):
+    """A JSON file, or ValueError with `missing` / the parse error (shown on the page, not a traceback)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(missing) from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON: {e}") from None
+
+
 def load_summary(run_dir: str | Path) -> dict:
     """summary.json of a run, with missing optional sections filled with empty values.
 
@@ -103,12 +113,7 @@ def load_summary(run_dir: str | Path) -> dict:
         ValueError: the file is missing, not JSON, or not schema 1.
     """
     path = Path(run_dir) / "summary.json"
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{path} does not exist: is {run_dir} a run folder?") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON: {e}") from None
+    summary = _read_json(path, f"{path} does not exist: is {run_dir} a run folder?")
     if summary.get("schema", 1) != 1:
         raise ValueError(f"{path}: schema {summary.get('schema')} is not supported (expected 1)")
     for key in ("input", "output"):
@@ -354,12 +359,7 @@ def load_results(folder: str | Path) -> dict:
         ValueError: the file is missing or not JSON.
     """
     path = Path(folder) / "results.json"
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{path} does not exist") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON: {e}") from None
+    results = _read_json(path, f"{path} does not exist")
     results["variants"] = results.get("variants") or {}
     results["comparisons"] = results.get("comparisons") or []
     return results

@@ -59,7 +59,7 @@ def funnel_table(summary: dict):
     return t
 
 
-def print_summary(summary: dict, run_dir: Path) -> None:
+def print_summary(summary: dict) -> None:
     con = _console()
     con.print(funnel_table(summary))
     inv = summary["invariant"]
@@ -106,7 +106,7 @@ def cmd_stats(args) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print_summary(summary, Path(args.run_dir))
+        print_summary(summary)
     return 0
 
 
@@ -245,7 +245,7 @@ def cmd_run(args) -> int:
             thresholds[step.id] = fn(step.params)
     summary = build_summary(recipe.run_dir, stages, recipe, started, thresholds)
     write_summary(recipe.run_dir, summary)
-    print_summary(summary, recipe.run_dir)
+    print_summary(summary)
     con.print(f"done in {time.time() - t0:.1f}s")
     con.print(f"output:    {recipe.run_dir / 'output'}")
     con.print(f"summary:   {recipe.run_dir / 'summary.json'}")

@@ -60,6 +60,7 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
     inp = {"docs": 0, "bytes": 0}
     out = {"docs": 0, "bytes": 0}
     rejected = 0
+    op_of = {s.id: s.op for s in recipe.steps}
     for stage in stages:
         stats = load_stage_stats(run_dir / "logs" / stage.name, len(stage.pipeline))
         for (role, step_id), s in zip(stage.roles, stats):
@@ -76,7 +77,7 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
                 out["bytes"] += int(s.get("output_bytes", 0))
             elif role in ("step", "aux"):
                 if step_id not in steps:
-                    steps[step_id] = {"name": step_id, "op": step_id, "in": 0, "kept": 0, "removed": 0,
+                    steps[step_id] = {"name": step_id, "op": op_of.get(step_id, step_id), "in": 0, "kept": 0, "removed": 0,
                                       "removed_by_reason": {}, "seconds": 0.0}
                     order.append(step_id)
                 entry = steps[step_id]
@@ -88,11 +89,9 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
                         if key.startswith("dropped_") or key in EXTRACTOR_REASONS:
                             reason = key[len("dropped_"):] if key.startswith("dropped_") else key
                             entry["removed_by_reason"][reason] = entry["removed_by_reason"].get(reason, 0) + int(value)
-    op_of = {s.id: s.op for s in recipe.steps}
     step_list = []
     for step_id in order:
         entry = steps[step_id]
-        entry["op"] = op_of.get(step_id, step_id)
         entry["removed"] = entry["in"] - entry["kept"]
         unexplained = entry["removed"] - sum(entry["removed_by_reason"].values())
         if unexplained > 0:

@@ -30,7 +30,7 @@ def run_datatrove(src: Path, out: str) -> int:
 
 
 def run_rootstock(src: Path, out: str) -> int:
-    from curation.readers import LedgerJsonlReader
+    from curation.formats.readers import LedgerJsonlReader
     from curation.writers import ShardedJsonlWriter
 
     reader = LedgerJsonlReader(str(src.parent), glob_pattern=src.name)

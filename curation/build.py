@@ -1,4 +1,4 @@
-"""Recipe -> ordered datatrove stages (pipelines + executors), split at barrier ops.
+"""Recipe -> ordered datatrove stages (pipelines), split at barrier ops; `curation.executors` runs them.
 
 A recipe is one pipeline until an op needs every shard before deciding (dedup). There the builder
 ends the segment (after the op's `before` steps, documents go to intermediate shards under
@@ -9,18 +9,15 @@ logging folder under `logs/`, so datatrove's completion markers make every stage
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.writers import JsonlWriter
 
-from curation.readers import SegmentReader
+from curation.formats.readers import SegmentReader
 from curation.recipe import Recipe
 from curation.registry import Barrier, ReaderContext, StepContext, all_readers, get_op
 from curation.writers import _adapter, make_output_writer
+from runfolder import RunFolder
 
 
 @dataclass
@@ -39,51 +36,6 @@ class Stage:
     pipeline: list
     tasks: int
     roles: list[tuple[str, str | None]] = field(default_factory=list)
-
-
-def _quiet_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
-    """datatrove's task logger, but only warnings reach the terminal (the full log stays in logs/)."""
-    from datatrove.utils.logging import logger
-
-    logger.remove()
-    logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
-    fmt = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}"
-    logger.add(sys.stderr, level="WARNING" if local_rank == 0 else "ERROR", format=fmt, colorize=False)
-    logger.add(logfile, level="DEBUG", format=fmt, colorize=False)
-    logger.info(f"Launching pipeline for {rank=}")
-    return logfile
-
-
-def _quiet_close_task_logger(logfile):
-    from datatrove.utils.logging import logger
-
-    logger.complete()
-    quiet_terminal_logging()
-    logfile.close()
-
-
-def quiet_terminal_logging() -> None:
-    """datatrove logs INFO to the terminal by default; keep warnings there and the rest in logs/."""
-    from datatrove.utils.logging import logger
-
-    logger.remove()
-    logger.add(sys.stderr, level="WARNING", colorize=False)
-
-
-class QuietLocalExecutor(LocalPipelineExecutor):
-    """LocalPipelineExecutor whose workers log to files and only warnings to the terminal."""
-
-    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
-        import datatrove.executor.base as base
-
-        base.add_task_logger = _quiet_task_logger
-        base.close_task_logger = _quiet_close_task_logger
-        quiet_terminal_logging()
-        return super()._run_for_rank(rank, local_rank, node_rank)
-
-
-def _segment_dir(run_dir: Path, k: int) -> Path:
-    return run_dir / "work" / "segments" / f"{k:02d}"
 
 
 def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> list[Stage]:
@@ -106,7 +58,7 @@ def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> lis
             pipeline.append(part)
             roles.append(("step", step.id))
             continue
-        seg_dir = _segment_dir(run_dir, segment)
+        seg_dir = RunFolder(run_dir).segment(segment)
         pipeline += part.before
         roles += [("aux", step.id)] * len(part.before)
         pipeline.append(JsonlWriter(str(seg_dir), output_filename="${rank}.jsonl.gz", adapter=_adapter))
@@ -124,29 +76,3 @@ def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> lis
     roles.append(("output", None))
     stages.append(Stage(f"segment_{segment}", pipeline, tasks, roles))
     return stages
-
-
-def make_executors(recipe: Recipe, stages: list[Stage]) -> list:
-    """One datatrove executor per stage, chained with `depends=` (local executor)."""
-    if recipe.executor.kind != "local":
-        from curation.scaleout import make_cluster_executors
-
-        return make_cluster_executors(recipe, stages)
-    for k in range(len(stages)):  # a segment whose documents were all removed still has a folder
-        _segment_dir(recipe.run_dir, k).mkdir(parents=True, exist_ok=True)
-    executors, previous = [], None
-    for stage in stages:
-        workers = recipe.executor.workers
-        if workers == -1:
-            workers = min(stage.tasks, os.cpu_count() or 1)
-        workers = max(1, min(workers, stage.tasks))
-        ex = QuietLocalExecutor(
-            stage.pipeline,
-            tasks=stage.tasks,
-            workers=workers,
-            logging_dir=str(recipe.run_dir / "logs" / stage.name),
-            depends=previous,
-        )
-        executors.append(ex)
-        previous = ex
-    return executors

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from curation.build import Stage
 from curation.steps.base import LEDGER_PREFIX
-
+from runfolder import RunFolder, atomic_write_json
 
 # datatrove's HTML extractors count why they dropped a page under these names instead of dropped_<reason>
 EXTRACTOR_REASONS = ("timeout", "broken_process", "clean_error")
@@ -87,7 +87,7 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
                     entry["kept"] += int(s.get("forwarded", 0))
                     for key, value in s.items():
                         if key.startswith("dropped_") or key in EXTRACTOR_REASONS:
-                            reason = key[len("dropped_"):] if key.startswith("dropped_") else key
+                            reason = key.removeprefix("dropped_")
                             entry["removed_by_reason"][reason] = entry["removed_by_reason"].get(reason, 0) + int(value)
     step_list = []
     for step_id in order:
@@ -138,9 +138,18 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
     return summary
 
 
+def collect_thresholds(recipe) -> dict:
+    """summary.json `thresholds`: per step id, what its op's `thresholds(params)` reports (format:
+    docs/CONTRACTS.md, "Thresholds"; parsed by `runfolder.parse_thresholds`)."""
+    from curation.registry import get_op
+
+    out = {}
+    for step in recipe.steps:
+        fn = get_op(step.op).thresholds
+        if fn is not None:
+            out[step.id] = fn(step.params)
+    return out
+
+
 def write_summary(run_dir: Path, summary: dict) -> Path:
-    path = run_dir / "summary.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    tmp.replace(path)
-    return path
+    return atomic_write_json(RunFolder(run_dir).summary, summary)

@@ -7,8 +7,8 @@ size; ours always keep `text`, and roll over by documents *or* bytes, naming sha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable
 
 import orjson
 from datatrove.data import Document

@@ -15,7 +15,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.readers.base import BaseDiskReader
 from pydantic import Field
 
-from curation.readers import RejectingReaderMixin, _folder_and_glob, _with_rejects
+from curation.formats.readers import RejectingReaderMixin, _folder_and_glob, _with_rejects
 from curation.registry import InputParams, ReaderContext, register_reader
 
 # --- languages -----------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ decision exact even when input ids are not unique.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from pydantic import Field
 
 from curation.registry import Barrier, OpParams, StepContext, register_op
 from curation.steps.base import ledger_update
+from runfolder import atomic_write
 
 _WS = re.compile(r"\s+")
 
@@ -40,14 +40,6 @@ def normalized_hash(text: str, lowercase: bool = False) -> str:
     if lowercase:
         text = text.lower()
     return hashlib.blake2b(text.encode("utf-8", errors="surrogatepass"), digest_size=16).hexdigest()
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write then rename, so a crash never leaves a half-written stage file that looks complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 class ExactDedupSignature(PipelineStep):
@@ -69,7 +61,7 @@ class ExactDedupSignature(PipelineStep):
                 records.append((normalized_hash(field_value(doc, self.field), self.lowercase), doc.id, pos))
             yield doc
         lines = b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
-        atomic_write_bytes(Path(self.work_dir) / "hashes" / f"{rank:05d}.jsonl", lines)
+        atomic_write(Path(self.work_dir) / "hashes" / f"{rank:05d}.jsonl", lines)
 
 
 class ExactDedupCluster(PipelineStep):
@@ -94,7 +86,7 @@ class ExactDedupCluster(PipelineStep):
                         keeper[h] = (doc_id, pos)
         dups = {pos: keeper[h][0] for h, doc_id, pos in members if keeper[h][1] != pos}
         self.stat_update("duplicates", value=len(dups))
-        atomic_write_bytes(Path(self.work_dir) / "duplicates.json", orjson.dumps(dups))
+        atomic_write(Path(self.work_dir) / "duplicates.json", orjson.dumps(dups))
         return iter(())
 
 

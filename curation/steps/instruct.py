@@ -24,7 +24,7 @@ from datatrove.data import Document
 from datatrove.pipeline.readers.base import BaseDiskReader
 from pydantic import Field
 
-from curation.readers import RejectingReaderMixin, _disk_kwargs, _with_rejects
+from curation.formats.readers import RejectingReaderMixin, _disk_kwargs, _with_rejects
 from curation.registry import InputParams, ReaderContext, register_reader
 
 ROLES = ("system", "user", "assistant")

@@ -1,4 +1,4 @@
-"""Run a recipe's stages on a Slurm or Ray cluster with datatrove's own executors.
+"""`executor.kind: slurm | ray`: a recipe's stages on a cluster, with datatrove's own executors.
 
 The stages from `build_stages` are the same on every engine; only the executor changes:
 
@@ -29,7 +29,10 @@ from pathlib import Path
 from datatrove.executor.ray import RayPipelineExecutor
 from datatrove.executor.slurm import SlurmPipelineExecutor
 
+from curation.errors import UsageError
+from curation.executors.base import ExecutorKind, register_executor
 from curation.recipe import Recipe
+from runfolder import RunFolder
 
 # What every cluster task needs besides the venv: never reach a model hub at run time (DESIGN.md).
 OFFLINE_ENV = "export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1"
@@ -140,10 +143,8 @@ class RayStageExecutor(RayPipelineExecutor):
 
 
 def _prepare_segment_dirs(recipe: Recipe, stages) -> None:
-    from curation.build import _segment_dir
-
     for k in range(len(stages)):  # a segment whose documents were all removed still has a folder
-        _segment_dir(recipe.run_dir, k).mkdir(parents=True, exist_ok=True)
+        RunFolder(recipe.run_dir).segment(k).mkdir(parents=True, exist_ok=True)
 
 
 def _workers(recipe: Recipe, tasks: int) -> int:
@@ -156,7 +157,7 @@ def make_cluster_executors(recipe: Recipe, stages) -> list:
 
     Args:
         recipe: the validated recipe (its `executor` section sets the cluster options).
-        stages: `build_stages(recipe)`.
+        stages: `curation.build.build_stages(recipe)`.
 
     Returns:
         The executors in stage order. For Ray, `run()` each in order (each blocks). For Slurm, use
@@ -235,11 +236,9 @@ def submit_slurm(recipe: Recipe, executors: list) -> dict[str, str]:
         (then the caller writes summary.json).
 
     Raises:
-        curation.cli.UsageError: jobs of an earlier submission are still queued or running
+        curation.errors.UsageError: jobs of an earlier submission are still queued or running
             (submitting again would run their tasks twice).
     """
-    from curation.cli import UsageError
-
     if shutil.which("sbatch") is None:
         raise UsageError(
             "sbatch not found: submit from a Slurm login node (--dry-run writes the scripts anywhere)"
@@ -319,3 +318,30 @@ def write_slurm_scripts(recipe: Recipe, stages) -> list[Path]:
     submit_path.write_text("\n".join(submit) + "\n")
     submit_path.chmod(0o755)
     return paths + [submit_path]
+
+
+@register_executor
+class SlurmKind(ExecutorKind):
+    """One job array per stage, submitted with `--dependency=afterok` on the previous stage's job."""
+
+    name = "slurm"
+
+    def executors(self, recipe, stages) -> list:
+        return make_cluster_executors(recipe, stages)
+
+    def execute(self, recipe, stages, on_stage=None) -> dict[str, str]:
+        """Submit (sbatch returns at once); `{}` when every stage's tasks have already completed."""
+        return submit_slurm(recipe, self.executors(recipe, stages))
+
+    def dry_run(self, recipe, stages) -> list[Path]:
+        return write_slurm_scripts(recipe, stages)
+
+
+@register_executor
+class RayKind(ExecutorKind):
+    """One Ray executor per stage on a local Ray instance or the cluster at `executor.address`."""
+
+    name = "ray"
+
+    def executors(self, recipe, stages) -> list:
+        return make_cluster_executors(recipe, stages)

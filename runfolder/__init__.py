@@ -6,13 +6,43 @@ Standard library and pyarrow only: no datatrove, no pydantic, so readers stay li
 """
 
 from runfolder.atomic import atomic_open, atomic_write, atomic_write_json
-from runfolder.documents import SHARD_SUFFIXES, iter_records, list_shards, read_shard, sample_records
+from runfolder.documents import (
+    KEPT,
+    REJECTED,
+    REMOVED,
+    SHARD_SUFFIXES,
+    iter_records,
+    iter_shard,
+    list_shards,
+    read_shard,
+    sample_records,
+    shards,
+)
 from runfolder.layout import PRODUCED, RunFolder
 from runfolder.summary import SCHEMA, SummaryError, read_json, read_summary
 from runfolder.thresholds import OPS, Threshold, parse_thresholds
 
 __all__ = [
-    "OPS", "PRODUCED", "SCHEMA", "SHARD_SUFFIXES", "RunFolder", "SummaryError", "Threshold", "atomic_open",
-    "atomic_write", "atomic_write_json", "iter_records", "list_shards", "parse_thresholds", "read_json",
-    "read_shard", "read_summary", "sample_records",
+    "KEPT",
+    "OPS",
+    "PRODUCED",
+    "REJECTED",
+    "REMOVED",
+    "SCHEMA",
+    "SHARD_SUFFIXES",
+    "RunFolder",
+    "SummaryError",
+    "Threshold",
+    "atomic_open",
+    "atomic_write",
+    "atomic_write_json",
+    "iter_records",
+    "iter_shard",
+    "list_shards",
+    "parse_thresholds",
+    "read_json",
+    "read_shard",
+    "read_summary",
+    "sample_records",
+    "shards",
 ]

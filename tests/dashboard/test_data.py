@@ -144,11 +144,14 @@ def frame_of(rows):
 def test_thresholds_violations_and_per_language_values():
     summary = {
         "thresholds": {
-            "roots": {"roots.r": {"op": "max", "value": 0.5, "per_lang": {"zh": 0.3}}, "bad": {"op": "max"}},
+            "roots": {"roots.r": {"op": "max", "value": 0.5, "per_lang": {"zh": 0.3}}},
             "lid": {"lang_score": {"op": "min", "value": 0.7}},
         }
     }
     ths = analysis.thresholds_from_summary(summary)
+    for bad, why in (({"op": "max"}, "value must be a number"), ({"op": "le", "value": 1}, "op must be one of")):
+        with pytest.raises(ValueError, match=why):  # exactly the contract (docs/CONTRACTS.md): no aliases
+            analysis.thresholds_from_summary({"thresholds": {"roots": {"bad": bad}}})
     assert [(t.step, t.metric) for t in ths] == [("roots", "roots.r"), ("lid", "lang_score")]
     frame = frame_of([{"roots.r": 0.4}, {"roots.r": 0.4, "lang": "zh"}, {"roots.r": 0.6}, {"roots.r": None}])
     assert list(analysis.violates(frame, ths[0])) == [False, True, True, False]

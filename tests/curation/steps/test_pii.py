@@ -373,3 +373,36 @@ def test_chat_turns_in_metadata_are_scrubbed_too():
     out = list(PIIScrubber(kinds=["email"], replace="tag").run(iter([doc])))[0]
     assert out.metadata["messages"][0]["content"] == "Mail me at <EMAIL>"
     assert "<EMAIL>" in out.text and out.metadata["pii.email"] == 1
+
+
+# --- IP policy: non-public addresses stay; an allow-list keeps more ----------------------------------
+
+NON_PUBLIC = ["127.0.0.1", "10.1.2.3", "172.16.5.4", "192.168.1.254", "169.254.10.20", "100.64.1.2",
+              "192.0.2.55", "198.51.100.7", "203.0.113.9", "224.0.0.251", "255.255.255.255", "0:0:0:0:0:0:0:1",
+              "fe80::1ff:fe23:4567:890a", "fd12:3456:789a::1", "2001:db8::8a2e:370:7334", "::ffff:10.0.0.1"]
+PUBLIC = ["81.2.69.160", "151.101.1.69", "2a00:1450:4001:82a::200e", "::ffff:81.2.69.160"]
+
+
+@pytest.mark.parametrize("address", NON_PUBLIC)
+def test_non_public_addresses_are_left_alone_by_default(address):
+    text = f"listen on {address} now"
+    assert scrub(text)[0] == text
+    assert found(text, "ip_address") == [address]  # the detector sees it; the policy keeps it
+
+
+@pytest.mark.parametrize("address", PUBLIC)
+def test_public_addresses_are_scrubbed(address):
+    assert scrub(f"client {address} connected")[0] == "client <IP_ADDRESS> connected"
+
+
+def test_ip_allow_list_and_public_only_off():
+    text = "from 81.2.69.160 and 151.101.1.69 via 127.0.0.1"
+    allow = IpPolicy.make(allow=["81.2.69.0/24"])
+    assert scrub(text, ip_policy=allow)[0] == "from 81.2.69.160 and <IP_ADDRESS> via 127.0.0.1"
+    every = IpPolicy.make(public_only=False)
+    assert scrub(text, ip_policy=every)[0] == "from <IP_ADDRESS> and <IP_ADDRESS> via <IP_ADDRESS>"
+    op = get_op("pii")
+    step = op.build(op.params(only_public_ips=False, allow_ips=["151.101.0.0/16"]), StepContext(run_dir=None, step_id="pii"))
+    assert step.transform(Document(text=text, id="d")).text == "from <IP_ADDRESS> and 151.101.1.69 via <IP_ADDRESS>"
+    with pytest.raises(ValidationError, match="not an IP address or network"):
+        op.params(allow_ips=["localhost"])

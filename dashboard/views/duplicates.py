@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, documents, ui
+from dashboard import data, documents, markup, ui
 
 args, label, path, summary = ui.run_page("Duplicates")
 frame = ui.sample(path, args.show_pii)
@@ -97,5 +97,5 @@ st.caption(f"Similarity {ratio:.1%} (difflib, word level). Highlighted: spans fo
 for col, doc, body in ((c1, a, html_a), (c2, b, html_b)):
     with col:
         verdict = "kept" if doc["kind"] == data.KEPT else f"removed by {doc['step']} ({doc['reason']})"
-        st.markdown(f"**`{doc['id']}`** · {verdict}")
+        st.markdown(f"**{markup.code(doc['id'])}** · {markup.text(verdict)}")
         ui.html_doc(body)

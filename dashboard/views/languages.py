@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import analysis, documents, ui
+from dashboard import analysis, documents, markup, ui
 
 args, label, path, summary = ui.run_page("Languages")
 frame = ui.sample(path, args.show_pii)
@@ -25,7 +25,7 @@ if not ledger.empty:
     cols = st.columns(min(5, len(top)) + 1)
     cols[0].metric("Languages", f"{len(top)}", border=True)
     for col, row in zip(cols[1:], top.itertuples()):
-        ui.stat_card(col, f"`{row.lang}`", ui.fmt_int(row.docs), ui.fmt_pct(row.docs, total))
+        ui.stat_card(col, markup.code(row.lang), ui.fmt_int(row.docs), ui.fmt_pct(row.docs, total))
 
 left, right = st.columns(2)
 with left:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import analysis, data, documents, ui
+from dashboard import analysis, data, documents, markup, ui
 
 ANY = "(any)"
 
@@ -57,8 +57,9 @@ if kind == data.REJECTED:
     with left:
         ui.show_text(str(rec["raw"]))
     with right:
-        st.markdown(f"**Error**  \n{rec['error']}")
-        st.markdown(f"**Where**  \n`{rec['source']}:{rec['line']}`")
+        st.markdown(f"**Error**  \n{markup.text(rec['error'])}")
+        where = markup.code(f"{rec['source']}:{rec['line']}")
+        st.markdown(f"**Where**  \n{where}")
     st.stop()
 
 frame = ui.sample(path, args.show_pii)
@@ -90,7 +91,7 @@ if metrics:
         vals = pd.to_numeric(frame[metric], errors="coerce").dropna()
         if len(vals) and vals.min() < vals.max():
             lo, hi = m2.slider(
-                metric,
+                markup.text(metric),
                 float(vals.min()),
                 float(vals.max()),
                 (float(vals.min()), float(vals.max())),
@@ -108,9 +109,9 @@ doc = sub.iloc[i]
 
 left, right = st.columns([2, 1], gap="medium")
 with left:
-    head = f"**`{doc['id']}`**"
+    head = f"**{markup.code(doc['id'])}**"
     if kind == data.REMOVED:
-        head += f" · removed by **{doc['step']}** · reason **`{doc['reason']}`**"
+        head += f" · removed by **{markup.text(doc['step'])}** · reason **{markup.code(doc['reason'])}**"
     st.markdown(head)
     ui.show_text(str(doc["text"]), int(doc["text_len"]))
 with right:

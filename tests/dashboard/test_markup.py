@@ -92,6 +92,8 @@ def hostile_run(tmp_path_factory):
          "steps": [{"length_filter": {"max_chars": 200}}, {"pii": {"ids": False, "metadata": []}}],
          "output": {"path": str(tmp / "hostile"), "keep_removed": True}},
     )
+    summary_path = tmp / "hostile" / "summary.json"  # a language label as a language_id step would count it
+    summary_path.write_text(json.dumps({**json.loads(summary_path.read_text()), "languages": {HOSTILE[0]: 3}}))
     rej = tmp / "hostile" / "rejected"
     rej.mkdir(exist_ok=True)
     (rej / "00099.jsonl").write_text(json.dumps({"source": HOSTILE[0], "line": 1, "error": HOSTILE[4], "raw": "x"}) + "\n")
@@ -120,5 +122,5 @@ def test_pages_render_hostile_strings_inert(monkeypatch, hostile_run, page, quer
     assert not at.exception, [e.message for e in at.exception]
     strings = _markdown_strings(at)
     assert {s: unsafe(s) for s in strings if unsafe(s)} == {}
-    if page in ("samples", "pii") and query.get("kind") != "removed":
+    if page in ("samples", "pii", "languages") and query.get("kind") != "removed":
         assert any("http://h/b.png" in s for s in strings), "the hostile value is shown (inert), not dropped"

@@ -77,7 +77,7 @@ row = clusters.set_index("cluster").loc[cluster]
 kept_id = row["kept_id"]
 members = documents.cluster_members(frame, cluster, kept_id)
 if pd.notna(kept_id) and str(kept_id) not in set(members["id"].astype(str)):
-    found = ui.find_documents(str(path), (str(kept_id),))
+    found = ui.find_documents(str(path), (str(kept_id),), args.show_pii)
     if not found.empty:
         members = pd.concat([found, members], ignore_index=True)
 members = (

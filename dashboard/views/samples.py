@@ -43,7 +43,7 @@ def _nav(n: int) -> int:
 
 
 if kind == data.REJECTED:
-    rej = ui.rejected(path)
+    rej = ui.rejected(path, args.show_pii)
     st.caption(f"{summary['rejected']:,} unreadable input records in this run; {len(rej):,} read.")
     if rej.empty:
         st.info("No rejected records.")

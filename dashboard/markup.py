@@ -4,7 +4,7 @@ they reach Streamlit markdown (`st.markdown`, captions, widget and metric labels
 Why: Streamlit renders markdown, and a document id like ``x` ![i](http://h/b.png) `y`` closes the
 code span it was put in, so the browser fetches the image (a tracking pixel in a crawled corpus).
 `code()` builds a CommonMark code span whose fence is longer than any backtick run inside it, so
-nothing inside is markdown; `text()` backslash-escapes ASCII punctuation (all but `_` inside a word),
+nothing inside is markdown; `text()` backslash-escapes ASCII punctuation (but a mid-word `_` or `-`),
 CommonMark treats as a literal, so no link, image, emphasis, HTML, Streamlit directive (`:red[...]`,
 `:material/...:`) or `$...$` math can form. Both put control characters and line breaks as spaces (a
 blank line would end the paragraph and whatever follows would be markdown again) and cut long values.
@@ -17,8 +17,8 @@ import re
 MAX_CHARS = 300
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 # every ASCII punctuation character, except `_` inside a word (CommonMark never reads it as emphasis
-# there, and `roots_filters` stays readable in the page source)
-_PUNCT = re.compile(r"([!-/:-@\[-^`{-~]|(?<!\w)_|_(?!\w))")
+# there, so `roots_filters` stays as it is) and `-` after the start (only a line-start `-` is markdown)
+_PUNCT = re.compile(r"([!-,./:-@\[-^`{-~]|(?<!\w)_|_(?!\w)|^-)")
 _TICKS = re.compile(r"`+")
 
 

@@ -27,6 +27,7 @@ HOSTILE = [
     "[click](http://h/) :red[big] $x^2$ **bold** :material/home:",
     "`",
     " ",
+    "- item &amp; 1. ~~s~~ http://h/x.png",
 ]
 MD = MarkdownIt("commonmark")
 

@@ -9,8 +9,8 @@ import streamlit as st
 from dashboard import data, documents, markup, ui
 
 args, label, path, summary = ui.run_page("Duplicates")
-frame = ui.sample(path, args.show_pii)
 
+# the cards come from summary.json: drawn before the sample is read
 dedup_steps = [s for s in summary["steps"] if "dedup" in str(s.get("op", s.get("name", "")))]
 cards = [(s["name"], s.get("removed", 0), s.get("in", 0)) for s in dedup_steps]
 stats = {k: v for k, v in summary.get("dedup", {}).items() if isinstance(v, (int, float))}
@@ -31,6 +31,8 @@ if cards or stats:
             border=True,
             help=f"summary.json dedup.{key}",
         )
+
+frame = ui.sample(path, args.show_pii)
 
 clusters = documents.clusters_frame(frame)
 if clusters.empty:

@@ -13,6 +13,23 @@ import streamlit as st
 from dashboard import documents, markup, ui
 
 args, label, path, summary = ui.run_page("PII")
+
+
+def _cards(counts: pd.DataFrame) -> None:
+    counts = counts.sort_values("summary", ascending=False, na_position="last")
+    cols = st.columns(min(len(counts), 6))
+    for col, row in zip(cols, counts.itertuples()):
+        value = row.summary if pd.notna(row.summary) else row.sample_est
+        note = f"in ≈{row.docs_est:,.0f} docs" if row.docs_est else None
+        ui.stat_card(col, markup.text(row.kind), ui.fmt_int(value), note)
+
+
+# First paint: the cards from summary.json; the sample (for the per-document estimates) fills them in.
+cards = st.empty()
+early = documents.pii_frame(summary, pd.DataFrame())
+if not early.empty:
+    with cards.container():
+        _cards(early)
 frame = ui.sample(path, args.show_pii)
 counts = documents.pii_frame(summary, frame)
 if counts.empty:
@@ -20,12 +37,9 @@ if counts.empty:
         "No PII was found or recorded in this run (summary.json `pii` and `pii.<kind>` metadata are empty)."
     )
     st.stop()
-
+with cards.container():
+    _cards(counts)
 counts = counts.sort_values("summary", ascending=False, na_position="last")
-cols = st.columns(min(len(counts), 6))
-for col, row in zip(cols, counts.itertuples()):
-    value = row.summary if pd.notna(row.summary) else row.sample_est
-    ui.stat_card(col, markup.text(row.kind), ui.fmt_int(value), f"in ≈{row.docs_est:,.0f} docs" if row.docs_est else None)
 
 left, right = st.columns([3, 2])
 with left:

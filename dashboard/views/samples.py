@@ -127,19 +127,29 @@ with right:
         width="stretch",
         column_config={"_index": st.column_config.TextColumn("")},
     )
-    own = set(data.FRAME_COLUMNS)
-    meta = {k: doc[k] for k in sub.columns if k not in own and pd.notna(doc[k])}
-    if meta:
-        st.markdown("**Metadata**")
-        ths = {t.metric: t for t in analysis.thresholds_from_summary(summary)}
-        rows = []
-        for k, v in meta.items():
-            value = f"{v:.4g}" if isinstance(v, float) else str(v)
-            if k in ths and analysis.violates(sub.loc[[doc.name]], ths[k]).iloc[0]:
-                limit = ths[k].per_lang.get(str(doc.get("lang")), ths[k].value)
-                value = f"✗ {value} (keeps " + ("≤" if ths[k].keeps_below else "≥") + f" {limit:g})"
-            rows.append({"key": k, "value": value})
-        st.dataframe(
-            pd.DataFrame(rows), hide_index=True, width="stretch", height=min(600, 36 * (len(rows) + 1))
-        )
-        st.caption("✗: fails the recipe's threshold (the value for this document's language).")
+# Metadata under both columns, at the page's full width: in the narrow right column long keys pushed
+# the value column off the right edge.
+own = set(data.FRAME_COLUMNS)
+meta = {k: doc[k] for k in sub.columns if k not in own and pd.notna(doc[k])}
+if meta:
+    st.markdown("**Metadata**")
+    ths = {t.metric: t for t in analysis.thresholds_from_summary(summary)}
+    rows = []
+    for k, v in meta.items():
+        value = f"{v:.4g}" if isinstance(v, float) else str(v)
+        if k in ths and analysis.violates(sub.loc[[doc.name]], ths[k]).iloc[0]:
+            limit = ths[k].per_lang.get(str(doc.get("lang")), ths[k].value)
+            value = f"✗ {value} (keeps " + ("≤" if ths[k].keeps_below else "≥") + f" {limit:g})"
+        rows.append({"key": k, "value": value})
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        height=min(600, 36 * (len(rows) + 1)),
+        key="metadata",
+        column_config={
+            "key": st.column_config.TextColumn("key", width="medium"),
+            "value": st.column_config.TextColumn("value", width="large"),
+        },
+    )
+    st.caption("✗: fails the recipe's threshold (the value for this document's language).")

@@ -68,11 +68,11 @@ def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> lis
             stages.append(Stage(f"{step.id}.stage_{j}", list(pipe), n, [("aux", step.id)] * len(pipe)))
         segment += 1
         reader = SegmentReader(str(seg_dir), glob_pattern="*.jsonl.gz", add_file_path=False)
-        reader.rejected_dir = str(run_dir / "rejected")
+        reader.rejected_dir = str(RunFolder(run_dir).rejected)
         pipeline = [reader, part.filter]
         roles = [("segment_reader", None), ("step", step.id)]
     out = recipe.output
-    pipeline.append(make_output_writer(str(run_dir / "output"), out.format, out.max_shard_docs, out.max_shard_bytes))
+    pipeline.append(make_output_writer(str(RunFolder(run_dir).output), out.format, out.max_shard_docs, out.max_shard_bytes))
     roles.append(("output", None))
     stages.append(Stage(f"segment_{segment}", pipeline, tasks, roles))
     return stages

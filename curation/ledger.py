@@ -41,7 +41,7 @@ def load_stage_stats(logging_dir: Path, length: int) -> list[dict[str, float]]:
 
 def _rejected_reasons(run_dir: Path) -> dict[str, int]:
     reasons: Counter = Counter()
-    for path in sorted((run_dir / "rejected").glob("*.jsonl")):
+    for path in sorted(RunFolder(run_dir).rejected.glob("*.jsonl")):
         with open(path, "rb") as f:
             for line in f:
                 try:
@@ -62,7 +62,7 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
     rejected = 0
     op_of = {s.id: s.op for s in recipe.steps}
     for stage in stages:
-        stats = load_stage_stats(run_dir / "logs" / stage.name, len(stage.pipeline))
+        stats = load_stage_stats(RunFolder(run_dir).stage_logs(stage.name), len(stage.pipeline))
         for (role, step_id), s in zip(stage.roles, stats):
             for key, value in s.items():
                 if key.startswith(LEDGER_PREFIX):
@@ -122,7 +122,7 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
         "output": {
             **out,
             "format": recipe.output.format,
-            "shards": sorted(str(p.relative_to(run_dir)) for p in (run_dir / "output").glob("*") if p.is_file()),
+            "shards": sorted(str(p.relative_to(run_dir)) for p in RunFolder(run_dir).output.glob("*") if p.is_file()),
         },
         "rejected": rejected,
         "rejected_by_reason": _rejected_reasons(run_dir),

@@ -167,7 +167,7 @@ def make_cluster_executors(recipe: Recipe, stages) -> list:
     _prepare_segment_dirs(recipe, stages)
     executors, previous = [], None
     for stage in stages:
-        logging_dir = str((recipe.run_dir / "logs" / stage.name).absolute())
+        logging_dir = str(RunFolder(recipe.run_dir).stage_logs(stage.name).absolute())
         if ex_cfg.kind == "slurm":
             sbatch_args = dict(ex_cfg.sbatch_args)
             qos = sbatch_args.pop("qos", None)  # datatrove forces qos=normal, which many clusters lack

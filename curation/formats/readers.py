@@ -20,6 +20,7 @@ from datatrove.pipeline.readers import JsonlReader, ParquetReader, WarcReader
 from datatrove.pipeline.readers.base import BaseDiskReader, BaseReader
 
 from curation.registry import InputParams, ReaderContext, register_reader
+from runfolder import RunFolder
 
 MAX_RAW_CHARS = 2000  # how much of an unreadable record is kept in rejected/ (enough to debug, bounded)
 
@@ -233,7 +234,7 @@ def _disk_kwargs(p: InputParams, ctx: ReaderContext) -> dict:
 
 
 def _with_rejects(reader, ctx: ReaderContext):
-    reader.rejected_dir = str(ctx.run_dir / "rejected")
+    reader.rejected_dir = str(RunFolder(ctx.run_dir).rejected)
     return reader
 
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from datatrove.pipeline.writers import JsonlWriter
 
-from curation.formats.readers import SegmentReader
+from curation.formats.jsonl import SegmentReader
+from curation.formats.writers import make_output_writer, record_adapter
 from curation.recipe import Recipe
 from curation.registry import Barrier, ReaderContext, StepContext, all_readers, get_op
-from curation.writers import _adapter, make_output_writer
 from runfolder import RunFolder
 
 
@@ -61,7 +61,7 @@ def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> lis
         seg_dir = RunFolder(run_dir).segment(segment)
         pipeline += part.before
         roles += [("aux", step.id)] * len(part.before)
-        pipeline.append(JsonlWriter(str(seg_dir), output_filename="${rank}.jsonl.gz", adapter=_adapter))
+        pipeline.append(JsonlWriter(str(seg_dir), output_filename="${rank}.jsonl.gz", adapter=record_adapter))
         roles.append(("intermediate", None))
         stages.append(Stage(f"segment_{segment}", pipeline, tasks, roles))
         for j, (pipe, n) in enumerate(part.stages, start=1):

@@ -85,6 +85,11 @@ def cmd_ops(args) -> int:
     con.print("[bold]input formats[/bold] (input.format)")
     for name, spec in all_readers().items():
         con.print(f"  [cyan]{name}[/cyan]  {spec.doc.splitlines()[0] if spec.doc else ''}")
+    from curation.formats.writers import OUTPUT_FORMATS
+
+    con.print("\n[bold]output formats[/bold] (output.format)")
+    for name, fn in sorted(OUTPUT_FORMATS.items()):
+        con.print(f"  [cyan]{name}[/cyan]  {(fn.__doc__ or '').strip().splitlines()[0] if fn.__doc__ else ''}")
     con.print("\n[bold]ops[/bold] (steps: - op: {params})")
     for name, op in all_ops().items():
         con.print(f"\n[cyan]{name}[/cyan]  {op.doc}")

@@ -335,11 +335,13 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
     if output.path is None:
         output.path = str(Path("runs") / name)
     executor = _validate_model(ExecutorConfig, data.get("executor"), ("executor",), ctx)
-    from curation.writers import OUTPUT_FORMATS
+    from curation.formats.writers import (
+        OUTPUT_FORMATS,  # filled by the format modules (all_readers imports them)
+    )
 
-    known = {"jsonl.gz", "jsonl", "parquet", *OUTPUT_FORMATS}
-    if output.format not in known:
-        raise ctx.error(("output", "format"), f"unknown output format {output.format!r}{_suggest(output.format, known)}")
+    if output.format not in OUTPUT_FORMATS:
+        raise ctx.error(("output", "format"),
+                        f"unknown output format {output.format!r}{_suggest(output.format, OUTPUT_FORMATS)}")
     return Recipe(
         name=name,
         description=str(data.get("description", "")),

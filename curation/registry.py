@@ -51,7 +51,7 @@ class StepContext:
         """A writer for this step's removed documents, or None when the recipe does not keep them."""
         if not self.keep_removed:
             return None
-        from curation.writers import RemovedWriter
+        from curation.formats.writers import RemovedWriter
 
         return RemovedWriter(str(RunFolder(self.run_dir).removed(self.step_id)), step_id=self.step_id)
 

@@ -241,5 +241,5 @@ def test_a_new_executor_kind_is_one_class(tmp_path, write_recipe, monkeypatch):
 
     code, run_dir = _run(write_recipe, tmp_path, "inline", {"kind": "inline", "tasks": 2})
     assert code == 0 and ran == ["segment_0", "exact_dedup.stage_1", "segment_1"]
-    local_code, local_dir = _run(write_recipe, tmp_path, "local", {"kind": "local", "tasks": 2})
+    _, local_dir = _run(write_recipe, tmp_path, "local", {"kind": "local", "tasks": 2})
     assert _docs(run_dir) == _docs(local_dir) and _counts(run_dir) == _counts(local_dir)

@@ -114,6 +114,12 @@ def cmd_ops(args) -> int:
     con.print("[bold]input formats[/bold] (input.format)")
     for name, spec in all_readers().items():
         con.print(f"  [cyan]{escape(name)}[/cyan]  {escape(spec.doc.splitlines()[0] if spec.doc else '')}")
+    from curation.formats.writers import OUTPUT_FORMATS
+
+    con.print("\n[bold]output formats[/bold] (output.format)")
+    for name, fn in sorted(OUTPUT_FORMATS.items()):
+        doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        con.print(f"  [cyan]{escape(name)}[/cyan]  {escape(doc)}")
     con.print("\n[bold]ops[/bold] (steps: - op: {params})")
     for name, op in all_ops().items():
         con.print(f"\n[cyan]{escape(name)}[/cyan]  {escape(op.doc or '')}")

@@ -16,6 +16,8 @@ from pathlib import Path
 from datatrove.pipeline.base import PipelineStep
 from pydantic import BaseModel, ConfigDict
 
+from runfolder import RunFolder
+
 
 class OpParams(BaseModel):
     """Base of every op's params: unknown keys are errors (a misspelled threshold must not be ignored)."""
@@ -43,15 +45,15 @@ class StepContext:
     @property
     def work_dir(self) -> Path:
         """Scratch folder for this step (signatures, cluster files)."""
-        return self.run_dir / "work" / self.step_id
+        return RunFolder(self.run_dir).step_work(self.step_id)
 
     def removed_writer(self):
         """A writer for this step's removed documents, or None when the recipe does not keep them."""
         if not self.keep_removed:
             return None
-        from curation.writers import RemovedWriter
+        from curation.formats.writers import RemovedWriter
 
-        return RemovedWriter(str(self.run_dir / "removed" / self.step_id), step_id=self.step_id)
+        return RemovedWriter(str(RunFolder(self.run_dir).removed(self.step_id)), step_id=self.step_id)
 
 
 @dataclass

@@ -12,15 +12,27 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field
+
 _KINDS: dict[str, type[ExecutorKind]] = {}
 _IMPORTED = False
 
 
+class ExecutorConfig(BaseModel):
+    """The recipe's `executor:` section: what every kind accepts. A kind's own config subclasses it."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str = "local"
+    tasks: int = Field(1, ge=1, description="datatrove tasks (input files are split between them)")
+    workers: int = Field(-1, description="tasks run at once (-1: min(tasks, CPU cores))")
+
+
 class ExecutorKind:
-    """One way of running stages. Subclasses set `name` and implement `executors` (and may override
-    `execute` / `dry_run`)."""
+    """One way of running stages. Subclasses set `name` and `config` (their recipe keys) and implement
+    `executors` (and may override `execute` / `dry_run`)."""
 
     name: str = ""
+    config: type[ExecutorConfig] = ExecutorConfig
 
     def executors(self, recipe, stages) -> list:
         """One datatrove executor per stage, chained with `depends=`."""

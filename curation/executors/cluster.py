@@ -25,12 +25,14 @@ import subprocess
 import sys
 from copy import deepcopy
 from pathlib import Path
+from typing import Literal
 
 from datatrove.executor.ray import RayPipelineExecutor
 from datatrove.executor.slurm import SlurmPipelineExecutor
+from pydantic import Field
 
 from curation.errors import UsageError
-from curation.executors.base import ExecutorKind, register_executor
+from curation.executors.base import ExecutorConfig, ExecutorKind, register_executor
 from curation.recipe import Recipe
 from runfolder import RunFolder
 
@@ -167,7 +169,7 @@ def make_cluster_executors(recipe: Recipe, stages) -> list:
     _prepare_segment_dirs(recipe, stages)
     executors, previous = [], None
     for stage in stages:
-        logging_dir = str((recipe.run_dir / "logs" / stage.name).absolute())
+        logging_dir = str(RunFolder(recipe.run_dir).stage_logs(stage.name).absolute())
         if ex_cfg.kind == "slurm":
             sbatch_args = dict(ex_cfg.sbatch_args)
             qos = sbatch_args.pop("qos", None)  # datatrove forces qos=normal, which many clusters lack
@@ -320,11 +322,29 @@ def write_slurm_scripts(recipe: Recipe, stages) -> list[Path]:
     return paths + [submit_path]
 
 
+class ClusterConfig(ExecutorConfig):
+    cpus_per_task: int = Field(1, ge=1)
+    mem_per_cpu_gb: float = Field(2, gt=0)
+    time: str | None = Field(None, description="time limit per task, Slurm syntax, e.g. 04:00:00")
+
+
+class SlurmConfig(ClusterConfig):
+    kind: Literal["slurm"] = "slurm"
+    partition: str | None = None
+    sbatch_args: dict[str, str] = Field(default_factory=dict)
+
+
+class RayConfig(ClusterConfig):
+    kind: Literal["ray"] = "ray"
+    address: str | None = Field(None, description="ray cluster address (default: a local Ray instance)")
+
+
 @register_executor
 class SlurmKind(ExecutorKind):
     """One job array per stage, submitted with `--dependency=afterok` on the previous stage's job."""
 
     name = "slurm"
+    config = SlurmConfig
 
     def executors(self, recipe, stages) -> list:
         return make_cluster_executors(recipe, stages)
@@ -342,6 +362,7 @@ class RayKind(ExecutorKind):
     """One Ray executor per stage on a local Ray instance or the cluster at `executor.address`."""
 
     name = "ray"
+    config = RayConfig
 
     def executors(self, recipe, stages) -> list:
         return make_cluster_executors(recipe, stages)

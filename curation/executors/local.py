@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Literal
 
 from datatrove.executor import LocalPipelineExecutor
 
-from curation.executors.base import ExecutorKind, quiet_terminal_logging, register_executor
+from curation.executors.base import ExecutorConfig, ExecutorKind, quiet_terminal_logging, register_executor
 from runfolder import RunFolder
 
 
@@ -44,11 +45,16 @@ class QuietLocalExecutor(LocalPipelineExecutor):
         return super()._run_for_rank(rank, local_rank, node_rank)
 
 
+class LocalConfig(ExecutorConfig):
+    kind: Literal["local"] = "local"
+
+
 @register_executor
 class LocalKind(ExecutorKind):
     """Every stage on this machine, `workers` tasks at a time (-1: min(tasks, CPU cores))."""
 
     name = "local"
+    config = LocalConfig
 
     def executors(self, recipe, stages) -> list:
         folder = RunFolder(recipe.run_dir)

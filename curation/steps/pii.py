@@ -14,7 +14,7 @@ document (no catastrophic backtracking; overlaps are resolved by one sweep over 
 anchors ("@", "PRIVATE KEY", vendor prefixes) are found with `str.find`/`in` before any regex runs.
 Measured on a busy 2-core box: ~6 MB/s per core on real documents with the 6 default kinds
 (`bench/pii.py`), and one 50 MB document (docs_en concatenated) in 24 s with 515 MB peak RSS. The
-detectors live in `_pii_contacts.py` and `_pii_secrets.py`; their docstrings give the context rules.
+detectors live in `_pii_contacts.py`, `_pii_financial.py` and `_pii_secrets.py`; their docstrings give the context rules.
 
 `scrub(text, kinds, replace)` is the plain function (the code recipe and `bench/pii.py` reuse it);
 `find_pii(text, kinds)` returns the spans (both in `_pii_scan.py`, free of datatrove); the `pii` op
@@ -38,7 +38,7 @@ from datatrove.data import Document
 from pydantic import Field, field_validator
 
 from curation.registry import OpParams, StepContext, register_op
-from curation.steps._pii_contacts import card_ok, iban_ok, luhn_ok
+from curation.steps._pii_financial import card_ok, iban_ok, luhn_ok
 from curation.steps._pii_scan import (
     DEFAULT_IP_POLICY,
     DEFAULT_KINDS,

@@ -18,7 +18,9 @@ scrubbed record has nothing left to find). `run_folder: false` opts out explicit
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+import time
 from pathlib import Path
 
 import orjson
@@ -29,6 +31,7 @@ from runfolder import RunFolder, atomic_open, shards
 
 # datatrove's task logs and our own text logs; stats/completions/executor JSON hold counts and config.
 _LOG_SUFFIXES = (".log", ".txt")
+PARALLEL_BYTES = 4 << 20  # compressed shard bytes from which worker processes pay off
 
 
 def _records(path: Path):
@@ -57,47 +60,77 @@ def _rewrite(path: Path, fix) -> int:
     return changed
 
 
+class _Fixer:
+    """Scrubs one kind of record (`document` or `rejected`) with a `pii` step's settings; picklable, so
+    shards can be swept in worker processes."""
+
+    def __init__(self, params, mode: str):
+        self.params, self.mode, self._step = params, mode, None
+
+    def __call__(self, rec: dict) -> dict:
+        from curation.steps.pii import PIIScrubber
+
+        p = self.params
+        if self._step is None:
+            self._step = PIIScrubber(p.kinds, p.replace, p.ip_policy(), p.ids, p.metadata)
+        step = self._step
+        if self.mode == "rejected":
+            return scrub_value(rec, step.kinds, step.replace, step.ip_policy)
+        doc = Document(text=rec.get("text") or "", id=rec.get("id"), metadata=dict(rec.get("metadata") or {}))
+        doc = step.transform(doc)
+        # the step's `pii.<kind>` counts describe what it found in the document's own pass; keep those
+        # the record had (a second sweep would count zeros) and add none
+        meta = {k: v for k, v in doc.metadata.items() if not k.startswith("pii.") or k in rec.get("metadata", {})}
+        return {**rec, "text": doc.text, "id": doc.id, "metadata": meta}
+
+
+def _sweep_shard(job: tuple[Path, _Fixer]) -> int:
+    path, fixer = job
+    return _rewrite(path, fixer)
+
+
+def _run_jobs(jobs: list[tuple[Path, _Fixer]], workers: int) -> list[int]:
+    """Sweep shards, in `workers` processes when there is enough to do (a process costs ~1 s to start)."""
+    size = sum(path.stat().st_size for path, _ in jobs)
+    workers = min(workers, len(jobs))
+    if workers <= 1 or size < PARALLEL_BYTES:
+        return [_sweep_shard(job) for job in jobs]
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        return list(pool.map(_sweep_shard, jobs))
+
+
 def sweep(recipe) -> dict | None:
     """Scrub removed/ (steps before the first `pii`), rejected/ and logs/, and delete work/, as the
     recipe's first `pii` step says. Returns what it did (summary.json `pii_run_folder`), or None when
-    the recipe has no `pii` step."""
-    from curation.steps.pii import PIIScrubber
-
+    the recipe has no `pii` step. Shards are swept in up to `executor.workers` processes."""
     positions = [i for i, s in enumerate(recipe.steps) if s.op == "pii"]
     if not positions:
         return None
-    first = recipe.steps[positions[0]]
-    p = first.params
+    p = recipe.steps[positions[0]].params
     folder = RunFolder(recipe.run_dir)
+    t0 = time.perf_counter()
     report = {"scrubbed": bool(p.run_folder), "removed_records": 0, "rejected_records": 0, "log_files": 0,
-              "work_removed": False}
+              "work_removed": False, "seconds": 0.0}
     if p.run_folder:
-        step = PIIScrubber(p.kinds, p.replace, p.ip_policy(), p.ids, p.metadata)
-        kinds, replace, policy = step.kinds, step.replace, step.ip_policy
-
-        def fix_document(rec: dict) -> dict:
-            doc = Document(text=rec.get("text") or "", id=rec.get("id"), metadata=dict(rec.get("metadata") or {}))
-            doc = step.transform(doc)
-            # the step's `pii.<kind>` counts describe what it found in the document's own pass; keep
-            # those the record had (a second sweep would count zeros) and add none
-            meta = {k: v for k, v in doc.metadata.items() if not k.startswith("pii.") or k in rec.get("metadata", {})}
-            return {**rec, "text": doc.text, "id": doc.id, "metadata": meta}
-
-        def fix_rejected(rec: dict) -> dict:
-            return scrub_value(rec, kinds, replace, policy)
-
         already = {s.id for s in recipe.steps[positions[0]:]}  # their removed documents passed `pii`
-        for step_id in folder.removed_steps():
-            if step_id not in already:
-                for path in shards(folder.removed(step_id)):
-                    report["removed_records"] += _rewrite(path, fix_document)
-        for path in shards(folder.rejected):
-            report["rejected_records"] += _rewrite(path, fix_rejected)
+        documents, rejected = _Fixer(p, "document"), _Fixer(p, "rejected")
+        jobs = [(path, documents) for step_id in folder.removed_steps() if step_id not in already
+                for path in shards(folder.removed(step_id))]
+        n_removed = len(jobs)
+        jobs += [(path, rejected) for path in shards(folder.rejected)]
+        workers = recipe.executor.workers
+        workers = min(recipe.executor.tasks, os.cpu_count() or 1) if workers == -1 else workers
+        changed = _run_jobs(jobs, workers)
+        report["removed_records"], report["rejected_records"] = sum(changed[:n_removed]), sum(changed[n_removed:])
+        policy = p.ip_policy()
         if folder.logs.is_dir():
             for path in sorted(folder.logs.rglob("*")):
                 if path.is_file() and path.name.endswith(_LOG_SUFFIXES):
                     text = path.read_text(encoding="utf-8", errors="replace")
-                    new, _ = scrub(text, kinds, replace, policy)
+                    new, _ = scrub(text, p.kinds, p.replace, policy)
                     if new != text:
                         with atomic_open(path) as f:
                             f.write(new.encode("utf-8"))
@@ -105,4 +138,5 @@ def sweep(recipe) -> dict | None:
     if not p.keep_work and folder.work.is_dir():
         shutil.rmtree(folder.work)
         report["work_removed"] = True
+    report["seconds"] = round(time.perf_counter() - t0, 3)
     return report

@@ -150,3 +150,23 @@ def test_metadata_field_list_scrubs_only_those_fields():
     assert out.id == EMAIL and out.metadata["b"] == EMAIL
     assert out.metadata["a"] == "<EMAIL>" and out.metadata["n"] == {"c": ["<EMAIL>"]}
     assert out.metadata["pii.email"] == 2
+
+
+def test_sweep_in_worker_processes(run_recipe, tmp_path, monkeypatch):
+    """Two tasks, two input files: the removed/ and rejected/ shards are swept by worker processes
+    (2 too long, 3 of the 4 copies of the same text duplicates, 1 rejected line per file)."""
+    from curation.steps import _pii_runfolder
+
+    monkeypatch.setattr(_pii_runfolder, "PARALLEL_BYTES", 0)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(2):
+        (folder / f"part{i}.jsonl").write_text(_input(tmp_path).read_text().replace("/kept", f"/kept{i}"))
+    recipe = _recipe(folder)
+    recipe["input"]["glob"] = "*.jsonl"
+    recipe["executor"] = {"tasks": 2}
+    code, run_dir, summary = run_recipe(recipe)
+    assert code == 0 and summary["invariant"]["ok"] and summary["rejected"] == 2
+    assert len(list((run_dir / "removed" / "length_filter").glob("*.gz"))) == 2
+    assert summary["pii_run_folder"]["removed_records"] == 5 and summary["pii_run_folder"]["rejected_records"] == 2
+    assert leaks(run_dir) == {}

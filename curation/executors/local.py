@@ -8,7 +8,13 @@ from typing import Literal
 
 from datatrove.executor import LocalPipelineExecutor
 
-from curation.executors.base import ExecutorConfig, ExecutorKind, quiet_terminal_logging, register_executor
+from curation.executors.base import (
+    ExecutorConfig,
+    ExecutorKind,
+    can_patch,
+    quiet_terminal_logging,
+    register_executor,
+)
 from runfolder import RunFolder
 
 
@@ -39,8 +45,9 @@ class QuietLocalExecutor(LocalPipelineExecutor):
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
         from datatrove.executor import base
 
-        base.add_task_logger = _quiet_task_logger
-        base.close_task_logger = _quiet_close_task_logger
+        if can_patch(base, "add_task_logger") and can_patch(base, "close_task_logger"):
+            base.add_task_logger = _quiet_task_logger
+            base.close_task_logger = _quiet_close_task_logger
         quiet_terminal_logging()
         return super()._run_for_rank(rank, local_rank, node_rank)
 

@@ -88,6 +88,35 @@ def get_executor(kind: str) -> ExecutorKind:
     return kinds[kind]()
 
 
+# datatrove minor versions whose internals our two monkeypatches were checked against (the task logger in
+# datatrove.executor.base, file_is_local in datatrove.executor.ray). pyproject pins the same range.
+DATATROVE_CHECKED = ("0.10.",)
+
+
+def datatrove_version() -> str:
+    from importlib.metadata import version
+
+    return version("datatrove")
+
+
+def can_patch(module, name: str) -> bool:
+    """Whether patching `module.name` (a datatrove internal) is known to be safe with this datatrove.
+
+    On another version, or when the name is gone, the patch is skipped with a warning (the run goes on,
+    only noisier), instead of silently patching something that may mean something else now.
+    """
+    ver = datatrove_version()
+    if ver.startswith(DATATROVE_CHECKED) and hasattr(module, name):
+        return True
+    import warnings
+
+    warnings.warn(
+        f"datatrove {ver}: not patching {module.__name__}.{name} (checked against "
+        f"{', '.join(v + 'x' for v in DATATROVE_CHECKED)}); see curation/executors/", stacklevel=2
+    )
+    return False
+
+
 def quiet_terminal_logging() -> None:
     """datatrove logs INFO to the terminal by default; keep warnings there and the rest in logs/."""
     from datatrove.utils.logging import logger

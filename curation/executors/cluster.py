@@ -32,7 +32,7 @@ from datatrove.executor.slurm import SlurmPipelineExecutor
 from pydantic import Field
 
 from curation.errors import UsageError
-from curation.executors.base import ExecutorConfig, ExecutorKind, register_executor
+from curation.executors.base import ExecutorConfig, ExecutorKind, can_patch, register_executor
 from curation.recipe import Recipe
 from runfolder import RunFolder
 
@@ -120,11 +120,12 @@ class RayStageExecutor(RayPipelineExecutor):
     """
 
     def __init__(self, *args, address: str | None = None, stage_name: str = "", **kwargs):
-        if address:  # a cluster: datatrove warns when logging_dir is not on a shared filesystem
+        import datatrove.executor.ray as dt_ray
+
+        if address or not can_patch(dt_ray, "file_is_local"):
+            # a cluster: datatrove warns when logging_dir is not on a shared filesystem
             super().__init__(*args, **kwargs)
         else:  # a local instance shares this machine's filesystem: the warning does not apply
-            import datatrove.executor.ray as dt_ray
-
             is_local, dt_ray.file_is_local = dt_ray.file_is_local, lambda path: False
             try:
                 super().__init__(*args, **kwargs)

@@ -243,3 +243,17 @@ def test_a_new_executor_kind_is_one_class(tmp_path, write_recipe, monkeypatch):
     assert code == 0 and ran == ["segment_0", "exact_dedup.stage_1", "segment_1"]
     _, local_dir = _run(write_recipe, tmp_path, "local", {"kind": "local", "tasks": 2})
     assert _docs(run_dir) == _docs(local_dir) and _counts(run_dir) == _counts(local_dir)
+
+
+def test_datatrove_internals_are_patched_only_on_checked_versions(monkeypatch):
+    from datatrove.executor import base as dt_base
+
+    from curation.executors import base
+
+    assert base.can_patch(dt_base, "add_task_logger")  # the pinned datatrove: patched
+    monkeypatch.setattr(base, "datatrove_version", lambda: "0.11.0")
+    with pytest.warns(UserWarning, match="not patching datatrove.executor.base.add_task_logger"):
+        assert not base.can_patch(dt_base, "add_task_logger")
+    monkeypatch.undo()
+    with pytest.warns(UserWarning):
+        assert not base.can_patch(dt_base, "a_name_datatrove_dropped")

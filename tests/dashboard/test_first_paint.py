@@ -11,8 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data
-from dashboard.synthetic import write_synthetic_run
 from tests.dashboard.conftest import APP
+from tests.dashboard.synthetic import write_synthetic_run
 
 
 @pytest.mark.parametrize("page", ["duplicates", "languages", "pii"])

@@ -94,9 +94,7 @@ def called_from_unguarded_script() -> bool:
     frame = sys._getframe(1)
     while path and frame is not None:
         if frame.f_globals.get("__name__") == "__main__" and frame.f_code.co_name == "<module>":
-            # the frame's own file: sys.modules["__main__"] may have been replaced since (Streamlit's
-            # AppTest runs a page as __main__ inside pytest)
-            return not _under_main_guard(frame.f_code.co_filename, frame.f_lineno)
+            return not _under_main_guard(path, frame.f_lineno)
         frame = frame.f_back
     return False
 

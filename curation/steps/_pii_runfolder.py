@@ -26,6 +26,7 @@ from pathlib import Path
 import orjson
 from datatrove.data import Document
 
+from curation.executors.local import called_from_unguarded_script
 from curation.steps._pii_scan import scrub, scrub_value
 from runfolder import RunFolder, atomic_open, shards
 
@@ -93,8 +94,8 @@ def _run_jobs(jobs: list[tuple[Path, _Fixer]], workers: int) -> list[int]:
     """Sweep shards, in `workers` processes when there is enough to do (a process costs ~1 s to start)."""
     size = sum(path.stat().st_size for path, _ in jobs)
     workers = min(workers, len(jobs))
-    if workers <= 1 or size < PARALLEL_BYTES:
-        return [_sweep_shard(job) for job in jobs]
+    if workers <= 1 or size < PARALLEL_BYTES or called_from_unguarded_script():
+        return [_sweep_shard(job) for job in jobs]  # (worker processes would import such a script again)
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 

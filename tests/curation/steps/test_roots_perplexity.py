@@ -20,9 +20,9 @@ from datatrove.data import Document
 kenlm = pytest.importorskip("kenlm", reason="kenlm not installed (pip install -e '.[lm]')")
 spm = pytest.importorskip("sentencepiece", reason="sentencepiece not installed (pip install -e '.[lm]')")
 
-from bench import roots_oracle  # noqa: E402
-from curation.steps.roots import RootsParams, make_filter  # noqa: E402
-from tests.curation.steps.test_roots_conformance import variants  # noqa: E402
+from bench import roots_oracle
+from curation.steps.roots import RootsParams, make_filter
+from tests.curation.steps.test_roots_conformance import variants
 
 FIXTURE = Path(__file__).parents[2] / "data" / "roots_udhr.jsonl.gz"
 
@@ -56,10 +56,9 @@ def test_perplexity_check_runs_and_removes(models):
     d = Document(text=text, id="0", metadata={"lang": "en"})
     step.filter(d)  # score + decide, metrics written to metadata
     assert 1 < d.metadata["roots.perplexity"] < 10_000
-    strict = make_filter(
-        RootsParams(kenlm_models={"en": arpa}, sentencepiece_models={"en": sp_path}, max_perplexity=1.0,
-                    skip=["n_words", "word_rep", "char_rep", "lang_score"])  # fmt: skip
-    )
+    skip = ["n_words", "word_rep", "char_rep", "lang_score"]
+    lm = {"kenlm_models": {"en": arpa}, "sentencepiece_models": {"en": sp_path}}
+    strict = make_filter(RootsParams(**lm, max_perplexity=1.0, skip=skip))
     d = Document(text=text, id="0", metadata={"lang": "en"})
     assert strict.decide(d, strict.score(d)) == (False, "roots_perplexity")
 

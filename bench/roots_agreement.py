@@ -64,7 +64,9 @@ def main() -> int:
     ap.add_argument("--data", default=str(DEFAULT_DATA))
     ap.add_argument("--en-docs", type=int, default=2000, help="docs from web/docs_en (0: all)")
     ap.add_argument("--multi-docs", type=int, default=0, help="docs from web/docs_multi (0: all)")
-    ap.add_argument("--langid-per-lang", type=int, default=1000, help="langid/dev passages per ROOTS language")
+    ap.add_argument(
+        "--langid-per-lang", type=int, default=1000, help="langid/dev passages per ROOTS language"
+    )
     ap.add_argument("--json", help="write the table as JSON here")
     ap.add_argument("--show", type=int, default=3, help="print this many disagreements per language")
     args = ap.parse_args()
@@ -95,7 +97,9 @@ def main() -> int:
             expected = oracles[lang].keep(row["text"])
             st["roots_keeps"] += expected
             for name, step in ours.items():
-                doc = Document(text=row["text"], id=str(row.get("id")), metadata={"lang": lang, "lang_score": score})
+                doc = Document(
+                    text=row["text"], id=str(row.get("id")), metadata={"lang": lang, "lang_score": score}
+                )
                 keep = step.decide(doc, step.score(doc)) is True
                 st[f"agree:{name}"] += keep == expected
                 if name == "roots_filters: {}":
@@ -110,7 +114,9 @@ def main() -> int:
 
 def report(stats: dict, json_path: str | None) -> None:
     names = list(VARIANTS)
-    header = "| set | lang | docs | ROOTS keeps | ours keeps | " + " | ".join(f"agree `{n}`" for n in names) + " |"
+    header = (
+        "| set | lang | docs | ROOTS keeps | ours keeps | " + " | ".join(f"agree `{n}`" for n in names) + " |"
+    )
     print(header)
     print("|" + "---|" * (5 + len(names)))
     out = {}
@@ -126,10 +132,14 @@ def report(stats: dict, json_path: str | None) -> None:
                 continue
             total.update(st)
             cells = " | ".join(f"{100 * st[f'agree:{n}'] / st['docs']:.1f}%" for n in names)
-            print(f"| {set_name} | {lang} | {st['docs']} | {st['roots_keeps']} | {st['ours_keeps']} | {cells} |")
+            print(
+                f"| {set_name} | {lang} | {st['docs']} | {st['roots_keeps']} | {st['ours_keeps']} | {cells} |"
+            )
         if total["docs"]:
             cells = " | ".join(f"{100 * total[f'agree:{n}'] / total['docs']:.1f}%" for n in names)
-            print(f"| {set_name} | **all 13** | {total['docs']} | {total['roots_keeps']} | {total['ours_keeps']} | {cells} |")
+            print(
+                f"| {set_name} | **all 13** | {total['docs']} | {total['roots_keeps']} | {total['ours_keeps']} | {cells} |"
+            )
     if json_path:
         Path(json_path).write_text(json.dumps(out, indent=1), encoding="utf-8")
 

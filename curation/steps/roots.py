@@ -362,9 +362,15 @@ class RootsFilter(ScoredFilter):
             scores["flagged_word_ratio"] = (
                 min(1.0, rm.in_sorted(candidates, lang.flagged) / n_lower) if n_lower else 0.0
             )
+        # the two model-based checks run, as in ROOTS, only for documents that pass the cheaper ones
+        # (a fastText call on a whole document costs more than all the metrics above)
+        if self._first_failure(p, skip, scores) is not None:
+            return scores
         if "lang_score" not in skip and self.lid == "roots":
             pred, scores["lang_score"] = self.predict_lid(text)
             doc.metadata["roots.lang_pred"] = pred
+            if not self._lid_passes(doc, scores, p["min_lang_score"]):
+                return scores
         if "perplexity" not in skip and key in self.kenlm_models and _kenlm_available():
             scores["perplexity"] = self.perplexity(text, key)
         return scores
@@ -381,32 +387,38 @@ class RootsFilter(ScoredFilter):
     def decide(self, doc: Document, scores: dict[str, float]) -> bool | tuple[bool, str]:
         _, lang = self._lang(doc.metadata.get("lang"))
         p, skip = lang.p, lang.skip
-        if "n_words" not in skip and not p["min_words"] <= scores["n_words"] <= p["max_words"]:
-            return False, "roots_n_words"
-        for metric, limit, reason in (
-            ("char_rep_ratio", "max_char_rep_ratio", "roots_char_rep_ratio"),
-            ("word_rep_ratio", "max_word_rep_ratio", "roots_word_rep_ratio"),
-            ("special_char_ratio", "max_special_char_ratio", "roots_special_char_ratio"),
-        ):
-            if metric in scores and scores[metric] > p[limit]:
-                return False, reason
-        if "stopword_ratio" in scores and scores["stopword_ratio"] < p["min_stopword_ratio"]:
-            return False, "roots_stopword_ratio"
-        if "flagged_word_ratio" in scores and scores["flagged_word_ratio"] > p["max_flagged_word_ratio"]:
-            return False, "roots_flagged_word_ratio"
+        reason = self._first_failure(p, skip, scores)
+        if reason is not None:
+            return False, reason
         if "lang_score" not in skip and not self._lid_passes(doc, scores, p["min_lang_score"]):
             return False, "roots_lang_score"
         if "perplexity" in scores and scores["perplexity"] > p["max_perplexity"]:
             return False, "roots_perplexity"
         return True
 
+    @staticmethod
+    def _first_failure(p: dict, skip: set, scores: dict[str, float]) -> str | None:
+        """The first of the six text checks (ROOTS' order) the document fails, or None."""
+        if "n_words" not in skip and not p["min_words"] <= scores["n_words"] <= p["max_words"]:
+            return "roots_n_words"
+        for metric, limit, reason in (
+            ("char_rep_ratio", "max_char_rep_ratio", "roots_char_rep_ratio"),
+            ("word_rep_ratio", "max_word_rep_ratio", "roots_word_rep_ratio"),
+            ("special_char_ratio", "max_special_char_ratio", "roots_special_char_ratio"),
+        ):
+            if metric in scores and scores[metric] > p[limit]:
+                return reason
+        if "stopword_ratio" in scores and scores["stopword_ratio"] < p["min_stopword_ratio"]:
+            return "roots_stopword_ratio"
+        if "flagged_word_ratio" in scores and scores["flagged_word_ratio"] > p["max_flagged_word_ratio"]:
+            return "roots_flagged_word_ratio"
+        return None
+
     def _lid_passes(self, doc: Document, scores: dict[str, float], minimum: float) -> bool:
         """ROOTS: the predicted language is the document's and its probability reaches the minimum."""
         if self.lid == "roots":
-            want = doc.metadata.get("lang")
-            return (want is None or doc.metadata.get("roots.lang_pred") == want) and scores[
-                "lang_score"
-            ] >= minimum
+            want, pred = doc.metadata.get("lang"), doc.metadata.get("roots.lang_pred")
+            return (want is None or pred == want) and scores.get("lang_score", -1.0) >= minimum
         score = doc.metadata.get("lang_score")
         if score is None:
             self._warn_once(

@@ -3,14 +3,16 @@
 Definitions follow BigScience's `data-preparation` repo (`preprocessing/training/01b_oscar_cleaning_and_
 filtering/filtering.py`, the ROOTS paper's section 3.1):
 
-- words: the text split on whitespace, each token stripped of *special characters* at both ends,
-  empty tokens dropped (lowercased for every ratio; the count is the same either way).
+- words: the text split on space, newline and tab (only those: "a\rb" is one word), each token
+  stripped of ROOTS' *special characters* at both ends, empty tokens dropped. The word count uses the
+  cased text, the ratios lowercased words (their number can differ: lowercasing turns some letters
+  into special characters and back). zh: the text is first normalized (`normalize`) and tokenized.
 - character repetition ratio: over all character n-grams (n=10; 3 for zh) of the raw text, the sum of
   the k highest n-gram counts over the number of n-grams, with k = min(floor(sqrt(#distinct)),
   #distinct - #n-grams seen once) (data-preparation's fix: n-grams seen once never count as repeated).
 - word repetition ratio: over all word n-grams (n=5; 7 for ur), the counts of n-grams seen more than
   once summed, over the number of n-grams.
-- special character ratio: characters in the special set over all characters of the raw text.
+- special character ratio: characters in the special set over all characters of the text.
 - stop-word / flagged-word ratio: words (plus joined word bigrams for zh and vi, "word augmentation")
   found in the list, over the number of words, capped at 1.
 
@@ -21,6 +23,7 @@ a few vectorized passes. Two different strings collide with probability ~2^-64 (
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -199,28 +202,63 @@ def modify_document(text: str, p: dict, special_chars: str, whitespace: tuple[st
     Empty parts and lines disappear (ROOTS re-joins only non-empty ones).
     """
     text = text.strip().translate(_whitespace_table(whitespace))
-    if not (p["remove_words_with_substrings"] or p["remove_long_words"]):
+    if not text or not (p["remove_words_with_substrings"] or p["remove_long_words"]):
         return text
-    subs = p["remove_word_substrings"] if p["remove_words_with_substrings"] else ()
+    subs = tuple(p["remove_word_substrings"]) if p["remove_words_with_substrings"] else ()
     max_len = p["max_word_length"] if p["remove_long_words"] else None
-    strip = "".join(sorted(set(special_chars)))
+    strip = _strip_chars(special_chars)
 
     def keep(word: str) -> bool:
-        # fast path: a word without any substring cannot contain one once stripped
-        if subs and any(s in word for s in subs) and any(s in word.strip(strip) for s in subs):
+        core = word.strip(strip)
+        if any(s in core for s in subs):
             return False
         if max_len is not None and len(word) > max_len:
-            core = word.strip(strip)
             return bool(core) and len(core) <= max_len
         return True
 
+    # whether a word is dropped depends on the word alone: find the candidates (words holding a
+    # substring, too-long words) with C-level passes, decide each distinct one once
+    words = _WORD_SEPARATORS.split(text)
+    found = set()
+    if subs and any(s in text for s in subs):
+        found.update(filter(_substrings(subs).search, words))
+    if max_len is not None and max(map(len, words)) > max_len:
+        found.update(w for w in words if len(w) > max_len)
+    drop = {w for w in found if not keep(w)}
+    if (
+        not drop
+        and text[0] not in " \t\n"
+        and text[-1] not in " \t\n"
+        and not any(p in text for p in _UNMERGED)
+    ):
+        return text  # nothing dropped and already in ROOTS' merged form
     lines = []
     for line in text.split("\n"):
-        parts = [" ".join(w for w in part.split(" ") if w and keep(w)) for part in line.split("\t")]
-        parts = [x for x in parts if x]
+        parts = []
+        for part in line.split("\t"):
+            words = part.split(" ")
+            joined = " ".join([w for w in words if w and w not in drop] if drop else filter(None, words))
+            if joined:
+                parts.append(joined)
         if parts:
             lines.append("\t".join(parts))
     return "\n".join(lines)
+
+
+# ROOTS re-joins the words of each tab-separated part of each line with one space and keeps only
+# non-empty parts and lines: a (stripped) text without these pairs is unchanged by that
+_UNMERGED = ("  ", " \t", "\t ", "\t\t", " \n", "\n ", "\n\n", "\t\n", "\n\t")
+_WORD_SEPARATORS = re.compile("[ \t\n]+")
+
+
+@lru_cache(maxsize=16)
+def _substrings(subs: tuple[str, ...]) -> re.Pattern:
+    return re.compile("|".join(map(re.escape, subs)))
+
+
+@lru_cache(maxsize=4)
+def _strip_chars(special_chars: str) -> str:
+    return "".join(sorted(set(special_chars)))
 
 
 @lru_cache(maxsize=4)

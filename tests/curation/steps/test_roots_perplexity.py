@@ -51,16 +51,20 @@ def models(tmp_path_factory) -> tuple[str, str]:
 
 def test_perplexity_check_runs_and_removes(models):
     sp_path, arpa = models
-    step = make_filter(RootsParams(kenlm_models={"en": arpa}, sentencepiece_models={"en": sp_path}))
-    text = "Everyone has the right to life, liberty and security of person. " * 3
-    d = Document(text=text, id="0", metadata={"lang": "en"})
-    step.filter(d)  # score + decide, metrics written to metadata
-    assert 1 < d.metadata["roots.perplexity"] < 10_000
-    skip = ["n_words", "word_rep", "char_rep", "lang_score"]
     lm = {"kenlm_models": {"en": arpa}, "sentencepiece_models": {"en": sp_path}}
-    strict = make_filter(RootsParams(**lm, max_perplexity=1.0, skip=skip))
+    with gzip.open(FIXTURE, "rt", encoding="utf-8") as f:
+        text = next(r["text"] for r in map(json.loads, f) if r["id"] == "en-12-20")  # kept by ROOTS' en filters
+    step = make_filter(RootsParams(**lm))
+    d = Document(text=text, id="0", metadata={"lang": "en"})
+    assert step.filter(d) is True  # score + decide, metrics written to metadata
+    assert 1 < d.metadata["roots.perplexity"] < 1500
+    strict = make_filter(RootsParams(**lm, max_perplexity=1.0))
     d = Document(text=text, id="0", metadata={"lang": "en"})
     assert strict.decide(d, strict.score(d)) == (False, "roots_perplexity")
+    # like ROOTS, a document removed by a cheaper check is not scored by the models
+    short = Document(text="Too short.", id="1", metadata={"lang": "en"})
+    assert step.decide(short, step.score(short)) == (False, "roots_n_words")
+    assert "roots.perplexity" not in short.metadata and "roots.lang_pred" not in short.metadata
 
 
 @pytest.mark.skipif(roots_oracle.missing_reason() is not None, reason=f"{roots_oracle.missing_reason()}")

@@ -20,7 +20,8 @@ words are ROOTS' lists, and the LID score is fastText on the whole modified docu
 newlines -> spaces (the predicted language must be the document's `metadata.lang`). Stand-ins:
 zh words come from jieba on ROOTS-normalized text (ROOTS used its KenLM's sentencepiece model; give
 `sentencepiece_models: {zh: ...}` and `word_tokenizer: sentencepiece` for that); perplexity runs
-only when a KenLM model is given and `kenlm` is importable.
+only when a KenLM model is given and `kenlm` is importable. Like ROOTS, the two model-based checks
+(LID, perplexity) run only for documents that pass the six text checks.
 
 Options that deviate from ROOTS, each named (see README, "ROOTS filters"):
 - `modify_text: false`: measure the text as it comes (ROOTS always modified it);

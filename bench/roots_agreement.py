@@ -11,7 +11,7 @@ Documents whose language_id label is not one of the 13 have no ROOTS split and a
 
 Usage (repo root):
     python -m bench.roots_agreement [--data ../shared/data] [--en-docs 2000] [--multi-docs 0]
-        [--langid-per-lang 1000] [--json PATH] [--show 3]
+        [--langid-per-lang 1000] [--every 1] [--json PATH] [--show 3]
 """
 
 from __future__ import annotations
@@ -42,10 +42,14 @@ VARIANTS = {
 }
 
 
-def read(path: Path, limit: int | None, per_lang: int | None = None, langs=None) -> list[dict]:
+def read(
+    path: Path, limit: int | None, per_lang: int | None = None, langs=None, every: int = 1
+) -> list[dict]:
     out, seen = [], Counter()
     with gzip.open(path, "rt", encoding="utf-8") as f:
-        for line in f:
+        for i, line in enumerate(f):
+            if i % every:
+                continue
             row = json.loads(line)
             if langs is not None and row.get("lang") not in langs:
                 continue
@@ -65,6 +69,9 @@ def main() -> int:
     ap.add_argument("--en-docs", type=int, default=2000, help="docs from web/docs_en (0: all)")
     ap.add_argument("--multi-docs", type=int, default=0, help="docs from web/docs_multi (0: all)")
     ap.add_argument(
+        "--every", type=int, default=1, help="take every N-th line of the web files (spread sample)"
+    )
+    ap.add_argument(
         "--langid-per-lang", type=int, default=1000, help="langid/dev passages per ROOTS language"
     )
     ap.add_argument("--json", help="write the table as JSON here")
@@ -76,8 +83,8 @@ def main() -> int:
         return 2
     data = Path(args.data)
     sets = {
-        "web": read(data / "web" / "docs_en.jsonl.gz", args.en_docs or None)
-        + read(data / "web" / "docs_multi.jsonl.gz", args.multi_docs or None),
+        "web": read(data / "web" / "docs_en.jsonl.gz", args.en_docs or None, every=args.every)
+        + read(data / "web" / "docs_multi.jsonl.gz", args.multi_docs or None, every=args.every),
         "langid": read(data / "langid" / "dev.jsonl.gz", None, args.langid_per_lang, set(LANGS)),
     }
     roots = roots_oracle.load()

@@ -10,19 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import resource
 import sys
 from array import array
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
 from datasketch.lsh import _optimal_param
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
-from pydantic import Field
+from pydantic import ConfigDict, Field, field_serializer, model_validator
 
 from curation.registry import OpParams
 from curation.steps._minhash_io import Signatures, atomic_savez, pack_ids, read_meta, signature_files
@@ -39,13 +39,83 @@ FETCH_BATCH = 5000  # Redis bucket fetches per pipeline round trip
 
 
 class RedisParams(OpParams):
-    """Where the shared LSH index lives (datasketch's Redis storage)."""
+    """Where the shared LSH index lives (datasketch's Redis storage, keys stored as plain 8-byte ints).
+
+    The password comes from `url` (`redis://:password@host:6379/0`, `rediss://` for TLS) or, better
+    (it then appears in no file), from the environment variable named by `password_env`. It is never
+    printed: `url` is written to recipe.resolved.yaml and logs with the password masked.
+    """
+
+    model_config = ConfigDict(**OpParams.model_config, hide_input_in_errors=True)  # errors never echo the url
 
     type: Literal["redis"] = "redis"
-    host: str = Field("127.0.0.1", description="Redis host")
-    port: int = Field(6379, description="Redis port")
-    db: int = Field(0, description="Redis database number")
+    url: str | None = Field(
+        None, repr=False, description="redis://[user:password@]host[:port][/db] or rediss://"
+    )
+    host: str = Field("127.0.0.1", description="Redis host (when no url)")
+    port: int = Field(6379, description="Redis port (when no url)")
+    db: int = Field(0, description="Redis database number (when no url)")
+    password_env: str | None = Field(None, description="environment variable holding the Redis password")
+    ssl: bool = Field(False, description="TLS (rediss:// sets it)")
     keep_index: bool = Field(False, description="keep the index keys after clustering (else deleted)")
+
+    @model_validator(mode="after")
+    def _check_url(self):
+        if self.url is not None:
+            parts = urlsplit(self.url)
+            if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+                raise ValueError(
+                    f"url must be redis://host[:port][/db] or rediss://..., got {mask_url(self.url)}"
+                )
+            try:
+                _ = parts.port, int(parts.path.strip("/") or 0)
+            except ValueError:
+                raise ValueError(f"bad port or db number in {mask_url(self.url)}") from None
+        return self
+
+    @field_serializer("url")
+    def _masked(self, url: str | None) -> str | None:
+        return mask_url(url) if url else url
+
+    def client_kwargs(self) -> dict:
+        """Keyword arguments of `redis.Redis` (the password resolved here, in the process that connects)."""
+        kw: dict = {"host": self.host, "port": self.port, "db": self.db, "ssl": self.ssl}
+        if self.url:
+            parts = urlsplit(self.url)
+            kw.update(host=parts.hostname, port=parts.port or 6379, db=int(parts.path.strip("/") or 0))
+            kw["ssl"] = self.ssl or parts.scheme == "rediss"
+            if parts.username:
+                kw["username"] = unquote(parts.username)
+            if parts.password:
+                kw["password"] = unquote(parts.password)
+        if self.password_env:
+            if self.password_env not in os.environ:
+                raise RuntimeError(f"minhash storage: environment variable {self.password_env} is not set")
+            kw["password"] = os.environ[self.password_env]
+        return kw
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return parts._replace(netloc=f"{user}:***@{netloc}").geturl()
+
+
+def node_key(i: int) -> bytes:
+    """An LSH member: the document's global index as 8 bytes (nothing that needs unpickling)."""
+    return i.to_bytes(8, "big")
+
+
+def node_of(member: bytes, docs: int) -> int | None:
+    """The index stored by `node_key`, or None for anything else (a planted or foreign value)."""
+    if not isinstance(member, bytes) or len(member) != 8:
+        return None
+    i = int.from_bytes(member, "big")
+    return i if i < docs else None
 
 
 def lsh_bands(params) -> tuple[int, int]:
@@ -62,15 +132,11 @@ def redis_basename(work_dir: Path, digest: str, bands: int, rows: int) -> bytes:
 
 
 def make_lsh(params, bands: int, rows: int, basename: bytes | None = None) -> MinHashLSH:
-    storage = None
-    if params.storage is not None:
-        s = params.storage
-        storage = {
-            "type": "redis",
-            "basename": basename,
-            "redis": {"host": s.host, "port": s.port, "db": s.db},
-        }
-    return MinHashLSH(num_perm=params.num_perm, params=(bands, rows), storage_config=storage)
+    if params.storage is None:
+        return MinHashLSH(num_perm=params.num_perm, params=(bands, rows))
+    storage = {"type": "redis", "basename": basename, "redis": params.storage.client_kwargs()}
+    # prepickle=False: members are node_key() bytes; datasketch would otherwise pickle.loads them
+    return MinHashLSH(num_perm=params.num_perm, params=(bands, rows), storage_config=storage, prepickle=False)
 
 
 def lean(seed: int, hashvalues: np.ndarray) -> LeanMinHash:
@@ -144,20 +210,29 @@ class UnionFind:
             self.touched.update((a, b))
 
 
-def _buckets(lsh: MinHashLSH):
-    """Yield each LSH bucket with 2+ members as a sorted list of node ints (band by band)."""
+def _buckets(lsh: MinHashLSH, docs: int, redis: bool):
+    """Yield each LSH bucket with 2+ members as a sorted list of node ints (band by band).
+
+    Redis members are parsed as 8-byte ints (`node_of`), never unpickled; anything else is skipped.
+    """
+    skipped = 0
     for table in lsh.hashtables:
-        if lsh.prepickle:  # Redis: one band's bucket names, then their members in pipelined batches
+        if redis:  # one band's bucket names, then their members in pipelined batches
             names = table.keys()
             for start in range(0, len(names), FETCH_BATCH):
                 for members in table.getmany(*names[start : start + FETCH_BATCH]):
-                    if len(members) > 1:
-                        yield sorted(pickle.loads(m) for m in members)
+                    nodes = [node_of(m, docs) for m in members]
+                    skipped += nodes.count(None)
+                    nodes = sorted(n for n in nodes if n is not None)
+                    if len(nodes) > 1:
+                        yield nodes
         else:
             for name in table.keys():  # noqa: SIM118 (a datasketch Storage, not a dict)
                 members = table.get(name)
                 if len(members) > 1:
                     yield sorted(members)
+    if skipped:
+        logger.warning(f"minhash clusters: skipped {skipped} index members that are not document numbers")
 
 
 class MinhashRedisInsertStage(PipelineStep):
@@ -185,7 +260,9 @@ class MinhashRedisInsertStage(PipelineStep):
                 for j in range(len(sigs)):
                     # no duplicate check: re-inserting after a crash only re-adds to the same buckets
                     session.insert(
-                        int(offsets[i] + j), lean(self.params.seed, sigs[j]), check_duplication=False
+                        node_key(int(offsets[i] + j)),
+                        lean(self.params.seed, sigs[j]),
+                        check_duplication=False,
                     )
                     self.stat_update("inserted")
 
@@ -252,7 +329,7 @@ class MinhashClusterStage(PipelineStep):
         every other member, so a bucket of m copies costs m comparisons, not m^2.
         """
         s, t = sigs.sigs, self.params.threshold
-        for members in _buckets(lsh):
+        for members in _buckets(lsh, sigs.docs, self.params.storage is not None):
             if not self.params.verify:
                 for m in members[1:]:
                     uf.union(members[0], m)
@@ -291,7 +368,7 @@ def _drop_index(storage: RedisParams, basename: bytes) -> None:
     """Delete this run's index keys (every key of the index starts with its basename)."""
     import redis
 
-    client = redis.Redis(host=storage.host, port=storage.port, db=storage.db)
+    client = redis.Redis(**storage.client_kwargs())
     batch = []
     for key in client.scan_iter(match=basename + b"*", count=10000):
         batch.append(key)

@@ -24,34 +24,42 @@ all shingles of a document (tests/curation/steps/test_minhash.py asserts it).
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import regex
-from datasketch import MinHash
-from datasketch.minhash import _fmix
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from curation.registry import Barrier, OpParams, StepContext, register_op
 from curation.steps._minhash_io import load_clusters, write_signatures
 from curation.steps._minhash_lsh import MinhashClusterStage, MinhashRedisInsertStage, RedisParams
+from curation.steps._minhash_sig import (  # noqa: F401 (re-exported for tests and bench)
+    CHUNK_ROWS,
+    TOKEN_RE,
+    Hashing,
+    MinhashSigner,
+    normalize_tokens,
+    shingles,
+)
 from curation.steps.base import ledger_update
 
-# Letters, digits and combining marks (Devanagari/Thai vowel signs are marks: `re`'s \w splits on them).
-TOKEN_RE = regex.compile(r"[\p{L}\p{N}\p{M}]+")
 # Scripts written without spaces between words: shingle characters, not words.
 CHAR_LANGS = ("zh", "ja", "th", "lo", "km", "my", "bo", "yue", "wuu")  # "zh-Hant", "ja_JP" match too
-POS_KEY = "_minhash_pos"  # "rank:index" stamped by the signature step, popped by the filter
-CHUNK_ROWS = 1024  # shingles per permutation block: num_perm x 1024 x 4 B = 512 KB, stays in L2 cache
+# Internal metadata keys live under RESERVED (see MinhashSignatureStep.run: any value arriving with the
+# input is dropped there, so input cannot name a position and get an unrelated document removed).
+RESERVED = "_rootstock."
+POS_KEY = RESERVED + "minhash_pos"  # "rank:index" stamped by the signature step, popped by the filter
 
 
 class MinhashParams(OpParams):
     """Params of `minhash_dedup`."""
+
+    model_config = ConfigDict(
+        **OpParams.model_config, hide_input_in_errors=True
+    )  # storage.url may hold a password
 
     field: str = Field("text", description="what is hashed: 'text' or a metadata key (e.g. 'prompt')")
     ngram: int = Field(5, ge=1, description="word n-gram size of a shingle (words)")
@@ -65,6 +73,10 @@ class MinhashParams(OpParams):
     bands: int | None = Field(None, ge=2, description="LSH bands (with rows); default: datasketch optimum")
     rows: int | None = Field(None, ge=1, description="LSH rows per band (with bands)")
     seed: int = Field(1, description="permutation seed (same on every worker)")
+    hashing: Hashing = Field(
+        "sha1",
+        description="shingle hash: 'sha1' (bit-identical to datasketch MinHash) or 'fast' (numpy, ~4x faster)",
+    )
     verify: bool = Field(
         True, description="keep an LSH candidate link only if signature agreement >= threshold"
     )
@@ -79,68 +91,6 @@ class MinhashParams(OpParams):
         return self
 
 
-def _ascii_table() -> bytes:
-    table = bytearray(b" " * 256)
-    for c in b"abcdefghijklmnopqrstuvwxyz0123456789":
-        table[c] = c
-    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-        table[c] = c + 32
-    return bytes(table)
-
-
-_ASCII_TABLE = _ascii_table()  # lowercase letters and digits kept, every other byte -> space
-
-
-def normalize_tokens(text: str) -> list[bytes]:
-    """UTF-8 tokens: lowercased runs of letters/digits/marks; punctuation and whitespace separate them.
-
-    ASCII text (most of the web) takes a 3x faster byte-table path with the same result.
-    """
-    if text.isascii():
-        return text.encode().translate(_ASCII_TABLE).split()
-    return [t.encode() for t in TOKEN_RE.findall(text.lower())]
-
-
-def shingles(text: str, ngram: int = 5, char: bool = False) -> list[bytes]:
-    """The UTF-8 shingles of `text` after normalization (repeats included: MinHash ignores them).
-
-    Word mode: space-joined word n-grams. Char mode: n-grams of the text with spaces removed. A text
-    shorter than one n-gram is a single shingle; an empty text has none.
-    """
-    if char:
-        chars = "".join(t.decode() for t in normalize_tokens(text))
-        if len(chars) <= ngram:
-            return [chars.encode()] if chars else []
-        return [chars[i : i + ngram].encode() for i in range(len(chars) - ngram + 1)]
-    tokens = normalize_tokens(text)
-    if len(tokens) <= ngram:
-        return [b" ".join(tokens)] if tokens else []
-    return list(map(b" ".join, zip(*[tokens[i:] for i in range(ngram)])))
-
-
-class MinhashSigner:
-    """datasketch-identical MinHash signatures (scheme affine32, sha1_hash32), vectorized with numpy."""
-
-    def __init__(self, num_perm: int = 128, seed: int = 1):
-        self.num_perm, self.seed = num_perm, seed
-        a, b = MinHash(num_perm=num_perm, seed=seed).permutations
-        self.a, self.b = a.astype(np.uint32), b.astype(np.uint32)[:, None]
-
-    def signature(self, shingle_list: list[bytes]) -> np.ndarray:
-        """uint32[num_perm]: min over shingles of a * fmix32(sha1_32(shingle)) + b (mod 2^32)."""
-        sha1 = hashlib.sha1
-        # sha1_hash32 = first 4 digest bytes, little endian; every 5th uint32 of the joined digests.
-        hv = np.frombuffer(b"".join([sha1(s).digest() for s in shingle_list]), dtype="<u4")[::5]
-        hv = _fmix(hv.astype(np.uint32), 32)
-        sig = np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
-        for start in range(0, len(hv), CHUNK_ROWS):
-            # (num_perm, shingles) layout: the min runs along contiguous rows (3x faster than axis 0)
-            block = np.multiply.outer(self.a, hv[start : start + CHUNK_ROWS])  # wraps mod 2^32, as datasketch
-            block += self.b
-            np.minimum(sig, block.min(axis=1), out=sig)
-        return sig
-
-
 class MinhashSignatureStep(PipelineStep):
     """Barrier part 1: writes each task's signatures + doc ids; yields every document unchanged."""
 
@@ -151,27 +101,41 @@ class MinhashSignatureStep(PipelineStep):
         super().__init__()
         self.params = params
         self.work_dir = str(work_dir)
-        self.signer = MinhashSigner(params.num_perm, params.seed)
+        self.signer = MinhashSigner(params.num_perm, params.seed, params.hashing)
         self.char_langs = {lang.lower() for lang in params.char_langs}
 
-    def doc_shingles(self, doc: Document) -> list[bytes] | None:
+    def _value_and_mode(self, doc: Document) -> tuple[str | None, bool]:
         p = self.params
         value = doc.text if p.field == "text" else doc.metadata.get(p.field)
-        if not isinstance(value, str):
-            return None
         lang = str(doc.metadata.get("lang") or "").lower().replace("_", "-")
         char = p.shingle == "char" or (
             p.shingle == "auto" and (lang in self.char_langs or lang.split("-")[0] in self.char_langs)
         )
-        return shingles(value, p.char_ngram if char else p.ngram, char=char)
+        return (value if isinstance(value, str) else None), char
+
+    def doc_shingles(self, doc: Document) -> list[bytes] | None:
+        """The shingles `doc` is signed with (None: no string to hash). For tests and inspection."""
+        value, char = self._value_and_mode(doc)
+        if value is None:
+            return None
+        return shingles(value, self.params.char_ngram if char else self.params.ngram, char=char)
+
+    def doc_signature(self, doc: Document) -> np.ndarray | None:
+        """Signature of the hashed field, streamed in pieces (bounded memory); None: no shingles."""
+        value, char = self._value_and_mode(doc)
+        if value is None:
+            return None
+        return self.signer.sign_text(value, self.params.char_ngram if char else self.params.ngram, char)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         sigs, ids, positions = [], [], []
         for i, doc in enumerate(data):
             with self.track_time():
-                sh = self.doc_shingles(doc)
-                if sh:
-                    sigs.append(self.signer.signature(sh))
+                # input cannot set an internal key: a forged position would remove an unrelated doc
+                doc.metadata.pop(POS_KEY, None)
+                sig = self.doc_signature(doc)
+                if sig is not None:
+                    sigs.append(sig)
                     ids.append(str(doc.id))
                     positions.append(i)
                     # the position, not the id, names the document in the filter: ids may repeat

@@ -36,16 +36,19 @@ from bench.common import DEFAULT_DATA, load_jsonl, measure, table
 # --- (a) signature speed ---------------------------------------------------------------------------
 
 
-def _ours(texts):
-    from curation.steps.minhash import MinhashSigner, shingles
+def _ours(texts, hashing="sha1"):
+    """The signature step's own call (streamed pieces, normalization and shingling included)."""
+    from curation.steps.minhash import MinhashSigner
 
-    signer = MinhashSigner(128, 1)
+    signer = MinhashSigner(128, 1, hashing)
     t0 = time.perf_counter()
     for t in texts:
-        sh = shingles(t)
-        if sh:
-            signer.signature(sh)
+        signer.sign_text(t, 5)
     return time.perf_counter() - t0
+
+
+def _ours_fast(texts):
+    return _ours(texts, "fast")
 
 
 def _ds_update(texts):
@@ -151,7 +154,8 @@ def bench_signatures(data: Path, repeats: int) -> None:
     texts = [d["text"] for d in load_jsonl(data / "web" / "docs_en.jsonl.gz", limit=1000, max_chars=20000)]
     n = len(texts)
     variants = [
-        ("rootstock numpy (datasketch-identical)", _ours),
+        ("rootstock hashing: fast (numpy token hashes)", _ours_fast),
+        ("rootstock hashing: sha1 (datasketch-identical)", _ours),
         ("datasketch MinHash.update per shingle", _ds_update),
         ("datasketch MinHash.update_batch", _ds_update_batch),
         ("datasketch MinHash.bulk", _ds_bulk),
@@ -170,22 +174,23 @@ def bench_signatures(data: Path, repeats: int) -> None:
     parts = _parts(texts)
     fl = _floor(texts)
     floor = fl["sha1"] + fl["permute"]
-    ours = res["rootstock numpy (datasketch-identical)"]
-    print("\nOurs by part (µs/doc): " + ", ".join(f"{k} {v / n * 1e6:.0f}" for k, v in parts.items()))
+    print("\nsha1 path by part (µs/doc): " + ", ".join(f"{k} {v / n * 1e6:.0f}" for k, v in parts.items()))
     print(f"Arithmetic floor ({fl['shingles']:,} shingles): sha1 {fl['sha1'] / n * 1e6:.0f} µs/doc + "
-          f"permute {fl['permute'] / n * 1e6:.0f} µs/doc = {n / floor:,.0f} docs/s; ours is {ours / floor:.1f}x "
-          f"the floor (the rest: normalizing + building shingle strings in Python).")  # fmt: skip
+          f"permute {fl['permute'] / n * 1e6:.0f} µs/doc = {n / floor:,.0f} docs/s.")  # fmt: skip
+    for name in (
+        "rootstock hashing: fast (numpy token hashes)",
+        "rootstock hashing: sha1 (datasketch-identical)",
+    ):
+        print(f"- {name}: {n / res[name]:,.0f} docs/s = {floor / res[name]:.0%} of the floor")
 
 
 # --- (b) accuracy ----------------------------------------------------------------------------------
 
 
-def _decide(sa, sb, bands, rows, threshold, verify=True) -> bool:
-    """What the cluster stage decides for one pair: an LSH band collision, then signature agreement."""
-    collide = any(
-        np.array_equal(sa[i * rows : (i + 1) * rows], sb[i * rows : (i + 1) * rows]) for i in range(bands)
-    )
-    return collide and (not verify or np.count_nonzero(sa == sb) / len(sa) >= threshold)
+def _collide(sa, sb, bands, rows) -> bool:
+    """An LSH band collision: some band's `rows` values all equal (what puts two docs in one bucket)."""
+    eq = sa[: bands * rows] == sb[: bands * rows]
+    return bool(eq.reshape(bands, rows).all(axis=1).any())
 
 
 def _prf(pred, gold) -> tuple[float, float, float]:
@@ -197,58 +202,127 @@ def _prf(pred, gold) -> tuple[float, float, float]:
     return prec, rec, (2 * prec * rec / (prec + rec) if prec + rec else 0.0)
 
 
-def bench_accuracy(data: Path) -> None:
+def _mrpc(data: Path) -> list[tuple[str, str]]:
+    """MRPC paraphrase pairs (quality 1), train + test: they should mostly NOT count as near-duplicates."""
+    rows = []
+    for name in ("msr_paraphrase_train.txt", "msr_paraphrase_test.txt"):
+        with open(data / "neardup" / "mrpc" / name, encoding="utf-8-sig") as f:
+            rows += list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [(m["#1 String"], m["#2 String"]) for m in rows if m["Quality"] == "1"]
+
+
+def _synthetic_pairs(data: Path, n: int = 800, seed: int = 0) -> list[tuple[str, str]]:
+    """Doc pairs spread over Jaccard 0..1: a web doc (<= 600 words, its lines kept) and a copy with each
+    word replaced, deleted or followed by an insert with probability p ~ U(0, 0.6)."""
+    rng = random.Random(seed)
+    docs = [d["text"] for d in load_jsonl(data / "web" / "docs_en.jsonl.gz", limit=4000)]
+    docs = [d for d in docs if 80 <= len(d.split()) <= 600]
+    vocab = " ".join(docs[:200]).split()
+    pairs = []
+    for text in rng.sample(docs, min(n, len(docs))):
+        p = rng.uniform(0, 0.1) if rng.random() < 0.4 else rng.uniform(0, 0.6)  # 40% light edits
+        lines = []
+        for line in text.split("\n"):
+            words = []
+            for w in line.split():
+                r = rng.random()
+                if r < p / 3:
+                    words.append(rng.choice(vocab))
+                elif r < 2 * p / 3:
+                    continue
+                else:
+                    words.append(w)
+                    if r > 1 - p / 3:
+                        words.append(rng.choice(vocab))
+            lines.append(" ".join(words))
+        pairs.append((text, "\n".join(lines)))
+    return pairs
+
+
+def _jaccard(a: str, b: str, n: int = 5) -> float:
+    sa, sb = set(shingles_ref(a, n)), set(shingles_ref(b, n))
+    return len(sa & sb) / len(sa | sb) if sa | sb else 1.0
+
+
+def shingles_ref(text, n):
+    from curation.steps.minhash import shingles
+
+    return shingles(text, n)
+
+
+ACC_CONFIGS = [  # (hashing, ngram, min_line_words, short_shingles): options compared side by side
+    ("sha1", 5, 0, 0), ("fast", 5, 0, 0), ("fast", 3, 0, 0), ("fast", 4, 0, 0), ("fast", 5, 4, 0),
+    ("fast", 4, 4, 0), ("sha1", 5, 4, 0), ("fast", 5, 4, 40), ("fast", 4, 4, 40), ("fast", 3, 4, 40),
+    ("sha1", 5, 4, 40), ("fast", 5, 0, 40),
+]  # fmt: skip
+ACC_THRESHOLDS = (0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
+SHORT_THRESHOLD = 0.8
+
+
+def bench_accuracy(data: Path, num_perm: int = 128) -> list[dict]:
+    """Every config x threshold, as the cluster stage decides (LSH collision, then signature agreement
+    >= threshold): Webis P/R/F1, MRPC paraphrase firing rate, synthetic clear-duplicate recall and
+    false merges. Exact-Jaccard rows (no MinHash noise) show what the shingling itself can do."""
     from datasketch.lsh import _optimal_param
 
     from curation.steps.minhash import MinhashSigner, shingles
 
-    signer = MinhashSigner(128, 1)
     pairs = load_jsonl(data / "neardup" / "webis_pairs.jsonl.gz")
-    sigs, jac, gold = [], [], []
-    for p in pairs:
-        a, b = set(shingles(p["text_a"])), set(shingles(p["text_b"]))
-        sigs.append((signer.signature(list(a)), signer.signature(list(b))))
-        jac.append(len(a & b) / len(a | b) if a | b else 1.0)
-        gold.append(p["label"] >= 1)
-    print(f"\n### (b) Accuracy on {len(pairs)} Webis pairs ({sum(gold)} near-duplicates, label >= 1), "
-          "5-word shingles, 128 perms\n")  # fmt: skip
+    gold = [p["label"] >= 1 for p in pairs]
+    webis = [(p["text_a"], p["text_b"]) for p in pairs]
+    mrpc = _mrpc(data)
+    synth = _synthetic_pairs(data)
+    ref_j = [_jaccard(a, b) for a, b in synth]
+    clear = [j >= 0.85 for j in ref_j]
+    low = [j < 0.5 for j in ref_j]
+    results = []
+    for hashing, n, mlw, short in ACC_CONFIGS:
+        signer = MinhashSigner(num_perm, 1, hashing)
+        empty = np.full(num_perm, 0, dtype=np.uint32)
+
+        def sig(text, signer=signer, n=n, mlw=mlw, empty=empty):
+            s = signer.sign_text(text, n, False, mlw)
+            return (empty if s is None else s), signer.last_count
+
+        sets = {}
+        for name, prs in (("webis", webis), ("mrpc", mrpc), ("synth", synth)):
+            sets[name] = [(*sig(a), *sig(b)) for a, b in prs]
+        ex = []
+        for a, b in webis:
+            sa, sb = set(shingles(a, n, min_line_words=mlw)), set(shingles(b, n, min_line_words=mlw))
+            ex.append(len(sa & sb) / len(sa | sb) if sa | sb else 1.0)
+        for t in ACC_THRESHOLDS:
+            bands, rows = _optimal_param(t, num_perm, 0.5, 0.5)
+
+            def decide(pair, t=t, bands=bands, rows=rows, short=short):
+                sa, ca, sb, cb = pair
+                need = max(t, SHORT_THRESHOLD) if min(ca, cb) < short else t
+                return _collide(sa, sb, bands, rows) and np.count_nonzero(sa == sb) / num_perm >= need
+
+            w = [decide(x) for x in sets["webis"]]
+            syn = [decide(x) for x in sets["synth"]]
+            results.append({
+                "hashing": hashing, "ngram": n, "min_line_words": mlw, "short": short, "threshold": t,
+                "lsh": f"{bands}x{rows}",
+                "webis": _prf(w, gold), "webis_exact": _prf([j >= t for j in ex], gold),
+                "mrpc": sum(decide(x) for x in sets["mrpc"]) / len(mrpc),
+                "clear_recall": sum(d for d, c in zip(syn, clear) if c) / max(1, sum(clear)),
+                "low_merged": sum(d for d, lo in zip(syn, low) if lo) / max(1, sum(low)),
+            })  # fmt: skip
+    ok = lambda r: r["mrpc"] <= 0.02 and r["clear_recall"] >= 0.97 and r["low_merged"] <= 0.02
+    print(f"\n### (b) Accuracy: {len(pairs)} Webis pairs ({sum(gold)} near-duplicates, label >= 1), "
+          f"{len(mrpc)} MRPC paraphrase pairs, {len(synth)} synthetic pairs ({sum(clear)} with word-5-gram "
+          f"Jaccard >= 0.85, {sum(low)} below 0.5); {num_perm} perms, LSH bands x rows = datasketch optimum "
+          "for the threshold, then signature agreement >= threshold\n")  # fmt: skip
     rows = []
-    for t in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9):
-        b, r = _optimal_param(t, 128, 0.5, 0.5)
-        row = [f"{t}{' (default)' if t == 0.8 else ''}", f"{b}x{r}"]
-        for verify in (True, False):
-            row += [f"{x:.2f}" for x in _prf([_decide(sa, sb, b, r, t, verify) for sa, sb in sigs], gold)]
-        row += [f"{x:.2f}" for x in _prf([j >= t for j in jac], gold)]
-        rows.append(row)
-    b, r = _optimal_param(0.8, 128, 0.5, 0.5)
-    strong = [p["label"] >= 2 for p in pairs]
-    pr = _prf([_decide(sa, sb, b, r, 0.8) for sa, sb in sigs], strong)
-    note = f"At the defaults with label >= 2 as positive ({sum(strong)} pairs): P {pr[0]:.2f} R {pr[1]:.2f} F1 {pr[2]:.2f}"
-    print(table(["threshold", "bands x rows", "P", "R", "F1", "P (LSH only)", "R (LSH only)", "F1 (LSH only)",
-                 "P (exact J>=t)", "R (exact J>=t)", "F1 (exact J>=t)"], rows))  # fmt: skip
-    print(f"\n{note}")
-    # MRPC: sentence pairs, paraphrases (quality 1) and not; near-dup should rarely fire
-    mrpc = []
-    for name in ("msr_paraphrase_train.txt", "msr_paraphrase_test.txt"):
-        with open(data / "neardup" / "mrpc" / name, encoding="utf-8-sig") as f:
-            mrpc += list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    b, r = _optimal_param(0.8, 128, 0.5, 0.5)
-    rows = []
-    for label, subset in (("paraphrase (quality 1)", "1"), ("not paraphrase (quality 0)", "0")):
-        sel = [m for m in mrpc if m["Quality"] == subset]
-        fired = sum(
-            _decide(
-                signer.signature(shingles(m["#1 String"])),
-                signer.signature(shingles(m["#2 String"])),
-                b,
-                r,
-                0.8,
-            )
-            for m in sel
-        )
-        rows.append([label, len(sel), fired, f"{fired / len(sel):.2%}"])
-    print(f"\nMRPC sentence pairs at the defaults (threshold 0.8, {b}x{r}):\n")
-    print(table(["pairs", "n", "flagged near-dup", "firing rate"], rows))
+    for r in sorted(results, key=lambda r: -r["webis"][2]):
+        rows.append([r["hashing"], r["ngram"], r["min_line_words"], r["short"] or "-", r["threshold"], r["lsh"],
+                     *(f"{x:.3f}" for x in r["webis"]), f"{r['webis_exact'][2]:.3f}", f"{r['mrpc']:.2%}",
+                     f"{r['clear_recall']:.1%}", f"{r['low_merged']:.1%}", "yes" if ok(r) else "no"])  # fmt: skip
+    print(table(["hashing", "word n-gram", "min line words", f"short docs (< n shingles need {SHORT_THRESHOLD})",
+                 "threshold", "LSH", "Webis P", "Webis R", "Webis F1",
+                 "F1 exact J>=t", "MRPC fired", "clear dups found", "J<0.5 merged", "constraints"], rows))  # fmt: skip
+    return results
 
 
 # --- (c) end to end --------------------------------------------------------------------------------

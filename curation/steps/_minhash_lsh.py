@@ -235,6 +235,41 @@ def _buckets(lsh: MinHashLSH, docs: int, redis: bool):
         logger.warning(f"minhash clusters: skipped {skipped} index members that are not document numbers")
 
 
+def settings_key(params, bands: int, rows: int) -> str:
+    """What, besides the signatures, decides the clusters (a change reruns the cluster stage)."""
+    p = params
+    return f"{bands}x{rows}|{p.verify}|{p.threshold}|{p.short_shingles}|{p.short_threshold}"
+
+
+def pair_thresholds(counts: np.ndarray, reps: list[int], x: int, params) -> np.ndarray | float:
+    """Agreement each (rep, x) link needs: threshold, or short_threshold when the smaller doc is short."""
+    if not params.short_shingles:
+        return params.threshold
+    short = np.minimum(counts[reps], counts[x]) < params.short_shingles
+    return np.where(short, max(params.threshold, params.short_threshold), params.threshold)
+
+
+def link_bucket(members: list[int], s: np.ndarray, counts: np.ndarray, params, union) -> None:
+    """Union one bucket's members (sorted node ints); with `verify`, only links that agree enough.
+
+    Each member is compared with the bucket's representatives so far (vectorized), not with every
+    other member, so a bucket of m copies costs m comparisons, not m^2. The in-memory and the
+    band-sharded paths both call this on the same buckets, so they link the same pairs.
+    """
+    if not params.verify:
+        for m in members[1:]:
+            union(members[0], m)
+        return
+    reps = [members[0]]
+    for x in members[1:]:
+        agree = np.count_nonzero(s[reps] == s[x], axis=1) / s.shape[1]
+        hits = np.flatnonzero(agree >= pair_thresholds(counts, reps, x, params))
+        if len(hits) == 0:
+            reps.append(x)
+        for h in hits:
+            union(reps[h], x)
+
+
 class MinhashRedisInsertStage(PipelineStep):
     """Stage run by every task (Redis storage only): insert its signature file into the shared index."""
 
@@ -300,7 +335,8 @@ class MinhashClusterStage(PipelineStep):
             )
         with self.track_time():
             sigs = Signatures(files, p.num_perm)
-            if out.exists() and read_meta(out).get("digest") == sigs.digest + f"|{bands}x{rows}|{p.verify}":
+            digest = f"{sigs.digest}|{settings_key(p, bands, rows)}"
+            if out.exists() and read_meta(out).get("digest") == digest:
                 logger.info(f"minhash clusters: {out} is up to date, skipping")
                 return self._count(read_meta(out))
             basename = redis_basename(work, sigs.digest, bands, rows) if p.storage is not None else None
@@ -309,7 +345,7 @@ class MinhashClusterStage(PipelineStep):
                 for i in range(sigs.docs):
                     lsh.insert(i, lean(p.seed, sigs.sigs[i]), check_duplication=False)
             uf = self._cluster(lsh, sigs, UnionFind(sigs.docs))
-            meta = self._write(out, sigs, uf, f"{sigs.digest}|{bands}x{rows}|{p.verify}")
+            meta = self._write(out, sigs, uf, digest)
             if p.storage is not None and not p.storage.keep_index:
                 _drop_index(p.storage, basename)
         meta.update(estimate_bytes=base + est["total"], peak_rss_bytes=peak_rss_bytes())
@@ -323,25 +359,10 @@ class MinhashClusterStage(PipelineStep):
         self.stat_update("duplicates", value=meta["duplicates"])
 
     def _cluster(self, lsh: MinHashLSH, sigs: Signatures, uf: UnionFind) -> UnionFind:
-        """Union bucket members; with `verify`, only links whose signature agreement >= threshold.
-
-        Each member is compared with the bucket's representatives so far (vectorized), not with
-        every other member, so a bucket of m copies costs m comparisons, not m^2.
-        """
-        s, t = sigs.sigs, self.params.threshold
-        for members in _buckets(lsh, sigs.docs, self.params.storage is not None):
-            if not self.params.verify:
-                for m in members[1:]:
-                    uf.union(members[0], m)
-                continue
-            reps = [members[0]]
-            for x in members[1:]:
-                agree = np.count_nonzero(s[reps] == s[x], axis=1) / s.shape[1]
-                hits = np.flatnonzero(agree >= t)
-                if len(hits) == 0:
-                    reps.append(x)
-                for h in hits:
-                    uf.union(reps[h], x)
+        """Union bucket members (band by band); with `verify`, only links that agree enough."""
+        s, p = sigs.sigs, self.params
+        for members in _buckets(lsh, sigs.docs, p.storage is not None):
+            link_bucket(members, s, sigs.counts, p, uf.union)
         return uf
 
     def _write(self, out: Path, sigs: Signatures, uf: UnionFind, digest: str) -> dict:

@@ -10,18 +10,21 @@ separates tokens, so no token and no lowercase context is split), carrying the l
 the next piece: a 50 MB document never holds more than one piece's shingles, so memory is bounded by
 a few copies of the text, not by ~300 B per shingle (issue 12 item 6).
 
-Two hash schemes, same permutations (datasketch's affine32: a * h + b mod 2^32, min per permutation):
-- `sha1`: h = fmix32(first 4 bytes of SHA-1(UTF-8 shingle)), bit-identical to datasketch
+Two hash schemes, both with datasketch's permutation parameters for `seed`:
+- `sha1`: h = fmix32(first 4 bytes of SHA-1(UTF-8 shingle)), permutation i is a_i x h + b_i mod 2^32,
+  min per permutation: bit-identical to datasketch
   `MinHash(num_perm, seed).update_batch(shingles)`. One `hashlib` call per shingle from Python.
 - `fast`: each token's bytes are hashed with a 64-bit polynomial over the whole piece at once
   (prefix sums of byte x P^position, then (S[end] - S[start]) x P^-start, valid because P is odd and
   so invertible mod 2^64), mixed with murmur3's fmix64; an n-gram's hash is fmix64 of a weighted sum
-  of its n token hashes, top 32 bits. No Python per token or shingle: numpy over the piece.
+  of its n token hashes, top 32 bits; permutation i is (a_i | 1) x h mod 2^32. No Python per token or
+  shingle: numpy over the piece.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from typing import Literal
 
@@ -89,13 +92,32 @@ def text_pieces(text: str, piece_chars: int = PIECE_CHARS) -> Iterator[bytes]:
         start = end
 
 
+_SHORT_LINE_RES: dict[int, re.Pattern] = {}
+
+
+def drop_short_lines(text: str, min_words: int) -> str:
+    """`text` without its lines of fewer than `min_words` whitespace-separated words (menus, dates,
+    bylines, share buttons: the boilerplate that differs between two copies of a page). A text made
+    only of short lines is kept whole, so it is still compared with its copies.
+    """
+    if min_words <= 1:
+        return text
+    pattern = _SHORT_LINE_RES.get(min_words)
+    if pattern is None:  # a line of at most min_words - 1 words, with its newline
+        pattern = re.compile(rf"^[^\S\n]*(?:\S+[^\S\n]*){{0,{min_words - 1}}}(?:\n|\Z)", re.MULTILINE)
+        _SHORT_LINE_RES[min_words] = pattern
+    kept = pattern.sub("", text)
+    return kept if kept.strip() else text
+
+
 def normalize_tokens(text: str) -> list[bytes]:
     """UTF-8 tokens: lowercased runs of letters/digits/marks; punctuation and whitespace separate them."""
     return [t for piece in text_pieces(text) for t in piece.split()]
 
 
-def shingles(text: str, ngram: int = 5, char: bool = False) -> list[bytes]:
+def shingles(text: str, ngram: int = 5, char: bool = False, min_line_words: int = 0) -> list[bytes]:
     """The UTF-8 shingles of `text` after normalization (repeats included: MinHash ignores them)."""
+    text = drop_short_lines(text, min_line_words)
     if char:
         chars = "".join(t.decode() for t in normalize_tokens(text))
         if len(chars) <= ngram:
@@ -144,7 +166,7 @@ def token_hashes(piece: bytes) -> np.ndarray:
     starts, ends = edges[0::2], edges[1::2]
     pw, inv = _POWERS.get(len(buf))
     prefix = np.zeros(len(buf) + 1, dtype=np.uint64)
-    np.cumsum(buf.astype(np.uint64) * pw[: len(buf)], out=prefix[1:])  # spaces add a constant: cancels
+    np.cumsum(pw[: len(buf)] * buf, out=prefix[1:])  # spaces add a constant: cancels
     h = (prefix[ends] - prefix[starts]) * inv[starts]
     h += (ends - starts).astype(np.uint64) << np.uint64(56)  # length: "a" and "a\0" differ
     return fmix64(h)
@@ -159,9 +181,9 @@ def char_hashes(piece: bytes) -> np.ndarray:
 def ngram_hashes(h: np.ndarray, n: int) -> np.ndarray:
     """uint32 hash of each n-gram of unit hashes `h` (len(h) >= n), or of all of `h` if shorter."""
     m = max(len(h) - n + 1, 1)
-    acc = np.zeros(m, dtype=np.uint64)
-    for k in range(min(n, len(h))):
-        acc += h[k : k + m] * _Q[k % len(_Q)] + np.uint64(k)
+    acc = h[:m] * _Q[0]
+    for k in range(1, min(n, len(h))):
+        acc += h[k : k + m] * _Q[k % len(_Q)]
     return (fmix64(acc) >> np.uint64(32)).astype(np.uint32)
 
 
@@ -175,14 +197,27 @@ class MinhashSigner:
     def __init__(self, num_perm: int = 128, seed: int = 1, hashing: Hashing = "sha1"):
         self.num_perm, self.seed, self.hashing = num_perm, seed, hashing
         self.piece_chars = PIECE_CHARS
+        self.last_count = 0  # shingles (with repeats) of the last sign_text call
         a, b = MinHash(num_perm=num_perm, seed=seed).permutations
         self.a, self.b = a.astype(np.uint32), b.astype(np.uint32)[:, None]
+        self.a_odd = self.a | np.uint32(1)
 
     def empty(self) -> np.ndarray:
         return np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
 
     def update(self, sig: np.ndarray, hv: np.ndarray) -> None:
-        """sig = min(sig, min over hv of a * hv + b mod 2^32), in blocks of CHUNK_ROWS shingles."""
+        """sig = min(sig, min over hv of a * hv + b mod 2^32), in blocks of CHUNK_ROWS shingles.
+
+        `fast` drops the + b (one pass of three): with well-mixed hash values, odd a * h mod 2^32 is a
+        bijection per permutation and the estimates stay unbiased with the binomial variance
+        (bench/minhash.py part (b) compares both schemes).
+        """
+        if self.hashing == "fast":
+            for start in range(0, len(hv), CHUNK_ROWS):
+                np.minimum(
+                    sig, np.multiply.outer(self.a_odd, hv[start : start + CHUNK_ROWS]).min(axis=1), out=sig
+                )
+            return
         for start in range(0, len(hv), CHUNK_ROWS):
             # (num_perm, shingles) layout: the min runs along contiguous rows (3x faster than axis 0)
             block = np.multiply.outer(self.a, hv[start : start + CHUNK_ROWS])  # wraps mod 2^32
@@ -203,12 +238,15 @@ class MinhashSigner:
         self.update(sig, self.sha1_values(shingle_list))
         return sig
 
-    def sign_text(self, text: str, ngram: int = 5, char: bool = False) -> np.ndarray | None:
+    def sign_text(
+        self, text: str, ngram: int = 5, char: bool = False, min_line_words: int = 0
+    ) -> np.ndarray | None:
         """Signature of `text`'s shingles (None if it has none), one piece of the text at a time.
 
         The last n-1 units (tokens or characters) of a piece are carried into the next, so the
-        shingles are exactly `shingles(text, ngram, char)`.
+        shingles are exactly `shingles(text, ngram, char, min_line_words)`.
         """
+        text = drop_short_lines(text, min_line_words)
         sig, carry, units = self.empty(), None, 0
         fast = self.hashing == "fast"
         for piece in text_pieces(text, self.piece_chars):
@@ -223,6 +261,7 @@ class MinhashSigner:
             if len(seq) >= ngram:
                 self.update(sig, self._hash(seq, ngram, char))
             carry = seq[max(len(seq) - ngram + 1, 0) :] if ngram > 1 else seq[:0]
+        self.last_count = max(units - ngram + 1, 1) if units else 0
         if units == 0:
             return None
         if units < ngram:  # shorter than one n-gram: one shingle of everything (all in `carry`)

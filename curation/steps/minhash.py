@@ -68,14 +68,28 @@ class MinhashParams(OpParams):
         "auto", description="'auto': char n-grams when metadata lang is in char_langs, else words"
     )
     char_langs: list[str] = Field(list(CHAR_LANGS), description="languages shingled by characters in 'auto'")
+    min_line_words: int = Field(
+        4, ge=0, description="drop lines of fewer words before shingling (boilerplate); 0: keep all"
+    )
     num_perm: int = Field(128, ge=2, description="permutations per signature (4 bytes each)")
-    threshold: float = Field(0.8, gt=0, le=1, description="Jaccard similarity that counts as near-duplicate")
+    threshold: float = Field(
+        0.5, gt=0, le=1, description="Jaccard similarity that counts as near-duplicate (README: why 0.5)"
+    )
     bands: int | None = Field(None, ge=2, description="LSH bands (with rows); default: datasketch optimum")
     rows: int | None = Field(None, ge=1, description="LSH rows per band (with bands)")
     seed: int = Field(1, description="permutation seed (same on every worker)")
     hashing: Hashing = Field(
-        "sha1",
+        "fast",
         description="shingle hash: 'sha1' (bit-identical to datasketch MinHash) or 'fast' (numpy, ~4x faster)",
+    )
+    short_shingles: int = Field(
+        40, ge=0, description="a pair whose smaller doc has fewer shingles needs short_threshold (0: off)"
+    )
+    short_threshold: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="similarity required of short docs (one-sentence paraphrases share a lot)",
     )
     verify: bool = Field(
         True, description="keep an LSH candidate link only if signature agreement >= threshold"
@@ -118,17 +132,19 @@ class MinhashSignatureStep(PipelineStep):
         value, char = self._value_and_mode(doc)
         if value is None:
             return None
-        return shingles(value, self.params.char_ngram if char else self.params.ngram, char=char)
+        p = self.params
+        return shingles(value, p.char_ngram if char else p.ngram, char=char, min_line_words=p.min_line_words)
 
     def doc_signature(self, doc: Document) -> np.ndarray | None:
         """Signature of the hashed field, streamed in pieces (bounded memory); None: no shingles."""
         value, char = self._value_and_mode(doc)
         if value is None:
             return None
-        return self.signer.sign_text(value, self.params.char_ngram if char else self.params.ngram, char)
+        p = self.params
+        return self.signer.sign_text(value, p.char_ngram if char else p.ngram, char, p.min_line_words)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        sigs, ids, positions = [], [], []
+        sigs, ids, positions, counts = [], [], [], []
         for i, doc in enumerate(data):
             with self.track_time():
                 # input cannot set an internal key: a forged position would remove an unrelated doc
@@ -138,6 +154,7 @@ class MinhashSignatureStep(PipelineStep):
                     sigs.append(sig)
                     ids.append(str(doc.id))
                     positions.append(i)
+                    counts.append(self.signer.last_count)
                     # the position, not the id, names the document in the filter: ids may repeat
                     doc.metadata[POS_KEY] = f"{rank}:{i}"
                     self.stat_update("signed")
@@ -145,7 +162,9 @@ class MinhashSignatureStep(PipelineStep):
                     self.stat_update("no_shingles")
             yield doc
         sig_array = np.stack(sigs) if sigs else np.zeros((0, self.params.num_perm), dtype=np.uint32)
-        write_signatures(Path(self.work_dir) / "signatures", rank, world_size, sig_array, ids, positions)
+        write_signatures(
+            Path(self.work_dir) / "signatures", rank, world_size, sig_array, ids, positions, counts
+        )
 
 
 class MinhashDedupFilter(BaseFilter):

@@ -215,7 +215,7 @@ def test_same_decisions_for_any_task_count(tmp_path):
 
 def test_field_hashes_a_metadata_key(tmp_path):
     rng = random.Random(3)
-    prompt = _text(rng, 40)
+    prompt = _text(rng, 80)  # >= short_shingles (40): the default threshold applies
     shard = [
         {"id": "a", "text": _text(rng), "prompt": prompt},
         {"id": "b", "text": _text(rng), "prompt": _mutate(prompt, rng, 1)},
@@ -227,6 +227,34 @@ def test_field_hashes_a_metadata_key(tmp_path):
     )
     assert got["b"] == ("removed", 0, 2, "a")
     assert got["a"][0] == got["c"][0] == got["d"][0] == "kept"
+
+
+def test_short_documents_need_more_agreement(tmp_path):
+    """At the defaults (threshold 0.5, short_shingles 40 -> 0.8): two long docs sharing ~60% of their
+    shingles are near-duplicates; two one-sentence docs sharing as much are not (paraphrases do)."""
+    rng = random.Random(4)
+
+    def pair(words: int, changes: int) -> tuple[str, str]:
+        a = _text(rng, words).rstrip(".").split()
+        b = list(a)
+        for k in range(changes):  # spread the changes evenly: Jaccard of 5-grams ~0.6
+            b[(k * len(a)) // changes + len(a) // (2 * changes)] = "changed"
+        return " ".join(a), " ".join(b)
+
+    long_a, long_b = pair(400, 20)  # Jaccard 296/496 = 0.6
+    short_a, short_b = pair(30, 1)  # Jaccard 21/31 = 0.68
+    shard = [
+        {"id": "long-a", "text": long_a},
+        {"id": "long-b", "text": long_b},
+        {"id": "short-a", "text": short_a},
+        {"id": "short-b", "text": short_b},
+    ]
+    inp = _write_shards(tmp_path / "in", [shard])
+    got = _decisions(_run_barrier(tmp_path / "run", inp, tasks=1))
+    assert got["long-b"] == ("removed", 0, 2, "long-a")
+    assert got["short-b"][0] == got["short-a"][0] == "kept"
+    off = _decisions(_run_barrier(tmp_path / "off", inp, tasks=1, short_shingles=0))
+    assert off["short-b"][0] == "removed"
 
 
 def test_resume_after_crash_between_stages(tmp_path):

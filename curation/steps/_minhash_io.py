@@ -90,6 +90,44 @@ def read_npz_member_into(path: Path, name: str, out: np.ndarray) -> None:
             got += n
 
 
+def iter_sig_chunks(files: list[tuple[Path, dict]], num_perm: int, chunk_docs: int = 32768):
+    """Yield (first global doc number, uint32[n, num_perm]) over all signature files, in rank order,
+    `chunk_docs` rows at a time: the band-sharded path never holds every signature at once."""
+    base = 0
+    for path, meta in files:
+        if meta["num_perm"] != num_perm:
+            raise ValueError(f"{path}: num_perm {meta['num_perm']} != {num_perm}; rerun the signature step")
+        with zipfile.ZipFile(path) as zf, zf.open("sigs.npy") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, dtype = read_header(f)
+            if fortran or dtype != np.uint32 or shape != (meta["docs"], num_perm):
+                raise ValueError(
+                    f"{path}:sigs is {dtype}{shape}, expected uint32({meta['docs']}, {num_perm})"
+                )
+            for start in range(0, meta["docs"], chunk_docs):
+                n = min(chunk_docs, meta["docs"] - start)
+                out = np.empty((n, num_perm), dtype=np.uint32)
+                view = memoryview(out.reshape(-1).view(np.uint8))
+                got = 0
+                while got < len(view):
+                    k = f.readinto(view[got:])
+                    if not k:
+                        raise ValueError(f"{path}:sigs is truncated")
+                    got += k
+                yield base + start, out
+        base += meta["docs"]
+
+
+def read_member(path: Path, name: str) -> np.ndarray | None:
+    with np.load(path) as z:
+        return z[name] if name in z.files else None
+
+
 def read_meta(path: Path) -> dict:
     with np.load(path) as z:
         return json.loads(str(z["meta"]))

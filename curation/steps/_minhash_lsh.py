@@ -25,7 +25,15 @@ from datatrove.utils.logging import logger
 from pydantic import ConfigDict, Field, field_serializer, model_validator
 
 from curation.registry import OpParams
-from curation.steps._minhash_io import Signatures, atomic_savez, pack_ids, read_meta, signature_files
+from curation.steps._minhash_bands import sharded_memory_estimate, signatures_digest
+from curation.steps._minhash_io import (
+    Signatures,
+    atomic_savez,
+    pack_ids,
+    read_member,
+    read_meta,
+    signature_files,
+)
 from curation.steps.base import ledger_update
 
 # RSS growth of a dict-storage MinHashLSH, measured on CPython 3.11 / datasketch 2.0.0 with 100k random
@@ -209,6 +217,12 @@ class UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
             self.touched.update((a, b))
 
+    def groups(self) -> list[list[int]]:
+        out: dict[int, list[int]] = {}
+        for node in sorted(self.touched):
+            out.setdefault(self.find(node), []).append(node)
+        return list(out.values())
+
 
 def _buckets(lsh: MinHashLSH, docs: int, redis: bool):
     """Yield each LSH bucket with 2+ members as a sorted list of node ints (band by band).
@@ -318,37 +332,48 @@ class MinhashClusterStage(PipelineStep):
         files = signature_files(work / "signatures", self.expected_tasks)
         bands, rows = lsh_bands(p)
         docs = sum(m["docs"] for _, m in files)
-        id_bytes = sum(f.stat().st_size for f, _ in files) - docs * p.num_perm * 4
-        est = memory_estimate(docs, bands, p.num_perm, max(id_bytes, 0), p.storage is not None)
+        mode = choose_mode(p, files, bands)
+        digest = f"{signatures_digest(files)}|{settings_key(p, bands, rows)}"
+        if out.exists() and read_meta(out).get("digest") == digest:
+            logger.info(f"minhash clusters: {out} is up to date, skipping")
+            return self._count(read_meta(out))
+        est = memory_estimate(docs, bands, p.num_perm, _id_bytes(files, p.num_perm), p.storage is not None)
         base = rss_bytes()
+        sharded = ""
+        if mode == "sharded":
+            s = sharded_memory_estimate(docs, 0, p.num_perm, bands, self.expected_tasks)
+            sharded = (
+                f"; band-sharded instead ({s['shares']} shares over {self.expected_tasks} tasks): per task "
+                f"keys {s['keys'] / 2**20:.1f} MiB + {p.num_perm * 4 + 16} B per candidate doc"
+            )
         _announce(
-            f"minhash clusters: {docs} docs x {bands} bands ({rows} rows): memory estimate "
+            f"minhash clusters ({mode}): {docs} docs x {bands} bands ({rows} rows): in-memory estimate "
             f"{(base + est['total']) / 2**20:.0f} MiB (process {base / 2**20:.0f} + "
             + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in est.items() if k != "total")
-            + f" MiB); disk: signatures {sum(f.stat().st_size for f, _ in files) / 2**20:.1f} MiB"
+            + f" MiB){sharded}; disk: signatures {sum(f.stat().st_size for f, _ in files) / 2**20:.1f} MiB"
         )
         avail = available_bytes()
-        if avail is not None and est["total"] > avail:
+        if mode != "sharded" and avail is not None and est["total"] > avail:
             logger.warning(
                 f"minhash clusters: the estimate ({est['total'] / 2**30:.1f} GiB) exceeds available memory "
-                f"({avail / 2**30:.1f} GiB); use storage: {{type: redis}} or fewer bands"
+                f"({avail / 2**30:.1f} GiB); use mode: sharded"
             )
         with self.track_time():
-            sigs = Signatures(files, p.num_perm)
-            digest = f"{sigs.digest}|{settings_key(p, bands, rows)}"
-            if out.exists() and read_meta(out).get("digest") == digest:
-                logger.info(f"minhash clusters: {out} is up to date, skipping")
-                return self._count(read_meta(out))
-            basename = redis_basename(work, sigs.digest, bands, rows) if p.storage is not None else None
-            lsh = make_lsh(p, bands, rows, basename)
-            if p.storage is None:
-                for i in range(sigs.docs):
-                    lsh.insert(i, lean(p.seed, sigs.sigs[i]), check_duplication=False)
-            uf = self._cluster(lsh, sigs, UnionFind(sigs.docs))
-            meta = self._write(out, sigs, uf, digest)
-            if p.storage is not None and not p.storage.keep_index:
+            if mode == "sharded":
+                groups, key = self._union(work, files, digest)
+            else:
+                sigs = Signatures(files, p.num_perm)
+                basename = redis_basename(work, sigs.digest, bands, rows) if p.storage is not None else None
+                lsh = make_lsh(p, bands, rows, basename)
+                if p.storage is None:
+                    for i in range(sigs.docs):
+                        lsh.insert(i, lean(p.seed, sigs.sigs[i]), check_duplication=False)
+                uf = self._cluster(lsh, sigs, UnionFind(sigs.docs))
+                groups, key = uf.groups(), sigs.key
+            meta = self._write(out, groups, key, docs, digest)
+            if mode == "redis" and not p.storage.keep_index:
                 _drop_index(p.storage, basename)
-        meta.update(estimate_bytes=base + est["total"], peak_rss_bytes=peak_rss_bytes())
+        meta.update(mode=mode, estimate_bytes=base + est["total"], peak_rss_bytes=peak_rss_bytes())
         logger.info(f"minhash clusters: {json.dumps(meta)}")
         self._count(meta)
 
@@ -365,11 +390,25 @@ class MinhashClusterStage(PipelineStep):
             link_bucket(members, s, sigs.counts, p, uf.union)
         return uf
 
-    def _write(self, out: Path, sigs: Signatures, uf: UnionFind, digest: str) -> dict:
-        groups: dict[int, list[int]] = {}
-        for node in sorted(uf.touched):
-            groups.setdefault(uf.find(node), []).append(node)
-        clusters = sorted(sorted(sigs.key(m) for m in members) for members in groups.values())
+    def _union(self, work: Path, files, digest: str):
+        """Band-sharded path: union every task's links; memory ~ the documents that have a link."""
+        links = []
+        for r in range(self.expected_tasks):
+            path = work / "pairs" / f"{r:05d}.npz"
+            if not path.exists():
+                raise FileNotFoundError(f"{path} missing: band task {r} has not run (or failed)")
+            if read_meta(path).get("digest") != digest:
+                raise RuntimeError(f"{path} is from other signatures or settings; rerun the band stage")
+            links.append(read_member(path, "pairs"))
+        pairs = np.unique(np.concatenate(links), axis=0) if links else np.zeros((0, 2), dtype=np.int64)
+        uf = DictUnionFind()
+        for a, b in pairs.tolist():
+            uf.union(a, b)
+        groups = uf.groups()
+        return groups, node_keys(files, sorted(n for g in groups for n in g))
+
+    def _write(self, out: Path, groups: list[list[int]], key, docs: int, digest: str) -> dict:
+        clusters = sorted(sorted(key(m) for m in members) for members in groups)
         rows = [(r, i, no, len(keys)) for no, keys in enumerate(clusters) for _, r, i in keys]
         table = np.array(rows, dtype=np.int64).reshape(-1, 4)  # rank, index, cluster, size
         kblob, koffsets = pack_ids([keys[0][0].decode() for keys in clusters])
@@ -378,11 +417,77 @@ class MinhashClusterStage(PipelineStep):
             "clustered_docs": len(rows),
             "duplicates": len(rows) - len(clusters),
         }
-        meta.update(docs=sigs.docs, digest=digest)
+        meta.update(docs=docs, digest=digest)
         atomic_savez(
             out, table=table, keepers=kblob, keeper_offsets=koffsets, meta=np.array(json.dumps(meta))
         )
         return meta
+
+
+def _id_bytes(files, num_perm: int) -> int:
+    docs = sum(m["docs"] for _, m in files)
+    return max(sum(f.stat().st_size for f, _ in files) - docs * num_perm * 4, 0)
+
+
+def choose_mode(params, files, bands: int) -> str:
+    """'redis' with storage; else `mode`, or for 'auto' the in-memory index while its estimate stays
+    under memory_budget_mb, the band-sharded path beyond. Every stage decides the same way."""
+    if params.storage is not None:
+        return "redis"
+    if params.mode != "auto":
+        return params.mode
+    docs = sum(m["docs"] for _, m in files)
+    est = memory_estimate(docs, bands, params.num_perm, _id_bytes(files, params.num_perm), False)
+    return "sharded" if est["total"] > params.memory_budget_mb * 2**20 else "memory"
+
+
+def node_keys(files, nodes: list[int]):
+    """Keeper-order key (id bytes, rank, index) of the given global doc numbers, read file by file."""
+    keys: dict[int, tuple[bytes, int, int]] = {}
+    base, k = 0, 0
+    for path, meta in files:
+        end = base + meta["docs"]
+        mine = []
+        while k < len(nodes) and nodes[k] < end:
+            mine.append(nodes[k])
+            k += 1
+        if mine:
+            with np.load(path) as z:
+                blob, off, index = z["ids"].tobytes(), z["id_offsets"], z["index"]
+            for n in mine:
+                j = n - base
+                keys[n] = (blob[off[j] : off[j + 1]], meta["rank"], int(index[j]))
+        base = end
+    return keys.__getitem__
+
+
+class DictUnionFind:
+    """Union-find over the documents that have a link only (memory ~ linked docs, not the corpus)."""
+
+    def __init__(self):
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while x != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            lo, hi = min(ra, rb), max(ra, rb)
+            self.parent[hi] = lo
+            self.parent.setdefault(lo, lo)
+
+    def groups(self) -> list[list[int]]:
+        out: dict[int, list[int]] = {}
+        for node in sorted(self.parent):
+            out.setdefault(self.find(node), []).append(node)
+        return list(out.values())
 
 
 def _drop_index(storage: RedisParams, basename: bytes) -> None:

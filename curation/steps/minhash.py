@@ -34,6 +34,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from pydantic import ConfigDict, Field, model_validator
 
 from curation.registry import Barrier, OpParams, StepContext, register_op
+from curation.steps._minhash_bands import MinhashBandStage
 from curation.steps._minhash_io import load_clusters, write_signatures
 from curation.steps._minhash_lsh import MinhashClusterStage, MinhashRedisInsertStage, RedisParams
 from curation.steps._minhash_sig import (  # noqa: F401 (re-exported for tests and bench)
@@ -94,12 +95,20 @@ class MinhashParams(OpParams):
     verify: bool = Field(
         True, description="keep an LSH candidate link only if signature agreement >= threshold"
     )
+    mode: Literal["auto", "memory", "sharded"] = Field(
+        "auto", description="cluster stage: in-memory index, band-sharded over tasks, or by the estimate"
+    )
+    memory_budget_mb: int = Field(
+        2048, ge=0, description="'auto' shards the cluster stage when the in-memory estimate exceeds this"
+    )
     storage: RedisParams | None = Field(None, description="{type: redis, host, port}: shared LSH index")
 
     @model_validator(mode="after")
     def _check_bands(self):
         if (self.bands is None) != (self.rows is None):
             raise ValueError("give both bands and rows, or neither")
+        if self.mode == "sharded" and self.storage is not None:
+            raise ValueError("mode: sharded needs no storage (the band tasks read the signature files)")
         if self.bands is not None and self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm {self.num_perm}")
         return self
@@ -203,10 +212,11 @@ def minhash_dedup(params: MinhashParams, ctx: StepContext) -> Barrier:
     `storage: {type: redis, host, port}` shares the LSH index between processes or machines.
     """
     work = ctx.work_dir
-    cluster = MinhashClusterStage(params, work, expected_tasks=ctx.tasks)
-    stages = [([cluster], 1)]
-    if params.storage is not None:  # every task inserts its share into the shared index, then cluster
-        stages.insert(0, ([MinhashRedisInsertStage(params, work, expected_tasks=ctx.tasks)], ctx.tasks))
+    if params.storage is not None:  # every task inserts its share into the shared index
+        first = MinhashRedisInsertStage(params, work, expected_tasks=ctx.tasks)
+    else:  # band shards (a no-op when the in-memory path is chosen from the estimate)
+        first = MinhashBandStage(params, work, expected_tasks=ctx.tasks)
+    stages = [([first], ctx.tasks), ([MinhashClusterStage(params, work, expected_tasks=ctx.tasks)], 1)]
     return Barrier(
         before=[MinhashSignatureStep(params, work)],
         stages=stages,

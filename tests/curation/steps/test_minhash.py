@@ -201,7 +201,7 @@ def test_near_duplicates_across_shards_and_tasks(tmp_path):
     total = lambda v: v["total"] if isinstance(v, dict) else v
     assert total(filt["dropped_near_duplicate"]) == len(removed)
     assert total(filt["ledger:dedup:duplicates_removed"]) == len(removed)
-    c_stats = json.loads((tmp_path / "run/logs/stage_1/stats.json").read_text())
+    c_stats = json.loads((tmp_path / "run/logs/stage_2/stats.json").read_text())
     assert total(c_stats[0]["stats"]["ledger:dedup:clusters"]) == 3
 
 
@@ -267,7 +267,7 @@ def test_resume_after_crash_between_stages(tmp_path):
     # crash inside the cluster stage: a half-written temp file, no clusters.npz, no completion marker
     (work / "clusters.npz").unlink()
     (work / "clusters.npz.tmp123").write_bytes(b"PK\x03\x04 truncated")
-    shutil.rmtree(run / "logs" / "stage_1")
+    shutil.rmtree(run / "logs" / "stage_2")  # the cluster stage (stage_1: band shards, a no-op here)
     shutil.rmtree(run / "logs" / "segment_1")
     for folder in ("output", "removed"):
         shutil.rmtree(run / folder)
@@ -567,3 +567,54 @@ def test_redis_password_from_url_or_env_never_printed(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"\*\*\*") as err:
         MinhashParams(storage={"url": "http://:topsecret@host/0"})
     assert "topsecret" not in str(err.value)
+
+
+# --- band-sharded cluster stage (issue 15 part 1) --------------------------------------------------
+
+
+def _families_corpus(seed: int, families: int = 25, solos: int = 60, shards: int = 3) -> list[list[dict]]:
+    """Families of 2-6 docs at varied distances (some near the threshold), split over shards."""
+    rng = random.Random(seed)
+    out: list[list[dict]] = [[] for _ in range(shards)]
+    k = 0
+    for f in range(families):
+        base = _text(rng, rng.choice((30, 80, 200)))
+        for m in range(rng.randint(2, 6)):
+            text = base if m == 0 else _mutate(base, rng, rng.randint(1, max(1, len(base.split()) // 8)))
+            out[k % shards].append({"id": f"f{f:02d}-{m}", "text": text})
+            k += 1
+    for i in range(solos):
+        out[i % shards].append({"id": f"s{i:03d}", "text": _text(rng, 60)})
+    for shard in out:
+        rng.shuffle(shard)
+    return out
+
+
+@pytest.mark.parametrize("tasks", [1, 3])
+def test_sharded_clusters_equal_in_memory(tmp_path, tasks):
+    shards = _families_corpus(seed=tasks)
+    inp = _write_shards(tmp_path / "in", shards)
+    memory = _decisions(_run_barrier(tmp_path / "mem", inp, tasks=tasks, mode="memory"))
+    sharded = _decisions(_run_barrier(tmp_path / "shard", inp, tasks=tasks, mode="sharded"))
+    assert sharded == memory
+    assert sum(v[0] == "removed" for v in memory.values()) > 20  # the corpus does have duplicates
+    work = tmp_path / "shard" / "work" / "minhash_dedup"
+    assert len(list((work / "pairs").glob("*.npz"))) == tasks
+    # 'auto' shards when the in-memory estimate exceeds the budget, and decides the same clusters
+    auto = _decisions(_run_barrier(tmp_path / "auto", inp, tasks=tasks, memory_budget_mb=0))
+    assert auto == memory
+    assert (tmp_path / "auto" / "work" / "minhash_dedup" / "pairs").exists()
+    assert not (tmp_path / "mem" / "work" / "minhash_dedup" / "pairs").exists()
+
+
+def test_sharded_key_space_parts_give_the_same_links(tmp_path, monkeypatch):
+    """Splitting each band's key space into parts (what a huge corpus gets) changes nothing."""
+    from curation.steps import _minhash_bands
+
+    shards = _families_corpus(seed=9)
+    inp = _write_shards(tmp_path / "in", shards)
+    one = _decisions(_run_barrier(tmp_path / "one", inp, tasks=2, mode="sharded"))
+    monkeypatch.setattr(_minhash_bands, "SHARE_BUDGET", 24 * 50)  # ~50 docs per share: several parts
+    assert _minhash_bands.share_plan(300, 25)[0] > 1
+    many = _decisions(_run_barrier(tmp_path / "many", inp, tasks=2, max_workers=1, mode="sharded"))
+    assert many == one

@@ -329,135 +329,129 @@ def bench_accuracy(data: Path, num_perm: int = 128) -> list[dict]:
 
 
 def _make_corpus(data: Path, n: int, out: Path, shards: int = 2, seed: int = 0) -> int:
-    """n docs of 2-5 sampled paragraphs (<= 3k chars each); ~15% are earlier docs with ~1% of words changed."""
+    """n web chunks of <= 2,000 chars; 25% are mutated copies (~1% of words changed) of earlier ones."""
     rng = random.Random(seed)
-    paras = []
+    chunks = []
     for d in load_jsonl(data / "web" / "docs_en.jsonl.gz"):
-        paras += [p[:3000] for p in d["text"].split("\n\n") if len(p.split()) >= 20]
+        t = d["text"]
+        chunks += [t[i : i + 2000] for i in range(0, len(t), 2000) if len(t[i : i + 2000].split()) >= 50]
     out.mkdir(parents=True, exist_ok=True)
+    texts, copies = [], 0
     with contextlib.ExitStack() as stack:
         files = [
             stack.enter_context(gzip.open(out / f"{k:02d}.jsonl.gz", "wt", compresslevel=1))
             for k in range(shards)
         ]
-        return _write_corpus(files, paras, n, rng)
-
-
-def _write_corpus(files, paras, n, rng) -> int:
-    texts, copies = [], 0
-    for i in range(n):
-        if texts and rng.random() < 0.15:
-            words = rng.choice(texts).split()
-            for _ in range(max(1, len(words) // 100)):  # ~1% of words: Jaccard ~0.9 to the original
-                words[rng.randrange(len(words))] = rng.choice(("the", "a", "data", "of", "x"))
-            text, copies = " ".join(words), copies + 1
-        else:
-            text = "\n\n".join(rng.choice(paras) for _ in range(rng.randint(2, 5)))
-        if len(texts) < 50_000:
-            texts.append(text)
-        files[i % len(files)].write(json.dumps({"id": f"d{i:08d}", "text": text}) + "\n")
+        for i in range(n):
+            if texts and rng.random() < 0.25:
+                words = rng.choice(texts).split()
+                for _ in range(max(1, len(words) // 100)):
+                    words[rng.randrange(len(words))] = rng.choice(("the", "a", "data", "of", "x"))
+                text, copies = " ".join(words), copies + 1
+            else:
+                text = rng.choice(chunks)
+            if len(texts) < 50_000:
+                texts.append(text)
+            files[i % shards].write(json.dumps({"id": f"d{i:08d}", "text": text}) + "\n")
     return copies
 
 
-def _stage2_child(run_dir: str, tasks: int) -> None:
-    """Entry of the fresh process that runs only the cluster stage; prints JSON on the last line."""
-    from curation.registry import StepContext, get_op
-    from curation.steps._minhash_lsh import (
-        lsh_bands,
-        memory_estimate,
-        peak_rss_bytes,
-        rss_bytes,
-        signature_files,
-    )
-    from curation.steps.minhash import MinhashParams
+def _pipeline_child(kind: str, inp: str, run: str, tasks: int) -> None:
+    """Entry of the fresh process that runs one whole dedup pipeline, its tasks one after the other
+    (workers=1), so the process's peak RSS (VmHWM) is the largest single task's; prints JSON."""
+    import logging
 
-    p = MinhashParams()
-    barrier = get_op("minhash_dedup").build(
-        p, StepContext(run_dir=Path(run_dir), step_id="minhash", tasks=tasks)
-    )
-    files = signature_files(Path(run_dir) / "work" / "minhash" / "signatures", tasks)
-    docs = sum(m["docs"] for _, m in files)
-    ids = sum(f.stat().st_size for f, _ in files) - docs * 512
-    bands, _ = lsh_bands(p)
-    base = rss_bytes()
-    est = memory_estimate(docs, bands, 128, ids, False)["total"]
-    t0 = time.perf_counter()
-    (stage,) = barrier.stages[0][0]
-    stage.run(None, 0, 1)
-    secs = time.perf_counter() - t0
-    peak = peak_rss_bytes()
-    print(json.dumps({"seconds": secs, "base": base, "estimate": base + est, "peak": peak, "docs": docs}))
-
-
-def _e2e(data: Path, n: int, tmp: Path) -> dict:
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
-
-    from curation.registry import StepContext, get_op
-    from curation.steps.minhash import MinhashParams
-
-    tasks = 2
-    inp, run = tmp / f"in{n}", tmp / f"run{n}"
-    copies = _make_corpus(data, n, inp, shards=tasks)
-    barrier = get_op("minhash_dedup").build(
-        MinhashParams(), StepContext(run_dir=run, step_id="minhash", tasks=tasks)
-    )
-    seg = run / "work" / "segments" / "00"
-    t0 = time.perf_counter()
-    LocalPipelineExecutor(
-        [JsonlReader(str(inp)), *barrier.before, JsonlWriter(str(seg), output_filename="${rank}.jsonl.gz")],
-        tasks=tasks, workers=1, logging_dir=str(run / "logs" / "s1"),
-    ).run()  # fmt: skip
-    t1 = time.perf_counter()
-    child = subprocess.run(
-        [sys.executable, "-m", "bench.minhash", "--_stage2", str(run), str(tasks)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    s2 = json.loads(child.stdout.strip().splitlines()[-1])
-    t2 = time.perf_counter()
-    LocalPipelineExecutor(
-        [JsonlReader(str(seg)), barrier.filter, JsonlWriter(str(run / "out"), output_filename="${rank}.jsonl.gz")],
-        tasks=tasks, workers=1, logging_dir=str(run / "logs" / "s3"),
-    ).run()  # fmt: skip
-    t3 = time.perf_counter()
-    meta = json.loads(str(np.load(run / "work" / "minhash" / "clusters.npz")["meta"]))
-    sig_bytes = sum(f.stat().st_size for f in (run / "work" / "minhash" / "signatures").glob("*.npz"))
-    shutil.rmtree(inp)
-    shutil.rmtree(run)
-    return {"n": n, "copies": copies, "s1": t1 - t0, "s2": s2["seconds"], "s2_wall": t2 - t1, "s3": t3 - t2,
-            "meta": meta, "s2mem": s2, "sig_bytes": sig_bytes}  # fmt: skip
-
-
-def bench_end_to_end(data: Path, sizes: list[int]) -> None:
-    import logging
-
     from loguru import logger
+
+    from curation.steps._minhash_lsh import peak_rss_bytes
 
     logger.remove()
     logging.disable(logging.INFO)
-    rows, mem_rows = [], []
+    run_dir, t0 = Path(run), time.perf_counter()
+    stages: list[tuple[list, int]] = []
+    if kind == "datatrove":
+        from datatrove.pipeline.dedup.minhash import (
+            MinhashConfig,
+            MinhashDedupBuckets,
+            MinhashDedupCluster,
+            MinhashDedupFilter,
+            MinhashDedupSignature,
+        )
+
+        cfg = MinhashConfig()
+        w = run_dir / "dt"
+        stages = [
+            ([JsonlReader(inp), MinhashDedupSignature(str(w / "sigs"), config=cfg)], tasks),
+            ([MinhashDedupBuckets(str(w / "sigs"), str(w / "buckets"), config=cfg)], cfg.num_buckets),
+            ([MinhashDedupCluster(str(w / "buckets"), str(w / "clusters"), config=cfg)], 1),
+            ([JsonlReader(inp), MinhashDedupFilter(str(w / "clusters")), JsonlWriter(str(run_dir / "out"))], tasks),
+        ]  # fmt: skip
+    else:
+        from curation.registry import StepContext, get_op
+        from curation.steps.minhash import MinhashParams
+
+        barrier = get_op("minhash_dedup").build(
+            MinhashParams(mode=kind), StepContext(run_dir=run_dir, step_id="minhash", tasks=tasks)
+        )
+        seg = run_dir / "work" / "segments" / "00"
+        stages = [([JsonlReader(inp), *barrier.before, JsonlWriter(str(seg))], tasks), *barrier.stages,
+                  ([JsonlReader(str(seg)), barrier.filter, JsonlWriter(str(run_dir / "out"))], tasks)]  # fmt: skip
+    times = []
+    for j, (pipe, n) in enumerate(stages):
+        s0 = time.perf_counter()
+        LocalPipelineExecutor(pipe, tasks=n, workers=1, logging_dir=str(run_dir / "logs" / f"s{j}")).run()
+        times.append(time.perf_counter() - s0)
+    kept = 0
+    for f in (run_dir / "out").glob("*.jsonl.gz"):
+        with gzip.open(f, "rt") as fh:
+            kept += sum(1 for _ in fh)
+    print(
+        json.dumps(
+            {"seconds": time.perf_counter() - t0, "stages": times, "peak": peak_rss_bytes(), "kept": kept}
+        )
+    )
+
+
+def _run_child(kind: str, inp: Path, run: Path, tasks: int) -> dict:
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.minhash", "--_pipeline", kind, str(inp), str(run), str(tasks)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+E2E_KINDS = (("memory", "rootstock, in-memory index"), ("sharded", "rootstock, band-sharded"),
+             ("datatrove", "datatrove 4-stage MinHash (baseline)"))  # fmt: skip
+
+
+def bench_end_to_end(data: Path, sizes: list[int], kinds=("memory", "sharded", "datatrove")) -> None:
+    tasks, rows = 2, []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            r = _e2e(data, n, Path(tmp))
-            total = r["s1"] + r["s2_wall"] + r["s3"]
-            m = r["meta"]
-            rows.append([f"{n:,}", f"{r['s1']:.1f}", f"{r['s2']:.1f}", f"{r['s3']:.1f}", f"{total:.1f}",
-                         f"{n / total:,.0f}", f"{r['copies']:,}", f"{m['clusters']:,}", f"{m['duplicates']:,}",
-                         f"{r['sig_bytes'] / n:.0f}"])  # fmt: skip
-            s = r["s2mem"]
-            mem_rows.append([f"{n:,}", f"{s['base'] / 2**20:.0f}", f"{s['estimate'] / 2**20:.0f}",
-                             f"{s['peak'] / 2**20:.0f}", f"{(s['peak'] - s['estimate']) / s['estimate']:+.1%}",
-                             f"{(s['peak'] - s['base']) / n:,.0f}"])  # fmt: skip
-            print(f"  done {n:,} docs in {total:.0f} s", file=sys.stderr)
-    print(
-        "\n### (c) End to end (2 tasks, 1 worker = 1 core; stage 2 in a fresh process), threshold 0.8, 9x13\n"
-    )
-    print(table(["docs", "signatures s", "clusters s", "filter s", "total s", "docs/s", "mutated copies made",
-                 "clusters", "removed", "disk B/doc"], rows))  # fmt: skip
-    print("\nCluster stage memory (estimate printed before the stage vs measured peak RSS):\n")
-    print(table(["docs", "process before MiB", "estimate MiB", "peak RSS MiB", "peak vs estimate", "B/doc"],
-                mem_rows))  # fmt: skip
+            inp = Path(tmp) / f"in{n}"
+            copies = _make_corpus(data, n, inp, shards=tasks)
+            res = {}
+            for kind, label in E2E_KINDS:
+                if kind not in kinds:
+                    continue
+                res[kind] = r = _run_child(kind, inp, Path(tmp) / f"{kind}{n}", tasks)
+                shutil.rmtree(Path(tmp) / f"{kind}{n}")
+                print(f"  {label}: {n:,} docs in {r['seconds']:.0f} s", file=sys.stderr)
+            dt = res.get("datatrove")
+            for kind, label in E2E_KINDS:
+                if kind in res:
+                    r = res[kind]
+                    rows.append([f"{n:,}", label, f"{r['seconds']:.1f}", " / ".join(f"{t:.1f}" for t in r["stages"]),
+                                 f"{r['peak'] / 2**20:.0f}", f"{n - r['kept']:,}", f"{copies:,}",
+                                 f"{dt['seconds'] / r['seconds']:.1f}x" if dt else "-"])  # fmt: skip
+            shutil.rmtree(inp)
+    print(f"\n### (c) End to end: web chunks <= 2,000 chars, 25% mutated copies, {tasks} tasks run one after "
+          "the other in one fresh process per pipeline (peak RSS = the largest task's), defaults\n")  # fmt: skip
+    print(table(["docs", "pipeline", "total s", "per stage s", "peak RSS MiB", "removed", "copies made",
+                 "speed vs datatrove"], rows))  # fmt: skip
 
 
 def main(argv=None) -> None:
@@ -468,17 +462,19 @@ def main(argv=None) -> None:
     )
     ap.add_argument("--sizes", default="10000,100000", help="corpus sizes (docs) for (c)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats for (a); the median is reported")
-    ap.add_argument("--_stage2", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--kinds", default="memory,sharded,datatrove", help="pipelines for (c)")
+    ap.add_argument("--_pipeline", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args._stage2:
-        return _stage2_child(args._stage2[0], int(args._stage2[1]))
+    if args._pipeline:
+        kind, inp, run, tasks = args._pipeline
+        return _pipeline_child(kind, inp, run, int(tasks))
     parts = set(args.parts.split(","))
     if "a" in parts:
         bench_signatures(args.data, args.repeats)
     if "b" in parts:
         bench_accuracy(args.data)
     if "c" in parts:
-        bench_end_to_end(args.data, [int(s) for s in args.sizes.split(",")])
+        bench_end_to_end(args.data, [int(s) for s in args.sizes.split(",")], args.kinds.split(","))
 
 
 if __name__ == "__main__":

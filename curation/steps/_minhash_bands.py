@@ -38,9 +38,10 @@ from curation.steps._minhash_io import (
     signature_files,
 )
 
-KEY_BYTES_PER_DOC = 24  # a share's uint64 key + uint32 doc + the argsort's int64 (+ slack)
-SHARE_BUDGET = 128 << 20  # bytes of keys one share may hold: parts = ceil(docs * 24 B / budget)
-CAND_BYTES_PER_DOC = 16  # candidate doc numbers + counts, on top of its signature (num_perm x 4 B)
+KEY_BYTES_PER_DOC = 48  # a share's uint64 key + int64 doc, the argsort's int64, sorted copies
+SHARE_BUDGET = 96 << 20  # bytes of keys held at once: parts = ceil(docs * 48 B / budget)
+CAND_BATCH = 65536  # bucket members whose signatures are loaded at once (~35 MB at 128 perms)
+CAND_BYTES_PER_DOC = 40  # per loaded member, besides its signature: numbers, counts, local indices
 _MIX = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB], dtype=np.uint64)
 
 
@@ -60,16 +61,20 @@ def band_keys(chunk: np.ndarray, band: int, rows: int) -> np.ndarray:
     return h
 
 
-def sharded_memory_estimate(docs: int, candidates: int, num_perm: int, bands: int, tasks: int) -> dict:
-    """Bytes one band task adds: the keys of the shares it holds at once + candidate signatures."""
+def sharded_memory_estimate(docs: int, num_perm: int, bands: int) -> dict:
+    """Bytes one band task adds, by part: keys of the shares it holds at once (<= SHARE_BUDGET once the
+    key space is split in parts), the signature chunk it streams, and one batch of bucket members'
+    signatures. None of it grows with the corpus past SHARE_BUDGET."""
     parts, shares = share_plan(docs, bands)
     per_share = -(-docs // parts) * KEY_BYTES_PER_DOC
-    return {
-        "shares": len(shares),
-        "parts": parts,
-        "keys": per_share,
-        "candidates": candidates * (num_perm * 4 + CAND_BYTES_PER_DOC),
+    held = min(len(shares), max(1, SHARE_BUDGET // max(1, per_share))) * per_share
+    parts_ = {
+        "keys": held,
+        "chunk": 32768 * num_perm * 4,
+        "candidates": min(docs, CAND_BATCH) * (num_perm * 4 + CAND_BYTES_PER_DOC),
     }
+    parts_["total"] = sum(parts_.values())
+    return {"shares": len(shares), "parts": parts, **parts_}
 
 
 class MinhashBandStage(PipelineStep):
@@ -98,59 +103,100 @@ class MinhashBandStage(PipelineStep):
         with self.track_time():
             parts, shares = share_plan(docs, bands)
             mine = shares[rank::world_size]
-            buckets = []
-            for band, part in mine:
-                buckets += [(band, m) for m in self._share_buckets(files, band, part, parts, rows)]
-                self.stat_update("shares")
-            pairs = self._link(files, buckets, bands, rows)
-        meta = {"rank": rank, "pairs": len(pairs), "buckets": len(buckets), "digest": digest}
+            per_scan = max(1, SHARE_BUDGET // max(1, -(-docs // parts) * KEY_BYTES_PER_DOC))
+            links, runs = [], 0
+            for g in range(0, len(mine), per_scan):  # one pass over the signatures per group of shares
+                for band, mem, starts, sizes in self._runs(files, mine[g : g + per_scan], parts, rows):
+                    runs += len(starts)
+                    links += self._link(files, band, mem, starts, sizes, rows)
+                self.stat_update("shares", value=len(mine[g : g + per_scan]))
+            pairs = np.concatenate(links) if links else np.zeros((0, 2), dtype=np.int64)
+            pairs = np.unique(pairs, axis=0) if len(pairs) else pairs
+        meta = {"rank": rank, "pairs": len(pairs), "buckets": runs, "digest": digest}
         atomic_savez(out, pairs=pairs, meta=np.array(json.dumps(meta)))
-        self.stat_update("buckets", value=len(buckets))
+        self.stat_update("buckets", value=runs)
         self.stat_update("links", value=len(pairs))
         logger.info(f"minhash band shards {rank}: {len(mine)} shares, {json.dumps(meta)}")
 
-    def _share_buckets(self, files, band: int, part: int, parts: int, rows: int) -> list[np.ndarray]:
-        """Runs of 2+ docs with the same band key, within this part of the key space."""
-        keys, nodes = [], []
+    def _runs(self, files, group: list[tuple[int, int]], parts: int, rows: int):
+        """For each (band, part) share: the docs of runs of 2+ equal band keys, compactly
+        (members concatenated, run starts and sizes), from one streaming pass over the signatures."""
+        keys = [[] for _ in group]
+        nodes = [[] for _ in group]
         for first, chunk in iter_sig_chunks(files, self.params.num_perm):
-            k = band_keys(chunk, band, rows)
-            keep = (k % np.uint64(parts)) == np.uint64(part) if parts > 1 else slice(None)
-            keys.append(k[keep])
-            nodes.append((np.arange(len(chunk), dtype=np.int64) + first)[keep])
-        if not keys:
-            return []
-        k, n = np.concatenate(keys), np.concatenate(nodes)
-        order = np.argsort(k, kind="stable")  # stable: members stay in doc order
-        k, n = k[order], n[order]
-        starts = np.flatnonzero(np.concatenate([[True], k[1:] != k[:-1]]))
-        sizes = np.diff(np.append(starts, len(k)))
-        multi = np.flatnonzero(sizes > 1)
-        return [n[starts[i] : starts[i] + sizes[i]] for i in multi]
+            ids = np.arange(first, first + len(chunk), dtype=np.int64)
+            for j, (band, part) in enumerate(group):
+                k = band_keys(chunk, band, rows)
+                keep = (k % np.uint64(parts)) == np.uint64(part) if parts > 1 else slice(None)
+                keys[j].append(k[keep])
+                nodes[j].append(ids[keep])
+        for j, (band, _) in enumerate(group):
+            if not keys[j]:
+                continue
+            k = np.concatenate(keys[j])
+            keys[j] = None
+            order = np.argsort(k, kind="stable")  # stable: members stay in doc order
+            k = k[order]
+            n = np.concatenate(nodes[j])[order]
+            nodes[j] = None
+            starts = np.flatnonzero(np.concatenate([[True], k[1:] != k[:-1]]))
+            sizes = np.diff(np.append(starts, len(k)))
+            multi = sizes > 1
+            starts, sizes = starts[multi], sizes[multi]
+            if not len(starts):
+                continue
+            take = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
+            yield band, n[take], np.cumsum(sizes) - sizes, sizes
 
-    def _link(self, files, buckets: list[tuple[int, np.ndarray]], bands: int, rows: int) -> np.ndarray:
-        """Links of every (band, members) run, split on the exact band values, decided by `link_bucket`."""
+    def _link(self, files, band: int, mem, starts, sizes, rows: int) -> list[np.ndarray]:
+        """Links of one share's runs, split on exact band values, decided as `link_bucket` decides;
+        the runs' signatures are loaded CAND_BATCH docs at a time (memory bounded, not per corpus)."""
+        out, lo = [], 0
+        ends = np.cumsum(sizes)
+        while lo < len(starts):
+            hi = int(np.searchsorted(ends, ends[lo] - sizes[lo] + CAND_BATCH, side="right"))
+            hi = max(hi, lo + 1)
+            seg = mem[starts[lo] : starts[hi - 1] + sizes[hi - 1]]
+            out += self._link_batch(files, band, seg, starts[lo:hi] - starts[lo], sizes[lo:hi], rows)
+            lo = hi
+        return out
+
+    def _link_batch(self, files, band, mem, starts, sizes, rows) -> list[np.ndarray]:
         from curation.steps._minhash_lsh import link_bucket
 
-        if not buckets:
-            return np.zeros((0, 2), dtype=np.int64)
-        cand = np.unique(np.concatenate([m for _, m in buckets]))
-        sigs = np.empty((len(cand), self.params.num_perm), dtype=np.uint32)
-        for first, chunk in iter_sig_chunks(files, self.params.num_perm):
-            lo, hi = np.searchsorted(cand, [first, first + len(chunk)])
-            sigs[lo:hi] = chunk[cand[lo:hi] - first]
+        p = self.params
+        cand = np.unique(mem)
+        sigs = np.empty((len(cand), p.num_perm), dtype=np.uint32)
+        for first, chunk in iter_sig_chunks(files, p.num_perm):
+            a, b = np.searchsorted(cand, [first, first + len(chunk)])
+            sigs[a:b] = chunk[cand[a:b] - first]
         counts = candidate_counts(files, cand)
+        local = np.searchsorted(cand, mem)
+        band_cols = slice(band * rows, (band + 1) * rows)
+        out = []
+        two = sizes == 2  # most runs: vectorized, the same decision link_bucket makes for 2 members
+        a, b = local[starts[two]], local[starts[two] + 1]
+        same = (sigs[a, band_cols] == sigs[b, band_cols]).all(axis=1)
+        if p.verify:
+            agree = np.count_nonzero(sigs[a] == sigs[b], axis=1) / p.num_perm
+            need = np.full(len(a), p.threshold)
+            if p.short_shingles:
+                short = np.minimum(counts[a], counts[b]) < p.short_shingles
+                need[short] = max(p.threshold, p.short_threshold)
+            same &= agree >= need
+        out.append(np.stack([cand[a[same]], cand[b[same]]], axis=1))
         links: list[tuple[int, int]] = []
-        union = lambda a, b: links.append((int(cand[a]), int(cand[b])))
-        for band, members in buckets:
-            local = np.searchsorted(cand, members)
-            values = sigs[local, band * rows : (band + 1) * rows]
+        union = lambda x, y: links.append((int(cand[x]), int(cand[y])))
+        for s, z in zip(starts[~two].tolist(), sizes[~two].tolist()):
+            members = local[s : s + z]
             groups: dict[bytes, list[int]] = {}
-            for i, loc in enumerate(local.tolist()):  # split hash collisions on the exact values
-                groups.setdefault(values[i].tobytes(), []).append(loc)
+            for loc in members.tolist():  # split key collisions on the exact band values
+                groups.setdefault(sigs[loc, band_cols].tobytes(), []).append(loc)
             for group in groups.values():
                 if len(group) > 1:
-                    link_bucket(sorted(group), sigs, counts, self.params, union)
-        return np.array(links, dtype=np.int64).reshape(-1, 2)
+                    link_bucket(sorted(group), sigs, counts, p, union)
+        out.append(np.array(links, dtype=np.int64).reshape(-1, 2))
+        return out
 
 
 def candidate_counts(files, cand: np.ndarray) -> np.ndarray:

@@ -341,10 +341,12 @@ class MinhashClusterStage(PipelineStep):
         base = rss_bytes()
         sharded = ""
         if mode == "sharded":
-            s = sharded_memory_estimate(docs, 0, p.num_perm, bands, self.expected_tasks)
+            s = sharded_memory_estimate(docs, p.num_perm, bands)
             sharded = (
-                f"; band-sharded instead ({s['shares']} shares over {self.expected_tasks} tasks): per task "
-                f"keys {s['keys'] / 2**20:.1f} MiB + {p.num_perm * 4 + 16} B per candidate doc"
+                f"; band-sharded instead ({s['shares']} shares over {self.expected_tasks} tasks): each task "
+                f"process + {s['total'] / 2**20:.0f} MiB (keys {s['keys'] / 2**20:.0f}, chunk "
+                f"{s['chunk'] / 2**20:.0f}, candidates {s['candidates'] / 2**20:.0f}), then this union step "
+                "+ ~200 B per document that has a duplicate"
             )
         _announce(
             f"minhash clusters ({mode}): {docs} docs x {bands} bands ({rows} rows): in-memory estimate "

@@ -608,13 +608,15 @@ def test_sharded_clusters_equal_in_memory(tmp_path, tasks):
 
 
 def test_sharded_key_space_parts_give_the_same_links(tmp_path, monkeypatch):
-    """Splitting each band's key space into parts (what a huge corpus gets) changes nothing."""
+    """Splitting each band's key space into parts and loading bucket members in small batches (what a
+    huge corpus gets) changes nothing."""
     from curation.steps import _minhash_bands
 
     shards = _families_corpus(seed=9)
     inp = _write_shards(tmp_path / "in", shards)
     one = _decisions(_run_barrier(tmp_path / "one", inp, tasks=2, mode="sharded"))
-    monkeypatch.setattr(_minhash_bands, "SHARE_BUDGET", 24 * 50)  # ~50 docs per share: several parts
+    monkeypatch.setattr(_minhash_bands, "SHARE_BUDGET", 48 * 50)  # ~50 docs per share: several parts
+    monkeypatch.setattr(_minhash_bands, "CAND_BATCH", 7)  # bucket members' signatures loaded 7 at a time
     assert _minhash_bands.share_plan(300, 25)[0] > 1
     many = _decisions(_run_barrier(tmp_path / "many", inp, tasks=2, max_workers=1, mode="sharded"))
     assert many == one

@@ -45,9 +45,15 @@ CAND_BYTES_PER_DOC = 40  # per loaded member, besides its signature: numbers, co
 _MIX = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB], dtype=np.uint64)
 
 
-def share_plan(docs: int, bands: int) -> tuple[int, list[tuple[int, int]]]:
-    """(parts, every (band, part) share in order): parts keeps a share's keys under SHARE_BUDGET."""
-    parts = max(1, -(-docs * KEY_BYTES_PER_DOC // SHARE_BUDGET))
+def key_budget(params) -> int:
+    """Bytes of band keys a task holds at once: `shard_keys_mb`, else SHARE_BUDGET."""
+    mb = getattr(params, "shard_keys_mb", None)
+    return mb << 20 if mb else SHARE_BUDGET
+
+
+def share_plan(docs: int, bands: int, budget: int | None = None) -> tuple[int, list[tuple[int, int]]]:
+    """(parts, every (band, part) share in order): parts keeps a share's keys under the budget."""
+    parts = max(1, -(-docs * KEY_BYTES_PER_DOC // (budget or SHARE_BUDGET)))
     return parts, [(b, q) for b in range(bands) for q in range(parts)]
 
 
@@ -61,13 +67,14 @@ def band_keys(chunk: np.ndarray, band: int, rows: int) -> np.ndarray:
     return h
 
 
-def sharded_memory_estimate(docs: int, num_perm: int, bands: int) -> dict:
+def sharded_memory_estimate(docs: int, num_perm: int, bands: int, budget: int | None = None) -> dict:
     """Bytes one band task adds, by part: keys of the shares it holds at once (<= SHARE_BUDGET once the
     key space is split in parts), the signature chunk it streams, and one batch of bucket members'
     signatures. None of it grows with the corpus past SHARE_BUDGET."""
-    parts, shares = share_plan(docs, bands)
+    budget = budget or SHARE_BUDGET
+    parts, shares = share_plan(docs, bands, budget)
     per_share = -(-docs // parts) * KEY_BYTES_PER_DOC
-    held = min(len(shares), max(1, SHARE_BUDGET // max(1, per_share))) * per_share
+    held = min(len(shares), max(1, budget // max(1, per_share))) * per_share
     parts_ = {
         "keys": held,
         "chunk": 32768 * num_perm * 4,
@@ -101,9 +108,10 @@ class MinhashBandStage(PipelineStep):
         if out.exists() and read_meta(out).get("digest") == digest:
             return
         with self.track_time():
-            parts, shares = share_plan(docs, bands)
+            budget = key_budget(p)
+            parts, shares = share_plan(docs, bands, budget)
             mine = shares[rank::world_size]
-            per_scan = max(1, SHARE_BUDGET // max(1, -(-docs // parts) * KEY_BYTES_PER_DOC))
+            per_scan = max(1, budget // max(1, -(-docs // parts) * KEY_BYTES_PER_DOC))
             links, runs = [], 0
             for g in range(0, len(mine), per_scan):  # one pass over the signatures per group of shares
                 for band, mem, starts, sizes in self._runs(files, mine[g : g + per_scan], parts, rows):

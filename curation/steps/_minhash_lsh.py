@@ -25,7 +25,7 @@ from datatrove.utils.logging import logger
 from pydantic import ConfigDict, Field, field_serializer, model_validator
 
 from curation.registry import OpParams
-from curation.steps._minhash_bands import sharded_memory_estimate, signatures_digest
+from curation.steps._minhash_bands import key_budget, sharded_memory_estimate, signatures_digest
 from curation.steps._minhash_io import (
     Signatures,
     atomic_savez,
@@ -341,7 +341,7 @@ class MinhashClusterStage(PipelineStep):
         base = rss_bytes()
         sharded = ""
         if mode == "sharded":
-            s = sharded_memory_estimate(docs, p.num_perm, bands)
+            s = sharded_memory_estimate(docs, p.num_perm, bands, key_budget(p))
             sharded = (
                 f"; band-sharded instead ({s['shares']} shares over {self.expected_tasks} tasks): each task "
                 f"process + {s['total'] / 2**20:.0f} MiB (keys {s['keys'] / 2**20:.0f}, chunk "

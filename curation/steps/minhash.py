@@ -101,6 +101,9 @@ class MinhashParams(OpParams):
     memory_budget_mb: int = Field(
         2048, ge=0, description="'auto' shards the cluster stage when the in-memory estimate exceeds this"
     )
+    shard_keys_mb: int | None = Field(
+        None, ge=1, description="sharded: band keys a task holds at once (default 96); more = fewer passes"
+    )
     storage: RedisParams | None = Field(None, description="{type: redis, host, port}: shared LSH index")
 
     @model_validator(mode="after")

@@ -1,16 +1,19 @@
 """MinHash near-dup benchmarks: (a) signature speed, (b) accuracy on labelled pairs, (c) end-to-end cost.
 
-(a) docs/s on 1,000 English docs (text <= 20k chars), shingling included, side by side: ours (numpy,
-    datasketch-identical), datasketch per-shingle `update`, `update_batch`, `MinHash.bulk`, and
-    datatrove's `MinhashDedupSignature` (spaCy words, xxhash64, 14x8 hashes, writes its bucket files);
-    plus the arithmetic floor (sha1 of every unique shingle + the permutation arithmetic, no Python).
-(b) pair-level precision/recall/F1 on Webis near-dup pairs (label >= 1 positive) at the defaults and
-    over a threshold sweep, and the firing rate on MRPC paraphrase pairs (should be low).
-(c) the whole barrier (signatures -> LSH clusters -> filter) with datatrove executors, 1 worker, on
-    synthetic corpora of paragraphs sampled from the shared web docs with ~15% mutated copies; the
-    cluster stage runs in a fresh process so its peak RSS is its own, printed next to our estimate.
+(a) docs/s on 1,000 English docs (text <= 20k chars), normalization and shingling included, side by
+    side: ours with `hashing: fast` and `hashing: sha1` (datasketch-identical), datasketch per-shingle
+    `update`, `update_batch`, `MinHash.bulk`, and datatrove's `MinhashDedupSignature`; plus the
+    arithmetic floor (sha1 of every shingle in one C call + the permutation arithmetic, no Python).
+(b) every shingling option (hashing, word n-gram, boilerplate-line drop, short-doc rule) x threshold,
+    decided as the cluster stage decides: Webis P/R/F1 (label >= 1), MRPC paraphrase firing rate,
+    recall of clear near-duplicates (synthetic pairs, word-5-gram Jaccard >= 0.85) and merges below
+    Jaccard 0.5; plus the F1 of exact Jaccard of the same shingles (no MinHash noise).
+(c) whole dedup pipelines on the same documents (web chunks <= 2,000 chars, 25% mutated copies,
+    2 tasks): ours in-memory, ours band-sharded, datatrove's 4-stage MinHash pipeline (signatures,
+    buckets, cluster, filter); each in a fresh process, so its peak RSS is its own.
 
-    python -m bench.minhash [--data ../shared/data] [--parts a,b,c] [--sizes 10000,100000] [--repeats 3]
+    python -m bench.minhash [--data ../shared/data] [--parts a,b,c] [--sizes 10000,100000]
+        [--kinds memory,sharded,datatrove] [--repeats 3]
 """
 
 from __future__ import annotations

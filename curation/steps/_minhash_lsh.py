@@ -155,7 +155,7 @@ def memory_estimate(docs: int, bands: int, num_perm: int, id_bytes: int, redis: 
     """Bytes the cluster stage adds to the process, by part (docs x bands for the index)."""
     parts = {
         "signatures": docs * num_perm * 4,
-        "ids": id_bytes + docs * 8,
+        "ids": id_bytes + docs * 12,  # + offset and shingle count
         "union_find": docs * UNION_FIND_BYTES_PER_DOC,
         "index": docs * REDIS_SCAN_BYTES_PER_DOC
         if redis

@@ -1,25 +1,29 @@
-"""Near-duplicate removal with MinHash signatures and an LSH index (op `minhash_dedup`, a Barrier).
+"""Near-duplicate removal with MinHash signatures and LSH (op `minhash_dedup`, a Barrier).
 
-Three parts, so that every shard's signatures exist before any document is judged:
+Parts, so that every shard's signatures exist before any document is judged:
 
-1. `MinhashSignatureStep` (the barrier's `before`): normalizes the hashed field (lowercase, letters,
-   digits and combining marks only, single spaces), shingles it (word n-grams, or character n-grams
-   for languages written without spaces), and writes one compact signature file per task
-   (`work/<step>/signatures/<rank>.npz`: uint32 signatures + doc ids). Every document passes; the
-   signed ones carry their position (`_minhash_pos`, popped again by the filter), so decisions stay
-   exact when ids repeat, as in `exact_dedup`.
-2. `MinhashClusterStage` (the barrier's stage, 1 task, after all tasks finished): inserts every
-   signature into a datasketch `MinHashLSH` (in memory, or Redis so several processes share one
-   index), turns band collisions into clusters with union-find, verifies each candidate link by the
-   signature agreement (the MinHash estimate of Jaccard, not the exact shingle-set Jaccard), keeps
-   the document with the smallest id per cluster, and writes `clusters.npz` atomically.
-3. `MinhashDedupFilter` (the barrier's filter): removes the other cluster members with reason
+1. `MinhashSignatureStep` (the barrier's `before`): drops lines of fewer than `min_line_words` words
+   (boilerplate), normalizes the hashed field (lowercase, letters, digits and combining marks only),
+   shingles it (word n-grams, or character n-grams for languages written without spaces), signs it
+   piece by piece (bounded memory, `_minhash_sig.py`) and writes one signature file per task
+   (`work/<step>/signatures/<rank>.npz`: signatures, doc ids, shingle counts). Every document passes;
+   the signed ones carry their position (`_rootstock.minhash_pos`, popped again by the filter; a value
+   arriving with the input is dropped first), so decisions stay exact when ids repeat.
+2. Stage 1 (`tasks` workers): `MinhashBandStage` (`_minhash_bands.py`) links LSH bucket members from
+   a share of the bands when the band-sharded path is chosen (else a no-op); with Redis storage,
+   `MinhashRedisInsertStage` inserts each task's share into the shared index instead.
+3. Stage 2 (1 task): `MinhashClusterStage` (`_minhash_lsh.py`) picks the path (`mode`, or from its
+   printed memory estimate), clusters (in-memory datasketch index, Redis, or the union of the band
+   tasks' links), verifies each candidate link by signature agreement (>= threshold, or
+   short_threshold when the smaller doc has < short_shingles shingles), keeps the smallest id per
+   cluster and writes `clusters.npz` atomically.
+4. `MinhashDedupFilter` (the barrier's filter): removes the other cluster members with reason
    `near_duplicate` and `dup_of = <kept id>`; every clustered document gets `dedup.cluster` and
    `dedup.cluster_size`.
 
-Signatures are bit-identical to datasketch's `MinHash(num_perm, seed)` (scheme `affine32`, default
-`sha1_hash32`) fed with the UTF-8 shingles: we compute the same hashes, vectorized with numpy over
-all shingles of a document (tests/curation/steps/test_minhash.py asserts it).
+Defaults (threshold 0.5, word 5-grams, min_line_words 4, short docs 0.8, `hashing: fast`) were chosen
+on Webis/MRPC in bench/minhash.py; the README has the table. `hashing: sha1` gives signatures
+bit-identical to datasketch's `MinHash(num_perm, seed)` fed with the same shingles (tested).
 """
 
 from __future__ import annotations

@@ -137,3 +137,15 @@ def test_bad_params_exit_2_at_validation(model, write_recipe, capsys, params, ke
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"error: {path}:") and message in err[0]
     assert f"steps[1].quality_classifier{'' if key == 'quality_classifier' else '.' + key}: " in err[0]
+
+
+@pytest.mark.parametrize("keep_bytes", [5_000, 300_000])  # cut in the dictionary / in the weights
+def test_truncated_model_is_an_error_not_a_hang(model, tmp_path, write_recipe, capsys, keep_bytes):
+    """fastText's own loader never returns on a truncated .bin; the op checks the size its header implies."""
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(model.read_bytes()[:keep_bytes])
+    recipe = _recipe(model)
+    recipe["steps"][1]["quality_classifier"]["model_path"] = str(cut)
+    assert main(["validate", str(write_recipe(recipe))]) == 2
+    err = capsys.readouterr().err
+    assert "steps[1].quality_classifier.model_path: " in err and "cannot load" in err

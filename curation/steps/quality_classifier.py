@@ -32,7 +32,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.utils.batching import batched
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from curation.classifier import LABEL_PREFIX, Normalization, card_path, normalize_text, positive_probs
+from curation.classifier_data import LABEL_PREFIX, Normalization, card_path, normalize_text, positive_probs
 from curation.registry import Barrier, OpParams, StepContext, register_op
 from curation.steps.dedup import atomic_write_bytes
 

@@ -77,26 +77,37 @@ def main(argv: list[str] | None = None) -> int:
     if args.train or not Path(args.model).is_file():
         t0 = time.perf_counter()
         card = train_classifier(CONFIG)
-        out["train"] = {"seconds": time.perf_counter() - t0, "heldout": card["heldout"], "counts": card["counts"]}
+        out["train"] = {
+            "seconds": time.perf_counter() - t0,
+            "heldout": card["heldout"],
+            "counts": card["counts"],
+        }
         print(f"## Training ({CONFIG})\n{out['train']['seconds']:.1f}s; held-out {card['heldout']}")
     if args.quick:
         args.docs, args.repeats = min(args.docs, 500), 3
     texts = [d["text"] for d in load_jsonl(args.data / "web" / "docs_en.jsonl.gz", limit=args.docs)]
     r = out["throughput"] = bench_throughput(args.model, args.label, texts, args.repeats)
-    print(f"\n## Throughput ({r['docs']} docs, mean {r['mean_chars']:.0f} chars, model sees <= {r['max_chars']} chars;"
-          f" medians of {args.repeats})")
+    print(
+        f"\n## Throughput ({r['docs']} docs, mean {r['mean_chars']:.0f} chars, model sees <= {r['max_chars']} chars;"
+        f" medians of {args.repeats})"
+    )
     print(f"{'':28s} {'docs/s':>10s}")
     print(f"{'raw model.predict loop':28s} {r['raw_docs_per_s']:10.0f}")
     print(f"{'quality_classifier op':28s} {r['op_docs_per_s']:10.0f}")
     print(f"{'op / raw':28s} {r['ratio']:10.2f}x  (bar: >= 0.85x)")
     rss = peak_rss_mb()  # one process runs both sides: the model dominates it
-    write_json(args.json, [result_row(
-        "quality_classifier op",
-        metrics(r["docs"], r["mb"], r["op_seconds"], rss),
-        metrics(r["docs"], r["mb"], r["raw_seconds"], rss),
-        "raw fastText predict loop (pre-normalized text)",
-        f"op/raw {r['ratio']:.2f}x; model sees <= {r['max_chars']} chars; MB of full document text",
-    )])
+    write_json(
+        args.json,
+        [
+            result_row(
+                "quality_classifier op",
+                metrics(r["docs"], r["mb"], r["op_seconds"], rss),
+                metrics(r["docs"], r["mb"], r["raw_seconds"], rss),
+                "raw fastText predict loop (pre-normalized text)",
+                f"op/raw {r['ratio']:.2f}x; model sees <= {r['max_chars']} chars; MB of full document text",
+            )
+        ],
+    )
     return 0
 
 

@@ -109,11 +109,18 @@ def load_train_config(file: str | Path) -> TrainConfig:
     data, lines = _load_yaml(file)
     ctx = _Ctx(str(file), lines)
     if not isinstance(data, dict):
-        raise RecipeError(str(file), 1, "", "a classifier config must be a YAML mapping (name, positives, negatives)")
+        raise RecipeError(
+            str(file), 1, "", "a classifier config must be a YAML mapping (name, positives, negatives)"
+        )
     for key in data:
         if key not in CONFIG_KEYS:
-            raise ctx.error((key,), f"unknown key{_suggest(key, CONFIG_KEYS)}; allowed: {', '.join(sorted(CONFIG_KEYS))}")
-    nested = {"fasttext": FastTextParams, "normalization": Normalization}  # validated alone: exact key suggestions
+            raise ctx.error(
+                (key,), f"unknown key{_suggest(key, CONFIG_KEYS)}; allowed: {', '.join(sorted(CONFIG_KEYS))}"
+            )
+    nested = {
+        "fasttext": FastTextParams,
+        "normalization": Normalization,
+    }  # validated alone: exact key suggestions
     parts = {k: _validate_model(m, data[k], (k,), ctx) for k, m in nested.items() if k in data}
     top = {k: v for k, v in data.items() if k in ClassifierConfig.model_fields and k not in nested}
     config = _validate_model(ClassifierConfig, top, (), ctx).model_copy(update=parts)
@@ -203,7 +210,9 @@ def _gather(tc: TrainConfig, rejected_root: Path) -> tuple[dict[str, list[str]],
                 else:
                     seen[tokens] = None
         if not seen:
-            raise tc.error((key,), f"no usable documents for label {label!r} (check paths, `where` and `min_chars`)")
+            raise tc.error(
+                (key,), f"no usable documents for label {label!r} (check paths, `where` and `min_chars`)"
+            )
         per_label[label] = seen
     both = per_label[cfg.label].keys() & per_label[cfg.negative_label].keys()
     dropped["in_both_labels"] = len(both)
@@ -271,9 +280,15 @@ def train_classifier(tc: TrainConfig | str | Path) -> dict:
         "labels": {"positive": cfg.label, "negative": cfg.negative_label},
         "normalization": cfg.normalization.model_dump(),
         "sources": sources,
-        "counts": {lab: {"train": len(split["train"][lab]), "heldout": len(split["heldout"][lab])} for lab in lines},
+        "counts": {
+            lab: {"train": len(split["train"][lab]), "heldout": len(split["heldout"][lab])} for lab in lines
+        },
         "dropped": dropped,
-        "split": {"valid_fraction": cfg.valid_fraction, "seed": cfg.seed, "by": "blake2b(split, seed, normalized text)"},
+        "split": {
+            "valid_fraction": cfg.valid_fraction,
+            "seed": cfg.seed,
+            "by": "blake2b(split, seed, normalized text)",
+        },
         "fasttext": {"version": _fasttext_version(), "params": params},
         "heldout": heldout,
         "train_seconds": round(time.time() - t0, 2),
@@ -297,7 +312,9 @@ def cmd_train(args) -> int:
     h = card["heldout"]
     if h:
         auc = "n/a" if h["roc_auc"] is None else f"{h['roc_auc']:.4f}"
-        print(f"held-out: ROC-AUC {auc}  precision {h['precision']:.3f}  recall {h['recall']:.3f}  F1 {h['f1']:.3f}")
+        print(
+            f"held-out: ROC-AUC {auc}  precision {h['precision']:.3f}  recall {h['recall']:.3f}  F1 {h['f1']:.3f}"
+        )
     else:
         print("held-out: none (valid_fraction 0 or too few documents)")
     print(f"trained in {card['train_seconds']:.1f}s")
@@ -314,10 +331,16 @@ def add_classifier_commands(subparsers) -> None:
     """`curate classifier train CONFIG` (registered by curation/cli.py)."""
     import argparse
 
-    p = subparsers.add_parser("classifier", help="train a fastText quality classifier (see `quality_classifier` op)")
+    p = subparsers.add_parser(
+        "classifier", help="train a fastText quality classifier (see `quality_classifier` op)"
+    )
     sub = p.add_subparsers(dest="classifier_command", required=True)
-    t = sub.add_parser("train", help="train from a config (positives vs negatives); writes model + card",
-                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t = sub.add_parser(
+        "train",
+        help="train from a config (positives vs negatives); writes model + card",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     t.add_argument("config", help="classifier config YAML (see recipes/quality_classifier/train.yaml)")
     t.set_defaults(func=cmd_train)
 

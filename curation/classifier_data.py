@@ -91,7 +91,9 @@ class Source(BaseModel):
 
     def describe(self) -> dict:
         out = {"format": self.reader.format, "path": self.reader.path}
-        out.update({k: v for k, v in self.model_dump(exclude={"reader"}).items() if v not in (None, "text", 0)})
+        out.update(
+            {k: v for k, v in self.model_dump(exclude={"reader"}).items() if v not in (None, "text", 0)}
+        )
         return out
 
 
@@ -119,7 +121,9 @@ def load_source(raw: Any, path: tuple, ctx: _Ctx) -> Source:
     allowed = set(params.model_fields) | SOURCE_KEYS
     for key in reader_raw:
         if key not in params.model_fields:
-            raise ctx.error(path + (key,), f"unknown key{_suggest(key, allowed)}; allowed: {', '.join(sorted(allowed))}")
+            raise ctx.error(
+                path + (key,), f"unknown key{_suggest(key, allowed)}; allowed: {', '.join(sorted(allowed))}"
+            )
     reader = _validate_model(params, reader_raw, path, ctx)
     reader.path = _run_folder_output(reader.path)
     try:

@@ -73,9 +73,7 @@ def model_labels(path: str) -> list[str]:
     """The labels of a fastText model file (without `__label__`); ValueError when it is not one."""
     p = Path(path)
     if not p.is_file():
-        raise ValueError(
-            f"model file not found: {path} (train one with `curate classifier train CONFIG`)"
-        )
+        raise ValueError(f"model file not found: {path} (train one with `curate classifier train CONFIG`)")
     key = (str(p.resolve()), p.stat().st_mtime)
     if key not in _LABELS_CACHE:
         import fasttext
@@ -149,7 +147,9 @@ class QualityClassifierFilter(BaseFilter):
         """P(label) of raw document texts (normalized as at training; empty text scores 0)."""
         return positive_probs(self.model, [normalize_text(t, self.norm) for t in texts], self.label)
 
-    def filter(self, doc) -> bool | tuple[bool, str]:  # one document (run() batches; kept for BaseFilter users)
+    def filter(
+        self, doc
+    ) -> bool | tuple[bool, str]:  # one document (run() batches; kept for BaseFilter users)
         score = float(self.score_texts([doc.text])[0])
         doc.metadata[self.metric] = score
         return self.min_score is None or score >= self.min_score or (False, "quality_score_low")
@@ -196,7 +196,10 @@ class QualityCutoff(PipelineStep):
         self.work_dir, self.fraction = work_dir, fraction
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
-        parts = [np.frombuffer(p.read_bytes(), dtype=np.float64) for p in sorted((Path(self.work_dir) / "scores").glob("*.npy"))]
+        parts = [
+            np.frombuffer(p.read_bytes(), dtype=np.float64)
+            for p in sorted((Path(self.work_dir) / "scores").glob("*.npy"))
+        ]
         scores = np.concatenate(parts) if parts else np.zeros(0)
         k = math.ceil(self.fraction * len(scores))
         cutoff = float(np.sort(scores)[::-1][k - 1]) if k else math.inf
@@ -228,12 +231,19 @@ class QualityTopFilter(BaseFilter):
 
 
 class QualityClassifierParams(OpParams):
-    model_path: str = Field(..., description="fastText model from `curate classifier train` (its card is read too)")
+    model_path: str = Field(
+        ..., description="fastText model from `curate classifier train` (its card is read too)"
+    )
     label: str = Field("hq", description="the positive label whose probability is the score")
-    name: str | None = Field(None, description="metric key quality.<name> (default: the card's name, else the file stem)")
+    name: str | None = Field(
+        None, description="metric key quality.<name> (default: the card's name, else the file stem)"
+    )
     min_score: float | None = Field(None, ge=0, le=1, description="remove docs scoring below this (0-1)")
     keep_top_fraction: float | None = Field(
-        None, gt=0, le=1, description="keep this share of all docs, best scores first (a barrier: scores every shard first)"
+        None,
+        gt=0,
+        le=1,
+        description="keep this share of all docs, best scores first (a barrier: scores every shard first)",
     )
     _cutoff_file: Path | None = PrivateAttr(None)
 
@@ -281,11 +291,15 @@ def _thresholds(p: QualityClassifierParams) -> dict:
 def build_quality_classifier(p: QualityClassifierParams, ctx: StepContext):
     """Score docs with a trained fastText classifier (quality.<name> = P(label)); keep by min_score or top fraction."""
     if p.keep_top_fraction is None:
-        return QualityClassifierFilter(p.model_path, p.label, p.metric, p.min_score, exclusion_writer=ctx.removed_writer())
+        return QualityClassifierFilter(
+            p.model_path, p.label, p.metric, p.min_score, exclusion_writer=ctx.removed_writer()
+        )
     work = ctx.work_dir
     p._cutoff_file = work / "cutoff.json"  # read by _thresholds when summary.json is written, after the run
     return Barrier(
-        before=[QualityClassifierFilter(p.model_path, p.label, p.metric, None, scores_dir=str(work / "scores"))],
+        before=[
+            QualityClassifierFilter(p.model_path, p.label, p.metric, None, scores_dir=str(work / "scores"))
+        ],
         stages=[([QualityCutoff(str(work), p.keep_top_fraction)], 1)],
         filter=QualityTopFilter(str(work), p.metric, exclusion_writer=ctx.removed_writer()),
     )

@@ -35,7 +35,9 @@ POSITIVES = [  # every instruction fixture (66 answers), each through its own re
                       ("sharegpt", "sharegpt.jsonl"), ("messages", "messages.jsonl"),
                       ("prompt_completion", "prompt_completion.jsonl")]
 ]  # fmt: skip
-NEGATIVES = [{"path": str(DATA / "web_sample.jsonl.gz"), "where": {"source": ["python-stdlib", "python-docs"]}}]
+NEGATIVES = [
+    {"path": str(DATA / "web_sample.jsonl.gz"), "where": {"source": ["python-stdlib", "python-docs"]}}
+]
 SMALL = {"bucket": 20000, "dim": 16, "epoch": 20, "lr": 0.2}  # tiny data: more epochs, small table
 
 
@@ -65,7 +67,13 @@ def train_small(tmp_path: Path, **overrides) -> tuple[Path, dict]:
 def test_normalize_text_one_line_prefix_and_defused_labels():
     norm = Normalization(max_chars=30, lowercase=True)
     line = normalize_text("Hello\n\nWorld\tand\r\nmore __label__x", Normalization())
-    assert "\n" not in line and line.split() == ["Hello", "World", "and", "more", "label_x"]  # fastText's tokens
+    assert "\n" not in line and line.split() == [
+        "Hello",
+        "World",
+        "and",
+        "more",
+        "label_x",
+    ]  # fastText's tokens
     assert normalize_text("A  B\nC" + "x" * 100, norm) == "a  b c" + "x" * 24
     assert normalize_text(" \n\t ", Normalization()).strip() == ""
     assert normalize_text("a\x00b\nc", Normalization()) == "a b c"
@@ -112,7 +120,11 @@ def test_other_seed_changes_the_split(tmp_path):
 def test_sources_where_max_docs_min_chars_and_run_folders(tmp_path):
     cfg = yaml.safe_load(small_config(tmp_path).read_text())
     cfg["negatives"] = [
-        {"path": str(DATA / "web_sample.jsonl.gz"), "where_not": {"source": ["spacy-examples"]}, "max_docs": 50},
+        {
+            "path": str(DATA / "web_sample.jsonl.gz"),
+            "where_not": {"source": ["spacy-examples"]},
+            "max_docs": 50,
+        },
         {"path": str(DATA / "web_sample.jsonl.gz"), "min_chars": 2000},
     ]
     # a run folder stands for its output/

@@ -25,7 +25,12 @@ def test_classifier_score_has_threshold_slider_and_export(tmp_path, run_recipe, 
     })  # fmt: skip
     assert code == 0
     (th,) = analysis.thresholds_from_summary(summary)
-    assert (th.step, th.metric, th.param, th.keeps_below) == ("quality_classifier", "quality.fixture", "min_score", False)
+    assert (th.step, th.metric, th.param, th.keeps_below) == (
+        "quality_classifier",
+        "quality.fixture",
+        "min_score",
+        False,
+    )
     assert "quality.fixture" in data.metric_columns(data.sample_documents(run_dir))
 
     dashboard_args(run_dir)

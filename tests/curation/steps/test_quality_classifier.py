@@ -80,7 +80,9 @@ def test_recipe_min_score_records_threshold_and_removed_docs(model, run_recipe):
     code, run_dir, summary = run_recipe(_recipe(model, min_score=0.3))
     assert code == 0 and summary["invariant"]["ok"]
     step = summary["steps"][-1]
-    assert step["name"] == "quality_classifier" and step["removed_by_reason"] == {"quality_score_low": step["removed"]}
+    assert step["name"] == "quality_classifier" and step["removed_by_reason"] == {
+        "quality_score_low": step["removed"]
+    }
     assert summary["thresholds"]["quality_classifier"] == {
         "quality.fixture": {"op": "min", "value": 0.3, "param": "min_score"}
     }
@@ -101,7 +103,9 @@ def test_recipe_keep_top_fraction_is_a_barrier_over_all_tasks(model, run_recipe)
     kept_scores = [d["metadata"]["quality.fixture"] for d in kept]
     assert min(kept_scores) >= max(d["metadata"]["quality.fixture"] for d in removed)
     ties = sum(s == min(kept_scores) for s in kept_scores)
-    assert math.ceil(0.25 * n) <= len(kept) <= math.ceil(0.25 * n) + ties - 1  # top 25% (ties at the cutoff kept)
+    assert (
+        math.ceil(0.25 * n) <= len(kept) <= math.ceil(0.25 * n) + ties - 1
+    )  # top 25% (ties at the cutoff kept)
     th = summary["thresholds"]["quality_classifier"]["quality.fixture"]
     assert th["value"] == pytest.approx(min(kept_scores)) and th["param"] == "min_score"
     assert all(d["metadata"]["reason"] == "quality_not_top" for d in removed)

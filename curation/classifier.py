@@ -1,4 +1,4 @@
-"""Train a fastText quality classifier from any readable input: `train_classifier(config)` and its CLI.
+"""Train a fastText quality classifier from any readable input: `train_classifier(config)`.
 
 DCLM (Li et al. 2024, "DataComp-LM", arXiv:2406.11794) found a fastText classifier of "instruction /
 curated text" (positives) against raw web (negatives) beat every heuristic filter. This module does the
@@ -295,54 +295,6 @@ def train_classifier(tc: TrainConfig | str | Path) -> dict:
     }
     card_path(out).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
     return card
-
-
-# --- CLI -----------------------------------------------------------------------------------------
-
-
-def cmd_train(args) -> int:
-    from curation.build import quiet_terminal_logging
-
-    quiet_terminal_logging()  # datatrove's readers log every file at INFO
-    tc = load_train_config(args.config)
-    card = train_classifier(tc)
-    print(f"model: {tc.model_path}\ncard:  {card_path(tc.model_path)}")
-    for lab, c in card["counts"].items():
-        print(f"  {lab}: {c['train']:,} train, {c['heldout']:,} held out")
-    h = card["heldout"]
-    if h:
-        auc = "n/a" if h["roc_auc"] is None else f"{h['roc_auc']:.4f}"
-        print(
-            f"held-out: ROC-AUC {auc}  precision {h['precision']:.3f}  recall {h['recall']:.3f}  F1 {h['f1']:.3f}"
-        )
-    else:
-        print("held-out: none (valid_fraction 0 or too few documents)")
-    print(f"trained in {card['train_seconds']:.1f}s")
-    return 0
-
-
-EXAMPLES = """examples:
-  curate classifier train recipes/quality_classifier/train.yaml
-then use it in a recipe:  - quality_classifier: {model_path: runs/classifiers/<name>/model.bin, min_score: 0.5}
-"""
-
-
-def add_classifier_commands(subparsers) -> None:
-    """`curate classifier train CONFIG` (registered by curation/cli.py)."""
-    import argparse
-
-    p = subparsers.add_parser(
-        "classifier", help="train a fastText quality classifier (see `quality_classifier` op)"
-    )
-    sub = p.add_subparsers(dest="classifier_command", required=True)
-    t = sub.add_parser(
-        "train",
-        help="train from a config (positives vs negatives); writes model + card",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    t.add_argument("config", help="classifier config YAML (see recipes/quality_classifier/train.yaml)")
-    t.set_defaults(func=cmd_train)
 
 
 def _train_worker(argv: list[str]) -> None:

@@ -294,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--json", action="store_true", help="print summary.json as is")
     p.set_defaults(func=cmd_stats)
-    from curation.classifier import add_classifier_commands  # issue 16: `curate classifier train`
+    from curation.classifier_cli import add_classifier_commands  # issue 16: `curate classifier train`
 
     add_classifier_commands(sub)
     for module in ("training.cli", "dashboard.cli", "bench.cli"):

@@ -46,6 +46,8 @@ from curation.classifier_data import (
 from curation.recipe import RecipeError, _Ctx, _load_yaml, _suggest, _validate_model
 
 CARD_VERSION = 1  # model card schema
+# the bytes fastText's tokenizer splits on (not Python's str.split, which also splits on U+00A0, U+2028, ...)
+_FASTTEXT_SPACE = re.compile("[ \t\n\r\v\f\x00]+")
 
 # --- config --------------------------------------------------------------------------------------
 
@@ -188,27 +190,27 @@ def _fasttext_version() -> str:
     return "unknown"
 
 
-def _gather(tc: TrainConfig, rejected_root: Path) -> tuple[dict[str, list[str]], dict, dict]:
-    """Normalized, de-duplicated lines per label; per-source counts; dropped counts."""
+def _gather(tc: TrainConfig, rejected_root: Path) -> tuple[dict[str, dict[str, str]], dict, dict]:
+    """Per label `{fastText tokens: normalized line}` (de-duplicated); per-source counts; dropped counts."""
     cfg = tc.config
-    per_label: dict[str, dict[str, None]] = {}
+    per_label: dict[str, dict[str, str]] = {}
     sources: dict[str, list] = {}
     dropped = {"empty": 0, "duplicate": 0, "in_both_labels": 0}
     for key, label in (("positives", cfg.label), ("negatives", cfg.negative_label)):
-        seen: dict[str, None] = {}  # insertion-ordered set
+        seen: dict[str, str] = {}  # fastText's tokens -> the line as scoring will see it (insertion-ordered)
         sources[key] = []
         for i, src in enumerate(getattr(tc, key)):
             texts, counts = read_source(src, rejected_root / f"{key}_{i}", cfg.seed)
             sources[key].append({**src.describe(), **counts})
             for text in texts:
                 line = normalize_text(text, cfg.normalization)
-                tokens = " ".join(line.split())  # what fastText sees: whitespace runs are one separator
+                tokens = _FASTTEXT_SPACE.sub(" ", line).strip(" ")  # whitespace runs are one separator
                 if not tokens:
                     dropped["empty"] += 1
                 elif tokens in seen:
                     dropped["duplicate"] += 1
                 else:
-                    seen[tokens] = None
+                    seen[tokens] = line
         if not seen:
             raise tc.error(
                 (key,), f"no usable documents for label {label!r} (check paths, `where` and `min_chars`)"
@@ -216,7 +218,7 @@ def _gather(tc: TrainConfig, rejected_root: Path) -> tuple[dict[str, list[str]],
         per_label[label] = seen
     both = per_label[cfg.label].keys() & per_label[cfg.negative_label].keys()
     dropped["in_both_labels"] = len(both)
-    lines = {lab: [t for t in s if t not in both] for lab, s in per_label.items()}
+    lines = {lab: {tok: line for tok, line in s.items() if tok not in both} for lab, s in per_label.items()}
     for key, lab in (("positives", cfg.label), ("negatives", cfg.negative_label)):
         if not lines[lab]:
             raise tc.error((key,), f"every {lab!r} document is also a {key[:-1]} of the other label")
@@ -254,10 +256,10 @@ def train_classifier(tc: TrainConfig | str | Path) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     lines, sources, dropped = _gather(tc, out.parent / "rejected")
     split: dict[str, dict[str, list[str]]] = {"train": {}, "heldout": {}}
-    for lab, items in lines.items():
-        held = [hash01("split", str(cfg.seed), t) < cfg.valid_fraction for t in items]
-        split["heldout"][lab] = [t for t, h in zip(items, held) if h]
-        split["train"][lab] = [t for t, h in zip(items, held) if not h]
+    for lab, items in lines.items():  # split by the tokens, so whitespace changes never move a document
+        held = {tok: hash01("split", str(cfg.seed), tok) < cfg.valid_fraction for tok in items}
+        split["heldout"][lab] = [line for tok, line in items.items() if held[tok]]
+        split["train"][lab] = [line for tok, line in items.items() if not held[tok]]
     train = [f"{LABEL_PREFIX}{lab} {t}" for lab, items in split["train"].items() for t in items]
     np.random.default_rng(cfg.seed).shuffle(train)  # SGD over one label then the other learns neither
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:

@@ -42,8 +42,8 @@ def normalize_text(text: str, norm: Normalization) -> str:
     """One fastText line: the document's prefix with newlines as spaces (DCLM scored
     `" ".join(content.strip().splitlines())`).
 
-    Only `\n` must go (fastText ends a line there; its Python `predict` refuses it) and NUL; fastText
-    itself splits tokens on any run of space, tab, `\r`, `\v`, `\f`, so collapsing whitespace here
+    Only newline must go (fastText ends a line there; its Python `predict` refuses it) and NUL; fastText
+    itself splits tokens on any run of space, tab, CR, VT, FF, so collapsing whitespace here
     would only cost time (str.split + join was ~15% of a predict on 5,000-char prefixes; replace: ~1%).
     `__label__` inside a text would be read as a label at training time, so it is defused (the same
     at scoring time).

@@ -24,6 +24,7 @@ from datatrove.data import Document
 
 from bench.common import DEFAULT_DATA, load_jsonl, metrics, peak_rss_mb, result_row, write_json
 from curation.classifier import normalize_text, train_classifier
+from curation.recipe import RecipeError
 from curation.steps.quality_classifier import QualityClassifierFilter
 
 CONFIG = Path("recipes/quality_classifier/train.yaml")
@@ -86,7 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     out: dict = {}
     if args.train or not Path(args.model).is_file():
         t0 = time.perf_counter()
-        card = train_classifier(CONFIG)
+        try:  # the config reads ../shared/data relative to the repo root, whatever --data says
+            card = train_classifier(CONFIG)
+        except RecipeError as e:
+            print(f"cannot train the benchmark model: {e}", file=sys.stderr)
+            return 2
         out["train"] = {
             "seconds": time.perf_counter() - t0,
             "heldout": card["heldout"],

@@ -16,12 +16,10 @@ Two ways to decide:
 
 from __future__ import annotations
 
-import contextlib
 import math
 import mmap
 import re
 import struct
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +27,6 @@ import orjson
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
-from datatrove.utils.batching import batched
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from curation.classifier_data import LABEL_PREFIX, Normalization, card_path, normalize_text, positive_probs
@@ -116,7 +113,7 @@ class QualityClassifierFilter(BaseFilter):
         metric: metadata key for the score, `quality.<name>`.
         min_score: remove documents whose score is below this (0-1); None keeps every document.
         scores_dir: when set, each task also writes its scores there (the keep_top_fraction barrier).
-        batch_size: documents per fastText call (one C++ call and one counter update per batch).
+        batch_size: documents per fastText call (`filter_batch`: one C++ call per batch).
         exclusion_writer: where removed documents go.
     """
 
@@ -124,11 +121,12 @@ class QualityClassifierFilter(BaseFilter):
 
     def __init__(self, model_path: str, label: str, metric: str, min_score: float | None = None,
                  scores_dir: str | None = None, batch_size: int = 256, exclusion_writer=None):  # fmt: skip
-        super().__init__(exclusion_writer=exclusion_writer)
+        super().__init__(exclusion_writer=exclusion_writer, batch_size=batch_size)
         self.model_path, self.label, self.metric = str(model_path), label, metric
-        self.min_score, self.scores_dir, self.batch_size = min_score, scores_dir, batch_size
+        self.min_score, self.scores_dir = min_score, scores_dir
         self.norm, _ = load_normalization(self.model_path)
         self._model = None
+        self._scores: list[float] | None = None
 
     def __getstate__(self):  # the fastText model is not picklable; each worker loads it again
         state = self.__dict__.copy()
@@ -147,42 +145,27 @@ class QualityClassifierFilter(BaseFilter):
         """P(label) of raw document texts (normalized as at training; empty text scores 0)."""
         return positive_probs(self.model, [normalize_text(t, self.norm) for t in texts], self.label)
 
-    def filter(
-        self, doc
-    ) -> bool | tuple[bool, str]:  # one document (run() batches; kept for BaseFilter users)
-        score = float(self.score_texts([doc.text])[0])
-        doc.metadata[self.metric] = score
-        return self.min_score is None or score >= self.min_score or (False, "quality_score_low")
+    def filter_batch(self, batch: list) -> list[bool | tuple[bool, str]]:
+        """One fastText call per batch; datatrove's BaseFilter.run does the rest (counters, removed docs)."""
+        scores = self.score_texts([d.text for d in batch]).tolist()
+        results = []
+        for doc, score in zip(batch, scores):
+            doc.metadata[self.metric] = score
+            results.append(self.min_score is None or score >= self.min_score or (False, "quality_score_low"))
+        if self._scores is not None:
+            self._scores += scores
+        return results
+
+    def filter(self, doc) -> bool | tuple[bool, str]:
+        return self.filter_batch([doc])[0]
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        """BaseFilter.run with one model call and one counter update per batch (same counters)."""
-        all_scores: list[float] = []
-        with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer:
-            for batch in batched(data, self.batch_size):
-                counts: Counter[str] = Counter()
-                kept = []
-                with self.track_time("batch"):
-                    scores = self.score_texts([d.text for d in batch]).tolist()
-                    for doc, score in zip(batch, scores):
-                        doc.metadata[self.metric] = score
-                        if self.min_score is None or score >= self.min_score:
-                            kept.append(doc)
-                            continue
-                        counts["dropped"] += 1
-                        counts["dropped_quality_score_low"] += 1
-                        if writer is not None:
-                            doc.metadata["filter_reason"] = "quality_score_low"
-                            writer.write(doc, rank)
-                    if self.scores_dir is not None:
-                        all_scores += scores
-                counts["total"] += len(batch)
-                counts["forwarded"] += len(kept)
-                for key, value in counts.items():
-                    self.stat_update(key, value=value)
-                yield from kept
-        if self.scores_dir is not None:
+        """BaseFilter.run; with `scores_dir`, this task's scores are written once its shard is done."""
+        self._scores = [] if self.scores_dir is not None else None
+        yield from super().run(data, rank, world_size)
+        if self._scores is not None:
             path = Path(self.scores_dir) / f"{rank:05d}.npy"
-            atomic_write_bytes(path, np.asarray(all_scores, dtype=np.float64).tobytes())
+            atomic_write_bytes(path, np.asarray(self._scores, dtype=np.float64).tobytes())
 
 
 class QualityCutoff(PipelineStep):

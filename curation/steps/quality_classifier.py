@@ -142,7 +142,7 @@ class QualityClassifierFilter(BaseFilter):
         return self._model
 
     def score_texts(self, texts: list[str]) -> np.ndarray:
-        """P(label) of raw document texts (normalized as at training; empty text scores 0)."""
+        """P(label) of raw document texts, normalized as at training (an empty text gets the model's prior)."""
         return positive_probs(self.model, [normalize_text(t, self.norm) for t in texts], self.label)
 
     def filter_batch(self, batch: list) -> list[bool | tuple[bool, str]]:

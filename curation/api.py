@@ -221,6 +221,7 @@ def run(
     from curation.executors import get_executor
     from curation.executors.base import quiet_terminal_logging
     from curation.ledger import build_summary, collect_thresholds, write_summary
+    from curation.steps._pii_runfolder import sweep as sweep_pii
 
     recipe = load_recipe(recipe, overrides)
     limit = -1 if limit is None else limit
@@ -238,7 +239,10 @@ def run(
     result.jobs = executor.execute(recipe, stages, on_stage=on_stage)
     if result.jobs:  # submitted to a cluster: summary.json is written by a later call, once they finished
         return result
+    swept = sweep_pii(recipe)  # a recipe with `pii`: no detected value left in the folder (before summary.json)
     summary = build_summary(recipe.run_dir, stages, recipe, started, collect_thresholds(recipe))
+    if swept is not None:
+        summary["pii_run_folder"] = swept
     write_summary(recipe.run_dir, summary)
     result.seconds = time.time() - t0
     return result

@@ -61,9 +61,9 @@ GOLDEN: dict[str, str] = {  # captured on main 530d82b (before the refactor)
     "instructions-decontam": "d8afc2cb18b35cdb",
     "messages-in": "f4b2b5dba6c6ef2d",
     "prompt_completion-in": "7ce135905108e3da",
-    "roots_web": "abbc2ba15513b394",
-    "sample": "abbc2ba15513b394",
-    "sample-parquet": "1a12c817ddf2a113",
+    "roots_web": "2b0ca4e9898f646b",  # issue-pii: removed/ of steps before pii scrubbed
+    "sample": "2b0ca4e9898f646b",  # issue-pii: removed/ of steps before pii scrubbed
+    "sample-parquet": "89c69f901cd6a713",  # issue-pii: idem
     "sharegpt-in": "64fadec464b71e5d",
     "text-in": "f4d78f663408647f",
     "truncated": "54b82bf5a2e22955",

@@ -219,6 +219,7 @@ def run(
         RecipeError, UsageError: bad recipe, overrides or run folder.
     """
     from curation.executors import get_executor
+    from curation.formats._uniform import uniform_output
     from curation.executors.base import quiet_terminal_logging
     from curation.ledger import build_summary, collect_thresholds, write_summary
 
@@ -238,6 +239,7 @@ def run(
     result.jobs = executor.execute(recipe, stages, on_stage=on_stage)
     if result.jobs:  # submitted to a cluster: summary.json is written by a later call, once they finished
         return result
+    uniform_output(RunFolder(recipe.run_dir).output)  # one schema: datasets.load_dataset loads every shard
     summary = build_summary(recipe.run_dir, stages, recipe, started, collect_thresholds(recipe))
     write_summary(recipe.run_dir, summary)
     result.seconds = time.time() - t0

@@ -74,58 +74,84 @@ def _tolerate_missing_uri(iterator) -> None:
     loader.load_http_headers = load_http_headers
 
 
+def _next_record_start(f, after: int, gz: bool) -> int | None:
+    """Byte offset of the next record (a gzip member, or a `WARC/1.` line) after `after`, or None."""
+    markers = (b"\x1f\x8b\x08",) if gz else (b"\nWARC/1.0\r\n", b"\nWARC/1.1\r\n")
+    pos, tail, chunk = after + 1, b"", 1 << 20
+    f.seek(pos)
+    while block := f.read(chunk):
+        data = tail + block
+        hits = [i for i in (data.find(m) for m in markers) if i >= 0]
+        if hits:
+            return pos - len(tail) + min(hits) + (0 if gz else 1)
+        tail = data[-16:]
+        pos += len(block)
+    return None
+
+
 class RejectingWarcReader(RejectingReaderMixin, WarcReader):
     name = "🕷 Warc (ledger)"
 
     def read_file(self, filepath: str):
-        from warcio.archiveiterator import ArchiveIterator
-
         # warcio decompresses gzip members itself, so offsets are byte offsets in the file as stored
         compression = "zstd" if filepath.endswith(".zst") else None
+        start = 0
         with self.data_folder.open(filepath, "rb", compression=compression) as f:
-            records = ArchiveIterator(f)
-            _tolerate_missing_uri(records)
-            held = None  # (offset, doc): yielded once the next record shows this one ended where it said
-            errors, offset = 0, 0
-            try:
-                for record in records:
-                    if held is not None:
-                        if records.err_count != errors:
-                            self.reject(filepath, None, "Content-Length does not match the record", held[1].text,
-                                        offset=held[0])
-                        else:
-                            yield held[1]
-                        held = None
-                    errors, offset = records.err_count, records.offset
-                    with self.track_time():
-                        try:
-                            data = record_to_dict(record)
-                        except (RecordError, *STREAM_ERRORS, ValueError) as e:
-                            self.reject(filepath, None, str(e), offset=offset)
-                            continue
-                        if data is None:
-                            continue
-                        doc = self.get_document_from_dict(data, filepath, offset)
-                    if doc is not None:
-                        held = (offset, doc)
-            except Exception as e:  # noqa: BLE001 (warcio raises anything on garbage; the run goes on)
-                self.reject(filepath, None, f"unreadable WARC data at byte offset {records.offset}: "
-                            f"{type(e).__name__}: {e}; the rest of the file is skipped", offset=records.offset)
-                if held is not None:
-                    yield held[1]
-                return
-            if held is not None:
-                if records.err_count != errors:
-                    self.reject(filepath, None, "Content-Length does not match the record", held[1].text,
-                                offset=held[0])
-                else:
-                    yield held[1]
-            if compression is None:
-                size = self.data_folder.size(filepath)
-                if size - records.offset > TRAILING_SLACK:
-                    self.reject(filepath, None, f"truncated WARC: {size - records.offset} bytes after the last "
-                                f"complete record (byte offset {records.offset}) could not be read",
-                                offset=records.offset)
+            while start is not None:
+                start = yield from self._read_from(f, filepath, start, seekable=compression is None)
+
+    def _read_from(self, f, filepath: str, start: int, seekable: bool):
+        """Records from byte `start`; returns where to go on after unparsable data (None: done)."""
+        from warcio.archiveiterator import ArchiveIterator
+
+        if start:
+            f.seek(start)
+        records = ArchiveIterator(f)
+        _tolerate_missing_uri(records)
+        held = None  # (offset, doc): yielded once the next record shows this one ended where it said
+        errors, offset = 0, start
+
+        def release():
+            if records.err_count != errors:
+                self.reject(filepath, None, "Content-Length does not match the record", held[1].text,
+                            offset=held[0])
+                return None
+            return held[1]
+
+        try:
+            for record in records:
+                if held is not None and (doc := release()) is not None:
+                    yield doc
+                held = None
+                errors, offset = records.err_count, records.offset
+                with self.track_time():
+                    try:
+                        data = record_to_dict(record)
+                    except (RecordError, *STREAM_ERRORS, ValueError) as e:
+                        self.reject(filepath, None, str(e), offset=offset)
+                        continue
+                    if data is None:
+                        continue
+                    doc = self.get_document_from_dict(data, filepath, offset)
+                if doc is not None:
+                    held = (offset, doc)
+        except Exception as e:  # noqa: BLE001 (warcio raises anything on garbage; the run goes on)
+            bad = records.offset
+            if held is not None:  # the garbage starts where this record said it ended: its length is wrong
+                self.reject(filepath, None, "Content-Length does not match the record", held[1].text, offset=held[0])
+            nxt = _next_record_start(f, bad, gz=filepath.endswith(".gz")) if seekable else None
+            skipped = "the rest of the file" if nxt is None else f"bytes {bad}-{nxt}"
+            self.reject(filepath, None, f"unreadable WARC data: {type(e).__name__}: {e} ({skipped} skipped)", offset=bad)
+            return nxt
+        if held is not None and (doc := release()) is not None:
+            yield doc
+        if seekable:
+            size = self.data_folder.size(filepath)
+            if size - records.offset > TRAILING_SLACK:
+                self.reject(filepath, None, f"truncated WARC: {size - records.offset} bytes after the last "
+                            f"complete record (byte offset {records.offset}) could not be read",
+                            offset=records.offset)
+        return None
 
 
 class WarcParams(InputParams):

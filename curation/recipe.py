@@ -106,26 +106,65 @@ MAX_NODES = 100_000  # after alias expansion
 MAX_INT = 2**31 - 1  # an int param without its own upper bound (tasks: 1e29, num_perm: 5e9, ngram: 1e20)
 
 
+def _children(n: yaml.Node) -> list[tuple[Any, yaml.Node]]:
+    if isinstance(n, yaml.MappingNode):
+        return [(k.value if isinstance(k, yaml.ScalarNode) else "?", v) for k, v in n.value] + [(None, k) for k, _ in n.value]
+    if isinstance(n, yaml.SequenceNode):
+        return list(enumerate(n.value))
+    return []
+
+
+_OPEN = (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken, yaml.BlockMappingStartToken,
+         yaml.BlockSequenceStartToken)
+_CLOSE = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
+
+
+def _check_depth(text: str, file: Path) -> None:
+    """Refuse nesting deeper than MAX_DEPTH from the token stream (PyYAML's composer is recursive: 20,000
+    nested brackets raised RecursionError before any tree existed to check)."""
+    depth, top_key, expect_key = 0, "", False
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(token, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise RecipeError(str(file), token.start_mark.line + 1, f"{top_key}...",
+                                  f"nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(token, _CLOSE):
+            depth -= 1
+        elif isinstance(token, yaml.KeyToken):
+            expect_key = depth == 1
+        elif isinstance(token, yaml.ScalarToken) and expect_key:
+            top_key, expect_key = token.value, False
+
+
 def _check_tree(node: yaml.Node, file: Path) -> None:
-    """Refuse YAML nested deeper than MAX_DEPTH or whose aliases expand past MAX_NODES nodes, without
-    expanding anything (sizes are memoized per node, so a bomb costs as much as its text)."""
+    """Refuse YAML nested deeper than MAX_DEPTH or whose aliases expand past MAX_NODES values, without
+    expanding anything (sizes are memoized per node, so a bomb costs as much as its text). The error
+    names the outermost key where it happens."""
     sizes: dict[int, int] = {}
-    stack: list[tuple[yaml.Node, int, bool]] = [(node, 1, False)]
+    stack: list[tuple[yaml.Node, KeyPath, bool]] = [(node, (), False)]
     while stack:
-        n, depth, done = stack.pop()
-        children = [c for kv in n.value for c in kv] if isinstance(n, yaml.MappingNode) else (
-            n.value if isinstance(n, yaml.SequenceNode) else [])
+        n, path, done = stack.pop()
+        children = _children(n)
         if done:
-            sizes[id(n)] = min(1 + sum(sizes[id(c)] for c in children), MAX_NODES + 1)
+            sizes[id(n)] = min(1 + sum(sizes[id(c)] for _, c in children), MAX_NODES + 1)
             continue
-        if depth > MAX_DEPTH:
-            raise RecipeError(str(file), n.start_mark.line + 1, "", f"nested deeper than {MAX_DEPTH} levels")
+        if len(path) >= MAX_DEPTH:
+            raise RecipeError(str(file), n.start_mark.line + 1, _key_str(path[:3]) + "...",
+                              f"nested deeper than {MAX_DEPTH} levels")
         if id(n) in sizes:
             continue
-        stack.append((n, depth, True))
-        stack += [(c, depth + 1, False) for c in children if id(c) not in sizes]
+        stack.append((n, path, True))
+        stack += [(c, path + ((k,) if k is not None else ()), False) for k, c in children if id(c) not in sizes]
     if sizes[id(node)] > MAX_NODES:
-        raise RecipeError(str(file), None, "", f"YAML expands to more than {MAX_NODES:,} values (aliases?)")
+        n, path = node, ()
+        while True:  # descend to the outermost key whose value is too big
+            big = [(k, c) for k, c in _children(n) if k is not None and sizes[id(c)] > MAX_NODES]
+            if not big or path:
+                break
+            (_k, n), path = big[0], path + (big[0][0],)
+        raise RecipeError(str(file), n.start_mark.line + 1, _key_str(path),
+                          f"YAML expands to more than {MAX_NODES:,} values (alias bomb?)")
 
 
 def _lines(node: yaml.Node, path: KeyPath, out: dict[KeyPath, int]) -> None:
@@ -145,8 +184,10 @@ def _load_yaml(file: Path) -> tuple[Any, dict[KeyPath, tuple[str, int]]]:
         if file.is_dir():
             raise RecipeError(str(file), None, "", "is a folder, not a recipe file")
         if file.stat().st_size > MAX_RECIPE_BYTES:
-            raise RecipeError(str(file), None, "", f"larger than {MAX_RECIPE_BYTES:,} bytes; not a recipe")
+            raise RecipeError(str(file), 1, "", f"larger than {MAX_RECIPE_BYTES:,} bytes; not a recipe")
         text = file.read_text(encoding="utf-8")
+    except RecipeError:
+        raise
     except FileNotFoundError:
         raise RecipeError(str(file), None, "", "recipe file not found") from None
     except UnicodeDecodeError as e:
@@ -154,6 +195,7 @@ def _load_yaml(file: Path) -> tuple[Any, dict[KeyPath, tuple[str, int]]]:
     except (OSError, ValueError) as e:  # a NUL in the name, permissions, ...
         raise RecipeError(str(file), None, "", f"cannot read the recipe: {e}") from None
     try:
+        _check_depth(text, file)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is not None:
             _check_tree(node, file)

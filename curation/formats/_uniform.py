@@ -1,12 +1,14 @@
 """One record schema for a whole run's output, so that `datasets.load_dataset` loads it.
 
 Steps add metadata keys only to some documents (`dedup.cluster` only on cluster representatives,
-`alpaca` `history` only on multi-turn records), and pyarrow infers a schema per file or block: the
-first file without a key and the second with it gave `TypeError: Couldn't cast ...`. After the last
-stage, every output record gets every key any record has, missing values as null, nested mappings
-included (lists of mappings too). A shard is rewritten (atomically, gzip reproducible) only when one
-of its records lacks a key, so a rerun or a resume that finds the shards uniform reads them and stops.
-"""
+`alpaca` `history` only on multi-turn records), and `datasets` fixes its schema from the first file it
+reads: a later file with a key the first one lacks (or has only as null) failed with
+`TypeError: Couldn't cast ...`. After the last stage, every output record gets every key any record
+has, missing values as null (nested mappings and lists of mappings too), and the first shard in name
+order gets a record with a non-null value of each key (moved from a later shard), so loading the
+shards in name order (`sorted(glob(...))`, as the README shows) always works. A shard is rewritten
+(atomically, gzip reproducible) only when it changes, so a resumed run that finds the shards uniform
+reads them and stops."""
 
 from __future__ import annotations
 
@@ -62,21 +64,38 @@ def _fill(value, shape: dict | None) -> bool:
     return changed
 
 
-def _rewrite(path: Path, union: dict) -> None:
-    if path.name.endswith(".parquet"):  # parquet shards are read whole anyway
+def _typed(value, path: tuple = ()) -> set[tuple]:
+    """Paths (keys, LIST for list elements) that hold a non-null value: what tells pyarrow a type."""
+    out: set[tuple] = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if v is not None:
+                out.add(path + (k,))
+                out |= _typed(v, path + (k,))
+    elif isinstance(value, list):
+        for v in value:
+            if v is not None:
+                out.add(path + (LIST,))
+                out |= _typed(v, path + (LIST,))
+    return out
+
+
+def _write(path: Path, records, union: dict) -> None:
+    """Write `records` (filled with `union`) to `path` atomically, in the shard's own format."""
+    if path.name.endswith(".parquet"):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        records = list(iter_shard(path))
+        rows = []
         for r in records:  # parquet output stores metadata as a JSON string (formats/parquet.py)
             _fill(r, union)
-            r["metadata"] = orjson.dumps(r.get("metadata"), default=str).decode()
+            rows.append({**r, "metadata": orjson.dumps(r.get("metadata"), default=str).decode()})
         with atomic_open(path) as f:
-            pq.write_table(pa.Table.from_pylist(records), f)
+            pq.write_table(pa.Table.from_pylist(rows), f)
         return
     with atomic_open(path) as f:
         out = gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0) if path.name.endswith(".gz") else f
-        for record in iter_shard(path):  # streamed: a shard can be larger than memory
+        for record in records:  # streamed: a shard can be larger than memory
             _fill(record, union)
             out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
         if out is not f:
@@ -84,16 +103,50 @@ def _rewrite(path: Path, union: dict) -> None:
 
 
 def uniform_output(folder: str | Path) -> int:
-    """Give every record of the shards in `folder` the same keys (missing as null); returns the number
-    of shards rewritten."""
+    """Give every record of the shards in `folder` the same keys (missing as null), and make the first
+    shard (in name order) hold a non-null value of every key that has one anywhere.
+
+    Why the second part: `datasets` fixes its schema from the first file it reads, and a key that is
+    null (or absent) in every record of that file gets type `null`, which later files cannot be cast
+    to. Records that give the first shard a missing type are moved there from later shards (at most
+    one per such key, picked in name order, so the result is deterministic). Returns the number of
+    shards rewritten.
+    """
     files = shards(folder)
+    if not files:
+        return 0
     union: dict = {}
-    for path in files:
+    first_typed: set[tuple] = set()
+    all_typed: set[tuple] = set()
+    for i, path in enumerate(files):
         for record in iter_shard(path):
             _merge(union, _shape(record))
+            typed = _typed(record)
+            all_typed |= typed
+            if i == 0:
+                first_typed |= typed
+    moved: dict[Path, set[int]] = {}
+    exemplars: list[dict] = []
+    need = all_typed - first_typed
+    if need and not files[0].name.endswith(".parquet"):  # parquet metadata is one JSON string column
+        for path in files[1:]:
+            for j, record in enumerate(iter_shard(path)):
+                if (gain := _typed(record) & need):
+                    moved.setdefault(path, set()).add(j)
+                    exemplars.append(record)
+                    need -= gain
+                if not need:
+                    break
+            if not need:
+                break
     rewritten = 0
-    for path in files:
-        if any(_fill(record, union) for record in iter_shard(path)):
-            _rewrite(path, union)
-            rewritten += 1
+    for i, path in enumerate(files):
+        gone = moved.get(path, set())
+        if not gone and not (i == 0 and exemplars) and not any(_fill(r, union) for r in iter_shard(path)):
+            continue
+        records = (r for j, r in enumerate(iter_shard(path)) if j not in gone)
+        if i == 0 and exemplars:
+            records = list(records) + exemplars
+        _write(path, records, union)
+        rewritten += 1
     return rewritten

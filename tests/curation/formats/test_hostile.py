@@ -210,3 +210,104 @@ def test_limit_with_more_tasks_than_files(run_recipe, tmp_path):
     code, run_dir, summary = run_recipe({"name": "t", "input": {"format": "jsonl", "path": str(path)}, "steps": [],
                                          "executor": {"tasks": 2}}, "--limit", "600")
     assert code == 0 and summary["output"]["docs"] == 600
+
+
+# --- the hostile corpus (issue 12, "done when") -----------------------------------------------------
+
+
+def count_from_files(run_dir: Path) -> tuple[int, int, int]:
+    """(kept, removed, rejected) counted from the run folder's files, not from summary.json."""
+    from runfolder import iter_records, shards
+
+    kept = sum(1 for _ in iter_records(run_dir / "output"))
+    removed = sum(1 for step in (run_dir / "removed").glob("*") for _ in iter_records(step))
+    rejected = sum(1 for p in shards(run_dir / "rejected") for _ in p.read_bytes().splitlines())
+    return kept, removed, rejected
+
+
+def truncated_gz(path: Path, lines: list[str]) -> int:
+    """Write `lines` gzip-compressed and cut at 60%; returns how many whole lines a reader can get."""
+    data = gzip.compress("".join(line + "\n" for line in lines).encode())
+    path.write_bytes(data[: len(data) * 6 // 10])
+    got = 0
+    try:
+        with gzip.open(path, "rt") as f:
+            for line in f:
+                got += line.endswith("\n")
+    except (EOFError, OSError):
+        pass
+    return got
+
+
+def hostile_jsonl_folder(folder: Path) -> int:
+    """Every kind of bad JSON-lines input; returns the number of records (readable or not) planted."""
+    import zstandard
+
+    folder.mkdir()
+    good = [json.dumps({"text": f"a normal document number {i}", "id": f"g{i}"}) for i in range(20)]
+    lines = [
+        *good[:5],
+        '{"text": "unterminated',  # bad JSON
+        b'{"text": "caf\xe9 latin-1"}'.decode("latin-1"),  # becomes bad UTF-8 below
+        json.dumps({"text": "a NUL \u0000 inside", "id": "nul"}),
+        json.dumps({"text": "deep", "id": "deep", "m": deep(300)}),
+        json.dumps({"text": "x", "id": "short"}),  # removed by the length filter
+        json.dumps({"id": "no text"}),
+        json.dumps([1, 2]),
+    ]
+    raw = b"\xef\xbb\xbf" + b"".join(
+        (line.encode("latin-1") if "caf" in line else line.encode()) + b"\n" for line in lines)
+    (folder / "bad.jsonl").write_bytes(raw)
+    (folder / "nul_byte.jsonl").write_bytes(b'{"text": "raw \x00 byte"}\n' + good[5].encode() + b"\n")
+    planted = len(lines) + 2
+    (folder / "ok.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(("\n".join(good[6:11]) + "\n").encode()))
+    planted += 5
+    readable = truncated_gz(folder / "cut.jsonl.gz", [json.dumps({"text": f"line {i} " * 20}) for i in range(300)])
+    planted += readable + 1  # the cut is one rejection
+    with open(folder / "huge.jsonl", "w") as f:  # 50 MB: over the default input.max_doc_bytes
+        f.write(json.dumps({"id": "huge", "text": "word " * 10_000_000}) + "\n")
+    return planted + 1
+
+
+def test_hostile_corpus_every_format_runs_and_every_record_is_accounted(run_recipe, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    runs = []  # (format, input path, planted records or None when only the files can say)
+    runs.append(("jsonl", tmp_path / "jsonl", hostile_jsonl_folder(tmp_path / "jsonl")))
+    pdir = tmp_path / "parquet"
+    pdir.mkdir()
+    pq.write_table(pa.table({"text": ["one", "two", "three"], "id": ["1", "2", "3"],
+                             "blob": [b"\x00\xff", b"fine", None]}), pdir / "bin.parquet")
+    (pdir / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
+    runs.append(("parquet", pdir, None))
+    wdir = tmp_path / "warc"
+    wdir.mkdir()
+    raw = _warc(wdir / "cut.warc.gz", n=6)
+    (wdir / "cut.warc.gz").write_bytes(raw[: len(raw) * 2 // 3 + 17])
+    plain = _warc(wdir / "bad.warc")
+    (wdir / "bad.warc").write_bytes(plain.replace(b"WARC-Target-URI: https://example.org/1\r\n", b"", 1))
+    runs.append(("warc", wdir, None))
+    for fmt, rec in (("alpaca", {"instruction": "Say hi", "input": "", "output": "Hi there"}),
+                     ("sharegpt", {"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}),
+                     ("messages", {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}),
+                     ("prompt_completion", {"prompt": "p", "completion": "c"})):
+        folder = tmp_path / fmt
+        folder.mkdir()
+        readable = truncated_gz(folder / "cut.jsonl.gz", [json.dumps(dict(rec, id=str(i), pad="x" * i)) for i in range(200)])
+        (folder / "bom.jsonl").write_bytes(b"\xef\xbb\xbf" + json.dumps(rec).encode() + b"\n")
+        runs.append((fmt, folder, readable + 1 + 1))
+    for fmt, path, planted in runs:
+        code, run_dir, summary = run_recipe(
+            {"name": "hostile", "input": {"format": fmt, "path": str(path), **({"extractor": "none"} if fmt == "warc" else {})},
+             "steps": [{"length_filter": {"min_chars": 2}}], "output": {"keep_removed": True}}, "--force")
+        assert code == 0, fmt
+        kept, removed, rejected_n = count_from_files(run_dir)
+        assert kept + removed + rejected_n == summary["input"]["docs"], fmt  # the files, not just the ledger
+        assert (kept, removed, rejected_n) == (summary["output"]["docs"], summary["invariant"]["removed"],
+                                               summary["rejected"]), fmt
+        if planted is not None:
+            assert summary["input"]["docs"] == planted, fmt
+        assert rejected_n > 0, f"{fmt}: the hostile records must be in rejected/"
+        for r in rejected(run_dir):
+            assert r["source"] and (r["line"] is not None or r.get("offset") is not None or fmt == "parquet"), r

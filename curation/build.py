@@ -9,7 +9,7 @@ logging folder under `logs/`, so datatrove's completion markers make every stage
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from datatrove.pipeline.writers import JsonlWriter
 
@@ -19,6 +19,8 @@ from curation.recipe import Recipe
 from curation.registry import Barrier, ReaderContext, StepContext, all_readers, get_op
 from runfolder import RunFolder
 
+ROLES = ("reader", "segment_reader", "step", "aux", "intermediate", "output")
+
 
 @dataclass
 class Stage:
@@ -26,16 +28,37 @@ class Stage:
 
     Attributes:
         name: folder name under logs/ (e.g. `segment_0`, `exact_dedup.stage_1`).
-        pipeline: the datatrove steps.
+        pipeline: the datatrove steps, each labelled with `tag` (its ledger role and recipe step id).
         tasks: number of tasks.
-        roles: per pipeline position, `(role, step_id)`; roles are `reader`, `segment_reader`,
-            `step` (a ledger line), `aux` (helper part of a step), `intermediate`, `output`.
     """
 
     name: str
     pipeline: list
     tasks: int
-    roles: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+def tag(step, role: str, step_id: str | None = None):
+    """Label a pipeline step's stats with its ledger role and recipe step id, e.g. `step:language_id | ...`.
+
+    datatrove writes each step's counters under its stats name; the ledger reads the label back, so a
+    counter reaches the right funnel line by name, whatever its position (datatrove leaves steps without
+    stats out of the stats file, which would shift positions). Roles: `reader`, `segment_reader`, `step`
+    (a funnel line), `aux` (a helper part of a step: its time counts, its documents do not),
+    `intermediate` (a barrier's segment writer), `output`.
+    """
+    assert role in ROLES, role
+    display = step.__dict__.setdefault("_ledger_display_name", step.stats.name)
+    step.stats.name = f"{role}:{step_id or ''} | {display}"
+    return step
+
+
+def parse_tag(stats_name: str) -> tuple[str, str | None]:
+    """`(role, step_id)` of a stats name written by `tag` (ValueError for an untagged one)."""
+    label, sep, _ = stats_name.partition(" | ")
+    role, colon, step_id = label.partition(":")
+    if not sep or not colon or role not in ROLES:
+        raise ValueError(f"pipeline step without a ledger tag: {stats_name!r}")
+    return role, step_id or None
 
 
 def _tasks_with_input(reader, tasks: int) -> int:
@@ -58,8 +81,7 @@ def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> lis
     readers = built if isinstance(built, list) else [built]
     if limit is not None and limit >= 0:  # split over the tasks that have input (1 file, 2 tasks: all to one)
         readers[0].limit = max(1, -(-limit // _tasks_with_input(readers[0], tasks)))
-    pipeline = list(readers)
-    roles = [("reader", None)] + [("step", f"{recipe.input.format}_extract")] * (len(readers) - 1)
+    pipeline = [tag(readers[0], "reader")] + [tag(r, "step", f"{recipe.input.format}_extract") for r in readers[1:]]
 
     stages: list[Stage] = []
     segment = 0
@@ -67,26 +89,23 @@ def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> lis
         ctx = StepContext(run_dir=run_dir, step_id=step.id, tasks=tasks, keep_removed=recipe.output.keep_removed)
         part = get_op(step.op).build(step.params, ctx)
         if not isinstance(part, Barrier):
-            pipeline.append(part)
-            roles.append(("step", step.id))
+            pipeline.append(tag(part, "step", step.id))
             continue
         seg_dir = RunFolder(run_dir).segment(segment)
-        pipeline += part.before
-        roles += [("aux", step.id)] * len(part.before)
-        pipeline.append(reproducible(JsonlWriter(str(seg_dir), output_filename="${rank}.jsonl.gz", adapter=record_adapter)))
-        roles.append(("intermediate", None))
-        stages.append(Stage(f"segment_{segment}", pipeline, tasks, roles))
+        pipeline += [tag(p, "aux", step.id) for p in part.before]
+        writer = reproducible(JsonlWriter(str(seg_dir), output_filename="${rank}.jsonl.gz", adapter=record_adapter))
+        pipeline.append(tag(writer, "intermediate"))
+        stages.append(Stage(f"segment_{segment}", pipeline, tasks))
         for j, (pipe, n) in enumerate(part.stages, start=1):
-            stages.append(Stage(f"{step.id}.stage_{j}", list(pipe), n, [("aux", step.id)] * len(pipe)))
+            stages.append(Stage(f"{step.id}.stage_{j}", [tag(p, "aux", step.id) for p in pipe], n))
         segment += 1
         reader = SegmentReader(str(seg_dir), glob_pattern="*.jsonl.gz", add_file_path=False)
         reader.rejected_dir = str(RunFolder(run_dir).rejected)
-        pipeline = [reader, part.filter]
-        roles = [("segment_reader", None), ("step", step.id)]
+        reader.rejected_name = f"{{rank:05d}}.segment{segment:02d}.jsonl"  # never the first reader's file
+        pipeline = [tag(reader, "segment_reader"), tag(part.filter, "step", step.id)]
     out = recipe.output
     writer = make_output_writer(str(RunFolder(run_dir).output), out.format, out.max_shard_docs, out.max_shard_bytes)
     writer.rejected_dir = str(RunFolder(run_dir).rejected)  # a document the format cannot write
-    pipeline.append(writer)
-    roles.append(("output", None))
-    stages.append(Stage(f"segment_{segment}", pipeline, tasks, roles))
+    pipeline.append(tag(writer, "output"))
+    stages.append(Stage(f"segment_{segment}", pipeline, tasks))
     return stages

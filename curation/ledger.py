@@ -14,7 +14,7 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from curation.build import Stage
+from curation.build import Stage, parse_tag
 from curation.steps.base import LEDGER_PREFIX
 from runfolder import RunFolder, atomic_write_json
 
@@ -28,15 +28,20 @@ def _total(value) -> float:
     return value or 0
 
 
-def load_stage_stats(logging_dir: Path, length: int) -> list[dict[str, float]]:
-    """Sum the per-rank stats files of one stage: per pipeline position, {stat: total}."""
-    merged: list[dict[str, float]] = [defaultdict(float) for _ in range(length)]
+def load_stage_stats(logging_dir: Path) -> list[tuple[str, str | None, dict[str, float]]]:
+    """Sum the per-rank stats files of one stage by step label: `[(role, step_id, {stat: total})]`.
+
+    Entries are matched across ranks by their stats name (the label `curation.build.tag` gave each
+    pipeline step), never by list position.
+    """
+    merged: dict[str, dict[str, float]] = {}
     for path in sorted((logging_dir / "stats").glob("*.json")):
-        for i, step in enumerate(json.loads(path.read_text())[:length]):
+        for step in json.loads(path.read_text()):
+            acc = merged.setdefault(step["name"], defaultdict(float))
             for key, value in step.get("stats", {}).items():
-                merged[i][key] += _total(value)
-            merged[i]["__seconds"] += _total(step.get("time_stats", 0))
-    return merged
+                acc[key] += _total(value)
+            acc["__seconds"] += _total(step.get("time_stats", 0))
+    return [(*parse_tag(name), stats) for name, stats in merged.items()]
 
 
 def _rejected_reasons(run_dir: Path) -> dict[str, int]:
@@ -63,8 +68,7 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
     unwritable = 0  # documents the output format could not write (read, kept, then set aside)
     op_of = {s.id: s.op for s in recipe.steps}
     for stage in stages:
-        stats = load_stage_stats(RunFolder(run_dir).stage_logs(stage.name), len(stage.pipeline))
-        for (role, step_id), s in zip(stage.roles, stats):
+        for role, step_id, s in load_stage_stats(RunFolder(run_dir).stage_logs(stage.name)):
             for key, value in s.items():
                 if key.startswith(LEDGER_PREFIX):
                     section, _, name = key[len(LEDGER_PREFIX):].partition(":")

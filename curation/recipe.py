@@ -13,12 +13,13 @@ import copy
 import difflib
 import hashlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from curation.errors import RecipeError
+from curation.executors.base import ExecutorConfig, all_executors
 from curation.registry import InputParams, OpParams, all_readers, get_op
 
 KeyPath = tuple  # a key path inside the recipe, e.g. ("steps", 2, "roots_filters", "min_words")
@@ -33,21 +34,6 @@ class OutputConfig(BaseModel):
     max_shard_docs: int | None = Field(100_000, ge=1, description="start a new shard after this many docs")
     max_shard_bytes: int | None = Field(None, ge=1, description="start a new shard after this many text bytes")
     keep_removed: bool = Field(False, description="write removed documents to removed/<step>/")
-
-
-class ExecutorConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["local", "slurm", "ray"] = "local"
-    tasks: int = Field(1, ge=1, description="datatrove tasks (input files are split between them)")
-    workers: int = Field(-1, description="tasks run at once (-1: min(tasks, CPU cores))")
-    # slurm
-    partition: str | None = None
-    time: str | None = Field(None, description="slurm time limit, e.g. 04:00:00")
-    cpus_per_task: int = Field(1, ge=1)
-    mem_per_cpu_gb: float = Field(2, gt=0)
-    sbatch_args: dict[str, str] = Field(default_factory=dict)
-    # ray
-    address: str | None = Field(None, description="ray cluster address (default: a local Ray instance)")
 
 
 class Step(BaseModel):
@@ -465,7 +451,12 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
     output = _validate_model(OutputConfig, data.get("output"), ("output",), ctx)
     if output.path is None:
         output.path = str(Path("runs") / name)
-    executor = _validate_model(ExecutorConfig, data.get("executor"), ("executor",), ctx)
+    raw_executor = data.get("executor") or {}
+    kinds = all_executors()
+    kind = raw_executor.get("kind", "local") if isinstance(raw_executor, dict) else "local"
+    if kind not in kinds:
+        raise ctx.error(("executor", "kind"), f"unknown executor kind {kind!r}{_suggest(kind, kinds)}; known: {', '.join(kinds)}")
+    executor = _validate_model(kinds[kind].config, raw_executor, ("executor",), ctx)
     from curation.formats.writers import (
         OUTPUT_FORMATS,  # filled by the format modules (all_readers imports them)
     )

@@ -5,6 +5,12 @@ subclasses `ExecutorKind` and decorates it with `@register_executor`, plus its t
 lives in `base.py` (not here) so that kind modules can import it without an import cycle.
 """
 
-from curation.executors.base import ExecutorKind, all_executors, get_executor, register_executor
+from curation.executors.base import (
+    ExecutorConfig,
+    ExecutorKind,
+    all_executors,
+    get_executor,
+    register_executor,
+)
 
-__all__ = ["ExecutorKind", "all_executors", "get_executor", "register_executor"]
+__all__ = ["ExecutorConfig", "ExecutorKind", "all_executors", "get_executor", "register_executor"]

@@ -12,15 +12,27 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field
+
 _KINDS: dict[str, type[ExecutorKind]] = {}
 _IMPORTED = False
 
 
+class ExecutorConfig(BaseModel):
+    """The recipe's `executor:` section: what every kind accepts. A kind's own config subclasses it."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: str = "local"
+    tasks: int = Field(1, ge=1, description="datatrove tasks (input files are split between them)")
+    workers: int = Field(-1, description="tasks run at once (-1: min(tasks, CPU cores))")
+
+
 class ExecutorKind:
-    """One way of running stages. Subclasses set `name` and implement `executors` (and may override
-    `execute` / `dry_run`)."""
+    """One way of running stages. Subclasses set `name` and `config` (their recipe keys) and implement
+    `executors` (and may override `execute` / `dry_run`)."""
 
     name: str = ""
+    config: type[ExecutorConfig] = ExecutorConfig
 
     def executors(self, recipe, stages) -> list:
         """One datatrove executor per stage, chained with `depends=`."""
@@ -74,6 +86,35 @@ def get_executor(kind: str) -> ExecutorKind:
     if kind not in kinds:
         raise KeyError(f"unknown executor kind {kind!r}; known: {', '.join(kinds)}")
     return kinds[kind]()
+
+
+# datatrove minor versions whose internals our two monkeypatches were checked against (the task logger in
+# datatrove.executor.base, file_is_local in datatrove.executor.ray). pyproject pins the same range.
+DATATROVE_CHECKED = ("0.10.",)
+
+
+def datatrove_version() -> str:
+    from importlib.metadata import version
+
+    return version("datatrove")
+
+
+def can_patch(module, name: str) -> bool:
+    """Whether patching `module.name` (a datatrove internal) is known to be safe with this datatrove.
+
+    On another version, or when the name is gone, the patch is skipped with a warning (the run goes on,
+    only noisier), instead of silently patching something that may mean something else now.
+    """
+    ver = datatrove_version()
+    if ver.startswith(DATATROVE_CHECKED) and hasattr(module, name):
+        return True
+    import warnings
+
+    warnings.warn(
+        f"datatrove {ver}: not patching {module.__name__}.{name} (checked against "
+        f"{', '.join(v + 'x' for v in DATATROVE_CHECKED)}); see curation/executors/", stacklevel=2
+    )
+    return False
 
 
 def quiet_terminal_logging() -> None:

@@ -25,12 +25,14 @@ import subprocess
 import sys
 from copy import deepcopy
 from pathlib import Path
+from typing import Literal
 
 from datatrove.executor.ray import RayPipelineExecutor
 from datatrove.executor.slurm import SlurmPipelineExecutor
+from pydantic import Field
 
 from curation.errors import UsageError
-from curation.executors.base import ExecutorKind, register_executor
+from curation.executors.base import ExecutorConfig, ExecutorKind, can_patch, register_executor
 from curation.recipe import Recipe
 from runfolder import RunFolder
 
@@ -118,11 +120,12 @@ class RayStageExecutor(RayPipelineExecutor):
     """
 
     def __init__(self, *args, address: str | None = None, stage_name: str = "", **kwargs):
-        if address:  # a cluster: datatrove warns when logging_dir is not on a shared filesystem
+        import datatrove.executor.ray as dt_ray
+
+        if address or not can_patch(dt_ray, "file_is_local"):
+            # a cluster: datatrove warns when logging_dir is not on a shared filesystem
             super().__init__(*args, **kwargs)
         else:  # a local instance shares this machine's filesystem: the warning does not apply
-            import datatrove.executor.ray as dt_ray
-
             is_local, dt_ray.file_is_local = dt_ray.file_is_local, lambda path: False
             try:
                 super().__init__(*args, **kwargs)
@@ -320,11 +323,29 @@ def write_slurm_scripts(recipe: Recipe, stages) -> list[Path]:
     return paths + [submit_path]
 
 
+class ClusterConfig(ExecutorConfig):
+    cpus_per_task: int = Field(1, ge=1)
+    mem_per_cpu_gb: float = Field(2, gt=0)
+    time: str | None = Field(None, description="time limit per task, Slurm syntax, e.g. 04:00:00")
+
+
+class SlurmConfig(ClusterConfig):
+    kind: Literal["slurm"] = "slurm"
+    partition: str | None = None
+    sbatch_args: dict[str, str] = Field(default_factory=dict)
+
+
+class RayConfig(ClusterConfig):
+    kind: Literal["ray"] = "ray"
+    address: str | None = Field(None, description="ray cluster address (default: a local Ray instance)")
+
+
 @register_executor
 class SlurmKind(ExecutorKind):
     """One job array per stage, submitted with `--dependency=afterok` on the previous stage's job."""
 
     name = "slurm"
+    config = SlurmConfig
 
     def executors(self, recipe, stages) -> list:
         return make_cluster_executors(recipe, stages)
@@ -342,6 +363,7 @@ class RayKind(ExecutorKind):
     """One Ray executor per stage on a local Ray instance or the cluster at `executor.address`."""
 
     name = "ray"
+    config = RayConfig
 
     def executors(self, recipe, stages) -> list:
         return make_cluster_executors(recipe, stages)

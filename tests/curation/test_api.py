@@ -92,3 +92,23 @@ def test_cli_uses_the_api_and_exits_2_on_user_errors(tmp_path, capsys):
     out = tmp_path / "r"
     assert main(["run", str(ROOT / "recipes" / "sample.yaml"), "--output", str(out), "--limit", "20", "--no-progress"]) == 0
     assert json.loads((out / "summary.json").read_text()) == curation.open_run(out).summary
+
+
+def test_script_without_main_guard_is_refused_not_hung(tmp_path):
+    """datatrove's forkserver workers import the main script again: an unguarded top-level run with
+    several workers would hang; it is refused with the fix. The same call under a main guard runs."""
+    import subprocess
+    import sys
+
+    call = (f"import curation\ncuration.run({{'name': 't', 'input': {{'format': 'jsonl', 'path': {str(SAMPLE)!r}}}, "
+            f"'output': {{'path': {str(tmp_path / 'r')!r}}}, 'executor': {{'tasks': 2, 'workers': 2}}}}, limit=20)\n")
+    bad, good = tmp_path / "bad.py", tmp_path / "good.py"
+    bad.write_text(call)
+    good.write_text("def main():\n" + "".join(f"    {line}\n" for line in call.splitlines())
+                    + "\n\nif __name__ == '__main__':\n    main()\n")
+    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, str(bad)], check=False, capture_output=True, text=True, timeout=120, env=env)
+    assert out.returncode == 1 and 'put the call under `if __name__ == "__main__":`' in out.stderr
+    out = subprocess.run([sys.executable, str(good)], check=False, capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert curation.open_run(tmp_path / "r").ok and curation.open_run(tmp_path / "r").summary["output"]["docs"] > 0

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from dashboard import ablations, analysis, data, documents
-from dashboard.synthetic import write_synthetic_run
+from tests.dashboard.synthetic import write_synthetic_run
 
 # --- data.py -------------------------------------------------------------------------------------
 
@@ -226,7 +226,7 @@ def test_thresholds_yaml_uses_recipe_param_names_and_is_valid_yaml(synthetic_run
     ths = {t.metric: t for t in analysis.thresholds_from_summary(summary)}
     chosen = [
         (ths["roots.char_rep_ratio"], 0.12, {"zh": 0.11}),
-        (ths["quality.alpha_ratio"], 0.75, {}),
+        (ths["quality.chars"], 150, {}),
         (analysis.Threshold("code_filters", "code.alnum_frac", "min", 0.25, param="min_alnum_frac"), 0.3, {}),
     ]
     text = analysis.thresholds_yaml(chosen, recipe, "synthetic-web")
@@ -235,7 +235,7 @@ def test_thresholds_yaml_uses_recipe_param_names_and_is_valid_yaml(synthetic_run
     assert steps[0] == {
         "roots_filters": {"max_char_rep_ratio": 0.12, "per_lang": {"zh": {"max_char_rep_ratio": 0.11}}}
     }
-    assert steps[1] == {"quality": {"min_alpha_ratio": 0.75}}
+    assert steps[1] == {"length_filter": {"min_chars": 150}}
     assert steps[2] == {"code_filters": {"min_alnum_frac": 0.3}}
     assert "guessed" not in text
     guessed = analysis.thresholds_yaml(

@@ -12,7 +12,14 @@ from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
-from curation.formats.base import UTF8_BOM, STREAM_ERRORS, RejectingReaderMixin, disk_kwargs, open_stream, with_rejects
+from curation.formats.base import (
+    STREAM_ERRORS,
+    UTF8_BOM,
+    RejectingReaderMixin,
+    disk_kwargs,
+    open_stream,
+    with_rejects,
+)
 from curation.formats.writers import ShardRollover, record_adapter, register_writer, reproducible
 from curation.registry import InputParams, ReaderContext, register_reader
 

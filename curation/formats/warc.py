@@ -13,7 +13,13 @@ from __future__ import annotations
 
 from datatrove.pipeline.readers import WarcReader
 
-from curation.formats.base import STREAM_ERRORS, RecordError, RejectingReaderMixin, folder_and_glob, with_rejects
+from curation.formats.base import (
+    STREAM_ERRORS,
+    RecordError,
+    RejectingReaderMixin,
+    folder_and_glob,
+    with_rejects,
+)
 from curation.registry import InputParams, ReaderContext, register_reader
 
 PAGE_TYPES = ("text/html", "application/xhtml+xml")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,10 +22,10 @@ from typing import IO
 import orjson
 from datatrove.data import Document, DocumentsPipeline
 
+from curation.formats._rejects import MAX_RAW_CHARS, write_rejected
 from curation.registry import InputParams, ReaderContext
 from runfolder import RunFolder
 
-MAX_RAW_CHARS = 2000  # how much of an unreadable record is kept in rejected/ (enough to debug, bounded)
 # Deepest nesting of a record's fields we accept. orjson reads up to 1024 levels but writes at most 255,
 # so a record nested between the two would be read and then crash the writer at the end of the run;
 # the document and its `metadata` add two levels, a margin leaves room for steps that add one.
@@ -174,33 +173,6 @@ def _short(data: dict, text_key: str) -> dict:
     except (TypeError, orjson.JSONEncodeError):
         return repr(out)[:MAX_RAW_CHARS]
     return out
-
-
-def write_rejected(step, record: dict) -> None:
-    """Append `record` ({source, line, error, raw[, offset]}) to `<rejected_dir>/<rejected_name>` of `step`.
-
-    The file is opened on the first rejection of the task and truncated then (a resumed task starts
-    over). `raw` is cut to MAX_RAW_CHARS; whatever it holds is written (bytes as escaped text).
-    """
-    raw = record.get("raw")
-    if isinstance(raw, (bytes, bytearray)):
-        raw = bytes(raw[:MAX_RAW_CHARS]).decode("utf-8", errors="backslashreplace")
-    elif raw is not None and not isinstance(raw, str):
-        try:
-            raw = orjson.dumps(raw, default=repr).decode()
-        except (TypeError, orjson.JSONEncodeError):  # nested too deep to dump
-            raw = repr(raw)[:MAX_RAW_CHARS]
-    record = {**record, "raw": (raw or "")[:MAX_RAW_CHARS]}
-    if record.get("offset") is None:
-        record.pop("offset", None)
-    if not step.rejected_dir:
-        return
-    if step._rejected_fh is None:
-        os.makedirs(step.rejected_dir, exist_ok=True)
-        name = step.rejected_name.format(rank=step._rank)
-        step._rejected_fh = open(os.path.join(step.rejected_dir, name), "wb")
-    step._rejected_fh.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
-    step._rejected_fh.flush()
 
 
 def disk_kwargs(p: InputParams, ctx: ReaderContext) -> dict:

@@ -15,7 +15,7 @@ from datatrove.data import Document
 from datatrove.io import OutputFileManager
 from datatrove.pipeline.writers import JsonlWriter
 
-from curation.formats.base import write_rejected
+from curation.formats._rejects import write_rejected
 
 # What a document that cannot be written raises (orjson: nesting > 255, unknown types; pyarrow:
 # ArrowInvalid/ArrowTypeError subclass these). Disk errors (OSError) still stop the run.

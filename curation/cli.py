@@ -98,9 +98,11 @@ def print_summary(summary: dict) -> None:
 
 
 def cmd_validate(args) -> int:
+    from curation.api import check_run_paths
     from curation.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.set)
+    check_run_paths(recipe)
     print(recipe.resolved_yaml(), end="")
     return 0
 

@@ -55,18 +55,18 @@ CASES: dict[str, tuple[str, list[str]]] = {
 GOLDEN: dict[str, str] = {  # captured on main 530d82b (before the refactor)
     "code": "af8f9cca68dd4d45",
     "demo_raw": "840aa186293a01cb",
-    "demo_roots_dedup": "0aae83591e5e255e",
-    "hostile-text": "1163dcf4a4c283b8",
+    "demo_roots_dedup": "652b4ece642264eb",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
+    "hostile-text": "f1eb872dadc97244",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
     "instructions": "19c445cda36c73c3",
     "instructions-decontam": "d8afc2cb18b35cdb",
     "messages-in": "f4b2b5dba6c6ef2d",
     "prompt_completion-in": "7ce135905108e3da",
-    "roots_web": "2b0ca4e9898f646b",  # issue-pii: removed/ of steps before pii scrubbed
-    "sample": "2b0ca4e9898f646b",  # issue-pii: removed/ of steps before pii scrubbed
-    "sample-parquet": "89c69f901cd6a713",  # issue-pii: idem
+    "roots_web": "cb59e2f6ad594afa",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
+    "sample": "cb59e2f6ad594afa",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
+    "sample-parquet": "a612d5e439d30109",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
     "sharegpt-in": "64fadec464b71e5d",
-    "text-in": "f4d78f663408647f",
-    "truncated": "54b82bf5a2e22955",
+    "text-in": "46adc1b79fd6ba54",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
+    "truncated": "2959fdb32cbc9101",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
 }
 
 

@@ -55,18 +55,18 @@ CASES: dict[str, tuple[str, list[str]]] = {
 GOLDEN: dict[str, str] = {  # captured on main 530d82b (before the refactor)
     "code": "af8f9cca68dd4d45",
     "demo_raw": "840aa186293a01cb",
-    "demo_roots_dedup": "652b4ece642264eb",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
-    "hostile-text": "f1eb872dadc97244",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
+    "demo_roots_dedup": "652b4ece642264eb",  # refreshed: uniform schema / PII scrub
+    "hostile-text": "f1eb872dadc97244",  # refreshed: uniform schema / PII scrub
     "instructions": "19c445cda36c73c3",
     "instructions-decontam": "d8afc2cb18b35cdb",
     "messages-in": "f4b2b5dba6c6ef2d",
     "prompt_completion-in": "7ce135905108e3da",
-    "roots_web": "cb59e2f6ad594afa",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
-    "sample": "cb59e2f6ad594afa",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
-    "sample-parquet": "a612d5e439d30109",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
+    "roots_web": "cb59e2f6ad594afa",  # refreshed: uniform schema / PII scrub
+    "sample": "cb59e2f6ad594afa",  # refreshed: uniform schema / PII scrub
+    "sample-parquet": "a612d5e439d30109",  # refreshed: uniform schema / PII scrub
     "sharegpt-in": "64fadec464b71e5d",
-    "text-in": "46adc1b79fd6ba54",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
-    "truncated": "2959fdb32cbc9101",  # issue-12: uniform output schema; issue-pii: removed/ scrubbed (output checked against main)
+    "text-in": "46adc1b79fd6ba54",  # refreshed: uniform schema / PII scrub
+    "truncated": "2959fdb32cbc9101",  # refreshed: uniform schema / PII scrub
 }
 
 

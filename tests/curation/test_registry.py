@@ -22,7 +22,7 @@ def test_every_format_module_registers_a_reader_or_writer():
     registry.all_readers()
     owners = {spec.build.__module__ for spec in registry.all_readers().values()}
     owners |= {fn.__module__ for fn in OUTPUT_FORMATS.values()}
-    modules = {f"curation.formats.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)}
+    modules = {f"curation.formats.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")}
     assert modules - owners == {"curation.formats.base", "curation.formats.writers"}
     assert {"jsonl", "parquet", "text", "hf", "warc", "code", "alpaca", "sharegpt", "messages",
             "prompt_completion"} <= set(registry.all_readers())

@@ -63,9 +63,9 @@ GOLDEN: dict[str, str] = {
     "instructions-decontam": "d8afc2cb18b35cdb",
     "messages-in": "f4b2b5dba6c6ef2d",
     "prompt_completion-in": "7ce135905108e3da",
-    "roots_web": "220603c32a568f17",
-    "sample": "220603c32a568f17",
-    "sample-parquet": "1a7084051de8da52",
+    "roots_web": "2b0ca4e9898f646b",  # issue-pii: removed/ of steps before pii scrubbed
+    "sample": "2b0ca4e9898f646b",  # issue-pii: removed/ of steps before pii scrubbed
+    "sample-parquet": "89c69f901cd6a713",  # issue-pii: idem
     "sharegpt-in": "64fadec464b71e5d",
     "text-in": "46adc1b79fd6ba54",
     "truncated": "2959fdb32cbc9101",

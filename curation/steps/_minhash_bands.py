@@ -21,7 +21,6 @@ Same buckets + same links => same connected components => same clusters, keepers
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from curation.steps._minhash_io import (
     read_meta,
     signature_files,
 )
+from curation.steps._minhash_plan import choose_mode, link_bucket, lsh_bands, settings_key, signatures_digest
 
 KEY_BYTES_PER_DOC = 48  # a share's uint64 key + int64 doc, the argsort's int64, sorted copies
 SHARE_BUDGET = 96 << 20  # bytes of keys held at once: parts = ceil(docs * 48 B / budget)
@@ -95,8 +95,6 @@ class MinhashBandStage(PipelineStep):
         self.params, self.work_dir, self.expected_tasks = params, str(work_dir), expected_tasks
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
-        from curation.steps._minhash_lsh import choose_mode, lsh_bands, settings_key
-
         p, work = self.params, Path(self.work_dir)
         files = signature_files(work / "signatures", self.expected_tasks)
         bands, rows = lsh_bands(p)
@@ -192,8 +190,6 @@ class MinhashBandStage(PipelineStep):
 
     def _decide(self, band, mem, starts, sizes, cand, sigs, counts, rows) -> list[np.ndarray]:
         """Links of one piece's runs, split on exact band values, decided as `link_bucket` decides."""
-        from curation.steps._minhash_lsh import link_bucket
-
         p = self.params
         local = np.searchsorted(cand, mem)
         band_cols = slice(band * rows, (band + 1) * rows)
@@ -235,7 +231,3 @@ def candidate_counts(files, cand: np.ndarray) -> np.ndarray:
                 out[lo:hi] = c[cand[lo:hi] - base]
         base += meta["docs"]
     return out
-
-
-def signatures_digest(files) -> str:
-    return hashlib.sha1("".join(m["digest"] for _, m in files).encode()).hexdigest()

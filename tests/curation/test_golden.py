@@ -63,9 +63,9 @@ GOLDEN: dict[str, str] = {
     "instructions-decontam": "d8afc2cb18b35cdb",
     "messages-in": "f4b2b5dba6c6ef2d",
     "prompt_completion-in": "7ce135905108e3da",
-    "roots_web": "2b0ca4e9898f646b",  # issue-pii: removed/ of steps before pii scrubbed
-    "sample": "2b0ca4e9898f646b",  # issue-pii: removed/ of steps before pii scrubbed
-    "sample-parquet": "89c69f901cd6a713",  # issue-pii: idem
+    "roots_web": "cb59e2f6ad594afa",  # ROOTS defaults (issue 17) + removed/ before pii scrubbed (issue-pii)
+    "sample": "cb59e2f6ad594afa",  # ROOTS defaults (issue 17) + removed/ before pii scrubbed (issue-pii)
+    "sample-parquet": "a612d5e439d30109",  # idem
     "sharegpt-in": "64fadec464b71e5d",
     "text-in": "46adc1b79fd6ba54",
     "truncated": "2959fdb32cbc9101",

@@ -34,6 +34,7 @@ class Variant:
     recipe: str | None = None  # recipe YAML run with `curate run` when the run folder has no summary.json
     run: str | None = None  # run folder (default: <out>/runs/<variant>)
     limit: int | None = None  # `curate run --limit`: documents read (split over tasks)
+    max_train_tokens: int | None = None  # cap the train split (a fixed unique pool: repetition studies)
     input: str = "sample"  # recipe variants read the ablation's `sample` (or its `planted` copy): set
     # on the command line (`--set input.path=...`), so the recipe's own input.path does not matter
 

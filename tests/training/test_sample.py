@@ -14,7 +14,14 @@ def test_blocks_are_kept_whole_and_planting_counts(tmp_path):
     src = tmp_path / "src.jsonl.gz"
     write_jsonl_gz(src, docs)
     plant = Plant(fraction=0.1, copies=5, path=str(tmp_path / "planted.jsonl.gz"))
-    s = Sample(inputs=[str(src)], fraction=0.3, path=str(tmp_path / "s.jsonl.gz"), block_docs=10, plant=plant)
+    s = Sample(
+        inputs=[str(src)],
+        fraction=0.3,
+        path=str(tmp_path / "s.jsonl.gz"),
+        unit="block",
+        block_docs=10,
+        plant=plant,
+    )
     stats = write_sample(s, set(), None, {})
     kept = [int(d["id"][1:]) for d in read_jsonl(s.path)]
     blocks = {k // 10 for k in kept}
@@ -25,6 +32,30 @@ def test_blocks_are_kept_whole_and_planting_counts(tmp_path):
     assert chosen > 0 and len(planted) == len(kept) + 4 * chosen
     again = write_sample(s, set(), None, {})
     assert again.get("reused") and again["docs"] == stats["docs"]
+
+
+def test_duplicate_clusters_are_kept_whole(tmp_path):
+    """Pages that differ only in their header (an untranslated page under every locale) share a cluster
+    key: a cluster is in or out as a whole, so the sample keeps the pool's duplicate share."""
+    docs = []
+    for page in range(60):
+        body = "\n".join(
+            f"Paragraph {k} of page {page} says something long enough to count as a line." for k in range(4)
+        )
+        copies = 5 if page % 3 == 0 else 1  # a third of the pages repeated under 5 locales
+        docs += [{"id": f"{loc}/{page}", "text": f"Prev | Next ({loc})\n{body}"} for loc in range(copies)]
+    src = tmp_path / "src.jsonl.gz"
+    write_jsonl_gz(src, docs)
+    s = Sample(inputs=[str(src)], fraction=0.5, path=str(tmp_path / "s.jsonl.gz"))
+    stats = write_sample(s, set(), None, {})
+    kept = [d["id"] for d in read_jsonl(s.path)]
+    pages = {}
+    for i in kept:
+        loc, page = i.split("/")
+        pages.setdefault(int(page), set()).add(loc)
+    assert all(len(locs) == (5 if p % 3 == 0 else 1) for p, locs in pages.items())  # whole clusters
+    assert 0 < len(pages) < 60
+    assert stats["dup_share_pool"] == round(100 / 140, 4) and stats["dup_share_sample"] > 0.4
 
 
 def test_decontamination_catches_edited_copies_under_other_ids(tmp_path):

@@ -259,7 +259,7 @@ def run_ablation(cfg: AblationConfig) -> dict:
         stale = not sample_stats.get("reused")
         _log(
             f"sample: {sample_stats['docs']:,} docs, {sample_stats['bytes'] / 1e6:.1f} MB in "
-            f"{sample_stats['units']} units; docs in duplicate clusters: sample "
+            f"{sample_stats.get('units', sample_stats.get('blocks'))} units; docs in duplicate clusters: sample "
             f"{sample_stats.get('dup_share_sample', '?')} vs pool {sample_stats.get('dup_share_pool', '?')}; "
             f"near-duplicates of eval docs removed: "
             f"{sample_stats['decontam_removed'] or 0}{' (reused)' if not stale else ''}"

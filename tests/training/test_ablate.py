@@ -45,7 +45,7 @@ def _config(tmp_path) -> str:
         "controls": [{"name": "dup", "variant": "full", "baseline": "planted", "eval": "heldout"}],
         "budgets": [256, 512, 1024],
         "seeds": [0, 1],
-        "workers": 2,
+        "workers": 1,  # spawn workers die inside a full pytest session (streamlit state); the demo runs 2-4
         "model": "micro",
         "vocab_size": 300,
         "tokenizer_sample_bytes": 200_000,

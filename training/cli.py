@@ -73,6 +73,9 @@ def cmd_tokenize(args) -> int:
 
     run_dir = Path(args.run_dir)
     run_shards(run_dir)
+    from training.chat import chat_texts, is_chat_run, tokenize_chat_run
+
+    chat = is_chat_run(run_dir)  # documents with chat turns: masked chat shards (training/chat.py)
     tok = Path(args.tokenizer) if args.tokenizer else run_dir / "tokenizer"
     if args.tokenizer and not tok.exists():
         raise ConfigError(f"tokenizer not found: {tok}")
@@ -80,8 +83,12 @@ def cmd_tokenize(args) -> int:
         print(
             f"training a byte-level BPE (vocab {args.vocab_size}) on ~{args.sample_bytes / 1e6:.0f} MB of {run_dir}"
         )
-        save_tokenizer(train_bpe(sample_run(run_dir, args.sample_bytes), args.vocab_size), tok)
-    index = tokenize_run(run_dir, tok, args.out, args.val_fraction, max_docs=args.max_docs)
+        texts = chat_texts(run_dir, args.sample_bytes) if chat else sample_run(run_dir, args.sample_bytes)
+        save_tokenizer(train_bpe(texts, args.vocab_size), tok)
+    if chat:
+        index = tokenize_chat_run(run_dir, tok, args.out, args.val_fraction, max_docs=args.max_docs)
+    else:
+        index = tokenize_run(run_dir, tok, args.out, args.val_fraction, max_docs=args.max_docs)
     for split, s in index["splits"].items():
         print(
             f"{split}: {s['docs']:,} docs, {s['tokens']:,} tokens, {s['bytes'] / max(s['tokens'], 1):.2f} bytes/token"

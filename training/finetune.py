@@ -127,13 +127,28 @@ class ChatLoader:
                 "examples_per_epoch": len(self.index), "truncated_examples": self.truncated,
                 "examples_without_targets": self.no_target}  # fmt: skip
 
+    def order(self, epoch: int, batch: int) -> np.ndarray:
+        """A seeded permutation of the examples in which each run of `batch` consecutive ones has similar
+        lengths (less padding: the permutation is cut into blocks of 32 batches, each block sorted by
+        length, then the batches are shuffled), so every example is still seen once per epoch."""
+        rng = np.random.default_rng([self.seed, epoch])
+        perm = rng.permutation(len(self.index))
+        if batch <= 1:
+            return perm
+        lengths = self.index[:, 2] - self.index[:, 1]
+        block = 32 * batch
+        perm = np.concatenate(
+            [c[np.argsort(lengths[c], kind="stable")] for c in np.array_split(perm, range(block, len(perm), block))]
+        )
+        batches = np.array_split(perm, range(batch, len(perm), batch))
+        return np.concatenate([batches[i] for i in rng.permutation(len(batches))])
+
     def next(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         rows = []
         for _ in range(batch):
             epoch, pos = divmod(self.taken, len(self.index))
             if self._perm_epoch != epoch:
-                self._perm = np.random.default_rng([self.seed, epoch]).permutation(len(self.index))
-                self._perm_epoch = epoch
+                self._perm, self._perm_epoch = self.order(epoch, batch), epoch
             k, s, e = self.index[self._perm[pos]]
             ids, mask = self.shards[k][0], self.shards[k][1]
             rows.append((np.asarray(ids[s:e], dtype=np.int64), np.asarray(mask[s:e], dtype=bool)))

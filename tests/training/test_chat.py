@@ -211,3 +211,20 @@ def test_prompt_holdout_matches_near_duplicates_only():
     assert h.matches("Give three tips for staying healthy and eating well every single day!")
     assert not h.matches("Translate the following sentence into French.")
     assert json.dumps(h.threshold)
+
+
+def test_loader_order_is_a_permutation_with_length_grouped_batches():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 200, size=512)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    ids = np.zeros(offsets[-1], np.uint16)
+    mask = np.ones(offsets[-1], np.uint8)
+    loader = ChatLoader([(ids, mask, offsets, "x.npy")], 256, 0, 0)
+    order = loader.order(0, 8)
+    assert sorted(order.tolist()) == list(range(512))  # every example once per epoch
+    assert not np.array_equal(order, loader.order(1, 8))  # a fresh order every epoch
+
+    def padded(o):
+        return sum(lengths[o[i : i + 8]].max() * 8 for i in range(0, 512, 8))
+
+    assert padded(order) < 0.8 * padded(np.random.default_rng(1).permutation(512))

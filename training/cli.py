@@ -141,7 +141,12 @@ def cmd_ablate(args) -> int:
     import dataclasses
 
     from training.ablate import load_ablation, run_ablation
+    from training.instruct_config import is_instruct_ablation
 
+    if is_instruct_ablation(args.config):  # `kind: instructions` (issue 18): training/instruct_ablate.py
+        from training.instruct_ablate import cmd_instruct_ablate
+
+        return cmd_instruct_ablate(args)
     cfg = load_ablation(args.config, out=args.out)
     if args.dry_run:
         print(json.dumps(dataclasses.asdict(cfg), indent=2))

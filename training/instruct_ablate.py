@@ -66,9 +66,12 @@ def _save_key(folder: Path, key: dict) -> None:
     (folder / "key.json").write_text(json.dumps(key, indent=2) + "\n")
 
 
-def shuffle_responses(src_run: Path, dst_run: Path, fraction: float, seed: int) -> dict:
-    """Copy a chat run with `fraction` of its examples (seeded choice) given another chosen example's
-    assistant turns (a cyclic shift of the chosen ones: no example keeps its own response)."""
+def corrupt_run(
+    src_run: Path, dst_run: Path, fraction: float, seed: int, how: str = "shuffle_responses"
+) -> dict:
+    """Copy a chat run with `fraction` of its examples (seeded choice) corrupted. `shuffle_responses`: each
+    chosen example gets the next chosen example's assistant turn (a cyclic shift: none keeps its own);
+    `scramble_words`: each chosen assistant turn's words in a seeded random order."""
     recs = [r for r in read_chat_run(src_run) if r["messages"]]
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(len(recs), size=max(2, round(fraction * len(recs))), replace=False))
@@ -76,12 +79,18 @@ def shuffle_responses(src_run: Path, dst_run: Path, fraction: float, seed: int) 
     out = []
     for i, r in enumerate(recs):
         msgs = r["messages"]
-        if i in donor:
+        if i in donor and how == "shuffle_responses":
             answers = [m for m in recs[donor[i]]["messages"] if m["role"] == "assistant"]
             msgs = [m for m in msgs if m["role"] != "assistant"] + answers[:1]
+        elif i in donor:
+            msgs = [
+                {**m, "content": " ".join(rng.permutation(m["content"].split()).tolist())}
+                if m["role"] == "assistant" else m
+                for m in msgs
+            ]  # fmt: skip
         out.append({"id": r["id"], "messages": msgs})
     write_jsonl_gz(dst_run / "output" / "00000_00000.jsonl.gz", out)
-    return {"examples": len(recs), "shuffled": len(chosen)}
+    return {"examples": len(recs), "corrupted": len(chosen), "how": how}
 
 
 def build_heldout(cfg: InstructAblation, run: Path, tok, out: Path) -> tuple[str, list[str], dict]:
@@ -177,9 +186,14 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
     control_stats = {}
     for c in cfg.controls:
         dst = out / "runs" / c.name
-        key = {"from": _run_fingerprint(runs[c.source]), "fraction": c.shuffle_fraction, "seed": c.seed}
+        key = {
+            "from": _run_fingerprint(runs[c.source]),
+            "fraction": c.fraction,
+            "seed": c.seed,
+            "how": c.corrupt,
+        }
         if not _cached(dst, key):
-            control_stats[c.name] = shuffle_responses(runs[c.source], dst, c.shuffle_fraction, c.seed)
+            control_stats[c.name] = corrupt_run(runs[c.source], dst, c.fraction, c.seed, c.corrupt)
             _save_key(dst, {**key})
             (dst / "control.json").write_text(json.dumps(control_stats[c.name]) + "\n")
         control_stats[c.name] = json.loads((dst / "control.json").read_text())

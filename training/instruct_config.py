@@ -8,7 +8,7 @@
     seeds: [0, 1, 2]
     pretrain: {inputs: [web.jsonl.gz], max_bytes: 3000000, tokens: 1000000}   # or {checkpoint: DIR}
     variants: {raw: {recipe: ...}, filtered: {recipe: ...}}
-    controls: [{name: shuffled_responses, from: filtered, shuffle_fraction: 0.3}]
+    controls: [{name: shuffled_responses, from: filtered, corrupt: shuffle_responses, fraction: 0.3}]
     heldout: {from: raw, fraction: 0.04, max_examples: 200, threshold: 0.5}
     train: {lr: 0.001, micro_batch: 8}
 
@@ -39,12 +39,15 @@ class Pretrain:
 
 @dataclass
 class ShuffleControl:
-    """Positive control: the `from` variant with `shuffle_fraction` of its examples' responses moved to
-    other prompts of that subset (a seeded derangement). The clean variant must beat it, CI excluding 0."""
+    """Positive control: the `from` variant with `fraction` of its examples (seeded choice) corrupted, and
+    the clean variant must beat it, CI excluding 0. `corrupt`: `shuffle_responses` moves those responses
+    to other prompts of the chosen subset (tests whether the model uses the prompt); `scramble_words`
+    puts each chosen response's words in a random order (tests whether response quality shows)."""
 
     name: str
     source: str  # YAML key `from`
-    shuffle_fraction: float = 0.3
+    corrupt: str = "shuffle_responses"
+    fraction: float = 0.3
     seed: int = 0
 
 
@@ -122,8 +125,10 @@ def load_instruct_ablation(path: str | Path, out: str | None = None) -> Instruct
     for c in cfg.controls:
         if c.source not in cfg.variants:
             raise ConfigError(f"{w}: controls.{c.name}.from: {c.source!r} is not a variant")
-        if not 0 < c.shuffle_fraction <= 1:
-            raise ConfigError(f"{w}: controls.{c.name}.shuffle_fraction must be in (0, 1]")
+        if not 0 < c.fraction <= 1:
+            raise ConfigError(f"{w}: controls.{c.name}.fraction must be in (0, 1]")
+        if c.corrupt not in ("shuffle_responses", "scramble_words"):
+            raise ConfigError(f"{w}: controls.{c.name}.corrupt must be shuffle_responses or scramble_words")
         if c.name in cfg.variants:
             raise ConfigError(f"{w}: controls.{c.name}: the name is already a variant")
     if cfg.heldout.source not in cfg.variants:

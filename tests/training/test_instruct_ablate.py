@@ -10,7 +10,7 @@ from runfolder.results import validate
 from training.chat import read_chat_run
 from training.cli import main
 from training.data import ConfigError, write_jsonl_gz
-from training.instruct_ablate import shuffle_responses
+from training.instruct_ablate import corrupt_run
 from training.instruct_config import load_instruct_ablation
 from training.train import TrainConfig, train
 
@@ -50,14 +50,27 @@ def chat_run(path, items, prefix="c"):
 
 def test_shuffle_moves_responses_to_other_prompts(tmp_path):
     src = chat_run(tmp_path / "src", convs(40))
-    stats = shuffle_responses(src, tmp_path / "dst", 0.3, seed=0)
-    assert stats == {"examples": 40, "shuffled": 12}
+    stats = corrupt_run(src, tmp_path / "dst", 0.3, seed=0)
+    assert stats == {"examples": 40, "corrupted": 12, "how": "shuffle_responses"}
     before = {r["id"]: r["messages"] for r in read_chat_run(src)}
     after = {r["id"]: r["messages"] for r in read_chat_run(tmp_path / "dst")}
     moved = [i for i in before if before[i][1] != after[i][1]]
     assert len(moved) == 12  # every chosen example lost its own response
     assert all(after[i][0] == before[i][0] for i in before)  # prompts untouched
     assert sorted(after[i][1]["content"] for i in moved) == sorted(before[i][1]["content"] for i in moved)
+
+
+def test_scramble_keeps_each_response_s_words_in_another_order(tmp_path):
+    src = chat_run(tmp_path / "src", convs(40))
+    assert corrupt_run(src, tmp_path / "dst", 0.5, seed=1, how="scramble_words")["corrupted"] == 20
+    before = {r["id"]: r["messages"] for r in read_chat_run(src)}
+    after = {r["id"]: r["messages"] for r in read_chat_run(tmp_path / "dst")}
+    changed = [i for i in before if before[i][1]["content"] != after[i][1]["content"]]
+    assert 15 <= len(changed) <= 20  # a permutation can leave a short response as it was
+    assert all(
+        sorted(before[i][1]["content"].split()) == sorted(after[i][1]["content"].split()) for i in before
+    )
+    assert all(after[i][0] == before[i][0] for i in before)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +90,7 @@ def test_instruct_ablation_writes_the_results_contract(tmp_path, checkpoint):
         "name": "t", "kind": "instructions", "model": "micro", "seq_len": 64, "budgets": [8, 16], "seeds": [0, 1],
         "pretrain": {"checkpoint": checkpoint},
         "variants": {"raw": {"run": str(raw)}, "clean": {"run": str(tmp_path / "clean")}},
-        "controls": [{"name": "shuffled", "from": "clean", "shuffle_fraction": 0.5}],
+        "controls": [{"name": "shuffled", "from": "clean", "fraction": 0.5}],
         "heldout": {"from": "raw", "fraction": 0.2, "max_examples": 5},
         "train": {"micro_batch": 4, "val_max_tokens": 200},
         "out": str(tmp_path / "out"),

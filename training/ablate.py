@@ -146,18 +146,26 @@ def ensure_tokenizer(cfg: AblationConfig, runs: dict[str, Path], out: Path, excl
 
 def ensure_tokenized(name, run_dir, tok_dir, out, cfg, exclude_ids, exclude_texts) -> tuple[Path, dict]:
     folder = out / "tokenized" / name
+    cap = cfg.variants[name].max_train_tokens
     fp = {
         "tokenizer_sha1": tokenizer_hash(tok_dir),
         "run": _run_fingerprint(run_dir),
         "excluded_ids": len(exclude_ids),
         "val_fraction": cfg.val_fraction,
+        **({"max_train_tokens": cap} if cap else {}),
     }
     if (folder / "index.json").exists():
         index = json.loads((folder / "index.json").read_text())
         if index.get("fingerprint") == fp:
             return folder, index
     index = tokenize_run(
-        run_dir, tok_dir, folder, cfg.val_fraction, exclude_ids=exclude_ids, exclude_texts=exclude_texts
+        run_dir,
+        tok_dir,
+        folder,
+        cfg.val_fraction,
+        exclude_ids=exclude_ids,
+        exclude_texts=exclude_texts,
+        max_train_tokens=cap,
     )
     index["fingerprint"] = fp
     (folder / "index.json").write_text(json.dumps(index, indent=2) + "\n")
@@ -251,7 +259,9 @@ def run_ablation(cfg: AblationConfig) -> dict:
         stale = not sample_stats.get("reused")
         _log(
             f"sample: {sample_stats['docs']:,} docs, {sample_stats['bytes'] / 1e6:.1f} MB in "
-            f"{sample_stats['blocks']} blocks; near-duplicates of eval docs removed: "
+            f"{sample_stats.get('units', sample_stats.get('blocks'))} units; docs in duplicate clusters: sample "
+            f"{sample_stats.get('dup_share_sample', '?')} vs pool {sample_stats.get('dup_share_pool', '?')}; "
+            f"near-duplicates of eval docs removed: "
             f"{sample_stats['decontam_removed'] or 0}{' (reused)' if not stale else ''}"
         )
     inputs = {}

@@ -34,6 +34,7 @@ class Variant:
     recipe: str | None = None  # recipe YAML run with `curate run` when the run folder has no summary.json
     run: str | None = None  # run folder (default: <out>/runs/<variant>)
     limit: int | None = None  # `curate run --limit`: documents read (split over tasks)
+    max_train_tokens: int | None = None  # cap the train split (a fixed unique pool: repetition studies)
     input: str = "sample"  # recipe variants read the ablation's `sample` (or its `planted` copy): set
     # on the command line (`--set input.path=...`), so the recipe's own input.path does not matter
 
@@ -81,9 +82,10 @@ class Decontam:
 @dataclass
 class Sample:
     inputs: list[str]  # jsonl(.gz) files with `id` and `text`
-    fraction: float  # share of blocks kept, by sha1("sample" + file + block number)
+    fraction: float  # share of units (duplicate clusters or blocks) kept, by sha1("sample" + unit key)
     path: str  # where the sample is written (.jsonl.gz): the variant recipes' `input.path`
-    block_docs: int = 16  # a block of consecutive documents of one file is in or out as a whole
+    unit: str = "cluster"  # cluster (content key, training/sample.py) | block (consecutive documents)
+    block_docs: int = 16  # unit: block: documents per block
     plant: Plant | None = None
 
 
@@ -144,6 +146,8 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
         raise ConfigError(f"{w}: eval_sets must name at least one eval file")
     if cfg.sample is not None:
         cfg.sample = _strict(Sample, cfg.sample, f"{w}: sample")
+        if cfg.sample.unit not in ("cluster", "block"):
+            raise ConfigError(f"{w}: sample.unit must be cluster or block, got {cfg.sample.unit!r}")
         if cfg.sample.plant is not None:
             cfg.sample.plant = _strict(Plant, cfg.sample.plant, f"{w}: sample.plant")
     cfg.decontam = (

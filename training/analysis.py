@@ -300,6 +300,18 @@ def check_controls(controls: list[dict], comps: list[dict]) -> list[dict]:
 def summary_lines(res: dict) -> list[str]:
     """The CLI summary: only numbers that carry their CI and are neither extrapolated nor from a flagged fit."""
     lines = []
+    bpt = ", ".join(
+        f"{n} {v['bytes_per_token']:.2f}" for n, v in res["variants"].items() if "bytes_per_token" in v
+    )
+    if bpt:
+        lines.append(f"bytes/token (shared tokenizer): {bpt}")
+    smp = res.get("sample") or {}
+    if smp:
+        lines.append(
+            f"sample: {smp.get('docs')} docs; docs in duplicate clusters {smp.get('dup_share_sample', '?')} "
+            f"(pool {smp.get('dup_share_pool', '?')}); near-duplicates of eval docs removed by MinHash: "
+            f"{smp.get('decontam_removed') or 0}"
+        )
     top = max(p["tokens"] for v in res["variants"].values() for p in v["points"])
     for ev in res["evals"]:
         lines.append(f"-- {ev}: delta bpb vs baseline at {top:,} tokens (95% CI; negative = better)")
@@ -312,16 +324,19 @@ def summary_lines(res: dict) -> list[str]:
                 lines.append(
                     f"   {c['variant']:>14} vs {c['baseline']:<10} {c['delta_bpb']:+.4f} {s}{sig}{rep}"
                 )
-        for m in res["multipliers"]:
-            if m["eval"] == ev and m["tokens"] == top:
-                if m["extrapolated"]:
-                    lines.append(
-                        f"   {m['variant']:>14}: multiplier {m['bound']} (outside the measured curve)"
-                    )
-                else:
-                    lo, hi = m["ci95"]
-                    ci = f"[{'?' if lo is None else f'{lo:.2f}'}, {'>' if hi is None else f'{hi:.2f}'}]"
-                    lines.append(f"   {m['variant']:>14}: worth {m['value']:.2f}x baseline tokens {ci}")
+        by_variant: dict[str, list[str]] = defaultdict(list)
+        for m in sorted(res["multipliers"], key=lambda m: m["tokens"]):
+            if m["eval"] != ev:
+                continue
+            where = f"{m['tokens'] // 1024}k"
+            if m["extrapolated"]:
+                by_variant[m["variant"]].append(f"{where} {m['bound']} (off the curve)")
+            else:
+                lo, hi = m["ci95"]
+                ci = f"[{'?' if lo is None else f'{lo:.2f}'}, {'off-curve' if hi is None else f'{hi:.2f}'}]"
+                by_variant[m["variant"]].append(f"{where} {m['value']:.2f}x {ci}")
+        for v, items in by_variant.items():
+            lines.append(f"   multiplier {v} vs {res['baseline']}: " + "; ".join(items))
     fit = res.get("fit")
     if fit:
         if fit["ok"]:

@@ -1,13 +1,16 @@
 """The ablation's shared input: eval hold-outs, a block sample, MinHash decontamination, planted copies.
 
-Why blocks: hash-sampling single documents at a few percent keeps both members of a duplicate pair with
-probability ~fraction^2, so a dedup variant sees almost no duplicates (4% sampling left 5 duplicates in
-316 documents where a contiguous run of the same files has 857 in 2,453). In these corpora (manual
-pages, handbooks, docs per package) near-duplicates sit next to each other in file order, so the sample
-takes whole blocks of `block_docs` consecutive documents of one file, chosen by
-sha1("sample" + file + block number): a duplicate cluster inside a block is in or out as a whole. This
-is a cluster sample by locality, not by computed MinHash clusters: duplicates farther apart than a
-block are still split (computing clusters over the whole 180 MB pool would cost more than the demo).
+Why clusters: hash-sampling single documents at a few percent keeps both members of a duplicate pair
+with probability ~fraction^2, so a dedup variant sees almost no duplicates (4% sampling left 5
+duplicates in 316 documents where 6,000 consecutive documents hold 857 in 2,453). The sample unit is
+therefore a duplicate cluster, in or out as a whole (sha1("sample" + cluster key) < fraction). The
+corpus's near-duplicates are pages that differ only in boilerplate (the Debian handbook's untranslated
+pages repeat the English body under every locale's navigation header; man pages per package), so the
+cluster key is a content key that ignores boilerplate: the sha1 of the document's three longest lines
+(of >= 40 characters; the whole normalized text when it has none). Exact duplicates share it too.
+It is a cheap stand-in for MinHash clusters over the whole 180 MB pool (which would cost more than the
+demo): near-duplicates that differ inside their longest lines are still split. `unit: block` instead
+samples blocks of `block_docs` consecutive documents of one file.
 
 Why MinHash decontamination: an eval document can reappear in training under another id and with small
 edits (a translation that kept the English code blocks, another version of a page); id and exact-text
@@ -19,7 +22,9 @@ reported per eval set.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,6 +106,15 @@ class Decontaminator:
         return {k.split("\t")[0] for k in self.lsh.query(_minhash(text, self.d))}
 
 
+def cluster_key(text: str) -> str:
+    """Content key shared by documents that differ only in boilerplate (see the module docstring)."""
+    lines = sorted(
+        {ln.strip() for ln in text.splitlines() if len(ln.strip()) >= 40}, key=lambda x: (-len(x), x)
+    )
+    body = "\n".join(sorted(lines[:3])) if lines else " ".join(text.split()).lower()
+    return hashlib.sha1(body.encode("utf-8")).hexdigest()
+
+
 def write_sample(
     sample: Sample, exclude_ids: set[str], decon: Decontaminator | None, spec_extra: dict
 ) -> dict:
@@ -111,6 +125,7 @@ def write_sample(
         "inputs": sample.inputs,
         "fraction": sample.fraction,
         "block_docs": sample.block_docs,
+        **({"unit": sample.unit} if sample.unit != "block" else {}),  # block samples predate `unit`
         "plant": None if sample.plant is None else vars(sample.plant),
         "excluded_ids": len(exclude_ids),
         **spec_extra,
@@ -120,17 +135,19 @@ def write_sample(
         old = json.loads(meta.read_text())
         if old.get("spec") == spec:
             return {**old["stats"], "reused": True}
-    stats = {"docs": 0, "bytes": 0, "blocks": 0, "excluded_eval_ids": 0, "decontam_removed": {}}
-    docs = []
+    stats = {"docs": 0, "bytes": 0, "units": 0, "excluded_eval_ids": 0, "decontam_removed": {}}
+    docs, pool_keys, units = [], Counter(), set()
     for inp in sample.inputs:
-        last_block = None
         for i, rec in enumerate(read_records(inp)):
-            block = i // sample.block_docs
-            if id_fraction(f"{Path(inp).name}:{block}", "sample") >= sample.fraction:
+            if sample.unit == "block":
+                unit = f"{Path(inp).name}:{i // sample.block_docs}"
+            else:
+                unit = cluster_key(rec["text"])
+                pool_keys[unit] += 1
+            if id_fraction(unit, "sample") >= sample.fraction:
                 continue
-            if block != last_block:
-                stats["blocks"] += 1
-                last_block = block
+            units.add(unit)
+            rec["_unit"] = unit
             if rec["id"] in exclude_ids:
                 stats["excluded_eval_ids"] += 1
                 continue
@@ -144,6 +161,14 @@ def write_sample(
             stats["bytes"] += len(rec["text"].encode("utf-8"))
     if not docs:
         raise ConfigError(f"sample {path}: no documents (fraction {sample.fraction} too small?)")
+    stats["units"] = len(units)
+    if pool_keys:  # how duplicated the pool and the sample are, by cluster key: the sample should match
+        in_sample = Counter(d["_unit"] for d in docs)
+        stats["dup_share_pool"] = round(
+            sum(n for n in pool_keys.values() if n > 1) / sum(pool_keys.values()), 4
+        )
+        stats["dup_share_sample"] = round(sum(n for n in in_sample.values() if n > 1) / len(docs), 4)
+    docs = [{k: v for k, v in d.items() if k != "_unit"} for d in docs]
     write_jsonl_gz(path, docs)
     if sample.plant:
         stats["planted"] = plant(docs, sample.plant)

@@ -315,6 +315,13 @@ def analyze(cfg: InstructAblation, variants: dict) -> dict:
 def cmd_instruct_ablate(args) -> int:
     """`curate ablate FILE` for `kind: instructions`: run, then print only what carries a CI."""
     cfg = load_instruct_ablation(args.config, out=args.out)
+    if getattr(args, "budgets", None):
+        try:
+            cfg.budgets = sorted({int(b) for b in args.budgets.split(",")})
+        except ValueError:
+            raise ConfigError(f"--budgets: expected comma-separated integers, got {args.budgets!r}") from None
+    if getattr(args, "workers", None) not in (None, 1):
+        raise ConfigError("--workers: instruction ablations train one run at a time (kind: instructions)")
     if args.dry_run:
         print(json.dumps(dataclasses.asdict(cfg), indent=2))
         n = (len(cfg.variants) + len(cfg.controls)) * len(cfg.seeds)

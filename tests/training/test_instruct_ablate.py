@@ -137,3 +137,12 @@ def test_config_errors_name_the_key(tmp_path):
     (tmp_path / "b.yaml").write_text("name: x\nkind: instructions\nbudgets: [1]\nvariants: {a: {run: r}}\n"
                                      "heldout: {from: a}\npretrain: {checkpoint: c}\nbogus: 1\n")  # fmt: skip
     assert main(["ablate", str(tmp_path / "b.yaml")]) == 2
+
+
+def test_cli_overrides(tmp_path, capsys):
+    (tmp_path / "a.yaml").write_text("name: x\nkind: instructions\nbudgets: [1]\nvariants: {a: {run: r}}\n"
+                                     "heldout: {from: a}\npretrain: {checkpoint: c}\n")  # fmt: skip
+    assert main(["ablate", str(tmp_path / "a.yaml"), "--budgets", "8,4", "--dry-run"]) == 0
+    assert "budgets [4, 8] examples" in capsys.readouterr().out
+    assert main(["ablate", str(tmp_path / "a.yaml"), "--budgets", "x", "--dry-run"]) == 2
+    assert main(["ablate", str(tmp_path / "a.yaml"), "--workers", "2", "--dry-run"]) == 2

@@ -30,7 +30,13 @@ train.yaml:
   out_dir: runs/sample/train-tiny
   model: tiny          # tiny | small | base
   tokens: 2000000
-  eval_sets: [tests/data/web_sample.jsonl.gz]""",
+  eval_sets: [tests/data/web_sample.jsonl.gz]
+
+fine-tuning on chat shards (`curate tokenize RUN --tokenizer CKPT` on a run with messages):
+  data: runs/instructions/tokenized
+  init_from: runs/sample/train-tiny/checkpoint   # same tokenizer as the shards, else exit 2
+  examples: 2000                                 # one example per sequence; loss on assistant tokens
+  eval_sets: [heldout_chat.jsonl.gz]             # {"messages": [...]} lines -> response bits per byte""",
     "eval": """examples:
   curate eval runs/sample/train-tiny/checkpoint --data heldout.jsonl.gz
   curate eval CKPT --data a.jsonl.gz --data b.txt --max-tokens 100000 --out eval.json""",

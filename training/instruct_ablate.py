@@ -328,6 +328,12 @@ def cmd_instruct_ablate(args) -> int:
         print(f"{n} fine-tuning runs (one per variant and seed), budgets {cfg.budgets} examples")
         return 0
     res = run_instruct_ablation(cfg)
+    ex = sorted({(p["examples"], p["tokens"]) for v in res["variants"].values() for p in v["points"]})
+    print(
+        "budgets: "
+        + ", ".join(f"{e:,} examples = {t:,} tokens" for e, t in ex)
+        + " (tokens = examples x seq_len)"
+    )
     for line in analysis.summary_lines(res):
         print(line)
     print(f"wall time: {res['wall_seconds']:.0f}s ({res['wall_seconds'] / 60:.1f} min)")

@@ -37,6 +37,7 @@ from curation.steps._minhash_io import (
     read_meta,
     signature_files,
 )
+from curation.steps._minhash_plan import choose_mode, link_bucket, lsh_bands, settings_key
 
 KEY_BYTES_PER_DOC = 48  # a share's uint64 key + int64 doc, the argsort's int64, sorted copies
 SHARE_BUDGET = 96 << 20  # bytes of keys held at once: parts = ceil(docs * 48 B / budget)
@@ -95,7 +96,6 @@ class MinhashBandStage(PipelineStep):
         self.params, self.work_dir, self.expected_tasks = params, str(work_dir), expected_tasks
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
-        from curation.steps._minhash_lsh import choose_mode, lsh_bands, settings_key
 
         p, work = self.params, Path(self.work_dir)
         files = signature_files(work / "signatures", self.expected_tasks)
@@ -170,7 +170,6 @@ class MinhashBandStage(PipelineStep):
         return out
 
     def _link_batch(self, files, band, mem, starts, sizes, rows) -> list[np.ndarray]:
-        from curation.steps._minhash_lsh import link_bucket
 
         p = self.params
         cand = np.unique(mem)

@@ -30,7 +30,13 @@ train.yaml:
   out_dir: runs/sample/train-tiny
   model: tiny          # tiny | small | base
   tokens: 2000000
-  eval_sets: [tests/data/web_sample.jsonl.gz]""",
+  eval_sets: [tests/data/web_sample.jsonl.gz]
+
+fine-tuning on chat shards (`curate tokenize RUN --tokenizer CKPT` on a run with messages):
+  data: runs/instructions/tokenized
+  init_from: runs/sample/train-tiny/checkpoint   # same tokenizer as the shards, else exit 2
+  examples: 2000                                 # one example per sequence; loss on assistant tokens
+  eval_sets: [heldout_chat.jsonl.gz]             # {"messages": [...]} lines -> response bits per byte""",
     "eval": """examples:
   curate eval runs/sample/train-tiny/checkpoint --data heldout.jsonl.gz
   curate eval CKPT --data a.jsonl.gz --data b.txt --max-tokens 100000 --out eval.json""",
@@ -74,6 +80,9 @@ def cmd_tokenize(args) -> int:
 
     run_dir = Path(args.run_dir)
     run_shards(run_dir)
+    from training.chat import chat_texts, is_chat_run, tokenize_chat_run
+
+    chat = is_chat_run(run_dir)  # documents with chat turns: masked chat shards (training/chat.py)
     tok = Path(args.tokenizer) if args.tokenizer else run_dir / "tokenizer"
     if args.tokenizer and not tok.exists():
         raise ConfigError(f"tokenizer not found: {tok}")
@@ -81,8 +90,12 @@ def cmd_tokenize(args) -> int:
         print(
             f"training a byte-level BPE (vocab {args.vocab_size}) on ~{args.sample_bytes / 1e6:.0f} MB of {run_dir}"
         )
-        save_tokenizer(train_bpe(sample_run(run_dir, args.sample_bytes), args.vocab_size), tok)
-    index = tokenize_run(run_dir, tok, args.out, args.val_fraction, max_docs=args.max_docs)
+        texts = chat_texts(run_dir, args.sample_bytes) if chat else sample_run(run_dir, args.sample_bytes)
+        save_tokenizer(train_bpe(texts, args.vocab_size), tok)
+    if chat:
+        index = tokenize_chat_run(run_dir, tok, args.out, args.val_fraction, max_docs=args.max_docs)
+    else:
+        index = tokenize_run(run_dir, tok, args.out, args.val_fraction, max_docs=args.max_docs)
     for split, s in index["splits"].items():
         print(
             f"{split}: {s['docs']:,} docs, {s['tokens']:,} tokens, {s['bytes'] / max(s['tokens'], 1):.2f} bytes/token"
@@ -136,7 +149,12 @@ def cmd_ablate(args) -> int:
 
     from training.ablate import load_ablation, run_ablation
     from training.data import ConfigError
+    from training.instruct_config import is_instruct_ablation
 
+    if is_instruct_ablation(args.config):  # `kind: instructions` (issue 18): training/instruct_ablate.py
+        from training.instruct_ablate import cmd_instruct_ablate
+
+        return cmd_instruct_ablate(args)
     cfg = load_ablation(args.config, out=args.out)
     if args.budgets:
         try:

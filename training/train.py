@@ -82,6 +82,10 @@ class TrainConfig:
     compile: bool | None = None  # torch.compile; default: on CUDA only
     threads: int = 0  # torch.set_num_threads on CPU (0: torch's default)
     quiet: bool = False
+    # fine-tuning (training/finetune.py): start from this checkpoint; on chat shards (training/chat.py)
+    # one example fills one sequence, so `examples` (if set) is the budget: tokens = examples * seq_len
+    init_from: str | None = None
+    examples: int | None = None
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "config") -> TrainConfig:
@@ -259,6 +263,8 @@ def train(cfg: TrainConfig) -> dict:
             f"batch_tokens={batch_tokens} must be a multiple of micro_batch*seq_len={micro * seq_len}"
         )
     accum = batch_tokens // (micro * seq_len)
+    if cfg.examples:
+        cfg = dataclasses.replace(cfg, tokens=cfg.examples * seq_len)
     steps = max(1, round(cfg.tokens / batch_tokens))
     branch_steps = sorted({max(1, round(b / batch_tokens)) for b in cfg.branch_tokens} - {steps})
     # warmup is a number of steps shared by every budget (a share of the smallest), so branches and
@@ -291,16 +297,30 @@ def train(cfg: TrainConfig) -> dict:
 
     tok = load_tokenizer(index_tokenizer(folder, index))
     seed_everything(cfg.seed)
-    model = build_model(
-        cfg.model, vocab_size=index["vocab_size"], seq_len=seq_len, bos_id=index["eot_id"]
-    ).to(device)
+    if cfg.init_from:  # issue 18: fine-tuning starts from a checkpoint (training/finetune.py)
+        from training.finetune import load_init
+
+        model = load_init(cfg.init_from, folder, index, seq_len, index_tokenizer(folder, index)).to(device)
+    else:
+        model = build_model(
+            cfg.model, vocab_size=index["vocab_size"], seq_len=seq_len, bos_id=index["eot_id"]
+        ).to(device)
     n_params = count_params(model)
     optimizer = _optimizer(model, cfg, peak_lr, fused=cuda)
-    loader = WindowLoader(load_split(folder, index, "train"), seq_len, cfg.seed)
-    use_compile = cfg.compile if cfg.compile is not None else cuda
     eval_batch = max(micro, 8)  # no gradients: a larger batch costs little memory
+    chat_eval = None
+    if index.get("chat"):  # chat shards: one masked example per row, response bpb (training/finetune.py)
+        from training.finetune import ChatEvaluator, chat_loader
+
+        loader = chat_loader(folder, index, seq_len, cfg.seed)
+        chat_eval = ChatEvaluator(folder, index, index_tokenizer(folder, index), seq_len, eval_batch, device, cfg)
+    else:
+        loader = WindowLoader(load_split(folder, index, "train"), seq_len, cfg.seed)
+    use_compile = cfg.compile if cfg.compile is not None else cuda
 
     def evaluate(m: torch.nn.Module) -> tuple[dict, dict]:
+        if chat_eval is not None:
+            return chat_eval(m)
         val = eval_tokens(
             m, load_split(folder, index, "validation"), seq_len, eval_batch, device, cfg.val_max_tokens
         )
@@ -344,6 +364,7 @@ def train(cfg: TrainConfig) -> dict:
             "final_train_loss": round(loss, 5),
             "validation": val,
             "eval_sets": sets,
+            **(bl.stats() if hasattr(bl, "stats") else {}),
         }
         log(
             f"branch {total * batch_tokens:,} tokens: "
@@ -403,6 +424,7 @@ def train(cfg: TrainConfig) -> dict:
             "final_train_loss": round(loss_sum, 5),
             "validation": val,
             "eval_sets": sets,
+            **(loader.stats() if hasattr(loader, "stats") else {}),
         }
     )
     summary = {
@@ -424,6 +446,8 @@ def train(cfg: TrainConfig) -> dict:
         "data": str(folder),
         "tokenizer_sha1": index.get("tokenizer_sha1"),
         "final_train_loss": round(loss_sum, 5),
+        **({"init_from": cfg.init_from} if cfg.init_from else {}),
+        **(loader.stats() if hasattr(loader, "stats") else {}),
     }
     if cfg.save_checkpoint:
         _save(model, tok, out, cfg, summary)

@@ -29,6 +29,8 @@ except ResultsError as e:
     st.stop()
 about = " · ".join(f"{k} **{results[k]}**" for k in ("name", "model", "baseline") if results.get(k))
 st.caption(f"{about} · wall time {results['wall_seconds'] / 60:.1f} min · `{path / 'results.json'}`")
+if results.get("metric"):  # instruction ablations (training/instruct_ablate.py) say what bpb and budgets mean
+    st.caption(f"metric: {results['metric']} · budgets: {results.get('budget_unit', 'training tokens')}")
 
 st.subheader("Positive controls")
 controls = ablations.controls_frame(results)

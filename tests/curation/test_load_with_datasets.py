@@ -32,6 +32,11 @@ RECIPES = {
     "demo_roots_dedup": CASES["demo_roots_dedup"],
     "demo_roots": ("recipes/ablations/demo_roots.yaml", [f"input.path={DATA}/web_sample.jsonl.gz"]),
     "demo_langid": ("recipes/ablations/demo_langid.yaml", [f"input.path={DATA}/web_sample.jsonl.gz"]),
+    # the instruction ablation's variants (issue 18)
+    **{
+        f"instructions_{v}": (f"recipes/ablations/instructions_{v}.yaml", [f"input.path={DATA}/instruct/[as]*.json*"])
+        for v in ("raw", "filtered", "dedup")
+    },
 }
 PARQUET = ("sample", "roots_web")
 

@@ -58,7 +58,7 @@ GOLDEN: dict[str, str] = {
     "code": "af8f9cca68dd4d45",
     "demo_raw": "840aa186293a01cb",
     "demo_roots_dedup": "652b4ece642264eb",
-    "hostile-text": "7182c67ed37d33dd",
+    "hostile-text": "f1eb872dadc97244",  # ROOTS defaults (issue 17): text modified, roots.lang_pred written
     "instructions": "19c445cda36c73c3",
     "instructions-decontam": "d8afc2cb18b35cdb",
     "messages-in": "f4b2b5dba6c6ef2d",

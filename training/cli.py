@@ -30,13 +30,20 @@ train.yaml:
   out_dir: runs/sample/train-tiny
   model: tiny          # tiny | small | base
   tokens: 2000000
-  eval_sets: [tests/data/web_sample.jsonl.gz]""",
+  eval_sets: [tests/data/web_sample.jsonl.gz]
+
+fine-tuning on chat shards (`curate tokenize RUN --tokenizer CKPT` on a run with messages):
+  data: runs/instructions/tokenized
+  init_from: runs/sample/train-tiny/checkpoint   # same tokenizer as the shards, else exit 2
+  examples: 2000                                 # one example per sequence; loss on assistant tokens
+  eval_sets: [heldout_chat.jsonl.gz]             # {"messages": [...]} lines -> response bits per byte""",
     "eval": """examples:
   curate eval runs/sample/train-tiny/checkpoint --data heldout.jsonl.gz
   curate eval CKPT --data a.jsonl.gz --data b.txt --max-tokens 100000 --out eval.json""",
     "ablate": """examples:
   curate ablate recipes/ablations/demo.yaml
-  curate ablate recipes/ablations/demo.yaml --out /tmp/demo --dry-run""",
+  curate ablate recipes/ablations/demo.yaml --out /tmp/demo --dry-run
+  curate ablate recipes/ablations/demo.yaml --budgets 2048,4096,8192,16384,32768,65536 --workers 4""",
 }
 
 
@@ -73,6 +80,9 @@ def cmd_tokenize(args) -> int:
 
     run_dir = Path(args.run_dir)
     run_shards(run_dir)
+    from training.chat import chat_texts, is_chat_run, tokenize_chat_run
+
+    chat = is_chat_run(run_dir)  # documents with chat turns: masked chat shards (training/chat.py)
     tok = Path(args.tokenizer) if args.tokenizer else run_dir / "tokenizer"
     if args.tokenizer and not tok.exists():
         raise ConfigError(f"tokenizer not found: {tok}")
@@ -80,8 +90,12 @@ def cmd_tokenize(args) -> int:
         print(
             f"training a byte-level BPE (vocab {args.vocab_size}) on ~{args.sample_bytes / 1e6:.0f} MB of {run_dir}"
         )
-        save_tokenizer(train_bpe(sample_run(run_dir, args.sample_bytes), args.vocab_size), tok)
-    index = tokenize_run(run_dir, tok, args.out, args.val_fraction, max_docs=args.max_docs)
+        texts = chat_texts(run_dir, args.sample_bytes) if chat else sample_run(run_dir, args.sample_bytes)
+        save_tokenizer(train_bpe(texts, args.vocab_size), tok)
+    if chat:
+        index = tokenize_chat_run(run_dir, tok, args.out, args.val_fraction, max_docs=args.max_docs)
+    else:
+        index = tokenize_run(run_dir, tok, args.out, args.val_fraction, max_docs=args.max_docs)
     for split, s in index["splits"].items():
         print(
             f"{split}: {s['docs']:,} docs, {s['tokens']:,} tokens, {s['bytes'] / max(s['tokens'], 1):.2f} bytes/token"
@@ -134,30 +148,32 @@ def cmd_ablate(args) -> int:
     import dataclasses
 
     from training.ablate import load_ablation, run_ablation
+    from training.data import ConfigError
+    from training.instruct_config import is_instruct_ablation
 
+    if is_instruct_ablation(args.config):  # `kind: instructions` (issue 18): training/instruct_ablate.py
+        from training.instruct_ablate import cmd_instruct_ablate
+
+        return cmd_instruct_ablate(args)
     cfg = load_ablation(args.config, out=args.out)
+    if args.budgets:
+        try:
+            cfg.budgets = sorted({int(b) for b in args.budgets.split(",")})
+        except ValueError:
+            raise ConfigError(f"--budgets: expected comma-separated integers, got {args.budgets!r}") from None
+    if args.workers:
+        cfg.workers = args.workers
     if args.dry_run:
         print(json.dumps(dataclasses.asdict(cfg), indent=2))
-        n = len(cfg.variants) * len(cfg.budgets) * len(cfg.seeds)
-        print(f"{n} training runs, {sum(cfg.budgets) * len(cfg.seeds) * len(cfg.variants):,} tokens in all")
+        n = len(cfg.variants) * len(cfg.seeds)
+        print(f"{n} training runs (one per variant and seed), {len(cfg.budgets)} budgets each")
         return 0
     res = run_ablation(cfg)
-    for name, v in res["variants"].items():
-        f = v["fit"]
-        if f["E"] is None:
-            print(f"{name}: no fit ({'; '.join(f['warnings'])})")
-        else:
-            flag = "" if f["ok"] else f"  [flagged: {'; '.join(f['warnings'])}]"
-            print(
-                f"{name}: {f['metric']} = {f['E']:.3f} + {f['B']:.3g} * D^-{f['beta']:.3f} (r2 {f['r2']:.3f}){flag}"
-            )
-    for c in res["comparisons"]:
-        for a in c["at"]:
-            m = "n/a" if a["multiplier"] is None else f"{a['multiplier']:.2f}x"
-            note = f" ({a['note']})" if a["note"] else ""
-            if a.get("measured_a") is not None and a.get("measured_b") is not None:
-                m += f"; measured {c['metric']} {a['measured_a']:.4f} vs {a['measured_b']:.4f}"
-            print(f"{c['a']} vs {c['b']} at D={a['tokens']:,.0f}: {m}{note}")
+    from training.analysis import summary_lines
+
+    for line in summary_lines(res):
+        print(line)
+    print(f"wall time: {res['wall_seconds']:.0f}s ({res['wall_seconds'] / 60:.1f} min)")
     return 0
 
 
@@ -218,7 +234,7 @@ def register_cli(subparsers) -> None:
 
     p = subparsers.add_parser(
         "ablate",
-        help="data variants x token budgets x seeds -> scaling fits and comparisons",
+        help="data variants x token budgets x seeds -> paired deltas with CIs, multipliers, controls",
         epilog=EPILOGS["ablate"],
         formatter_class=fmt,
     )
@@ -227,6 +243,8 @@ def register_cli(subparsers) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="print the resolved config and the grid size, run nothing"
     )
+    p.add_argument("--budgets", help="override `budgets`: comma-separated token counts (e.g. a smaller grid)")
+    p.add_argument("--workers", type=int, help="override `workers` (parallel training processes)")
     p.set_defaults(func=_guard(cmd_ablate))
 
 

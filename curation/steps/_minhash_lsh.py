@@ -24,7 +24,7 @@ from datatrove.utils.logging import logger
 from pydantic import ConfigDict, Field, field_serializer, model_validator
 
 from curation.registry import OpParams
-from curation.steps._minhash_bands import key_budget, sharded_memory_estimate, signatures_digest
+from curation.steps._minhash_bands import key_budget, sharded_memory_estimate
 from curation.steps._minhash_io import (
     Signatures,
     atomic_savez,
@@ -33,22 +33,22 @@ from curation.steps._minhash_io import (
     read_meta,
     signature_files,
 )
-from curation.steps._minhash_plan import (  # noqa: F401 (re-exported: minhash.py, bench and tests use them)
+from curation.steps._minhash_plan import (  # noqa: F401 (re-exported: bench and tests import them here)
+    FETCH_BATCH,
     INDEX_BYTES_PER_BAND,
     INDEX_BYTES_PER_DOC,
     REDIS_SCAN_BYTES_PER_DOC,
     UNION_FIND_BYTES_PER_DOC,
-    _id_bytes,
     choose_mode,
+    id_bytes,
     link_bucket,
     lsh_bands,
     memory_estimate,
     pair_thresholds,
     settings_key,
+    signatures_digest,
 )
 from curation.steps.base import ledger_update
-
-FETCH_BATCH = 5000  # Redis bucket fetches per pipeline round trip
 
 
 class RedisParams(OpParams):
@@ -286,7 +286,7 @@ class MinhashClusterStage(PipelineStep):
         if out.exists() and read_meta(out).get("digest") == digest:
             logger.info(f"minhash clusters: {out} is up to date, skipping")
             return self._count(read_meta(out))
-        est = memory_estimate(docs, bands, p.num_perm, _id_bytes(files, p.num_perm), p.storage is not None)
+        est = memory_estimate(docs, bands, p.num_perm, id_bytes(files, p.num_perm), p.storage is not None)
         base = rss_bytes()
         sharded = ""
         if mode == "sharded":

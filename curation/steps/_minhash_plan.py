@@ -1,11 +1,11 @@
-"""MinHash planning shared by the in-memory, Redis and band-sharded cluster paths: LSH bands, the
-memory estimate that picks a path, the settings that decide clusters, and how one bucket is linked.
-
-Its own module so `_minhash_lsh.py` (in-memory / Redis) and `_minhash_bands.py` (band-sharded) both
-import it without importing each other.
-"""
+"""MinHash cluster planning shared by the in-memory, Redis and band-sharded paths: LSH bands, the
+memory estimate, which path runs, and how one bucket's members are linked (`link_bucket`), so every
+path links the same pairs. (A module of its own so `_minhash_lsh` and `_minhash_bands` import it, not
+each other.)"""
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 from datasketch.lsh import _optimal_param
@@ -17,6 +17,7 @@ INDEX_BYTES_PER_BAND = 360
 INDEX_BYTES_PER_DOC = 400
 UNION_FIND_BYTES_PER_DOC = 8  # array('q') parent pointer
 REDIS_SCAN_BYTES_PER_DOC = 120  # one band's keys fetched at a time from Redis (bytes objects in a list)
+FETCH_BATCH = 5000  # Redis bucket fetches per pipeline round trip
 
 
 def lsh_bands(params) -> tuple[int, int]:
@@ -75,7 +76,7 @@ def link_bucket(members: list[int], s: np.ndarray, counts: np.ndarray, params, u
             union(reps[h], x)
 
 
-def _id_bytes(files, num_perm: int) -> int:
+def id_bytes(files, num_perm: int) -> int:
     docs = sum(m["docs"] for _, m in files)
     return max(sum(f.stat().st_size for f, _ in files) - docs * num_perm * 4, 0)
 
@@ -88,5 +89,10 @@ def choose_mode(params, files, bands: int) -> str:
     if params.mode != "auto":
         return params.mode
     docs = sum(m["docs"] for _, m in files)
-    est = memory_estimate(docs, bands, params.num_perm, _id_bytes(files, params.num_perm), False)
+    est = memory_estimate(docs, bands, params.num_perm, id_bytes(files, params.num_perm), False)
     return "sharded" if est["total"] > params.memory_budget_mb * 2**20 else "memory"
+
+
+def signatures_digest(files) -> str:
+    """Identity of a set of signature files (their own digests, in rank order)."""
+    return hashlib.sha1("".join(m["digest"] for _, m in files).encode()).hexdigest()

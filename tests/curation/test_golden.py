@@ -52,21 +52,23 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "demo_roots_dedup": ("recipes/ablations/demo_roots_dedup.yaml", [f"input.path={DATA}/web_sample.jsonl.gz"]),
 }
 
-GOLDEN: dict[str, str] = {  # captured on main 530d82b (before the refactor)
+# captured on main 530d82b (before the refactor); the 7 recipes that run roots_filters refreshed when issue 17
+# made its defaults ROOTS' own, on purpose (same hashes at a8130f1 + issue 17 and on main 05aa1a2)
+GOLDEN: dict[str, str] = {
     "code": "af8f9cca68dd4d45",
     "demo_raw": "840aa186293a01cb",
-    "demo_roots_dedup": "652b4ece642264eb",  # refreshed: uniform schema / PII scrub
-    "hostile-text": "f1eb872dadc97244",  # refreshed: uniform schema / PII scrub
+    "demo_roots_dedup": "652b4ece642264eb",
+    "hostile-text": "f1eb872dadc97244",  # ROOTS defaults (issue 17): text modified, roots.lang_pred written
     "instructions": "19c445cda36c73c3",
     "instructions-decontam": "d8afc2cb18b35cdb",
     "messages-in": "f4b2b5dba6c6ef2d",
     "prompt_completion-in": "7ce135905108e3da",
-    "roots_web": "cb59e2f6ad594afa",  # refreshed: uniform schema / PII scrub
-    "sample": "cb59e2f6ad594afa",  # refreshed: uniform schema / PII scrub
-    "sample-parquet": "a612d5e439d30109",  # refreshed: uniform schema / PII scrub
+    "roots_web": "cb59e2f6ad594afa",  # ROOTS defaults (issue 17) + removed/ before pii scrubbed (issue-pii)
+    "sample": "cb59e2f6ad594afa",  # ROOTS defaults (issue 17) + removed/ before pii scrubbed (issue-pii)
+    "sample-parquet": "a612d5e439d30109",  # idem
     "sharegpt-in": "64fadec464b71e5d",
-    "text-in": "46adc1b79fd6ba54",  # refreshed: uniform schema / PII scrub
-    "truncated": "2959fdb32cbc9101",  # refreshed: uniform schema / PII scrub
+    "text-in": "46adc1b79fd6ba54",
+    "truncated": "2959fdb32cbc9101",
 }
 
 

@@ -11,6 +11,7 @@ Run: `.venv/bin/python -m pytest tests/curation/test_load_with_datasets.py`
 from __future__ import annotations
 
 import json
+import re
 from glob import glob
 from pathlib import Path
 
@@ -32,6 +33,12 @@ RECIPES = {
     "demo_roots_dedup": CASES["demo_roots_dedup"],
     "demo_roots": ("recipes/ablations/demo_roots.yaml", [f"input.path={DATA}/web_sample.jsonl.gz"]),
     "demo_langid": ("recipes/ablations/demo_langid.yaml", [f"input.path={DATA}/web_sample.jsonl.gz"]),
+    "demo_planted_dedup": ("recipes/ablations/demo_planted_dedup.yaml", [f"input.path={NEAR_DUPLICATES}"]),
+    # the instruction ablation's variants (issue 18)
+    **{
+        f"instructions_{v}": (f"recipes/ablations/instructions_{v}.yaml", [f"input.path={DATA}/instruct/[as]*.json*"])
+        for v in ("raw", "filtered", "dedup")
+    },
 }
 PARQUET = ("sample", "roots_web")
 
@@ -55,7 +62,7 @@ def near_duplicates(folder: Path) -> Path:
 
 def test_every_shipped_curation_recipe_is_covered():
     shipped = {p.relative_to(ROOT).as_posix() for p in ROOT.glob("recipes/**/*.yaml")
-               if "steps:" in p.read_text() and "quality_classifier" not in p.parts}
+               if re.search(r"^steps:", p.read_text(), re.M) and "quality_classifier" not in p.parts}
     assert shipped <= {r for r, _ in RECIPES.values()}
 
 

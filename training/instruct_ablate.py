@@ -1,0 +1,340 @@
+"""Instruction-data ablations: does instruction filtering, prompt dedup or decontamination change what a
+model learns from fine-tuning? `curate ablate recipes/ablations/instructions.yaml` (`kind: instructions`).
+
+Everything but the fine-tuning data is fixed: one tokenizer (half web text, half instruction text), one
+starting checkpoint (a short pretraining run on web text, cached, or a given one), the same model,
+hyper-parameters and held-out set. For each variant (a curation recipe run, training/ablate.py's
+`ensure_run`) and each control, the chat run is tokenized with the assistant-only loss mask
+(training/chat.py) and fine-tuned once per seed with a warmup-stable-decay schedule; every smaller
+budget is a cooldown branch of that run (training/train.py). The metric is response bits per byte on the
+held-out set (training/finetune.py). The analysis is the pretraining ablations' (training/analysis.py):
+paired deltas by seed with pooled 95% CIs, multipliers read off the baseline's measured curve, controls.
+
+Budgets are in examples (one example per sequence, never packed); each point carries `examples`,
+`tokens` (= examples x seq_len sequence slots, the unit train.py schedules in), the real `input_tokens`
+and `target_tokens` seen, `bytes` (response bytes seen, estimated as examples x the variant's mean) and
+`epochs` (a point with epochs > 1 repeats data and is flagged).
+
+The held-out set: examples of the `heldout.from` variant's run whose sha1("heldout" + id) is below
+`fraction`; every example of that slice is kept out of every variant and control by MinHash matching of
+the prompt (not only by id), and the number removed per variant is reported.
+
+Writes under the output folder: eval/<name>.jsonl.gz, runs/<variant>/, tokenizer/, pretrain/,
+tokenized/<variant>/, points/<variant>/s<seed>/, results.json, loss_vs_tokens.png (if plotting works).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from training import analysis
+from training.ablate import _run_fingerprint, ensure_run
+from training.chat import (
+    chat_texts,
+    chat_tokenizer,
+    encode_chat,
+    prompt_of,
+    read_chat_run,
+    tokenize_chat_run,
+    vocab_fingerprint,
+)
+from training.data import ConfigError, id_fraction, read_jsonl, write_jsonl_gz
+from training.finetune import PromptHoldout
+from training.instruct_config import InstructAblation, load_instruct_ablation
+from training.shards import tokenize_run
+from training.tokenizer import save_tokenizer, train_bpe
+from training.train import TrainConfig, train
+
+
+def _log(msg: str) -> None:
+    print(f"[ablate {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def _cached(folder: Path, key: dict) -> bool:
+    f = folder / "key.json"
+    return f.exists() and json.loads(f.read_text()) == key
+
+
+def _save_key(folder: Path, key: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "key.json").write_text(json.dumps(key, indent=2) + "\n")
+
+
+def corrupt_run(
+    src_run: Path, dst_run: Path, fraction: float, seed: int, how: str = "shuffle_responses"
+) -> dict:
+    """Copy a chat run with `fraction` of its examples (seeded choice) corrupted. `shuffle_responses`: each
+    chosen example gets the next chosen example's assistant turn (a cyclic shift: none keeps its own);
+    `scramble_words`: each chosen assistant turn's words in a seeded random order."""
+    recs = [r for r in read_chat_run(src_run) if r["messages"]]
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(recs), size=max(2, round(fraction * len(recs))), replace=False))
+    donor = {int(a): int(b) for a, b in zip(chosen, np.roll(chosen, 1))}
+    out = []
+    for i, r in enumerate(recs):
+        msgs = r["messages"]
+        if i in donor and how == "shuffle_responses":
+            answers = [m for m in recs[donor[i]]["messages"] if m["role"] == "assistant"]
+            msgs = [m for m in msgs if m["role"] != "assistant"] + answers[:1]
+        elif i in donor:
+            msgs = [
+                {**m, "content": " ".join(rng.permutation(m["content"].split()).tolist())}
+                if m["role"] == "assistant" else m
+                for m in msgs
+            ]  # fmt: skip
+        out.append({"id": r["id"], "messages": msgs})
+    write_jsonl_gz(dst_run / "output" / "00000_00000.jsonl.gz", out)
+    return {"examples": len(recs), "corrupted": len(chosen), "how": how}
+
+
+def build_heldout(cfg: InstructAblation, run: Path, tok, out: Path) -> tuple[str, list[str], dict]:
+    """(eval file, prompts of the whole slice, stats): the slice's examples that fit in seq_len."""
+    h = cfg.heldout
+    sliced = sorted(
+        (r for r in read_chat_run(run) if r["messages"] and id_fraction(r["id"], "heldout") < h.fraction),
+        key=lambda r: id_fraction(r["id"], "heldout"),
+    )
+    fits = [r for r in sliced if len(encode_chat(tok, r["messages"])[0]) <= cfg.seq_len + 1]
+    chosen = fits[: h.max_examples]
+    if not chosen:
+        raise ConfigError(f"heldout: fraction {h.fraction} of {run} selects no example that fits seq_len")
+    path = out / "eval" / f"{h.name}.jsonl.gz"
+    write_jsonl_gz(path, [{"id": r["id"], "messages": r["messages"]} for r in chosen])
+    stats = {"slice": len(sliced), "evaluated": len(chosen), "too_long": len(sliced) - len(fits)}
+    return str(path), [prompt_of(r["messages"]) for r in sliced], stats
+
+
+def ensure_tokenizer(cfg: InstructAblation, web_run: Path | None, chat_run: Path, out: Path) -> Path:
+    if cfg.pretrain.checkpoint:
+        return Path(cfg.pretrain.checkpoint)
+    folder = out / "tokenizer"
+    vocab = cfg.vocab_size or 4096
+    key = {"vocab": vocab, "bytes": cfg.tokenizer_sample_bytes, "web": _run_fingerprint(web_run),
+           "chat": _run_fingerprint(chat_run)}  # fmt: skip
+    if _cached(folder, key):
+        return folder
+    half = cfg.tokenizer_sample_bytes // 2
+
+    def texts():
+        n = 0
+        for d in read_jsonl(web_run / "output" / "00000_00000.jsonl.gz"):
+            yield d["text"]
+            n += len(d["text"].encode("utf-8"))
+            if n >= half:
+                break
+        yield from chat_texts(chat_run, half)
+
+    save_tokenizer(train_bpe(texts(), vocab), folder)
+    _save_key(folder, key)
+    return folder
+
+
+def pretrain_text(cfg: InstructAblation, out: Path) -> Path:
+    """A run folder of web text for pretraining: documents with sha1("pretrain" + id) < 0.25, in file order,
+    up to `max_bytes` (cached)."""
+    p = cfg.pretrain
+    web = out / "pretrain" / "web_run"
+    spec = {"inputs": p.inputs, "max_bytes": p.max_bytes}
+    if not _cached(web, spec):
+        docs, n = [], 0
+        for inp in p.inputs:
+            for d in read_jsonl(inp):
+                if n >= p.max_bytes:
+                    break
+                if id_fraction(d["id"], "pretrain") < 0.25:
+                    docs.append({"id": d["id"], "text": d["text"], "metadata": {}})
+                    n += len(d["text"].encode("utf-8"))
+        write_jsonl_gz(web / "output" / "00000_00000.jsonl.gz", docs)
+        _save_key(web, spec)
+    return web
+
+
+def pretrain_checkpoint(cfg: InstructAblation, web: Path, tok_dir: Path, out: Path) -> Path:
+    folder = out / "pretrain" / "model"
+    tc = TrainConfig.from_dict({"schedule": "wsd", "threads": 1, **cfg.pretrain.train,
+                                "data": str(out / "pretrain" / "tokenized"), "out_dir": str(folder),
+                                "model": cfg.model, "tokens": cfg.pretrain.tokens, "seq_len": cfg.seq_len,
+                                "quiet": True})  # fmt: skip
+    key = {
+        "train": dataclasses.asdict(tc),
+        "web": _run_fingerprint(web),
+        "tokenizer": vocab_fingerprint(chat_tokenizer(tok_dir)),
+    }
+    if _cached(folder, key) and (folder / "checkpoint" / "model.safetensors").exists():
+        _log(f"pretrain: reusing {folder / 'checkpoint'}")
+        return folder / "checkpoint"
+    tokenize_run(web, tok_dir, out / "pretrain" / "tokenized", 0.01)
+    t0 = time.time()
+    rec = train(tc)
+    _save_key(folder, key)
+    _log(f"pretrain: {rec['tokens']:,} tokens of web text in {time.time() - t0:.0f}s")
+    return folder / "checkpoint"
+
+
+def run_instruct_ablation(cfg: InstructAblation) -> dict:
+    t_start = time.time()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ablation.resolved.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    runs = {n: ensure_run(n, v, out) for n, v in cfg.variants.items()}
+    control_stats = {}
+    for c in cfg.controls:
+        dst = out / "runs" / c.name
+        key = {
+            "from": _run_fingerprint(runs[c.source]),
+            "fraction": c.fraction,
+            "seed": c.seed,
+            "how": c.corrupt,
+        }
+        if not _cached(dst, key):
+            control_stats[c.name] = corrupt_run(runs[c.source], dst, c.fraction, c.seed, c.corrupt)
+            _save_key(dst, {**key})
+            (dst / "control.json").write_text(json.dumps(control_stats[c.name]) + "\n")
+        control_stats[c.name] = json.loads((dst / "control.json").read_text())
+        runs[c.name] = dst
+    web = None if cfg.pretrain.checkpoint else pretrain_text(cfg, out)
+    tok_dir = ensure_tokenizer(cfg, web, runs[cfg.heldout.source], out)
+    ckpt = (
+        Path(cfg.pretrain.checkpoint)
+        if cfg.pretrain.checkpoint
+        else pretrain_checkpoint(cfg, web, tok_dir, out)
+    )
+    ctok = chat_tokenizer(tok_dir)
+    eval_path, held_prompts, held_stats = build_heldout(cfg, runs[cfg.heldout.source], ctok, out)
+    holdout = PromptHoldout(held_prompts, threshold=cfg.heldout.threshold)
+    _log(
+        f"held-out: {held_stats['evaluated']} examples evaluated, {held_stats['slice']} kept out of training"
+    )
+    data = {}
+    for n, r in runs.items():
+        folder = out / "tokenized" / n
+        key = {"run": _run_fingerprint(r), "tokenizer": vocab_fingerprint(ctok), "heldout": held_stats,
+               "threshold": cfg.heldout.threshold, "val_fraction": cfg.val_fraction}  # fmt: skip
+        if not _cached(folder, key):
+            tokenize_chat_run(r, tok_dir, folder, cfg.val_fraction,
+                              keep=lambda rec: not holdout.matches(prompt_of(rec["messages"])))  # fmt: skip
+            _save_key(folder, key)
+        data[n] = (folder, json.loads((folder / "index.json").read_text()))
+        tr = data[n][1]["splits"]["train"]
+        _log(
+            f"{n}: {tr['docs']:,} train examples, {data[n][1]['excluded']['docs']} held-out near-duplicates removed"
+        )
+    points = {n: [] for n in data}
+    top = max(cfg.budgets)
+    t_train = time.time()
+    jobs = [(n, s) for n in data for s in cfg.seeds]
+    for k, (n, seed) in enumerate(jobs, 1):
+        folder, index = data[n]
+        tc = TrainConfig.from_dict({"schedule": "wsd", "threads": 1, **cfg.train, "data": str(folder),
+                                    "out_dir": str(out / "points" / n / f"s{seed}"), "model": cfg.model,
+                                    "seq_len": cfg.seq_len, "tokens": top * cfg.seq_len, "seed": seed,
+                                    "branch_tokens": [b * cfg.seq_len for b in cfg.budgets if b < top],
+                                    "init_from": str(ckpt), "eval_sets": [eval_path],
+                                    "save_checkpoint": False, "quiet": True})  # fmt: skip
+        key = {"train": dataclasses.asdict(tc), "data": index.get("tokenizer_sha1"), "run": _run_fingerprint(runs[n]),
+               "ckpt": (Path(ckpt) / "model.safetensors").stat().st_mtime_ns, "eval": Path(eval_path).stat().st_size}  # fmt: skip
+        pdir = Path(tc.out_dir)
+        if _cached(pdir, key) and (pdir / "eval.json").exists():
+            rec = json.loads((pdir / "eval.json").read_text())
+        else:
+            rec = train(tc)
+            _save_key(pdir, key)
+        bytes_per_ex = index["splits"]["train"]["bytes"] / max(index["splits"]["train"]["docs"], 1)
+        for b in rec["budgets"]:
+            ex = b["tokens"] // cfg.seq_len
+            points[n].append({"tokens": b["tokens"], "examples": ex, "bytes": round(ex * bytes_per_ex),
+                              "input_tokens": b.get("input_tokens"), "target_tokens": b.get("target_tokens"),
+                              "seed": seed, "epochs": b["epochs"],
+                              "bpb": {cfg.heldout.name: b["eval_sets"][cfg.heldout.name]["bpb"]},
+                              "val_loss": b["validation"]["loss"]})  # fmt: skip
+        _log(f"[{k}/{len(jobs)}] {n} seed {seed}: response bpb {rec['eval_sets'][cfg.heldout.name]['bpb']:.4f} "
+             f"({time.time() - t_train:.0f}s)")  # fmt: skip
+    variants = {
+        n: {
+            "points": sorted(points[n], key=lambda p: (p["tokens"], p["seed"])),
+            "train_examples": data[n][1]["splits"]["train"]["docs"],
+            "train_tokens": data[n][1]["splits"]["train"]["tokens"],
+            "heldout_near_duplicates_removed": data[n][1]["excluded"]["docs"],
+            "control": n in control_stats,
+        }
+        for n in data
+    }
+    res = analyze(cfg, variants)
+    res.update(heldout=held_stats, controls_data=control_stats, checkpoint=str(ckpt),
+               wall_seconds=round(time.time() - t_start, 1))  # fmt: skip
+    (out / "results.json").write_text(json.dumps(res, indent=2) + "\n")
+    try:
+        from training.plots import plot_results
+
+        plot_results(res, out / "loss_vs_tokens.png")
+    except Exception as e:  # noqa: BLE001 - a plot is a convenience; results.json is the product
+        _log(f"plot skipped: {type(e).__name__}: {e}")
+    _log(f"results: {out / 'results.json'} ({res['wall_seconds']:.0f}s wall)")
+    return res
+
+
+def analyze(cfg: InstructAblation, variants: dict) -> dict:
+    """results.json (the contract in docs/CONTRACTS.md) from the points."""
+    ev = cfg.heldout.name
+    names = list(cfg.variants)
+    baseline = cfg.baseline or names[0]
+    pairs = [(v, baseline) for v in names if v != baseline]
+    if cfg.chain:
+        pairs += [(b, a) for a, b in itertools.pairwise(names) if (b, a) not in pairs and a != baseline]
+    pairs += [(c.source, c.name) for c in cfg.controls]
+    comps = analysis.comparisons(variants, pairs, [ev])
+    controls = [{"name": c.name, "variant": c.source, "baseline": c.name, "eval": ev} for c in cfg.controls]
+    main = {n: v for n, v in variants.items() if not v["control"]}
+    return {
+        "schema": 2,
+        "kind": "instructions",
+        "name": cfg.name,
+        "model": cfg.model,
+        "baseline": baseline,
+        "evals": [ev],
+        "metric": "response bits per byte: NLL of assistant-content tokens / UTF-8 bytes of assistant text",
+        "budget_unit": f"examples (tokens = examples x seq_len {cfg.seq_len}; real counts in input_tokens)",
+        "budgets": [b * cfg.seq_len for b in cfg.budgets],
+        "budgets_examples": cfg.budgets,
+        "seeds": cfg.seeds,
+        "variants": variants,
+        "comparisons": comps,
+        "multipliers": analysis.multipliers(main, [c for c in comps if c["variant"] in main], baseline, [ev]),
+        "controls": analysis.check_controls(controls, comps),
+        "ci_method": "paired by seed; t-interval with seed variance pooled over comparisons at the same "
+        "budget and eval (training/analysis.py)",
+    }
+
+
+def cmd_instruct_ablate(args) -> int:
+    """`curate ablate FILE` for `kind: instructions`: run, then print only what carries a CI."""
+    cfg = load_instruct_ablation(args.config, out=args.out)
+    if getattr(args, "budgets", None):
+        try:
+            cfg.budgets = sorted({int(b) for b in args.budgets.split(",")})
+        except ValueError:
+            raise ConfigError(f"--budgets: expected comma-separated integers, got {args.budgets!r}") from None
+    if getattr(args, "workers", None) not in (None, 1):
+        raise ConfigError("--workers: instruction ablations train one run at a time (kind: instructions)")
+    if args.dry_run:
+        print(json.dumps(dataclasses.asdict(cfg), indent=2))
+        n = (len(cfg.variants) + len(cfg.controls)) * len(cfg.seeds)
+        print(f"{n} fine-tuning runs (one per variant and seed), budgets {cfg.budgets} examples")
+        return 0
+    res = run_instruct_ablation(cfg)
+    ex = sorted({(p["examples"], p["tokens"]) for v in res["variants"].values() for p in v["points"]})
+    print(
+        "budgets: "
+        + ", ".join(f"{e:,} examples = {t:,} tokens" for e, t in ex)
+        + " (tokens = examples x seq_len)"
+    )
+    for line in analysis.summary_lines(res):
+        print(line)
+    print(f"wall time: {res['wall_seconds']:.0f}s ({res['wall_seconds'] / 60:.1f} min)")
+    return 0

@@ -1,0 +1,153 @@
+"""The instruction-ablation YAML (`curate ablate FILE` with `kind: instructions`): a strict schema.
+
+    name: instructions
+    kind: instructions
+    model: micro
+    seq_len: 256                     # one example per sequence (longer ones are truncated)
+    budgets: [500, 1000, 2000]       # fine-tuning examples per point (one wsd run per seed, branches below)
+    seeds: [0, 1, 2]
+    pretrain: {inputs: [web.jsonl.gz], max_bytes: 3000000, tokens: 1000000}   # or {checkpoint: DIR}
+    variants: {raw: {recipe: ...}, filtered: {recipe: ...}}
+    controls: [{name: shuffled_responses, from: filtered, corrupt: shuffle_responses, fraction: 0.3}]
+    heldout: {from: raw, fraction: 0.04, max_examples: 200, threshold: 0.5}
+    train: {lr: 0.001, micro_batch: 8}
+
+Unknown keys are errors naming the key (file: key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from training.data import ConfigError, load_yaml
+from training.model import get_preset
+from training.train import TrainConfig
+
+
+@dataclass
+class Pretrain:
+    """The starting checkpoint: an existing one, or a short pretraining run on plain text (cached)."""
+
+    checkpoint: str | None = None  # an existing `curate train` checkpoint (its tokenizer is used)
+    inputs: list[str] = field(default_factory=list)  # jsonl(.gz) files with `id` and `text`
+    max_bytes: int = 3_000_000  # of text, sampled by sha1("pretrain" + id)
+    tokens: int = 1_000_000
+    train: dict = field(default_factory=dict)  # TrainConfig overrides for pretraining
+
+
+@dataclass
+class ShuffleControl:
+    """Positive control: the `from` variant with `fraction` of its examples (seeded choice) corrupted, and
+    the clean variant must beat it, CI excluding 0. `corrupt`: `shuffle_responses` moves those responses
+    to other prompts of the chosen subset (tests whether the model uses the prompt); `scramble_words`
+    puts each chosen response's words in a random order (tests whether response quality shows)."""
+
+    name: str
+    source: str  # YAML key `from`
+    corrupt: str = "shuffle_responses"
+    fraction: float = 0.3
+    seed: int = 0
+
+
+@dataclass
+class Heldout:
+    """A fixed held-out instruction set drawn from one variant's run, kept out of every variant by
+    near-duplicate matching of the prompt (MinHash LSH on word 3-grams)."""
+
+    source: str  # YAML key `from`: the variant whose run the examples are drawn from
+    fraction: float = 0.04  # by sha1("heldout" + id); every example of the slice is excluded from training
+    max_examples: int = 200  # evaluated (those that fit in seq_len, in id-hash order)
+    threshold: float = 0.5  # estimated Jaccard of prompt word 3-grams that counts as a near-duplicate
+    name: str = "instruct_heldout"
+
+
+@dataclass
+class InstructAblation:
+    name: str
+    variants: dict
+    budgets: list[int]  # fine-tuning examples per point
+    heldout: Heldout
+    pretrain: Pretrain
+    kind: str = "instructions"
+    seeds: list[int] = field(default_factory=lambda: [0, 1])
+    model: str = "micro"
+    seq_len: int = 256
+    controls: list[ShuffleControl] = field(default_factory=list)
+    baseline: str | None = None  # default: the first variant
+    chain: bool = True  # also compare each variant with the one before it (raw -> filtered -> ...)
+    out: str | None = None
+    vocab_size: int | None = None
+    tokenizer_sample_bytes: int = 4_000_000  # half web text, half instruction text
+    val_fraction: float = 0.02
+    train: dict = field(default_factory=dict)
+
+
+def _strict(cls, d, where: str, rename: dict | None = None):
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(d).__name__}")
+    d = {(rename or {}).get(k, k): v for k, v in d.items()}
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+    try:
+        return cls(**d)
+    except TypeError as e:
+        raise ConfigError(f"{where}: {e}") from None
+
+
+def is_instruct_ablation(path: str | Path) -> bool:
+    d = load_yaml(path)
+    return isinstance(d, dict) and d.get("kind") == "instructions"
+
+
+def load_instruct_ablation(path: str | Path, out: str | None = None) -> InstructAblation:
+    from training.ablate import Variant
+
+    w = str(path)
+    d = load_yaml(path) or {}
+    d = {**d, "heldout": d.get("heldout") or {}, "pretrain": d.get("pretrain") or {}}
+    cfg = _strict(InstructAblation, d, w)
+    cfg.heldout = _strict(Heldout, cfg.heldout, f"{w}: heldout", {"from": "source"})
+    cfg.pretrain = _strict(Pretrain, cfg.pretrain, f"{w}: pretrain")
+    if not isinstance(cfg.variants, dict) or not cfg.variants:
+        raise ConfigError(f"{w}: variants must be a non-empty mapping name -> {{recipe, run}}")
+    cfg.variants = {k: _strict(Variant, v or {}, f"{w}: variants.{k}") for k, v in cfg.variants.items()}
+    for k, v in cfg.variants.items():
+        if not v.recipe and not v.run:
+            raise ConfigError(f"{w}: variants.{k} needs `recipe` or `run`")
+    cfg.controls = [
+        _strict(ShuffleControl, c, f"{w}: controls[{i}]", {"from": "source"})
+        for i, c in enumerate(cfg.controls)
+    ]
+    for c in cfg.controls:
+        if c.source not in cfg.variants:
+            raise ConfigError(f"{w}: controls.{c.name}.from: {c.source!r} is not a variant")
+        if not 0 < c.fraction <= 1:
+            raise ConfigError(f"{w}: controls.{c.name}.fraction must be in (0, 1]")
+        if c.corrupt not in ("shuffle_responses", "scramble_words"):
+            raise ConfigError(f"{w}: controls.{c.name}.corrupt must be shuffle_responses or scramble_words")
+        if c.name in cfg.variants:
+            raise ConfigError(f"{w}: controls.{c.name}: the name is already a variant")
+    if cfg.heldout.source not in cfg.variants:
+        raise ConfigError(f"{w}: heldout.from: {cfg.heldout.source!r} is not a variant")
+    if not cfg.pretrain.checkpoint and not cfg.pretrain.inputs:
+        raise ConfigError(f"{w}: pretrain needs `checkpoint` or `inputs`")
+    if not cfg.budgets or any(not isinstance(b, int) or b <= 0 for b in cfg.budgets):
+        raise ConfigError(f"{w}: budgets must be a list of positive integers (examples)")
+    cfg.budgets = sorted(set(cfg.budgets))
+    if cfg.baseline and cfg.baseline not in cfg.variants:
+        raise ConfigError(f"{w}: baseline {cfg.baseline!r} is not a variant")
+    try:
+        get_preset(cfg.model)
+    except ValueError as e:
+        raise ConfigError(f"{w}: {e}") from None
+    fixed = {"data", "out_dir", "model", "tokens", "seed", "eval_sets", "init_from", "examples", "seq_len"}
+    bad = sorted(set(cfg.train) & fixed)
+    if bad:
+        raise ConfigError(f"{w}: train.{bad[0]} is set by the ablation itself")
+    TrainConfig.from_dict({"data": ".", "out_dir": ".", **cfg.train}, where=f"{w}: train")
+    cfg.out = out or cfg.out or str(Path("runs") / "ablations" / cfg.name)
+    return cfg

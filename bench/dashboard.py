@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dashboard import data
-from dashboard.synthetic import write_synthetic_run
+from tests.dashboard.synthetic import write_synthetic_run  # a test fixture, not shipped
 
 APP = ROOT / "dashboard" / "app.py"
 TARGET_S = 3.0

@@ -32,8 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DEFAULT_DATA, metrics, result_row, table, write_json
+from curation.formats.instruct import from_alpaca, make_document
 from curation.steps.decontam import Decontaminate, DecontaminateParams
-from curation.steps.instruct import from_alpaca, make_document
 
 AGAINST = [
     "gsm8k/test.jsonl",

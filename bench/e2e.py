@@ -32,6 +32,7 @@ from pathlib import Path
 import yaml
 
 from bench.common import DEFAULT_DATA, metrics, result_row, table, write_json
+from runfolder import RunFolder, iter_records, read_summary
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +59,7 @@ def run_ours(src: Path, out: Path) -> dict:
     seconds = time.perf_counter() - t0
     if code != 0:
         raise SystemExit(f"curate run exited {code}")
-    summary = json.loads((out / "summary.json").read_text())
+    summary = read_summary(out)
     return {"seconds": seconds, "kept": summary["output"]["docs"], "rss_mb": _peak_mb()}
 
 
@@ -110,10 +111,7 @@ def run_baseline(src: Path, out: Path) -> dict:
     t0 = time.perf_counter()
     LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir=str(out / "logs")).run()
     seconds = time.perf_counter() - t0
-    kept = 0
-    for path in (out / "output").glob("*.jsonl.gz"):
-        with gzip.open(path) as f:
-            kept += sum(1 for _ in f)
+    kept = sum(1 for _ in iter_records(RunFolder(out).output))
     return {"seconds": seconds, "kept": kept, "rss_mb": _peak_mb()}
 
 

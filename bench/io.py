@@ -30,10 +30,9 @@ def run_datatrove(src: Path, out: str) -> int:
 
 
 def run_rootstock(src: Path, out: str) -> int:
-    from curation.readers import LedgerJsonlReader
-    from curation.writers import ShardedJsonlWriter
+    from curation.formats.jsonl import RejectingJsonlReader, ShardedJsonlWriter
 
-    reader = LedgerJsonlReader(str(src.parent), glob_pattern=src.name)
+    reader = RejectingJsonlReader(str(src.parent), glob_pattern=src.name)
     reader.rejected_dir = str(Path(out) / "rejected")
     return _drain(reader, ShardedJsonlWriter(out, max_shard_docs=100_000))
 
@@ -57,7 +56,7 @@ def main(argv=None) -> None:
         mb = sum(len(line) for line in f) / 1e6
     rows, measured = [], []
     base = None
-    for name, fn in [("datatrove JsonlReader → JsonlWriter", run_datatrove), ("rootstock LedgerJsonlReader → ShardedJsonlWriter", run_rootstock)]:
+    for name, fn in [("datatrove JsonlReader → JsonlWriter", run_datatrove), ("rootstock RejectingJsonlReader → ShardedJsonlWriter", run_rootstock)]:
         with tempfile.TemporaryDirectory() as out:
             m = measure(fn, src, out, repeats=args.repeats)
         docs = m["result"]

@@ -1,4 +1,4 @@
-"""Recipe -> ordered datatrove stages (pipelines + executors), split at barrier ops.
+"""Recipe -> ordered datatrove stages (pipelines), split at barrier ops; `curation.executors` runs them.
 
 A recipe is one pipeline until an op needs every shard before deciding (dedup). There the builder
 ends the segment (after the op's `before` steps, documents go to intermediate shards under
@@ -9,18 +9,17 @@ logging folder under `logs/`, so datatrove's completion markers make every stage
 
 from __future__ import annotations
 
-import os
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.writers import JsonlWriter
 
-from curation.readers import SegmentReader
+from curation.formats.jsonl import SegmentReader
+from curation.formats.writers import make_output_writer, record_adapter
 from curation.recipe import Recipe
 from curation.registry import Barrier, ReaderContext, StepContext, all_readers, get_op
-from curation.writers import _adapter, make_output_writer
+from runfolder import RunFolder
+
+ROLES = ("reader", "segment_reader", "step", "aux", "intermediate", "output")
 
 
 @dataclass
@@ -29,61 +28,37 @@ class Stage:
 
     Attributes:
         name: folder name under logs/ (e.g. `segment_0`, `exact_dedup.stage_1`).
-        pipeline: the datatrove steps.
+        pipeline: the datatrove steps, each labelled with `tag` (its ledger role and recipe step id).
         tasks: number of tasks.
-        roles: per pipeline position, `(role, step_id)`; roles are `reader`, `segment_reader`,
-            `step` (a ledger line), `aux` (helper part of a step), `intermediate`, `output`.
     """
 
     name: str
     pipeline: list
     tasks: int
-    roles: list[tuple[str, str | None]] = field(default_factory=list)
 
 
-def _quiet_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
-    """datatrove's task logger, but only warnings reach the terminal (the full log stays in logs/)."""
-    from datatrove.utils.logging import logger
+def tag(step, role: str, step_id: str | None = None):
+    """Label a pipeline step's stats with its ledger role and recipe step id, e.g. `step:language_id | ...`.
 
-    logger.remove()
-    logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
-    fmt = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}"
-    logger.add(sys.stderr, level="WARNING" if local_rank == 0 else "ERROR", format=fmt, colorize=False)
-    logger.add(logfile, level="DEBUG", format=fmt, colorize=False)
-    logger.info(f"Launching pipeline for {rank=}")
-    return logfile
-
-
-def _quiet_close_task_logger(logfile):
-    from datatrove.utils.logging import logger
-
-    logger.complete()
-    quiet_terminal_logging()
-    logfile.close()
+    datatrove writes each step's counters under its stats name; the ledger reads the label back, so a
+    counter reaches the right funnel line by name, whatever its position (datatrove leaves steps without
+    stats out of the stats file, which would shift positions). Roles: `reader`, `segment_reader`, `step`
+    (a funnel line), `aux` (a helper part of a step: its time counts, its documents do not),
+    `intermediate` (a barrier's segment writer), `output`.
+    """
+    assert role in ROLES, role
+    display = step.__dict__.setdefault("_ledger_display_name", step.stats.name)
+    step.stats.name = f"{role}:{step_id or ''} | {display}"
+    return step
 
 
-def quiet_terminal_logging() -> None:
-    """datatrove logs INFO to the terminal by default; keep warnings there and the rest in logs/."""
-    from datatrove.utils.logging import logger
-
-    logger.remove()
-    logger.add(sys.stderr, level="WARNING", colorize=False)
-
-
-class QuietLocalExecutor(LocalPipelineExecutor):
-    """LocalPipelineExecutor whose workers log to files and only warnings to the terminal."""
-
-    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
-        import datatrove.executor.base as base
-
-        base.add_task_logger = _quiet_task_logger
-        base.close_task_logger = _quiet_close_task_logger
-        quiet_terminal_logging()
-        return super()._run_for_rank(rank, local_rank, node_rank)
-
-
-def _segment_dir(run_dir: Path, k: int) -> Path:
-    return run_dir / "work" / "segments" / f"{k:02d}"
+def parse_tag(stats_name: str) -> tuple[str, str | None]:
+    """`(role, step_id)` of a stats name written by `tag` (ValueError for an untagged one)."""
+    label, sep, _ = stats_name.partition(" | ")
+    role, colon, step_id = label.partition(":")
+    if not sep or not colon or role not in ROLES:
+        raise ValueError(f"pipeline step without a ledger tag: {stats_name!r}")
+    return role, step_id or None
 
 
 def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> list[Stage]:
@@ -94,8 +69,7 @@ def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> lis
     per_task_limit = -1 if limit is None or limit < 0 else max(1, -(-limit // tasks))
     built = reader_spec.build(recipe.input, ReaderContext(run_dir, per_task_limit, progress))
     readers = built if isinstance(built, list) else [built]
-    pipeline = list(readers)
-    roles = [("reader", None)] + [("step", f"{recipe.input.format}_extract")] * (len(readers) - 1)
+    pipeline = [tag(readers[0], "reader")] + [tag(r, "step", f"{recipe.input.format}_extract") for r in readers[1:]]
 
     stages: list[Stage] = []
     segment = 0
@@ -103,50 +77,21 @@ def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> lis
         ctx = StepContext(run_dir=run_dir, step_id=step.id, tasks=tasks, keep_removed=recipe.output.keep_removed)
         part = get_op(step.op).build(step.params, ctx)
         if not isinstance(part, Barrier):
-            pipeline.append(part)
-            roles.append(("step", step.id))
+            pipeline.append(tag(part, "step", step.id))
             continue
-        seg_dir = _segment_dir(run_dir, segment)
-        pipeline += part.before
-        roles += [("aux", step.id)] * len(part.before)
-        pipeline.append(JsonlWriter(str(seg_dir), output_filename="${rank}.jsonl.gz", adapter=_adapter))
-        roles.append(("intermediate", None))
-        stages.append(Stage(f"segment_{segment}", pipeline, tasks, roles))
+        seg_dir = RunFolder(run_dir).segment(segment)
+        pipeline += [tag(p, "aux", step.id) for p in part.before]
+        writer = JsonlWriter(str(seg_dir), output_filename="${rank}.jsonl.gz", adapter=record_adapter)
+        pipeline.append(tag(writer, "intermediate"))
+        stages.append(Stage(f"segment_{segment}", pipeline, tasks))
         for j, (pipe, n) in enumerate(part.stages, start=1):
-            stages.append(Stage(f"{step.id}.stage_{j}", list(pipe), n, [("aux", step.id)] * len(pipe)))
+            stages.append(Stage(f"{step.id}.stage_{j}", [tag(p, "aux", step.id) for p in pipe], n))
         segment += 1
         reader = SegmentReader(str(seg_dir), glob_pattern="*.jsonl.gz", add_file_path=False)
-        reader.rejected_dir = str(run_dir / "rejected")
-        pipeline = [reader, part.filter]
-        roles = [("segment_reader", None), ("step", step.id)]
+        reader.rejected_dir = str(RunFolder(run_dir).rejected)
+        pipeline = [tag(reader, "segment_reader"), tag(part.filter, "step", step.id)]
     out = recipe.output
-    pipeline.append(make_output_writer(str(run_dir / "output"), out.format, out.max_shard_docs, out.max_shard_bytes))
-    roles.append(("output", None))
-    stages.append(Stage(f"segment_{segment}", pipeline, tasks, roles))
+    writer = make_output_writer(str(RunFolder(run_dir).output), out.format, out.max_shard_docs, out.max_shard_bytes)
+    pipeline.append(tag(writer, "output"))
+    stages.append(Stage(f"segment_{segment}", pipeline, tasks))
     return stages
-
-
-def make_executors(recipe: Recipe, stages: list[Stage]) -> list:
-    """One datatrove executor per stage, chained with `depends=` (local executor)."""
-    if recipe.executor.kind != "local":
-        from curation.scaleout import make_cluster_executors
-
-        return make_cluster_executors(recipe, stages)
-    for k in range(len(stages)):  # a segment whose documents were all removed still has a folder
-        _segment_dir(recipe.run_dir, k).mkdir(parents=True, exist_ok=True)
-    executors, previous = [], None
-    for stage in stages:
-        workers = recipe.executor.workers
-        if workers == -1:
-            workers = min(stage.tasks, os.cpu_count() or 1)
-        workers = max(1, min(workers, stage.tasks))
-        ex = QuietLocalExecutor(
-            stage.pipeline,
-            tasks=stage.tasks,
-            workers=workers,
-            logging_dir=str(recipe.run_dir / "logs" / stage.name),
-            depends=previous,
-        )
-        executors.append(ex)
-        previous = ex
-    return executors

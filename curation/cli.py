@@ -1,19 +1,17 @@
-"""`curate`: run, validate and inspect recipes (and, through their packages, train and visualize).
+"""The curation half of `curate`: run, validate and inspect recipes, on top of `curation.api`.
 
-Exit codes: 0 ok, 2 invalid recipe or arguments (one clear message, no traceback), 1 failure.
+`rootstock/cli.py` (the `curate` entry point) adds these commands with `register_cli`, next to the
+training, dashboard and bench ones; `python -m curation.cli ...` runs them alone. Exit codes: 0 ok,
+2 invalid recipe or arguments (one clear message, no traceback), 1 failure.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import importlib
 import json
 import os
-import shutil
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a hub at run time
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -29,8 +27,7 @@ EXAMPLES = """examples:
 """
 
 
-class UsageError(Exception):
-    """Bad arguments or a run folder that belongs to another recipe: exit 2."""
+from curation.errors import RecipeError, UsageError
 
 
 def _console():
@@ -88,6 +85,11 @@ def cmd_ops(args) -> int:
     con.print("[bold]input formats[/bold] (input.format)")
     for name, spec in all_readers().items():
         con.print(f"  [cyan]{name}[/cyan]  {spec.doc.splitlines()[0] if spec.doc else ''}")
+    from curation.formats.writers import OUTPUT_FORMATS
+
+    con.print("\n[bold]output formats[/bold] (output.format)")
+    for name, fn in sorted(OUTPUT_FORMATS.items()):
+        con.print(f"  [cyan]{name}[/cyan]  {(fn.__doc__ or '').strip().splitlines()[0] if fn.__doc__ else ''}")
     con.print("\n[bold]ops[/bold] (steps: - op: {params})")
     for name, op in all_ops().items():
         con.print(f"\n[cyan]{name}[/cyan]  {op.doc}")
@@ -99,10 +101,12 @@ def cmd_ops(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    path = Path(args.run_dir) / "summary.json"
-    if not path.exists():
-        raise UsageError(f"{path}: not found (is {args.run_dir} a run folder, and did the run finish?)")
-    summary = json.loads(path.read_text())
+    from runfolder import SummaryError, read_summary
+
+    try:
+        summary = read_summary(args.run_dir)
+    except SummaryError as e:
+        raise UsageError(str(e)) from None
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -110,40 +114,21 @@ def cmd_stats(args) -> int:
     return 0
 
 
-def _iter_records(folder: Path):
-    import gzip
-
-    for path in sorted(folder.glob("*")):
-        if path.name.endswith(".jsonl.gz") or path.suffix == ".jsonl":
-            opener = gzip.open if path.name.endswith(".gz") else open
-            with opener(path, "rt", encoding="utf-8") as f:
-                for line in f:
-                    yield json.loads(line)
-        elif path.suffix == ".parquet":
-            import pyarrow.parquet as pq
-
-            for row in pq.read_table(path).to_pylist():
-                row["metadata"] = json.loads(row.get("metadata") or "{}")
-                yield row
-
-
 def cmd_sample(args) -> int:
     """Print a few documents of a run: kept (default), removed by a step, or rejected."""
-    run_dir = Path(args.run_dir)
+    from curation.api import open_run
+
+    run = open_run(args.run_dir)
     if args.rejected:
-        folder = run_dir / "rejected"
-    elif args.removed:
-        folder = run_dir / "removed" / args.removed
+        records = run.sample(args.n, seed=args.seed, rejected=True)
+    elif args.removed or args.reason:
+        records = run.sample(args.n, seed=args.seed, removed=args.removed, reason=args.reason)
     else:
-        folder = run_dir / "output"
-    if not folder.is_dir():
-        raise UsageError(f"{folder}: no such folder (removed documents are kept only with output.keep_removed: true)")
+        records = run.sample(args.n, seed=args.seed)
     con = _console()
     shown = 0
-    for rec in _iter_records(folder):
+    for rec in records:
         meta = rec.get("metadata", {})
-        if args.reason and meta.get("reason") != args.reason:
-            continue
         if args.rejected:
             con.print(f"[bold]{rec['source']}:{rec['line']}[/bold]  {rec['error']}", markup=False)
             con.print(rec.get("raw", "")[: args.chars], markup=False)
@@ -157,113 +142,73 @@ def cmd_sample(args) -> int:
             con.print(text[: args.chars] + (" […]" if len(text) > args.chars else ""), markup=False)
         con.print()
         shown += 1
-        if shown >= args.n:
-            break
     if not shown:
         con.print("no matching documents")
     return 0
 
 
-def _prepare_run_dir(recipe, limit: int, force: bool) -> str:
-    """Create or resume the run folder; refuse one that holds another recipe's run unless --force."""
-    run_dir = recipe.run_dir
-    marker = run_dir / "run.json"
-    identity = {"fingerprint": recipe.fingerprint(), "limit": limit}
-    if marker.exists():
-        previous = json.loads(marker.read_text())
-        same = {k: previous.get(k) for k in identity} == identity
-        if same and not force:
-            return previous["started"]  # resume: datatrove skips completed tasks
-        if not same and not force:
-            raise UsageError(
-                f"{run_dir} holds a run of a different recipe or --limit (fingerprint "
-                f"{previous.get('fingerprint')} limit {previous.get('limit')}, now {identity['fingerprint']} "
-                f"limit {limit}); rerun with --force to start over, or set output.path elsewhere"
-            )
-    if force and run_dir.exists():
-        for sub in ("output", "removed", "rejected", "work", "logs", "summary.json", "run.json", "recipe.resolved.yaml"):
-            p = run_dir / sub
-            shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    (run_dir / "recipe.resolved.yaml").write_text(recipe.resolved_yaml())
-    marker.write_text(json.dumps({**identity, "started": started, "recipe_file": recipe.source}, indent=2))
-    return started
-
-
 def cmd_run(args) -> int:
-    from curation.build import build_stages, make_executors
-    from curation.ledger import build_summary, write_summary
-    from curation.recipe import load_recipe
-    from curation.registry import get_op
+    from curation import api
 
-    recipe = load_recipe(args.recipe, args.set)
+    overrides = list(args.set)
+    recipe = api.load_recipe(args.recipe, overrides)
     if args.output:
         recipe.output.path = args.output
     if args.tasks:
         recipe.executor.tasks = args.tasks
-    limit = args.limit if args.limit is not None else -1
     con = _console()
     progress = sys.stdout.isatty() and not args.no_progress
     if args.dry_run:
-        stages = build_stages(recipe, limit=limit)
+        result = api.run(recipe, limit=args.limit, dry_run=True)
         print(recipe.resolved_yaml(), end="")
-        con.print(f"\n[bold]plan[/bold]: {len(stages)} stage(s) -> {recipe.run_dir}")
-        for st in stages:
+        con.print(f"\n[bold]plan[/bold]: {len(result.stages)} stage(s) -> {recipe.run_dir}")
+        for st in result.stages:
             con.print(f"  {st.name} ({st.tasks} tasks): " + " → ".join(type(p).__name__ for p in st.pipeline))
-        if recipe.executor.kind == "slurm":
-            from curation.scaleout import write_slurm_scripts
-
-            for path in write_slurm_scripts(recipe, stages):
-                con.print(f"  sbatch script: {path}")
+        for path in result.scripts:
+            con.print(f"  sbatch script: {path}")
         return 0
-    started = _prepare_run_dir(recipe, limit, args.force)
-    stages = build_stages(recipe, limit=limit, progress=progress)
-    executors = make_executors(recipe, stages)
-    from curation.build import quiet_terminal_logging
 
-    quiet_terminal_logging()
+    def on_stage(i, n, stage):
+        con.print(f"[dim]stage {i}/{n}: {stage.name} ({stage.tasks} task(s))[/dim]")
+
     t0 = time.time()
-    if recipe.executor.kind == "slurm":  # sbatch returns at once: the summary is written by a later run
-        from curation.scaleout import submit_slurm
-
-        jobs = submit_slurm(recipe, executors)  # {} when every stage's tasks have completed
-        if jobs:
-            for name, job in jobs.items():
-                con.print(f"submitted {name}: slurm job {job}")
-            con.print(f"the stages run on the cluster (squeue -j {','.join(jobs.values())}); when they finish, run "
-                      "the same command again to write summary.json (it resubmits failed tasks, if any)")
-            return 0
-    else:
-        for i, (stage, ex) in enumerate(zip(stages, executors), start=1):
-            con.print(f"[dim]stage {i}/{len(stages)}: {stage.name} ({stage.tasks} task(s))[/dim]")
-            ex.run()
-    thresholds = {}
-    for step in recipe.steps:
-        fn = get_op(step.op).thresholds
-        if fn is not None:
-            thresholds[step.id] = fn(step.params)
-    summary = build_summary(recipe.run_dir, stages, recipe, started, thresholds)
-    write_summary(recipe.run_dir, summary)
+    result = api.run(recipe, limit=args.limit, force=args.force, progress=progress, on_stage=on_stage)
+    if result.jobs:
+        for name, job in result.jobs.items():
+            con.print(f"submitted {name}: slurm job {job}")
+        con.print(f"the stages run on the cluster (squeue -j {','.join(result.jobs.values())}); when they finish, run "
+                  "the same command again to write summary.json (it resubmits failed tasks, if any)")
+        return 0
+    summary = result.summary
     print_summary(summary)
     con.print(f"done in {time.time() - t0:.1f}s")
-    con.print(f"output:    {recipe.run_dir / 'output'}")
-    con.print(f"summary:   {recipe.run_dir / 'summary.json'}")
-    con.print(f"dashboard: curate dashboard {recipe.run_dir}")
+    con.print(f"output:    {result.folder.output}")
+    con.print(f"summary:   {result.folder.summary}")
+    con.print(f"dashboard: curate dashboard {result.path}")
     if not summary["invariant"]["ok"]:
         con.print("[red]the ledger does not balance: documents were lost; see the problems above[/red]")
         return 1
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="curate",
-        description="rootstock: turn raw text into LLM training data with datatrove recipes.",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+def _guard(fn):
+    """User errors -> one line on stderr and exit 2 (no traceback); Ctrl+C -> 130."""
+
+    def run(args) -> int:
+        try:
+            return int(fn(args) or 0)
+        except (RecipeError, UsageError, FileNotFoundError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("interrupted; run the same command again to resume", file=sys.stderr)
+            return 130
+
+    return run
+
+
+def register_cli(sub) -> None:
+    """Add `run`, `validate`, `ops`, `sample` and `stats` to an argparse subparsers object."""
     p = sub.add_parser("run", help="run a recipe into its run folder (resumable)", epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("recipe", help="recipe YAML file")
@@ -275,49 +220,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a TTY")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe value, e.g. --set input.path=data/x.jsonl (repeatable; YAML values)")
-    p.set_defaults(func=cmd_run)
+    p.set_defaults(func=_guard(cmd_run))
     p = sub.add_parser("validate", help="validate a recipe and print it with every default filled in")
     p.add_argument("recipe")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe value")
-    p.set_defaults(func=cmd_validate)
+    p.set_defaults(func=_guard(cmd_validate))
     p = sub.add_parser("ops", help="list every op and input format with params, defaults and docs")
-    p.set_defaults(func=cmd_ops)
+    p.set_defaults(func=_guard(cmd_ops))
     p = sub.add_parser("sample", help="print a few kept, removed or rejected documents of a run")
     p.add_argument("run_dir")
     p.add_argument("-n", type=int, default=5, help="how many documents")
     p.add_argument("--removed", metavar="STEP", help="removed by this step (removed/<STEP>/)")
     p.add_argument("--reason", help="only documents removed for this reason")
     p.add_argument("--rejected", action="store_true", help="unreadable input records")
+    p.add_argument("--seed", type=int, default=0, help="which documents (drawn uniformly over all shards)")
     p.add_argument("--chars", type=int, default=600, help="show at most this many characters of each text")
-    p.set_defaults(func=cmd_sample)
+    p.set_defaults(func=_guard(cmd_sample))
     p = sub.add_parser("stats", help="print the funnel of a finished run from its summary.json")
     p.add_argument("run_dir")
     p.add_argument("--json", action="store_true", help="print summary.json as is")
-    p.set_defaults(func=cmd_stats)
-    for module in ("training.cli", "dashboard.cli", "bench.cli"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name and module.startswith(e.name):
-                continue
-            raise
-        mod.register_cli(sub)
+    p.set_defaults(func=_guard(cmd_stats))
+
+
+def build_parser(prog: str = "curate") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="rootstock: turn raw text into LLM training data with datatrove recipes.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    register_cli(parser.add_subparsers(dest="command", required=True))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    from curation.recipe import RecipeError
-
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (RecipeError, UsageError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; run the same command again to resume", file=sys.stderr)
-        return 130
+    """The curation commands alone (`python -m curation.cli`); `curate` is rootstock.cli.main."""
+    args = build_parser("python -m curation.cli").parse_args(argv)
+    return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":

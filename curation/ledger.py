@@ -14,9 +14,9 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from curation.build import Stage
+from curation.build import Stage, parse_tag
 from curation.steps.base import LEDGER_PREFIX
-
+from runfolder import RunFolder, atomic_write_json
 
 # datatrove's HTML extractors count why they dropped a page under these names instead of dropped_<reason>
 EXTRACTOR_REASONS = ("timeout", "broken_process", "clean_error")
@@ -28,20 +28,25 @@ def _total(value) -> float:
     return value or 0
 
 
-def load_stage_stats(logging_dir: Path, length: int) -> list[dict[str, float]]:
-    """Sum the per-rank stats files of one stage: per pipeline position, {stat: total}."""
-    merged: list[dict[str, float]] = [defaultdict(float) for _ in range(length)]
+def load_stage_stats(logging_dir: Path) -> list[tuple[str, str | None, dict[str, float]]]:
+    """Sum the per-rank stats files of one stage by step label: `[(role, step_id, {stat: total})]`.
+
+    Entries are matched across ranks by their stats name (the label `curation.build.tag` gave each
+    pipeline step), never by list position.
+    """
+    merged: dict[str, dict[str, float]] = {}
     for path in sorted((logging_dir / "stats").glob("*.json")):
-        for i, step in enumerate(json.loads(path.read_text())[:length]):
+        for step in json.loads(path.read_text()):
+            acc = merged.setdefault(step["name"], defaultdict(float))
             for key, value in step.get("stats", {}).items():
-                merged[i][key] += _total(value)
-            merged[i]["__seconds"] += _total(step.get("time_stats", 0))
-    return merged
+                acc[key] += _total(value)
+            acc["__seconds"] += _total(step.get("time_stats", 0))
+    return [(*parse_tag(name), stats) for name, stats in merged.items()]
 
 
 def _rejected_reasons(run_dir: Path) -> dict[str, int]:
     reasons: Counter = Counter()
-    for path in sorted((run_dir / "rejected").glob("*.jsonl")):
+    for path in sorted(RunFolder(run_dir).rejected.glob("*.jsonl")):
         with open(path, "rb") as f:
             for line in f:
                 try:
@@ -62,8 +67,7 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
     rejected = 0
     op_of = {s.id: s.op for s in recipe.steps}
     for stage in stages:
-        stats = load_stage_stats(run_dir / "logs" / stage.name, len(stage.pipeline))
-        for (role, step_id), s in zip(stage.roles, stats):
+        for role, step_id, s in load_stage_stats(RunFolder(run_dir).stage_logs(stage.name)):
             for key, value in s.items():
                 if key.startswith(LEDGER_PREFIX):
                     section, _, name = key[len(LEDGER_PREFIX):].partition(":")
@@ -87,7 +91,7 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
                     entry["kept"] += int(s.get("forwarded", 0))
                     for key, value in s.items():
                         if key.startswith("dropped_") or key in EXTRACTOR_REASONS:
-                            reason = key[len("dropped_"):] if key.startswith("dropped_") else key
+                            reason = key.removeprefix("dropped_")
                             entry["removed_by_reason"][reason] = entry["removed_by_reason"].get(reason, 0) + int(value)
     step_list = []
     for step_id in order:
@@ -122,7 +126,7 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
         "output": {
             **out,
             "format": recipe.output.format,
-            "shards": sorted(str(p.relative_to(run_dir)) for p in (run_dir / "output").glob("*") if p.is_file()),
+            "shards": sorted(str(p.relative_to(run_dir)) for p in RunFolder(run_dir).output.glob("*") if p.is_file()),
         },
         "rejected": rejected,
         "rejected_by_reason": _rejected_reasons(run_dir),
@@ -138,9 +142,18 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
     return summary
 
 
+def collect_thresholds(recipe) -> dict:
+    """summary.json `thresholds`: per step id, what its op's `thresholds(params)` reports (format:
+    docs/CONTRACTS.md, "Thresholds"; parsed by `runfolder.parse_thresholds`)."""
+    from curation.registry import get_op
+
+    out = {}
+    for step in recipe.steps:
+        fn = get_op(step.op).thresholds
+        if fn is not None:
+            out[step.id] = fn(step.params)
+    return out
+
+
 def write_summary(run_dir: Path, summary: dict) -> Path:
-    path = run_dir / "summary.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    tmp.replace(path)
-    return path
+    return atomic_write_json(RunFolder(run_dir).summary, summary)

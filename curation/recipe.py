@@ -9,26 +9,22 @@ appended at the end.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from curation.errors import RecipeError
+from curation.executors.base import ExecutorConfig, all_executors
 from curation.registry import InputParams, OpParams, all_readers, get_op
 
-Path_ = tuple  # a key path inside the recipe, e.g. ("steps", 2, "roots_filters", "min_words")
+KeyPath = tuple  # a key path inside the recipe, e.g. ("steps", 2, "roots_filters", "min_words")
 
 
-class RecipeError(ValueError):
-    """A user error in a recipe: printed as `file:line: key: message`, exit code 2."""
-
-    def __init__(self, file: str, line: int | None, key: str, message: str):
-        self.file, self.line, self.key, self.message = file, line, key, message
-        where = f"{file}:{line}" if line else file
-        super().__init__(f"{where}: {key + ': ' if key else ''}{message}")
 
 
 class OutputConfig(BaseModel):
@@ -38,21 +34,6 @@ class OutputConfig(BaseModel):
     max_shard_docs: int | None = Field(100_000, ge=1, description="start a new shard after this many docs")
     max_shard_bytes: int | None = Field(None, ge=1, description="start a new shard after this many text bytes")
     keep_removed: bool = Field(False, description="write removed documents to removed/<step>/")
-
-
-class ExecutorConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["local", "slurm", "ray"] = "local"
-    tasks: int = Field(1, ge=1, description="datatrove tasks (input files are split between them)")
-    workers: int = Field(-1, description="tasks run at once (-1: min(tasks, CPU cores))")
-    # slurm
-    partition: str | None = None
-    time: str | None = Field(None, description="slurm time limit, e.g. 04:00:00")
-    cpus_per_task: int = Field(1, ge=1)
-    mem_per_cpu_gb: float = Field(2, gt=0)
-    sbatch_args: dict[str, str] = Field(default_factory=dict)
-    # ray
-    address: str | None = Field(None, description="ray cluster address (default: a local Ray instance)")
 
 
 class Step(BaseModel):
@@ -102,7 +83,7 @@ TOP_KEYS = {"name", "description", "extends", "input", "steps", "output", "execu
 # --- YAML with line numbers ----------------------------------------------------------------------
 
 
-def _lines(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
+def _lines(node: yaml.Node, path: KeyPath, out: dict[KeyPath, int]) -> None:
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
@@ -114,7 +95,7 @@ def _lines(node: yaml.Node, path: Path_, out: dict[Path_, int]) -> None:
             _lines(v, path + (i,), out)
 
 
-def _load_yaml(file: Path) -> tuple[Any, dict[Path_, tuple[str, int]]]:
+def _load_yaml(file: Path) -> tuple[Any, dict[KeyPath, tuple[str, int]]]:
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -128,26 +109,26 @@ def _load_yaml(file: Path) -> tuple[Any, dict[Path_, tuple[str, int]]]:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
         raise RecipeError(str(file), line, "", f"invalid YAML: {getattr(e, 'problem', e)}") from None
-    lines: dict[Path_, int] = {}
+    lines: dict[KeyPath, int] = {}
     if node is not None:
         _lines(node, (), lines)
     return data, {k: (str(file), v) for k, v in lines.items()}
 
 
-def _key_str(path: Path_) -> str:
+def _key_str(path: KeyPath) -> str:
     out = ""
     for p in path:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out
 
 
-class _Ctx:
+class RecipeContext:
     """Error reporting for one (possibly merged) recipe: path -> (file, line)."""
 
-    def __init__(self, file: str, lines: dict[Path_, tuple[str, int]]):
+    def __init__(self, file: str, lines: dict[KeyPath, tuple[str, int]]):
         self.file, self.lines = file, lines
 
-    def error(self, path: Path_, message: str) -> RecipeError:
+    def error(self, path: KeyPath, message: str) -> RecipeError:
         for cut in range(len(path), -1, -1):  # nearest ancestor that has a line
             if path[:cut] in self.lines:
                 f, line = self.lines[path[:cut]]
@@ -160,7 +141,7 @@ def _suggest(word: str, options) -> str:
     return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
-def _step_items(steps: Any, ctx: _Ctx, base: Path_ = ("steps",)) -> list[tuple[str, Any, Path_]]:
+def _step_items(steps: Any, ctx: RecipeContext, base: KeyPath = ("steps",)) -> list[tuple[str, Any, KeyPath]]:
     if steps is None:
         return []
     if not isinstance(steps, list):
@@ -191,7 +172,7 @@ def _merge(parent: dict, child: dict, plines: dict, clines: dict) -> tuple[dict,
         else:
             data[key] = value
         lines.update({k: v for k, v in clines.items() if k and k[0] == key})
-    ctx_p, ctx_c = _Ctx("", plines), _Ctx("", clines)
+    ctx_p, ctx_c = RecipeContext("", plines), RecipeContext("", clines)
     merged: list[list] = [[op, params, path, plines] for op, params, path in _step_items(parent.get("steps"), ctx_p)]
     for op, params, path in _step_items(child.get("steps"), ctx_c):
         idx = next((i for i, m in enumerate(merged) if m[0] == op), None)
@@ -219,7 +200,12 @@ def _merge(parent: dict, child: dict, plines: dict, clines: dict) -> tuple[dict,
 
 def _load_merged(file: Path, seen: tuple = ()) -> tuple[dict, dict]:
     data, lines = _load_yaml(file)
-    ctx = _Ctx(str(file), lines)
+    return _merge_extends(data, lines, file, file.parent, seen)
+
+
+def _merge_extends(data: Any, lines: dict, file: Path, base_dir: Path, seen: tuple) -> tuple[dict, dict]:
+    """Check the top-level keys of one recipe and merge its `extends` parent (relative to base_dir)."""
+    ctx = RecipeContext(str(file), lines)
     if data is None:
         raise RecipeError(str(file), None, "", "recipe is empty")
     if not isinstance(data, dict):
@@ -228,7 +214,7 @@ def _load_merged(file: Path, seen: tuple = ()) -> tuple[dict, dict]:
         if key not in TOP_KEYS:
             raise ctx.error((key,), f"unknown key{_suggest(key, TOP_KEYS)}; allowed: {', '.join(sorted(TOP_KEYS))}")
     if "extends" in data:
-        parent_file = (file.parent / str(data["extends"])).resolve()
+        parent_file = (base_dir / str(data["extends"])).resolve()
         if parent_file in seen:
             raise ctx.error(("extends",), "circular extends")
         if not parent_file.exists():
@@ -241,7 +227,7 @@ def _load_merged(file: Path, seen: tuple = ()) -> tuple[dict, dict]:
 # --- validation ----------------------------------------------------------------------------------
 
 
-def _validate_model(model: type[BaseModel], data: Any, path: Path_, ctx: _Ctx):
+def _validate_model(model: type[BaseModel], data: Any, path: KeyPath, ctx: RecipeContext):
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -261,12 +247,21 @@ def _validate_model(model: type[BaseModel], data: Any, path: Path_, ctx: _Ctx):
         raise ctx.error(path + loc, msg) from None
 
 
-def apply_overrides(data: dict, overrides: list[str], lines: dict) -> None:
-    """`--set input.path=x` / `--set steps.0.length_filter.min_chars=5`: values are parsed as YAML."""
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise RecipeError("--set", None, item, "expected KEY=VALUE, e.g. input.path=data/*.jsonl")
+def apply_overrides(data: dict, overrides: list[str] | dict[str, Any], lines: dict) -> None:
+    """`--set input.path=x` / `--set steps.0.length_filter.min_chars=5`: values are parsed as YAML.
+
+    A dict `{"input.path": "x"}` sets the values as they are (the Python API).
+    """
+    if isinstance(overrides, dict):
+        items = [(str(k), v) for k, v in overrides.items()]
+    else:
+        items = []
+        for item in overrides:
+            key, sep, raw = item.partition("=")
+            if not sep or not key:
+                raise RecipeError("--set", None, item, "expected KEY=VALUE, e.g. input.path=data/*.jsonl")
+            items.append((key, yaml.safe_load(raw)))
+    for key, value in items:
         parts = [int(p) if p.isdigit() else p for p in key.split(".")]
         node = data
         for p in parts[:-1]:
@@ -278,18 +273,27 @@ def apply_overrides(data: dict, overrides: list[str], lines: dict) -> None:
                 else:
                     raise RecipeError("--set", None, key, "no such key in the recipe") from None
         try:
-            node[parts[-1]] = yaml.safe_load(raw)
+            node[parts[-1]] = value
         except (TypeError, IndexError):
             raise RecipeError("--set", None, key, "no such key in the recipe") from None
         lines[tuple(parts)] = ("--set", None)
 
 
-def load_recipe(file: str | Path, overrides: list[str] | None = None) -> Recipe:
-    """Read, merge (`extends`), apply `--set` overrides and validate; raises RecipeError for user errors."""
-    file = Path(file)
-    data, lines = _load_merged(file)
+def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any] | None = None) -> Recipe:
+    """Read, merge (`extends`), apply overrides and validate; raises RecipeError for user errors.
+
+    `source` is a YAML file or a dict of the same shape (then `extends` is relative to the current
+    directory and errors name `<dict>`). `overrides` are `--set` strings (`KEY=VALUE`, YAML values) or a
+    dict `{dotted key: value}`.
+    """
+    if isinstance(source, dict):
+        file = Path("<dict>")
+        data, lines = _merge_extends(copy.deepcopy(source), {}, file, Path.cwd(), ())
+    else:
+        file = Path(source)
+        data, lines = _load_merged(file)
     apply_overrides(data, overrides or [], lines)
-    ctx = _Ctx(str(file), lines)
+    ctx = RecipeContext(str(file), lines)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ctx.error(("name",), "required: a non-empty string naming the recipe")
@@ -316,12 +320,19 @@ def load_recipe(file: str | Path, overrides: list[str] | None = None) -> Recipe:
     output = _validate_model(OutputConfig, data.get("output"), ("output",), ctx)
     if output.path is None:
         output.path = str(Path("runs") / name)
-    executor = _validate_model(ExecutorConfig, data.get("executor"), ("executor",), ctx)
-    from curation.writers import OUTPUT_FORMATS
+    raw_executor = data.get("executor") or {}
+    kinds = all_executors()
+    kind = raw_executor.get("kind", "local") if isinstance(raw_executor, dict) else "local"
+    if kind not in kinds:
+        raise ctx.error(("executor", "kind"), f"unknown executor kind {kind!r}{_suggest(kind, kinds)}; known: {', '.join(kinds)}")
+    executor = _validate_model(kinds[kind].config, raw_executor, ("executor",), ctx)
+    from curation.formats.writers import (
+        OUTPUT_FORMATS,  # filled by the format modules (all_readers imports them)
+    )
 
-    known = {"jsonl.gz", "jsonl", "parquet", *OUTPUT_FORMATS}
-    if output.format not in known:
-        raise ctx.error(("output", "format"), f"unknown output format {output.format!r}{_suggest(output.format, known)}")
+    if output.format not in OUTPUT_FORMATS:
+        raise ctx.error(("output", "format"),
+                        f"unknown output format {output.format!r}{_suggest(output.format, OUTPUT_FORMATS)}")
     return Recipe(
         name=name,
         description=str(data.get("description", "")),

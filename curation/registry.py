@@ -9,12 +9,14 @@ from __future__ import annotations
 import difflib
 import importlib
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from datatrove.pipeline.base import PipelineStep
 from pydantic import BaseModel, ConfigDict
+
+from runfolder import RunFolder
 
 
 class OpParams(BaseModel):
@@ -43,15 +45,15 @@ class StepContext:
     @property
     def work_dir(self) -> Path:
         """Scratch folder for this step (signatures, cluster files)."""
-        return self.run_dir / "work" / self.step_id
+        return RunFolder(self.run_dir).step_work(self.step_id)
 
     def removed_writer(self):
         """A writer for this step's removed documents, or None when the recipe does not keep them."""
         if not self.keep_removed:
             return None
-        from curation.writers import RemovedWriter
+        from curation.formats.writers import RemovedWriter
 
-        return RemovedWriter(str(self.run_dir / "removed" / self.step_id), step_id=self.step_id)
+        return RemovedWriter(str(RunFolder(self.run_dir).removed(self.step_id)), step_id=self.step_id)
 
 
 @dataclass
@@ -84,8 +86,7 @@ class Op:
 
 
 _OPS: dict[str, Op] = {}
-IMPORT_ERRORS: dict[str, str] = {}  # step module -> why it could not be imported
-_STEPS_IMPORTED = False
+_PLUGINS_IMPORTED = False
 
 
 def register_op(name: str, params: type[OpParams], thresholds: Callable[[OpParams], dict] | None = None):
@@ -106,23 +107,30 @@ def register_op(name: str, params: type[OpParams], thresholds: Callable[[OpParam
     return deco
 
 
-def _import_steps() -> None:
-    import curation.steps as pkg
+# Plugin packages: every public module in them registers ops, readers or writers when imported. They
+# are found by name (not imported here) so that they can import this module without an import cycle.
+PLUGIN_PACKAGES = ("curation.formats", "curation.steps")
 
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if not mod.name.startswith("_"):
-            try:
-                importlib.import_module(f"curation.steps.{mod.name}")
-            except Exception as e:  # one broken or dependency-less step module must not disable every other op
-                IMPORT_ERRORS[mod.name] = f"{type(e).__name__}: {e}"
+
+def _import_plugins() -> None:
+    """Import every plugin module. A module that fails to import is a bug: it fails loudly, here,
+    instead of its ops silently disappearing from the registry."""
+    for package in PLUGIN_PACKAGES:
+        pkg = importlib.import_module(package)
+        for mod in pkgutil.iter_modules(pkg.__path__):
+            if not mod.name.startswith("_"):
+                try:
+                    importlib.import_module(f"{package}.{mod.name}")
+                except ImportError as e:
+                    raise ImportError(f"{package}.{mod.name} failed to import: {e}") from e
 
 
 def all_ops() -> dict[str, Op]:
     """Every registered op, importing the step modules on first use."""
-    global _STEPS_IMPORTED
-    if not _STEPS_IMPORTED:  # a directly imported step module may already have registered some ops
-        _STEPS_IMPORTED = True
-        _import_steps()
+    global _PLUGINS_IMPORTED
+    if not _PLUGINS_IMPORTED:  # a directly imported step module may already have registered some ops
+        _import_plugins()
+        _PLUGINS_IMPORTED = True
     return dict(sorted(_OPS.items()))
 
 
@@ -131,8 +139,6 @@ def get_op(name: str) -> Op:
     if name not in ops:
         close = difflib.get_close_matches(name, list(ops), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known ops: {', '.join(ops)}"
-        if IMPORT_ERRORS:
-            hint += "; step modules that failed to import: " + "; ".join(f"{m} ({e})" for m, e in IMPORT_ERRORS.items())
         raise KeyError(f"unknown op {name!r}{hint}")
     return ops[name]
 
@@ -189,6 +195,5 @@ def register_reader(fmt: str, params: type[InputParams] = InputParams):
 
 
 def all_readers() -> dict[str, ReaderSpec]:
-    all_ops()
-    importlib.import_module("curation.readers")
+    all_ops()  # imports the plugin packages, formats included
     return dict(sorted(_READERS.items()))

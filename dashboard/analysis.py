@@ -6,43 +6,15 @@ Counts over a sample are estimates for the whole run: each row carries a `weight
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 import yaml
 
+import runfolder
 from dashboard.data import REMOVED
 
-# Threshold ops as summary.json may spell them: the doc is *kept* when `value <op> threshold` holds.
-_KEEP_IF = {
-    "max": "le",
-    "le": "le",
-    "<=": "le",
-    "lt": "lt",
-    "<": "lt",
-    "min": "ge",
-    "ge": "ge",
-    ">=": "ge",
-    "gt": "gt",
-    ">": "gt",
-}
-
-
-@dataclass
-class Threshold:
-    """One threshold of summary.json `thresholds[step][metric]`."""
-
-    step: str
-    metric: str
-    op: str  # max | min (or le/lt/ge/gt)
-    value: float
-    per_lang: dict[str, float] = field(default_factory=dict)
-    param: str | None = None  # the recipe parameter, when summary.json names it
-
-    @property
-    def keeps_below(self) -> bool:
-        return _KEEP_IF.get(self.op, "le") in ("le", "lt")
+# One threshold of summary.json `thresholds[step][key]` (docs/CONTRACTS.md, "Thresholds"): op min|max.
+Threshold = runfolder.Threshold
 
 
 def funnel_frame(summary: dict) -> pd.DataFrame:
@@ -75,23 +47,8 @@ def reasons_frame(summary: dict) -> pd.DataFrame:
 
 
 def thresholds_from_summary(summary: dict) -> list[Threshold]:
-    """Every threshold summary.json records, in step order."""
-    out = []
-    for step, metrics in (summary.get("thresholds") or {}).items():
-        for metric, spec in (metrics or {}).items():
-            if not isinstance(spec, dict) or not isinstance(spec.get("value"), (int, float)):
-                continue
-            out.append(
-                Threshold(
-                    step,
-                    metric,
-                    str(spec.get("op", "max")),
-                    float(spec["value"]),
-                    {str(k): float(v) for k, v in (spec.get("per_lang") or {}).items()},
-                    spec.get("param"),
-                )
-            )
-    return out
+    """Every threshold summary.json records, in step order (ValueError for one not in the contract)."""
+    return runfolder.parse_thresholds(summary.get("thresholds"))
 
 
 def violates(
@@ -108,8 +65,7 @@ def violates(
     limit = pd.Series(value, index=frame.index, dtype=float)
     if per_lang and "lang" in frame:
         limit = frame["lang"].map(per_lang).astype(float).fillna(value)
-    op = _KEEP_IF.get(th.op, "le")
-    fails = {"le": metric > limit, "lt": metric >= limit, "ge": metric < limit, "gt": metric <= limit}[op]
+    fails = metric > limit if th.op == "max" else metric < limit
     return fails & metric.notna()
 
 

@@ -13,13 +13,16 @@ path and modification time); nothing here keeps state.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+from runfolder import KEPT, REJECTED, REMOVED, SHARD_SUFFIXES, RunFolder, list_shards, read_json, read_shard
+from runfolder import read_summary as _read_summary
+from runfolder import shards as _shards
 
 try:  # datatrove depends on orjson; the stdlib is the fallback
     import orjson
@@ -28,11 +31,10 @@ try:  # datatrove depends on orjson; the stdlib is the fallback
 except ImportError:  # pragma: no cover
     _loads = json.loads
 
-KEPT, REMOVED, REJECTED = "kept", "removed", "rejected"
+__all__ = ["KEPT", "REJECTED", "REMOVED", "SHARD_SUFFIXES", "list_shards"]
 SAMPLE_CAP = 20_000  # documents read per run (all categories together)
 MIN_PER_CATEGORY = 500  # small categories (a step that removed 30 docs) are read whole up to this
 TEXT_CHARS = 20_000  # longer texts are cut in the sample (the UI says so); `text_len` keeps the length
-SHARD_SUFFIXES = (".jsonl.gz", ".jsonl", ".parquet")
 METRIC_PREFIXES = ("roots.", "quality.", "code.", "instruct.")
 NOT_METRICS = {"dedup.cluster", "dedup.cluster_size", "dup_of", "line"}
 FRAME_COLUMNS = ["id", "kind", "step", "reason", "lang", "source", "text", "text_len", "bytes", "weight"]
@@ -49,11 +51,11 @@ class AppArgs:
 
 
 def is_run(path: Path) -> bool:
-    return (path / "summary.json").is_file()
+    return RunFolder(path).is_run()
 
 
 def is_ablation(path: Path) -> bool:
-    return (path / "results.json").is_file()
+    return RunFolder(path).results.is_file()
 
 
 def parse_app_args(argv: list[str]) -> AppArgs:
@@ -92,18 +94,14 @@ def parse_app_args(argv: list[str]) -> AppArgs:
 def folder_mtime(path: str | Path) -> float:
     """Cache key part: the newest of the folder and its summary/results files (changes when a run ends)."""
     path = Path(path)
-    times = [p.stat().st_mtime for p in (path, path / "summary.json", path / "results.json") if p.exists()]
+    run = RunFolder(path)
+    times = [p.stat().st_mtime for p in (path, run.summary, run.results) if p.exists()]
     return max(times, default=0.0)
 
 
 def _read_json(path: Path, missing: str):
     """A JSON file, or ValueError with `missing` / the parse error (shown on the page, not a traceback)."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(missing) from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path} is not valid JSON: {e}") from None
+    return read_json(path, missing)
 
 
 def load_summary(run_dir: str | Path) -> dict:
@@ -112,10 +110,7 @@ def load_summary(run_dir: str | Path) -> dict:
     Raises:
         ValueError: the file is missing, not JSON, or not schema 1.
     """
-    path = Path(run_dir) / "summary.json"
-    summary = _read_json(path, f"{path} does not exist: is {run_dir} a run folder?")
-    if summary.get("schema", 1) != 1:
-        raise ValueError(f"{path}: schema {summary.get('schema')} is not supported (expected 1)")
+    summary = _read_summary(run_dir)
     for key in ("input", "output"):
         summary.setdefault(key, {})
     for key in ("languages", "pii", "dedup", "decontamination", "thresholds", "rejected_by_reason"):
@@ -127,25 +122,8 @@ def load_summary(run_dir: str | Path) -> dict:
 
 def load_recipe_text(run_dir: str | Path) -> str | None:
     """The run's recipe.resolved.yaml as text, or None."""
-    path = Path(run_dir) / "recipe.resolved.yaml"
+    path = RunFolder(run_dir).recipe
     return path.read_text(encoding="utf-8") if path.is_file() else None
-
-
-def _shards(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(SHARD_SUFFIXES))
-
-
-def list_shards(run_dir: str | Path) -> dict[tuple[str, str], list[Path]]:
-    """Document shards by category: `(kept, "")`, `(removed, step_id)` for each removed/<step_id>/."""
-    run = Path(run_dir)
-    cats = {(KEPT, ""): _shards(run / "output")}
-    removed = run / "removed"
-    if removed.is_dir():
-        for step in sorted(p for p in removed.iterdir() if p.is_dir()):
-            cats[(REMOVED, step.name)] = _shards(step)
-    return {k: v for k, v in cats.items() if v}
 
 
 def _flatten(metadata: dict, prefix: str = "") -> dict:
@@ -169,32 +147,7 @@ def is_pii_original(key: str) -> bool:
 
 def _read_shard(path: Path, limit: int) -> list[dict]:
     """Up to `limit` raw records `{"text", "id", "metadata"}` from the start of one shard."""
-    records: list[dict] = []
-    if limit <= 0:
-        return records
-    if path.name.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        pf = pq.ParquetFile(path)
-        for batch in pf.iter_batches(batch_size=min(limit, 4096)):
-            for row in batch.to_pylist():
-                md = row.get("metadata")
-                row["metadata"] = _loads(md) if isinstance(md, (str, bytes)) and md else (md or {})
-                records.append(row)
-                if len(records) >= limit:
-                    return records
-        return records
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        try:
-            for line in f:
-                if line.strip():
-                    records.append(_loads(line))
-                    if len(records) >= limit:
-                        break
-        except (EOFError, OSError):  # a truncated shard (run still writing): keep what was read
-            pass
-    return records
+    return read_shard(path, limit)
 
 
 def _metadata(rec: dict) -> dict:
@@ -297,7 +250,7 @@ def sample_documents(run_dir: str | Path, cap: int = SAMPLE_CAP, show_pii: bool 
 def read_rejected(run_dir: str | Path, cap: int = 2_000) -> pd.DataFrame:
     """Unreadable input records (`rejected/*.jsonl`): columns source, line, error, raw (first `cap`)."""
     rows: list[dict] = []
-    for path in _shards(Path(run_dir) / "rejected"):
+    for path in _shards(RunFolder(run_dir).rejected):
         rows.extend(_read_shard(path, cap - len(rows)))
         if len(rows) >= cap:
             break
@@ -358,7 +311,7 @@ def load_results(folder: str | Path) -> dict:
     Raises:
         ValueError: the file is missing or not JSON.
     """
-    path = Path(folder) / "results.json"
+    path = RunFolder(folder).results
     results = _read_json(path, f"{path} does not exist")
     results["variants"] = results.get("variants") or {}
     results["comparisons"] = results.get("comparisons") or []

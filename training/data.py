@@ -88,10 +88,13 @@ def read_parquet(path: str | Path) -> Iterator[dict]:
 
 def run_shards(run_dir: str | Path) -> list[Path]:
     """The output shards of a run folder, sorted (so reading order is deterministic)."""
-    out = Path(run_dir) / "output"
+    from runfolder import RunFolder
+    from runfolder import shards as output_shards
+
+    out = RunFolder(run_dir).output
     if not out.is_dir():
         raise ConfigError(f"{run_dir} is not a run folder: no output/ directory")
-    shards = sorted(p for p in out.iterdir() if p.name.endswith((".jsonl.gz", ".jsonl", ".parquet")))
+    shards = output_shards(out)
     if not shards:
         raise ConfigError(f"{out} holds no .jsonl.gz, .jsonl or .parquet shards")
     return shards
@@ -105,14 +108,14 @@ def read_run(run_dir: str | Path) -> Iterator[dict]:
 
 def run_bytes(run_dir: str | Path) -> int:
     """UTF-8 bytes of a run's output: summary.json `output.bytes` when present, else counted."""
-    summary = Path(run_dir) / "summary.json"
-    if summary.exists():
-        try:
-            n = json.loads(summary.read_text())["output"]["bytes"]
-            if isinstance(n, int) and n > 0:
-                return n
-        except (KeyError, TypeError, json.JSONDecodeError):
-            pass
+    from runfolder import SummaryError, read_summary
+
+    try:
+        n = read_summary(run_dir)["output"]["bytes"]
+        if isinstance(n, int) and n > 0:
+            return n
+    except (SummaryError, KeyError, TypeError):
+        pass
     return sum(len(d["text"].encode("utf-8")) for d in read_run(run_dir))
 
 

@@ -1,6 +1,6 @@
 """Train a Llama-style LM on a tokenized run: one readable loop, config as a dataclass (nanoGPT style).
 
-    python -m training.train CONFIG.yaml        # or: curate train CONFIG.yaml
+    python -m training.cli train CONFIG.yaml    # or: curate train CONFIG.yaml
 
 Plain torch: AdamW, linear warmup + cosine decay to `min_lr_frac` of the peak, gradient clipping,
 fixed seeds. On CUDA: bf16 autocast and torch.compile; on CPU: fp32, no compile. The data are
@@ -318,7 +318,5 @@ def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
         raise ConfigError(f"{path}: {e}") from None
 
 
-if __name__ == "__main__":
-    from training.cli import main
-
-    sys.exit(main(["train", *sys.argv[1:]]))
+if __name__ == "__main__":  # the command lives in training/cli.py; importing it here would be a cycle
+    sys.exit("usage: python -m training.cli train CONFIG.yaml  (or: curate train CONFIG.yaml)")

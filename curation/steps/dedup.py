@@ -10,20 +10,19 @@ decision exact even when input ids are not unique.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from pathlib import Path
 
 import orjson
-from datatrove.data import DocumentsPipeline
-from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.filters.base_filter import BaseFilter
 from pydantic import Field
 
 from curation.registry import Barrier, OpParams, StepContext, register_op
+from curation.steps.barrier import BarrierDecide, BarrierFilter, BarrierSignature, rank_files
 from curation.steps.base import ledger_update
+from runfolder import atomic_write
 
 _WS = re.compile(r"\s+")
+POS_KEY = "_dedup_pos"  # the document's `rank:index`, stamped by the signature step, popped by the filter
 
 
 def field_value(doc, field: str) -> str:
@@ -42,50 +41,30 @@ def normalized_hash(text: str, lowercase: bool = False) -> str:
     return hashlib.blake2b(text.encode("utf-8", errors="surrogatepass"), digest_size=16).hexdigest()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write then rename, so a crash never leaves a half-written stage file that looks complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-class ExactDedupSignature(PipelineStep):
+class ExactDedupSignature(BarrierSignature):
     """Pass-through: stamps each document's position and writes its content hash for this rank."""
 
-    type = "🫂 - DEDUP"
     name = "#️⃣ Exact hashes"
+    pos_key = POS_KEY
+    subdir = "hashes"
 
     def __init__(self, work_dir: str, field: str = "text", lowercase: bool = False):
-        super().__init__()
-        self.work_dir, self.field, self.lowercase = work_dir, field, lowercase
+        super().__init__(work_dir)
+        self.field, self.lowercase = field, lowercase
 
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        records = []
-        for i, doc in enumerate(data):
-            with self.track_time():
-                pos = f"{rank:05d}:{i:010d}"
-                doc.metadata["_dedup_pos"] = pos
-                records.append((normalized_hash(field_value(doc, self.field), self.lowercase), doc.id, pos))
-            yield doc
-        lines = b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
-        atomic_write_bytes(Path(self.work_dir) / "hashes" / f"{rank:05d}.jsonl", lines)
+    def sign(self, doc, pos: str):
+        return (normalized_hash(field_value(doc, self.field), self.lowercase), doc.id, pos)
 
 
-class ExactDedupCluster(PipelineStep):
+class ExactDedupCluster(BarrierDecide):
     """Single task: group all hashes, keep the smallest (id, position) of each group."""
 
-    type = "🫂 - DEDUP"
     name = "🧮 Exact clusters"
 
-    def __init__(self, work_dir: str):
-        super().__init__()
-        self.work_dir = work_dir
-
-    def run(self, data=None, rank: int = 0, world_size: int = 1):
+    def decide(self) -> None:
         keeper: dict[str, tuple[str, str]] = {}
         members: list[tuple[str, str, str]] = []
-        for path in sorted((Path(self.work_dir) / "hashes").glob("*.jsonl")):
+        for path in rank_files(Path(self.work_dir) / ExactDedupSignature.subdir, ExactDedupSignature.suffix):
             with open(path, "rb") as f:
                 for line in f:
                     h, doc_id, pos = orjson.loads(line)
@@ -94,25 +73,20 @@ class ExactDedupCluster(PipelineStep):
                         keeper[h] = (doc_id, pos)
         dups = {pos: keeper[h][0] for h, doc_id, pos in members if keeper[h][1] != pos}
         self.stat_update("duplicates", value=len(dups))
-        atomic_write_bytes(Path(self.work_dir) / "duplicates.json", orjson.dumps(dups))
-        return iter(())
+        atomic_write(Path(self.work_dir) / "duplicates.json", orjson.dumps(dups))
 
 
-class ExactDedupFilter(BaseFilter):
+class ExactDedupFilter(BarrierFilter):
     """Removes every document whose position was marked a duplicate; records `dup_of`."""
 
     name = "🫂 Exact dedup"
+    pos_key = POS_KEY
 
-    def __init__(self, work_dir: str, exclusion_writer=None):
-        super().__init__(exclusion_writer=exclusion_writer)
-        self.work_dir = work_dir
-        self._dups: dict[str, str] | None = None
+    def load(self) -> dict[str, str]:
+        return orjson.loads((Path(self.work_dir) / "duplicates.json").read_bytes())
 
-    def filter(self, doc):
-        if self._dups is None:
-            self._dups = orjson.loads((Path(self.work_dir) / "duplicates.json").read_bytes())
-        pos = doc.metadata.pop("_dedup_pos", None)
-        keeper = self._dups.get(pos)
+    def filter_at(self, doc, pos, decisions):
+        keeper = decisions.get(pos)
         if keeper is None:
             return True
         doc.metadata["dup_of"] = keeper

@@ -1,6 +1,6 @@
 """`instruction_filters`: drop conversations that are not good training examples.
 
-Works on documents read by an instruction reader (`curation/steps/instruct.py`), which carry
+Works on documents read by an instruction reader (`curation/formats/instruct.py`), which carry
 `metadata.messages`. Removes empty or placeholder outputs, refusals, prompts about content the text
 cannot carry (images, attachments, pages behind a URL), merged generation tasks, too short or too long
 turns and, optionally, conversations not in the target languages. Metrics go under `instruct.*`.
@@ -15,7 +15,7 @@ from pydantic import Field
 
 from curation.registry import OpParams, StepContext, register_op
 from curation.steps.base import ScoredFilter
-from curation.steps.instruct import messages_of, normalize_prompt
+from curation.formats.instruct import messages_of, normalize_prompt
 
 _WS = re.compile(r"\s+")
 

@@ -9,13 +9,11 @@ lowercasing; `bigscience-workshop/data-preparation`, `filtering.py::compute_lang
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections import Counter
 from pathlib import Path
 
-from datatrove.data import Document, DocumentsPipeline
-from datatrove.utils.batching import batched
+from datatrove.data import Document
 from pydantic import Field
 
 from curation.registry import OpParams, StepContext, register_op
@@ -71,7 +69,7 @@ class LanguageIdFilter(ScoredFilter):
         lowercase: lowercase before predicting, as ROOTS did (97.5% vs 97.3% cased on the 13 ROOTS
             languages of langid/dev: no real difference, so off by default).
         max_chars: characters of the document given to the model (0: all).
-        batch_size: documents per fastText call in `run` (one C++ call per batch, counters per batch).
+        batch_size: documents per fastText call (`filter_batch`: one C++ call per batch).
         exclusion_writer: where removed documents go.
     """
 
@@ -150,35 +148,20 @@ class LanguageIdFilter(ScoredFilter):
                 out[i] = (normalize_label(label[0]), min(float(prob[0]), 1.0))
         return out
 
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        """BaseFilter.run with one model call and one counter update per batch (same counters).
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        """One fastText call per batch; datatrove's BaseFilter.run does the rest (counters, removed docs).
 
-        Per-document stat updates cost about as much as predicting a 100-char sentence, so counts
-        are summed per batch and flushed before the batch's kept documents are yielded.
+        The language counts for summary.json are summed per batch (one stat update per language).
         """
-        with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer:
-            for batch in batched(data, self.batch_size):
-                counts: Counter[str] = Counter()
-                kept = []
-                with self.track_time("batch"):
-                    for doc, (lang, prob) in zip(batch, self.predict_many([d.text for d in batch])):
-                        doc.metadata["lang"], doc.metadata["lang_score"] = lang, prob
-                        counts[f"{LEDGER_PREFIX}languages:{lang}"] += 1
-                        result = self.decide(doc, {"lang": lang, "lang_score": prob})
-                        if result is True:
-                            kept.append(doc)
-                            continue
-                        reason = result[1]
-                        counts["dropped"] += 1
-                        counts[f"dropped_{reason}"] += 1
-                        if writer is not None:
-                            doc.metadata["filter_reason"] = reason
-                            writer.write(doc, rank)
-                counts["total"] += len(batch)
-                counts["forwarded"] += len(kept)
-                for key, value in counts.items():
-                    self.stat_update(key, value=value)
-                yield from kept
+        langs: Counter[str] = Counter()
+        results = []
+        for doc, (lang, prob) in zip(batch, self.predict_many([d.text for d in batch])):
+            doc.metadata["lang"], doc.metadata["lang_score"] = lang, prob
+            langs[lang] += 1
+            results.append(self.decide(doc, {"lang": lang, "lang_score": prob}))
+        for lang, n in langs.items():
+            self.stat_update(f"{LEDGER_PREFIX}languages:{lang}", value=n)
+        return results
 
     def score(self, doc: Document) -> dict[str, float]:
         lang, prob = self.predict(doc.text)

@@ -14,7 +14,7 @@ document (no catastrophic backtracking; overlaps are resolved by one sweep over 
 anchors ("@", "PRIVATE KEY", vendor prefixes) are found with `str.find`/`in` before any regex runs.
 Measured on a busy 2-core box: ~6 MB/s per core on real documents with the 6 default kinds
 (`bench/pii.py`), and one 50 MB document (docs_en concatenated) in 24 s with 515 MB peak RSS. The
-detectors live in `_pii_contacts.py` and `_pii_secrets.py`; their docstrings give the context rules.
+detectors live in `_pii_contacts.py`, `_pii_financial.py` and `_pii_secrets.py`; their docstrings give the context rules.
 
 `scrub(text, kinds, replace)` is the plain function (the code recipe and `bench/pii.py` reuse it);
 `find_pii(text, kinds)` returns the spans; the `pii` op wraps them in a datatrove step that writes
@@ -31,8 +31,8 @@ from datatrove.data import Document
 from pydantic import Field, field_validator
 
 from curation.registry import OpParams, StepContext, register_op
-from curation.steps import _pii_contacts, _pii_secrets
-from curation.steps._pii_contacts import card_ok, iban_ok, luhn_ok
+from curation.steps import _pii_contacts, _pii_financial, _pii_secrets
+from curation.steps._pii_financial import card_ok, iban_ok, luhn_ok
 from curation.steps._pii_secrets import shannon_entropy
 from curation.steps.base import DocTransform, ledger_update
 
@@ -64,7 +64,7 @@ class PiiSpan(NamedTuple):
     kind: str
 
 
-_DETECTORS = _pii_contacts.DETECTORS | _pii_secrets.DETECTORS
+_DETECTORS = _pii_contacts.DETECTORS | _pii_financial.DETECTORS | _pii_secrets.DETECTORS
 
 
 # --- public API ------------------------------------------------------------------------------------

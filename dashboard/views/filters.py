@@ -103,7 +103,7 @@ for metric in shown:
                     value=bounds[2],
                     step=bounds[3],
                     format="%d" if integral else "%.4g",
-                    key=f"th::{th.step}::{metric}",
+                    key=f"th::{th.step}::{th.key}",
                 )
                 per_lang = dict(th.per_lang)
                 if any(k in present for k in th.per_lang):
@@ -116,7 +116,7 @@ for metric in shown:
                                 value=int(v) if integral else float(v),
                                 step=bounds[3],
                                 format="%d" if integral else "%.4g",
-                                key=f"th::{th.step}::{metric}::{lang}",
+                                key=f"th::{th.step}::{th.key}::{lang}",
                             )
                 new_values[th.step] = new
                 chosen.append((th, new, per_lang))

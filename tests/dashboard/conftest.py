@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dashboard.synthetic import write_synthetic_run
+from tests.dashboard.synthetic import write_synthetic_run
 from dashboard.synthetic_ablation import write_synthetic_ablation
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -50,7 +50,7 @@ def serve(*folders, extra=()):
     """`curate dashboard FOLDERS --port P` in its own process group; yields the base URL once healthy."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "curation.cli", "dashboard", *map(str, folders), "--port", str(port), *extra]
+    cmd = [sys.executable, "-m", "rootstock.cli", "dashboard", *map(str, folders), "--port", str(port), *extra]
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:

@@ -44,7 +44,7 @@ def test_not_a_run_folder_is_a_usage_error(tmp_path, capsys):
 
 
 def test_registered_in_curate():
-    from curation.cli import build_parser
+    from rootstock.cli import build_parser
 
     args = build_parser().parse_args(["dashboard", "runs/x"])
     assert args.func is cmd_dashboard and args.host == "127.0.0.1" and not args.show_pii

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from dashboard import ablations, analysis, data, documents
-from dashboard.synthetic import write_synthetic_run
+from tests.dashboard.synthetic import write_synthetic_run
 
 # --- data.py -------------------------------------------------------------------------------------
 
@@ -144,11 +144,14 @@ def frame_of(rows):
 def test_thresholds_violations_and_per_language_values():
     summary = {
         "thresholds": {
-            "roots": {"roots.r": {"op": "max", "value": 0.5, "per_lang": {"zh": 0.3}}, "bad": {"op": "max"}},
+            "roots": {"roots.r": {"op": "max", "value": 0.5, "per_lang": {"zh": 0.3}}},
             "lid": {"lang_score": {"op": "min", "value": 0.7}},
         }
     }
     ths = analysis.thresholds_from_summary(summary)
+    for bad, why in (({"op": "max"}, "value must be a number"), ({"op": "le", "value": 1}, "op must be one of")):
+        with pytest.raises(ValueError, match=why):  # exactly the contract (docs/CONTRACTS.md): no aliases
+            analysis.thresholds_from_summary({"thresholds": {"roots": {"bad": bad}}})
     assert [(t.step, t.metric) for t in ths] == [("roots", "roots.r"), ("lid", "lang_score")]
     frame = frame_of([{"roots.r": 0.4}, {"roots.r": 0.4, "lang": "zh"}, {"roots.r": 0.6}, {"roots.r": None}])
     assert list(analysis.violates(frame, ths[0])) == [False, True, True, False]
@@ -223,7 +226,7 @@ def test_thresholds_yaml_uses_recipe_param_names_and_is_valid_yaml(synthetic_run
     ths = {t.metric: t for t in analysis.thresholds_from_summary(summary)}
     chosen = [
         (ths["roots.char_rep_ratio"], 0.12, {"zh": 0.11}),
-        (ths["quality.alpha_ratio"], 0.75, {}),
+        (ths["quality.chars"], 150, {}),
         (analysis.Threshold("code_filters", "code.alnum_frac", "min", 0.25, param="min_alnum_frac"), 0.3, {}),
     ]
     text = analysis.thresholds_yaml(chosen, recipe, "synthetic-web")
@@ -232,7 +235,7 @@ def test_thresholds_yaml_uses_recipe_param_names_and_is_valid_yaml(synthetic_run
     assert steps[0] == {
         "roots_filters": {"max_char_rep_ratio": 0.12, "per_lang": {"zh": {"max_char_rep_ratio": 0.11}}}
     }
-    assert steps[1] == {"quality": {"min_alpha_ratio": 0.75}}
+    assert steps[1] == {"length_filter": {"min_chars": 150}}
     assert steps[2] == {"code_filters": {"min_alnum_frac": 0.3}}
     assert "guessed" not in text
     guessed = analysis.thresholds_yaml(

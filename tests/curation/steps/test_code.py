@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from datatrove.data import Document
 
-from curation.steps.code import CodeReader, ExcludeMatcher, detect_language
+from curation.formats.code import CodeReader, ExcludeMatcher, detect_language
 from curation.steps.code_filters import CodeFilter, CodeFilterParams, code_metrics
 
 CODE = Path(__file__).parents[2] / "data" / "code"

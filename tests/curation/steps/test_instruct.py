@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from curation.steps.decontam import Decontaminate, DecontaminateParams, informative, normalize_words
-from curation.steps.instruct import (
+from curation.formats.instruct import (
     PARSERS,
     READERS,
     from_alpaca,

@@ -1,4 +1,4 @@
-"""Instruction data: four chat formats -> one schema, and the output converters.
+"""Instruction data formats: four chat input formats -> one schema, and three chat output formats.
 
 Readers (`input.format`): `alpaca` (instruction/input/output; also self-instruct's `instances`),
 `sharegpt` (conversations of from/value), `messages` (OpenAI role/content) and `prompt_completion`.
@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import partial
 
 import orjson
 from datatrove.data import Document
 from datatrove.pipeline.readers.base import BaseDiskReader
 from pydantic import Field
 
-from curation.readers import RejectingReaderMixin, _disk_kwargs, _with_rejects
+from curation.formats.base import RejectingReaderMixin, disk_kwargs, with_rejects
+from curation.formats.jsonl import ShardedJsonlWriter
+from curation.formats.writers import register_writer
 from curation.registry import InputParams, ReaderContext, register_reader
 
 ROLES = ("system", "user", "assistant")
@@ -303,8 +306,8 @@ class InstructInputParams(InputParams):
 
 def _register(fmt: str, doc: str):
     def build(p: InstructInputParams, ctx: ReaderContext):
-        kwargs = _disk_kwargs(p, ctx)
-        return _with_rejects(READERS[fmt](**kwargs), ctx)
+        kwargs = disk_kwargs(p, ctx)
+        return with_rejects(READERS[fmt](**kwargs), ctx)
 
     build.__doc__ = doc
     register_reader(fmt, InstructInputParams)(build)
@@ -316,11 +319,17 @@ _register("messages", "OpenAI chat `messages: [{role, content}]` (JSON array or 
 _register("prompt_completion", "`{prompt, completion}` pairs (JSON array or JSONL).")
 
 
-def _register_output_formats() -> None:
-    from curation.writers import register_output_format
-
-    for name, fn in FORMATTERS.items():  # output.format: messages | alpaca | sharegpt (one record a line)
-        register_output_format(name, "jsonl.gz", fn)
+def _format_adapter(fn, _writer, doc: Document) -> dict:
+    return fn(doc)
 
 
-_register_output_formats()
+def _register_writer(name: str, fn) -> None:
+    def build(folder, max_shard_docs=None, max_shard_bytes=None):
+        return ShardedJsonlWriter(folder, max_shard_docs, max_shard_bytes, adapter=partial(_format_adapter, fn))
+
+    build.__doc__ = f"one `{name}` record a line (jsonl.gz shards)"
+    register_writer(name)(build)
+
+
+for _name, _fn in FORMATTERS.items():  # output.format: messages | alpaca | sharegpt
+    _register_writer(_name, _fn)

@@ -1,4 +1,4 @@
-"""Code data: a source-tree reader (`input.format: code`); its filters are in `code_filters.py`.
+"""`input.format: code`: a source tree, one document per file; its filters are in `steps/code_filters.py`.
 
 The reader turns every file of a folder into one document (`path`, `language`, `size` in metadata) and
 rejects binary files (NUL bytes, invalid UTF-8) through the ledger, so input = kept + removed + rejected.
@@ -15,7 +15,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.readers.base import BaseDiskReader
 from pydantic import Field
 
-from curation.readers import RejectingReaderMixin, _folder_and_glob, _with_rejects
+from curation.formats.base import RejectingReaderMixin, folder_and_glob, with_rejects
 from curation.registry import InputParams, ReaderContext, register_reader
 
 # --- languages -----------------------------------------------------------------------------------
@@ -178,8 +178,8 @@ class CodeInputParams(InputParams):
 @register_reader("code", CodeInputParams)
 def code_reader(p: CodeInputParams, ctx: ReaderContext):
     """A source tree (folder or glob): one document per file with metadata path, language, size (bytes)."""
-    folder, glob = _folder_and_glob(p.path, p.glob)
+    folder, glob = folder_and_glob(p.path, p.glob)
     reader = CodeReader(
         folder, exclude=p.exclude, glob_pattern=glob, limit=ctx.limit, doc_progress=ctx.progress
     )
-    return _with_rejects(reader, ctx)
+    return with_rejects(reader, ctx)

@@ -7,7 +7,7 @@
 - `kind: slurm` end to end, without a cluster: fake `sbatch`/`srun`/`scontrol`/`squeue` on PATH run
   each submitted job array at once, task by task, as Slurm would (SLURM_ARRAY_TASK_ID, RUN_OFFSET).
 
-Run: `.venv/bin/python -m pytest tests/curation/test_scaleout.py`
+Run: `.venv/bin/python -m pytest tests/curation/test_executors.py`
 """
 
 import json
@@ -190,3 +190,70 @@ def test_slurm_run_submits_with_dependencies_then_summarizes(tmp_path, write_rec
     assert code == 0 and (fake_slurm / "next").read_text() == submitted
     assert _docs(run_dir) == _docs(local)
     assert _counts(run_dir) == _counts(local)
+
+
+# --- the executor registry and per-kind config ----------------------------------------------------
+
+
+def test_each_kind_accepts_only_its_own_keys(write_recipe):
+    from curation.errors import RecipeError
+    from curation.recipe import load_recipe
+
+    base = {"name": "t", "input": {"format": "jsonl", "path": str(SAMPLE)}}
+    with pytest.raises(RecipeError, match="executor.partition: unknown key; allowed: kind, tasks, workers"):
+        load_recipe(write_recipe({**base, "executor": {"kind": "local", "partition": "gpu"}}))
+    with pytest.raises(RecipeError, match="executor.address: unknown key"):
+        load_recipe(write_recipe({**base, "executor": {"kind": "slurm", "address": "ray://x"}}))
+    with pytest.raises(RecipeError, match=r"executor.kind: unknown executor kind 'slrum' \(did you mean slurm\?\)"):
+        load_recipe(write_recipe({**base, "executor": {"kind": "slrum"}}))
+    r = load_recipe(write_recipe({**base, "executor": {"kind": "ray", "address": "auto", "time": "01:00"}}))
+    assert r.executor.address == "auto" and r.executor.cpus_per_task == 1
+
+
+def test_a_new_executor_kind_is_one_class(tmp_path, write_recipe, monkeypatch):
+    """Registering a kind (here: every stage in this process, one task after another) is all it takes."""
+    from typing import Literal
+
+    from curation.executors import base
+    from curation.executors.local import LocalKind
+
+    monkeypatch.setattr(base, "_KINDS", dict(base.all_executors()))
+
+    class InlineConfig(base.ExecutorConfig):
+        kind: Literal["inline"] = "inline"
+
+    ran = []
+
+    @base.register_executor
+    class InlineKind(base.ExecutorKind):
+        name = "inline"
+        config = InlineConfig
+
+        def executors(self, recipe, stages):
+            exs = LocalKind().executors(recipe, stages)
+            for ex in exs:
+                ex.workers = 1
+            return exs
+
+        def execute(self, recipe, stages, on_stage=None):
+            ran.extend(s.name for s in stages)
+            return super().execute(recipe, stages, on_stage)
+
+    code, run_dir = _run(write_recipe, tmp_path, "inline", {"kind": "inline", "tasks": 2})
+    assert code == 0 and ran == ["segment_0", "exact_dedup.stage_1", "segment_1"]
+    _, local_dir = _run(write_recipe, tmp_path, "local", {"kind": "local", "tasks": 2})
+    assert _docs(run_dir) == _docs(local_dir) and _counts(run_dir) == _counts(local_dir)
+
+
+def test_datatrove_internals_are_patched_only_on_checked_versions(monkeypatch):
+    from datatrove.executor import base as dt_base
+
+    from curation.executors import base
+
+    assert base.can_patch(dt_base, "add_task_logger")  # the pinned datatrove: patched
+    monkeypatch.setattr(base, "datatrove_version", lambda: "0.11.0")
+    with pytest.warns(UserWarning, match="not patching datatrove.executor.base.add_task_logger"):
+        assert not base.can_patch(dt_base, "add_task_logger")
+    monkeypatch.undo()
+    with pytest.warns(UserWarning):
+        assert not base.can_patch(dt_base, "a_name_datatrove_dropped")

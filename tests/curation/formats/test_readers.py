@@ -1,6 +1,6 @@
 """Readers: each input format round-trips real text, and unreadable records are rejected, never lost.
 
-Run: `.venv/bin/python -m pytest tests/curation/test_readers.py`
+Run: `.venv/bin/python -m pytest tests/curation/formats/test_readers.py`
 """
 
 import gzip

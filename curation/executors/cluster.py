@@ -1,4 +1,4 @@
-"""Run a recipe's stages on a Slurm or Ray cluster with datatrove's own executors.
+"""`executor.kind: slurm | ray`: a recipe's stages on a cluster, with datatrove's own executors.
 
 The stages from `build_stages` are the same on every engine; only the executor changes:
 
@@ -25,11 +25,16 @@ import subprocess
 import sys
 from copy import deepcopy
 from pathlib import Path
+from typing import Literal
 
 from datatrove.executor.ray import RayPipelineExecutor
 from datatrove.executor.slurm import SlurmPipelineExecutor
+from pydantic import Field
 
+from curation.errors import UsageError
+from curation.executors.base import ExecutorConfig, ExecutorKind, can_patch, register_executor
 from curation.recipe import Recipe
+from runfolder import RunFolder
 
 # What every cluster task needs besides the venv: never reach a model hub at run time (DESIGN.md).
 OFFLINE_ENV = "export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1"
@@ -115,11 +120,12 @@ class RayStageExecutor(RayPipelineExecutor):
     """
 
     def __init__(self, *args, address: str | None = None, stage_name: str = "", **kwargs):
-        if address:  # a cluster: datatrove warns when logging_dir is not on a shared filesystem
+        import datatrove.executor.ray as dt_ray
+
+        if address or not can_patch(dt_ray, "file_is_local"):
+            # a cluster: datatrove warns when logging_dir is not on a shared filesystem
             super().__init__(*args, **kwargs)
         else:  # a local instance shares this machine's filesystem: the warning does not apply
-            import datatrove.executor.ray as dt_ray
-
             is_local, dt_ray.file_is_local = dt_ray.file_is_local, lambda path: False
             try:
                 super().__init__(*args, **kwargs)
@@ -140,10 +146,8 @@ class RayStageExecutor(RayPipelineExecutor):
 
 
 def _prepare_segment_dirs(recipe: Recipe, stages) -> None:
-    from curation.build import _segment_dir
-
     for k in range(len(stages)):  # a segment whose documents were all removed still has a folder
-        _segment_dir(recipe.run_dir, k).mkdir(parents=True, exist_ok=True)
+        RunFolder(recipe.run_dir).segment(k).mkdir(parents=True, exist_ok=True)
 
 
 def _workers(recipe: Recipe, tasks: int) -> int:
@@ -156,7 +160,7 @@ def make_cluster_executors(recipe: Recipe, stages) -> list:
 
     Args:
         recipe: the validated recipe (its `executor` section sets the cluster options).
-        stages: `build_stages(recipe)`.
+        stages: `curation.build.build_stages(recipe)`.
 
     Returns:
         The executors in stage order. For Ray, `run()` each in order (each blocks). For Slurm, use
@@ -166,7 +170,7 @@ def make_cluster_executors(recipe: Recipe, stages) -> list:
     _prepare_segment_dirs(recipe, stages)
     executors, previous = [], None
     for stage in stages:
-        logging_dir = str((recipe.run_dir / "logs" / stage.name).absolute())
+        logging_dir = str(RunFolder(recipe.run_dir).stage_logs(stage.name).absolute())
         if ex_cfg.kind == "slurm":
             sbatch_args = dict(ex_cfg.sbatch_args)
             qos = sbatch_args.pop("qos", None)  # datatrove forces qos=normal, which many clusters lack
@@ -235,11 +239,9 @@ def submit_slurm(recipe: Recipe, executors: list) -> dict[str, str]:
         (then the caller writes summary.json).
 
     Raises:
-        curation.cli.UsageError: jobs of an earlier submission are still queued or running
+        curation.errors.UsageError: jobs of an earlier submission are still queued or running
             (submitting again would run their tasks twice).
     """
-    from curation.cli import UsageError
-
     if shutil.which("sbatch") is None:
         raise UsageError(
             "sbatch not found: submit from a Slurm login node (--dry-run writes the scripts anywhere)"
@@ -319,3 +321,49 @@ def write_slurm_scripts(recipe: Recipe, stages) -> list[Path]:
     submit_path.write_text("\n".join(submit) + "\n")
     submit_path.chmod(0o755)
     return paths + [submit_path]
+
+
+class ClusterConfig(ExecutorConfig):
+    cpus_per_task: int = Field(1, ge=1)
+    mem_per_cpu_gb: float = Field(2, gt=0)
+    time: str | None = Field(None, description="time limit per task, Slurm syntax, e.g. 04:00:00")
+
+
+class SlurmConfig(ClusterConfig):
+    kind: Literal["slurm"] = "slurm"
+    partition: str | None = None
+    sbatch_args: dict[str, str] = Field(default_factory=dict)
+
+
+class RayConfig(ClusterConfig):
+    kind: Literal["ray"] = "ray"
+    address: str | None = Field(None, description="ray cluster address (default: a local Ray instance)")
+
+
+@register_executor
+class SlurmKind(ExecutorKind):
+    """One job array per stage, submitted with `--dependency=afterok` on the previous stage's job."""
+
+    name = "slurm"
+    config = SlurmConfig
+
+    def executors(self, recipe, stages) -> list:
+        return make_cluster_executors(recipe, stages)
+
+    def execute(self, recipe, stages, on_stage=None) -> dict[str, str]:
+        """Submit (sbatch returns at once); `{}` when every stage's tasks have already completed."""
+        return submit_slurm(recipe, self.executors(recipe, stages))
+
+    def dry_run(self, recipe, stages) -> list[Path]:
+        return write_slurm_scripts(recipe, stages)
+
+
+@register_executor
+class RayKind(ExecutorKind):
+    """One Ray executor per stage on a local Ray instance or the cluster at `executor.address`."""
+
+    name = "ray"
+    config = RayConfig
+
+    def executors(self, recipe, stages) -> list:
+        return make_cluster_executors(recipe, stages)

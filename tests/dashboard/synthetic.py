@@ -1,11 +1,11 @@
 """A synthetic run folder that follows docs/CONTRACTS.md, for dashboard tests, the bench and demos.
 
 It writes what `curate run` writes (summary.json, recipe.resolved.yaml, output/, removed/<step>/,
-rejected/) with every metric family the dashboard draws (`roots.*`, `quality.*`, `lang_score`,
+rejected/) with every metric family the dashboard draws (`roots.*`, `quality.chars`, `lang_score`,
 `pii.<kind>`, `dedup.*`, `dup_of`), without running datatrove, so the dashboard can be developed and
 benchmarked at any size. The dashboard itself never imports this module: it only reads run folders.
 
-Run `python -m dashboard.synthetic OUT_DIR [N_DOCS]` to write one by hand.
+Run `python -m tests.dashboard.synthetic OUT_DIR [N_DOCS]` to write one by hand.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ ROOTS_THRESHOLDS = {
     "roots.special_char_ratio": ("max", 0.3, {"zh": 0.35}),
     "roots.stopword_ratio": ("min", 0.3, {"zh": 0.0}),
 }
-QUALITY_THRESHOLDS = {"quality.mean_word_length": ("min", 3.0, {}), "quality.alpha_ratio": ("min", 0.8, {})}
+MIN_CHARS = 120  # length_filter: writes quality.chars, the only quality.* metric an op writes
 
 # Frequent words per language; fmt: off keeps them a few lines each instead of one word a line.
 # fmt: off
@@ -132,7 +132,7 @@ def write_synthetic_run(
     n_rejected = n_docs // 200
     kept: list[dict] = []
     removed: dict[str, list[dict]] = {
-        s: [] for s in ["language_id", "roots_filters", "quality", "exact_dedup", "minhash_dedup"]
+        s: [] for s in ["language_id", "roots_filters", "length_filter", "exact_dedup", "minhash_dedup"]
     }
     reasons: dict[str, dict[str, int]] = {s: {} for s in removed}
     step_in = {s: 0 for s in removed} | {"pii": 0}
@@ -199,14 +199,10 @@ def write_synthetic_run(
         if why:
             drop("roots_filters", doc, why)
             continue
-        step_in["quality"] += 1
-        md["quality.mean_word_length"] = round(rng.gauss(4.8, 0.9), 3)
-        md["quality.alpha_ratio"] = round(min(1.0, rng.betavariate(30, 2)), 4)
-        if md["quality.mean_word_length"] < 3.0:
-            drop("quality", doc, "gopher_short_mean_word_length")
-            continue
-        if md["quality.alpha_ratio"] < 0.8:
-            drop("quality", doc, "gopher_below_alpha_threshold")
+        step_in["length_filter"] += 1
+        md["quality.chars"] = len(text)
+        if md["quality.chars"] < MIN_CHARS:
+            drop("length_filter", doc, "too_short")
             continue
         # pii: a transform, never removes
         step_in["pii"] += 1
@@ -263,13 +259,13 @@ def write_synthetic_run(
     secs = {
         "language_id": 2.1,
         "roots_filters": 5.3,
-        "quality": 1.7,
+        "length_filter": 0.2,
         "pii": 0.9,
         "exact_dedup": 0.6,
         "minhash_dedup": 7.8,
     }
     steps = []
-    for step in ["language_id", "roots_filters", "quality", "pii", "exact_dedup", "minhash_dedup"]:
+    for step in ["language_id", "roots_filters", "length_filter", "pii", "exact_dedup", "minhash_dedup"]:
         n_removed = len(removed.get(step, []))
         steps.append(
             {
@@ -299,7 +295,6 @@ def write_synthetic_run(
         "output": {
             "docs": len(kept),
             "bytes": out_bytes,
-            "tokens": out_bytes // 4,
             "format": fmt,
             "shards": [f"output/{n}" for n in out_names],
         },
@@ -316,7 +311,7 @@ def write_synthetic_run(
         "thresholds": {
             "language_id": {"lang_score": {"op": "min", "value": MIN_LANG_SCORE}},
             "roots_filters": {m: per(v) for m, v in ROOTS_THRESHOLDS.items()},
-            "quality": {m: per(v) for m, v in QUALITY_THRESHOLDS.items()},
+            "length_filter": {"quality.chars": {"op": "min", "value": MIN_CHARS}},
         },
         "invariant": {
             "ok": True,
@@ -348,7 +343,7 @@ def write_synthetic_run(
                     },
                 }
             },
-            {"quality": {"min_mean_word_length": 3.0, "min_alpha_ratio": 0.8}},
+            {"length_filter": {"min_chars": MIN_CHARS, "max_chars": None}},
             {"pii": {"replace": "tag"}},
             {"exact_dedup": {}},
             {"minhash_dedup": {"ngram": 5, "num_perm": 128, "threshold": 0.8}},
@@ -363,7 +358,7 @@ def write_synthetic_run(
 
 
 if __name__ == "__main__":
-    from dashboard.synthetic_ablation import write_synthetic_ablation
+    from dashboard.synthetic_ablation import write_synthetic_ablation  # moves to tests/ with issue 11
 
     out = Path(sys.argv[1])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000

@@ -1,0 +1,87 @@
+"""Output writers: the registry of `output.format`s, shard rollover, and the removed-documents writer.
+
+datatrove's writers drop falsy fields (an empty text would vanish) and only roll files over by
+size; ours always keep `text`, and roll over by documents *or* bytes, naming shards
+`<rank:05d>_<shard:05d>.<ext>` so the same input gives the same files. Each output format registers
+its writer here from its own module (`jsonl.py`, `parquet.py`, `instruct.py`) with `@register_writer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from datatrove.data import Document
+from datatrove.pipeline.writers import JsonlWriter
+
+# output.format -> fn(folder, max_shard_docs, max_shard_bytes) -> a datatrove writer
+OUTPUT_FORMATS: dict[str, Callable] = {}
+
+
+def register_writer(fmt: str):
+    """Register `fn(folder, max_shard_docs=None, max_shard_bytes=None) -> writer` as `output.format: fmt`."""
+
+    def deco(fn):
+        if fmt in OUTPUT_FORMATS:
+            raise ValueError(f"output format {fmt!r} registered twice")
+        OUTPUT_FORMATS[fmt] = fn
+        return fn
+
+    return deco
+
+
+def document_record(doc: Document) -> dict:
+    """The run-folder record: text (always, even empty), id, metadata."""
+    return {"text": doc.text, "id": doc.id, "metadata": doc.metadata}
+
+
+def record_adapter(_writer, doc: Document) -> dict:
+    """datatrove writer adapter that writes `document_record(doc)`."""
+    return document_record(doc)
+
+
+class ShardRollover:
+    """Mixin: start a new shard after `max_shard_docs` documents or `max_shard_bytes` of text."""
+
+    def _init_rollover(self, max_shard_docs: int | None, max_shard_bytes: int | None) -> None:
+        self.max_shard_docs = max_shard_docs or 0
+        self.max_shard_bytes = max_shard_bytes or 0
+        self._shard, self._shard_docs, self._shard_bytes, self._current = 0, 0, 0, None
+
+    def write(self, document: Document, rank: int = 0, **kwargs):
+        full = (self.max_shard_docs and self._shard_docs >= self.max_shard_docs) or (
+            self.max_shard_bytes and self._shard_bytes >= self.max_shard_bytes
+        )
+        if full and self._current is not None:
+            self.close_file(self._current)
+            self._shard += 1
+            self._shard_docs, self._shard_bytes = 0, 0
+        nbytes = len(document.text.encode("utf-8", errors="surrogatepass"))
+        self._current = self._get_output_filename(document, rank, shard=f"{self._shard:05d}")
+        super().write(document, rank, shard=f"{self._shard:05d}")
+        self._shard_docs += 1
+        self._shard_bytes += nbytes
+        self.stat_update("output_bytes", value=nbytes)
+
+
+def _removed_adapter(writer, doc: Document) -> dict:
+    doc.metadata["removed_by"] = writer.step_id
+    doc.metadata["reason"] = doc.metadata.pop("filter_reason", None) or "removed"
+    return document_record(doc)
+
+
+class RemovedWriter(JsonlWriter):
+    """Exclusion writer for a filter: `removed/<step_id>/<rank>.jsonl.gz` with removed_by and reason."""
+
+    name = "🗑 Removed"
+
+    def __init__(self, output_folder, step_id: str):
+        super().__init__(output_folder, output_filename="${rank}.jsonl.gz", adapter=_removed_adapter)
+        self.step_id = step_id
+
+
+def make_output_writer(folder, fmt: str, max_shard_docs=None, max_shard_bytes=None):
+    """The final writer of a run, by `output.format` (the format modules must have been imported:
+    `curation.registry.all_readers()` imports them all)."""
+    if fmt not in OUTPUT_FORMATS:
+        raise ValueError(f"unknown output format {fmt!r}; known: {', '.join(sorted(OUTPUT_FORMATS))}")
+    return OUTPUT_FORMATS[fmt](folder, max_shard_docs, max_shard_bytes)

@@ -1,0 +1,97 @@
+"""Where everything lives inside a run folder (docs/CONTRACTS.md, "Run folder").
+
+Writers and readers take paths from `RunFolder` instead of joining names themselves, so a change of
+layout is one edit here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# What one `curate run` produces; `--force` deletes exactly these (never tokenizer/ or training output).
+PRODUCED = ("output", "removed", "rejected", "work", "logs", "summary.json", "run.json", "recipe.resolved.yaml")
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """Paths of one run folder.
+
+    Attributes:
+        root: the run folder (a recipe's `output.path`).
+    """
+
+    root: Path
+
+    def __init__(self, root: str | Path):
+        object.__setattr__(self, "root", Path(root))
+
+    @property
+    def output(self) -> Path:
+        """Kept documents: `<rank:05d>_<shard:05d>.<ext>`."""
+        return self.root / "output"
+
+    @property
+    def removed_root(self) -> Path:
+        return self.root / "removed"
+
+    def removed(self, step_id: str) -> Path:
+        """Documents removed by one step (only with `output.keep_removed: true`)."""
+        return self.root / "removed" / step_id
+
+    def removed_steps(self) -> list[str]:
+        """Step ids that have a removed/ folder, sorted."""
+        if not self.removed_root.is_dir():
+            return []
+        return sorted(p.name for p in self.removed_root.iterdir() if p.is_dir())
+
+    @property
+    def rejected(self) -> Path:
+        """Unreadable input records: `<rank:05d>.jsonl` of `{source, line, error, raw}`."""
+        return self.root / "rejected"
+
+    @property
+    def work(self) -> Path:
+        """Scratch of barrier steps (hashes, signatures, clusters, intermediate segments)."""
+        return self.root / "work"
+
+    def step_work(self, step_id: str) -> Path:
+        return self.work / step_id
+
+    def segment(self, k: int) -> Path:
+        """Intermediate shards between pipeline segment `k` and the barrier op that ends it."""
+        return self.work / "segments" / f"{k:02d}"
+
+    @property
+    def logs(self) -> Path:
+        """datatrove logging folders, one per stage."""
+        return self.root / "logs"
+
+    def stage_logs(self, stage: str) -> Path:
+        return self.logs / stage
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def run_json(self) -> Path:
+        """Identity of the run (recipe fingerprint, limit, start time): resume or refuse."""
+        return self.root / "run.json"
+
+    @property
+    def recipe(self) -> Path:
+        """The recipe with every default filled in."""
+        return self.root / "recipe.resolved.yaml"
+
+    @property
+    def results(self) -> Path:
+        """An ablation folder's results.json (its schema: docs/CONTRACTS.md)."""
+        return self.root / "results.json"
+
+    def is_run(self) -> bool:
+        return self.summary.is_file()
+
+    def produced(self) -> list[Path]:
+        """Everything a run writes (what `--force` removes)."""
+        return [self.root / name for name in PRODUCED]

@@ -1,0 +1,131 @@
+"""The package import graph: no cycles between our modules, and curation depends on neither training,
+the dashboard nor bench (the umbrella `curate` command in rootstock/ sits above them all).
+
+The graph is read from the source with `ast` (every `import` / `from ... import`, also inside
+functions), so a lazy import counts like a top-level one.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("rootstock", "runfolder", "curation", "training", "dashboard", "bench")
+
+
+def modules() -> dict[str, Path]:
+    out = {}
+    for pkg in PACKAGES:
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            out[".".join(parts)] = path
+    return out
+
+
+def _resolve(name: str, known: dict) -> str | None:
+    """The longest known module that `name` is or lies inside (`a.b.c` -> `a.b` when c is a name)."""
+    while name:
+        if name in known:
+            return name
+        name = name.rpartition(".")[0]
+    return None
+
+
+def import_graph() -> dict[str, set[str]]:
+    known = modules()
+    graph: dict[str, set[str]] = {m: set() for m in known}
+    for mod, path in known.items():
+        is_pkg = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    pkg = mod if is_pkg else mod.rpartition(".")[0]
+                    for _ in range(node.level - 1):
+                        pkg = pkg.rpartition(".")[0]
+                    base = f"{pkg}.{base}" if base else pkg
+                # `from pkg import mod` depends on pkg.mod (a module) or on pkg (a name defined there)
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
+            for t in targets:
+                dep = _resolve(t, known)
+                if dep and dep != mod:
+                    graph[mod].add(dep)
+    return graph
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_graph_sees_imports():
+    """The parser finds known edges (so an empty result below is not a broken parser)."""
+    g = import_graph()
+    assert "curation.registry" in g["curation.recipe"]
+    assert "curation.api" in g["curation.cli"]
+    assert {"curation.cli", "training.cli", "dashboard.cli", "bench.cli"} <= g["rootstock.cli"]
+
+
+def test_no_import_cycles():
+    assert find_cycles(import_graph()) == []
+
+
+def test_find_cycles_reports_a_cycle():
+    assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_curation_imports_no_training_dashboard_or_bench():
+    bad = [(m, d) for m, deps in import_graph().items() if m.split(".")[0] in ("curation", "runfolder")
+           for d in deps if d.split(".")[0] in ("training", "dashboard", "bench", "rootstock")]
+    assert bad == []
+
+
+def test_runfolder_is_stdlib_and_pyarrow_only():
+    """The run-folder package must stay light: no datatrove, pydantic or our other packages."""
+    allowed_third_party = {"pyarrow", "orjson"}  # orjson: optional speed-up, falls back to json
+    for path in (ROOT / "runfolder").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            for name in names:
+                top = name.split(".")[0]
+                assert top == "runfolder" or top in allowed_third_party or top in _stdlib(), (path, name)
+
+
+def _stdlib() -> set[str]:
+    import sys
+
+    return set(sys.stdlib_module_names)

@@ -29,7 +29,7 @@ from datatrove.pipeline.filters import GopherQualityFilter, GopherRepetitionFilt
 
 from bench.common import DEFAULT_DATA, metrics, peak_rss_mb, result_row, run_forked, table, write_json
 from curation.steps.langid import LanguageIdFilter
-from curation.steps.roots import RootsFilter, RootsParams, resolve_params
+from curation.steps.roots import RootsParams, make_filter
 
 
 def read_docs(path: Path, limit: int | None, max_chars: int | None = None) -> list[dict]:
@@ -45,8 +45,10 @@ def read_docs(path: Path, limit: int | None, max_chars: int | None = None) -> li
 
 
 def make_steps(name: str) -> list:
-    if name == "roots":
-        return [RootsFilter(resolve_params(RootsParams()))]
+    if name == "roots":  # `roots_filters: {}`: modification, 7 metrics, fastText LID on the modified doc
+        return [make_filter(RootsParams())]
+    if name == "roots_lid_metadata":  # reuses language_id's lang_score (no second fastText call)
+        return [make_filter(RootsParams(lid="metadata"))]
     if name == "gopher_quality":
         return [GopherQualityFilter()]
     return [GopherRepetitionFilter()]
@@ -76,7 +78,8 @@ def measure(name: str, rows: list[dict], repeats: int) -> tuple[float, float]:
 
 def bench_speed(rows: list[dict], repeats: int, json_path: str | None) -> None:
     n, mb = len(rows), sum(len(r["text"].encode("utf-8")) for r in rows) / 1e6
-    res = {name: measure(name, rows, repeats) for name in ("roots", "gopher_quality", "gopher_repetition")}
+    names = ("roots", "roots_lid_metadata", "gopher_quality", "gopher_repetition")
+    res = {name: measure(name, rows, repeats) for name in names}
     gopher_s = res["gopher_quality"][0] + res["gopher_repetition"][0]
     gopher_rss = max(res["gopher_quality"][1], res["gopher_repetition"][1])
     print(
@@ -84,7 +87,8 @@ def bench_speed(rows: list[dict], repeats: int, json_path: str | None) -> None:
     )
     out = []
     for label, (sec, rss) in [
-        ("roots_filters (all 8 ROOTS metrics)", res["roots"]),
+        ("roots_filters: {} (ROOTS: modify + 7 metrics + LID)", res["roots"]),
+        ("roots_filters lid: metadata", res["roots_lid_metadata"]),
         ("datatrove GopherQualityFilter", res["gopher_quality"]),
         ("datatrove GopherRepetitionFilter", res["gopher_repetition"]),
         ("Gopher quality + repetition (sum)", (gopher_s, gopher_rss)),
@@ -92,7 +96,8 @@ def bench_speed(rows: list[dict], repeats: int, json_path: str | None) -> None:
         out.append([label, f"{n / sec:,.0f}", f"{mb / sec:.2f}", f"{rss:.0f}"])
     print(table(["step", "docs/s", "MB/s", "peak RSS MB"], out))
     print(
-        f"\nroots_filters vs Gopher quality + repetition: {gopher_s / res['roots'][0]:.1f}x faster (goal >= 10x)"
+        f"\nroots_filters vs Gopher quality + repetition: {gopher_s / res['roots'][0]:.1f}x faster (goal >= 10x); "
+        f"lid: metadata {gopher_s / res['roots_lid_metadata'][0]:.1f}x"
     )
     write_json(
         json_path,
@@ -109,7 +114,7 @@ def bench_speed(rows: list[dict], repeats: int, json_path: str | None) -> None:
 
 
 def bench_removals(rows: list[dict], multi: list[dict]) -> None:
-    step = RootsFilter(resolve_params(RootsParams()))
+    step = make_filter(RootsParams())
     docs = [Document(text=r["text"], id=r["id"], metadata={"lang": "en", "lang_score": 0.99}) for r in rows]
     kept = len(list(step.run(iter(docs))))
     reasons = Counter(
@@ -121,7 +126,7 @@ def bench_removals(rows: list[dict], multi: list[dict]) -> None:
     for reason, count in reasons.most_common():
         print(f"  {reason:28s} {count:6d}")
 
-    lid, roots = LanguageIdFilter(), RootsFilter(resolve_params(RootsParams()))
+    lid, roots = LanguageIdFilter(), make_filter(RootsParams())
     docs = [Document(text=r["text"], id=str(i)) for i, r in enumerate(multi)]
     docs = list(lid.run(iter(docs)))
     by_lang: dict[str, Counter] = defaultdict(Counter)

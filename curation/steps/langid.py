@@ -3,8 +3,9 @@
 Every document gets `metadata.lang` (ISO 639-1 where the model's label maps to one, else the label)
 and `metadata.lang_score` (the model's top-1 probability), kept or removed. With `keep` the step
 removes other languages (`lang_not_kept`); with `min_score` it removes low-confidence predictions
-(`lang_score_low`). Text is normalized as ROOTS did before predicting (newlines -> spaces, optional
-lowercasing; `bigscience-workshop/data-preparation`, `filtering.py::compute_lang_id_pred_score`).
+(`lang_score_low`). The model sees a cased 2,000-char prefix with newlines -> spaces (fast; `lowercase`
+and `max_chars: 0` come closer to ROOTS). ROOTS' own LID score (the whole *modified* document,
+lowercased; `filtering.py::compute_lang_id_pred_score`) is what `roots_filters` computes by default.
 """
 
 from __future__ import annotations

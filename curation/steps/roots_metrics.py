@@ -3,14 +3,16 @@
 Definitions follow BigScience's `data-preparation` repo (`preprocessing/training/01b_oscar_cleaning_and_
 filtering/filtering.py`, the ROOTS paper's section 3.1):
 
-- words: the text split on whitespace, each token stripped of *special characters* at both ends,
-  empty tokens dropped (lowercased for every ratio; the count is the same either way).
+- words: the text split on space, newline and tab (only those: "a\rb" is one word), each token
+  stripped of ROOTS' *special characters* at both ends, empty tokens dropped. The word count uses the
+  cased text, the ratios lowercased words (their number can differ: lowercasing turns some letters
+  into special characters and back). zh: the text is first normalized (`normalize`) and tokenized.
 - character repetition ratio: over all character n-grams (n=10; 3 for zh) of the raw text, the sum of
   the k highest n-gram counts over the number of n-grams, with k = min(floor(sqrt(#distinct)),
   #distinct - #n-grams seen once) (data-preparation's fix: n-grams seen once never count as repeated).
 - word repetition ratio: over all word n-grams (n=5; 7 for ur), the counts of n-grams seen more than
   once summed, over the number of n-grams.
-- special character ratio: characters in the special set over all characters of the raw text.
+- special character ratio: characters in the special set over all characters of the text.
 - stop-word / flagged-word ratio: words (plus joined word bigrams for zh and vi, "word augmentation")
   found in the list, over the number of words, capped at 1.
 
@@ -22,7 +24,6 @@ a few vectorized passes. Two different strings collide with probability ~2^-64 (
 from __future__ import annotations
 
 import re
-import string
 from functools import lru_cache
 
 import numpy as np
@@ -32,30 +33,22 @@ _Q = np.uint64(0x9E3779B97F4A7C15)  # odd, so invertible mod 2^64
 _Q_INV = np.uint64(pow(int(_Q), -1, 2**64))
 _R = np.uint64(0xC2B2AE3D27D4EB4F)  # combines word hashes into word n-gram hashes
 
-# The `emoji` package (ROOTS' source of emoji) is not a dependency: its single code points are
-# approximated by these Unicode blocks (arrows, misc technical, geometric shapes, misc symbols and
-# dingbats, supplemental arrows, misc symbols and arrows, emoji blocks, variation selector, ZWJ, tags).
-EMOJI_BLOCKS = [
-    (0x2190, 0x21FF), (0x2300, 0x23FF), (0x25A0, 0x25FF), (0x2600, 0x27BF), (0x2900, 0x297F),
-    (0x2B00, 0x2BFF), (0x3030, 0x3030), (0x303D, 0x303D), (0x3297, 0x3297), (0x3299, 0x3299),
-    (0x1F000, 0x1FAFF), (0xFE0F, 0xFE0F), (0x200D, 0x200D), (0x20E3, 0x20E3), (0xE0020, 0xE007F),
-]  # fmt: skip
+SPLIT_CHARS = " \n\t"  # ROOTS splits words on these three only ("a\rb" is one word)
 
 
 @lru_cache(maxsize=4)
-def char_tables(extra_special: str) -> tuple[np.ndarray, np.ndarray]:
-    """(special, space) boolean lookup tables indexed by code point.
+def char_tables(special_chars: str, split_chars: str = SPLIT_CHARS) -> tuple[np.ndarray, np.ndarray]:
+    """(special, split) boolean lookup tables indexed by code point.
 
-    special = ASCII punctuation + ASCII digits + every whitespace (str.isspace, a superset of ROOTS'
-    list of unusual spaces) + `extra_special` (ROOTS' list) + EMOJI_BLOCKS.
+    `special_chars`: ROOTS' special characters (`roots_special_characters()` in roots.py: ASCII
+    punctuation, digits and whitespace, its list of other characters and the single-code-point emoji of
+    emoji==1.6.1); `split_chars`: the characters words are split on.
     """
-    space = np.zeros(_MAX_CP, dtype=bool)
-    space[[cp for cp in range(0x3100) if chr(cp).isspace()]] = True
-    special = space.copy()
-    special[[ord(c) for c in string.punctuation + string.digits + string.whitespace + extra_special]] = True
-    for lo, hi in EMOJI_BLOCKS:
-        special[lo : hi + 1] = True
-    return special, space
+    special = np.zeros(_MAX_CP, dtype=bool)
+    special[[ord(c) for c in set(special_chars)]] = True
+    split = np.zeros(_MAX_CP, dtype=bool)
+    split[[ord(c) for c in split_chars]] = True
+    return special, split
 
 
 class _Powers:
@@ -199,39 +192,103 @@ def in_sorted(values: np.ndarray, sorted_set: np.ndarray) -> int:
     return int(np.count_nonzero(sorted_set[idx] == values))
 
 
-_UNUSUAL_SPACE = re.compile(r"[^\S\n\t]")  # whitespace other than newline / tab -> " "
+def modify_document(text: str, p: dict, special_chars: str, whitespace: tuple[str, ...]) -> str:
+    """ROOTS' document modifications: strip, uniform whitespace, drop URL-like and over-long words.
 
-
-def modify_document(text: str, p: dict, extra_special: str) -> str:
-    """ROOTS' document modifications: uniform whitespace, drop URL-like words and over-long words.
-
-    A word is a space-separated token; it is dropped when, stripped of special characters, it contains
+    `whitespace` (ROOTS' own list: NBSP, thin / ideographic spaces, U+FFFC, U+0084, ...) becomes a space;
+    other whitespace (\r, \f, U+2028, ...) is left alone, as ROOTS did. A word is a space-separated token
+    of a tab-separated part of a line; it is dropped when, stripped of special characters, it contains
     one of `remove_word_substrings`, or when it is longer than `max_word_length` even after stripping.
-    Newlines and tabs are kept (ROOTS' uniform_whitespace also turned them into spaces).
+    Empty parts and lines disappear (ROOTS re-joins only non-empty ones).
     """
-    text = _UNUSUAL_SPACE.sub(" ", text.strip())
-    if not (p["remove_words_with_substrings"] or p["remove_long_words"]):
+    text = text.strip().translate(_whitespace_table(whitespace))
+    if not text or not (p["remove_words_with_substrings"] or p["remove_long_words"]):
         return text
-    subs, max_len = p["remove_word_substrings"], p["max_word_length"]
-    strip = _strip_chars(extra_special)
+    subs = tuple(p["remove_word_substrings"]) if p["remove_words_with_substrings"] else ()
+    max_len = p["max_word_length"] if p["remove_long_words"] else None
+    strip = _strip_chars(special_chars)
 
     def keep(word: str) -> bool:
         core = word.strip(strip)
-        if p["remove_words_with_substrings"] and any(s in core for s in subs):
+        if any(s in core for s in subs):
             return False
-        return not (p["remove_long_words"] and len(word) > max_len and (not core or len(core) > max_len))
+        if max_len is not None and len(word) > max_len:
+            return bool(core) and len(core) <= max_len
+        return True
 
+    # whether a word is dropped depends on the word alone: find the candidates (words holding a
+    # substring, too-long words) with C-level passes, decide each distinct one once
+    words = _WORD_SEPARATORS.split(text)
+    found = set()
+    if subs and any(s in text for s in subs):
+        found.update(filter(_substrings(subs).search, words))
+    if max_len is not None and max(map(len, words)) > max_len:
+        found.update(w for w in words if len(w) > max_len)
+    drop = {w for w in found if not keep(w)}
+    if (
+        not drop
+        and text[0] not in " \t\n"
+        and text[-1] not in " \t\n"
+        and not any(p in text for p in _UNMERGED)
+    ):
+        return text  # nothing dropped and already in ROOTS' merged form
     lines = []
     for line in text.split("\n"):
-        parts = [" ".join(w for w in part.split(" ") if w and keep(w)) for part in line.split("\t")]
-        parts = [x for x in parts if x]
+        parts = []
+        for part in line.split("\t"):
+            words = part.split(" ")
+            joined = " ".join([w for w in words if w and w not in drop] if drop else filter(None, words))
+            if joined:
+                parts.append(joined)
         if parts:
             lines.append("\t".join(parts))
     return "\n".join(lines)
 
 
+# ROOTS re-joins the words of each tab-separated part of each line with one space and keeps only
+# non-empty parts and lines: a (stripped) text without these pairs is unchanged by that
+_UNMERGED = ("  ", " \t", "\t ", "\t\t", " \n", "\n ", "\n\n", "\t\n", "\n\t")
+_WORD_SEPARATORS = re.compile("[ \t\n]+")
+
+
+@lru_cache(maxsize=16)
+def _substrings(subs: tuple[str, ...]) -> re.Pattern:
+    return re.compile("|".join(map(re.escape, subs)))
+
+
 @lru_cache(maxsize=4)
-def _strip_chars(extra_special: str) -> str:
-    """The special characters as one str, for str.strip."""
-    special, _ = char_tables(extra_special)
-    return "".join(map(chr, np.flatnonzero(special)))
+def _strip_chars(special_chars: str) -> str:
+    return "".join(sorted(set(special_chars)))
+
+
+@lru_cache(maxsize=4)
+def _whitespace_table(whitespace: tuple[str, ...]) -> dict[int, str]:
+    return {ord(c): " " for c in whitespace}
+
+
+@lru_cache(maxsize=4)
+def _normalization_tables(
+    non_printing: tuple[tuple[int, int], ...],
+    whitespace: tuple[str, ...],
+    punctuation: tuple[tuple[str, str], ...],
+) -> tuple[dict[int, None], dict[int, str]]:
+    """(delete, replace) str.translate tables. In `replace`, whitespace wins over digits over punctuation,
+    which is the order ROOTS applied them in (each one's output is never an input of a later one)."""
+    delete = {cp: None for lo, hi in non_printing for cp in range(lo, hi + 1)}
+    replace = {ord(k): v for k, v in punctuation}
+    replace.update({cp: "0" for cp in range(_MAX_CP) if chr(cp).isdecimal()})  # re's \d: category Nd
+    replace.update(_whitespace_table(whitespace))
+    return delete, replace
+
+
+def normalize(text: str, lower: bool, norm: dict) -> str:
+    """ROOTS' normalization before sentencepiece / KenLM: delete C0 and C1 controls (newlines and tabs
+    included), strip, optionally lowercase, ROOTS' whitespace -> space, every decimal digit -> 0, its
+    Unicode punctuation map (，-> , ...). `norm` holds the data (`roots_normalization()` in roots.py)."""
+    delete, replace = _normalization_tables(norm["non_printing"], norm["whitespace"], norm["punctuation"])
+    text = text.translate(delete).strip()
+    if not text:
+        return text
+    if lower:
+        text = text.lower()
+    return text.translate(replace)

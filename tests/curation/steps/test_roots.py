@@ -17,8 +17,11 @@ from curation.steps.roots import (
     RootsFilter,
     RootsParams,
     load_table,
+    make_filter,
     resolve_params,
-    special_characters_extra,
+    roots_normalization,
+    roots_special_characters,
+    roots_whitespace,
 )
 from curation.steps.roots_metrics import modify_document
 
@@ -28,7 +31,7 @@ OPEN = {"min_words": 0, "max_char_rep_ratio": 1.0, "max_word_rep_ratio": 1.0, "m
 
 
 def roots(**params) -> RootsFilter:
-    return RootsFilter(resolve_params(RootsParams(**params)))
+    return make_filter(RootsParams(**params))
 
 
 def doc(text: str, lang: str | None = "en", lang_score: float | None = 0.99, i: int = 0) -> Document:
@@ -113,11 +116,13 @@ def test_flagged_word_ratio_known_answer():
 
 
 def test_zh_words_jieba_and_bigram_augmentation():
-    # jieba: 我爱北京天安门 -> 我 / 爱 / 北京 / 天安门 = 4 words; stop word (stopwordsiso zh): 我
-    # augmentation (zh: bigrams joined by ""): 我爱, 爱北京, 北京天安门 -> none are stop words -> 1/4
+    # jieba: 我爱北京天安门 -> 我 / 爱 / 北京 / 天安门 = 4 words; stop words (ROOTS' zh list): 我, 爱
+    # augmentation (zh: bigrams joined by ""): 我爱, 爱北京, 北京天安门 -> none are stop words -> 2/4
     s = scores("我爱北京天安门", lang="zh")
     assert s["n_words"] == 4
-    assert s["stopword_ratio"] == pytest.approx(0.25)
+    assert s["stopword_ratio"] == pytest.approx(0.5)
+    # stopwordsiso's zh list has 我 but not 爱 -> 1/4
+    assert scores("我爱北京天安门", lang="zh", stopwords="iso")["stopword_ratio"] == pytest.approx(0.25)
     # char 3-grams for zh: "哈哈哈哈" -> 哈哈哈 x2 -> distinct 1, k=1 -> 2/2
     assert s["char_rep_ratio"] < 1 and scores("哈哈哈哈", lang="zh")["char_rep_ratio"] == 1.0
 
@@ -169,7 +174,7 @@ def test_same_doc_kept_in_one_language_removed_in_another():
     # 15 distinct words: en needs >= 20 words, fr >= 13
     text = " ".join(f"w{i}x" for i in range(15))
     open_ = {k: v for k, v in OPEN.items() if k != "min_words"}
-    step = roots(**open_)
+    step = roots(**open_, skip=["lang_score"])  # made-up words: fastText says neither en nor fr
     en, fr = doc(text, "en"), doc(text, "fr")
     assert step.decide(en, step.score(en)) == (False, "roots_n_words")
     assert step.decide(fr, step.score(fr)) is True
@@ -225,10 +230,27 @@ def test_each_filter_reason(text, params, reason):
     assert step.decide(d, step.score(d)) == (False, reason)
 
 
-def test_lid_check_uses_metadata_and_skips_when_missing():
+def test_lid_scores_the_modified_lowercased_document_and_needs_the_documents_language():
+    # ROOTS' LID: fastText on the whole document lowercased; an all-caps English sentence is read as
+    # English once lowercased (cased, lid.176 leans to German)
+    text = "THE COMMITTEE WILL MEET ON MONDAY TO DISCUSS THE BUDGET AND THE PLANS FOR NEXT YEAR"
     step = roots(**{**OPEN, "min_lang_score": 0.8})
+    d = doc(text, lang_score=0.1)  # language_id's score is ignored with lid: roots
+    s = step.score(d)
+    assert d.metadata["roots.lang_pred"] == "en" and s["lang_score"] > 0.8
+    assert step.decide(d, s) is True
+    assert step.predict_lid(text)[1] == pytest.approx(s["lang_score"])
+    fr = doc(text, lang="fr")  # predicted en: not the document's language -> removed, whatever the score
+    assert step.decide(fr, step.score(fr)) == (False, "roots_lang_score")
+    low = roots(**{**OPEN, "min_lang_score": 0.999})
+    assert low.decide(d, low.score(d)) == (False, "roots_lang_score")
+
+
+def test_lid_metadata_option_uses_language_id_score_and_skips_when_missing():
+    step = roots(**{**OPEN, "min_lang_score": 0.8, "lid": "metadata"})
     low = doc("some words here", lang_score=0.5)
     assert step.decide(low, step.score(low)) == (False, "roots_lang_score")
+    assert "lang_score" not in step.score(doc("some words here"))
     missing = doc("some words here", lang_score=None)
     assert step.decide(missing, step.score(missing)) is True
     assert step.stats.stats["lang_score_missing"].total == 1
@@ -250,15 +272,50 @@ def test_perplexity_skipped_without_kenlm(tmp_path):
 def test_modify_text_drops_url_words_and_long_words():
     p = load_table()["en"]  # max_word_length 25, both modifications on
     text = "visit http://x.io or www.example.org now\n(" + "a" * 30 + ") ok\t fine"
-    assert modify_document(text, p, special_characters_extra()) == "visit or now\nok\tfine"
-    step = RootsFilter(resolve_params(RootsParams(**OPEN)), modify_text=True)
+    special, ws = roots_special_characters(), roots_whitespace()
+    assert modify_document(text, p, special, ws) == "visit or now\nok\tfine"
     d = doc("see https://a.b page")
-    step.score(d)
+    roots(**OPEN).score(d)  # on by default, as in ROOTS
     assert d.text == "see page"
+    off = doc("see https://a.b page")
+    roots(**OPEN, modify_text=False).score(off)
+    assert off.text == "see https://a.b page"
+
+
+def test_modify_text_whitespace_is_roots_list_only():
+    # NBSP and the ideographic space become spaces; \r, \f and U+2028 are not in ROOTS' list and stay
+    p = {**load_table()["default"]}  # no word removal: only strip + uniform whitespace
+    special, ws = roots_special_characters(), roots_whitespace()
+    assert modify_document("  a\u00a0b\u3000c\rd\fe\u2028f \n", p, special, ws) == "a b c\rd\fe\u2028f"
+    # ROOTS splits words on space, newline and tab only: "a\rb" is one word, "a b" two
+    assert scores("a\rb", modify_text=False)["n_words"] == 1 and scores("a b")["n_words"] == 2
+
+
+def test_word_count_is_cased_and_ratios_lowercased():
+    # "Г" is one of ROOTS' special characters but its lowercase "г" is not: the cased count strips it
+    # (1 word "ok"), the lowercased words used by the ratios keep it ("г", "ok": 2 words)
+    s = scores("Г ok", min_stopword_ratio=0.0)
+    assert s["n_words"] == 1
+    assert scores("Г ok the", modify_text=False)["stopword_ratio"] == pytest.approx(1 / 3)
+
+
+def test_special_characters_are_roots_set():
+    chars = set(roots_special_characters())
+    # ROOTS' own list has the soft hyphen, ZWSP and BOM; emoji==1.6.1 brings single emoji
+    assert {"\u00ad", "\u200b", "\ufeff", "\U0001f600", "Г"} <= chars
+    assert "\u200d" not in chars and "\x1c" not in chars  # ZWJ and U+001C are not ROOTS special characters
+
+
+def test_normalization_as_roots_before_tokenizing():
+    norm = roots_normalization()
+    # controls (\n, \t, U+0085) deleted, strip, digits (any script) -> 0, ROOTS' punctuation map, NBSP -> space
+    assert rm.normalize(" Ab\n1２٣\tC，D\u0085…\u00a0E ", lower=True, norm=norm) == "ab000c,d... e"
+    assert rm.normalize("A—B", lower=False, norm=norm) == "A - B"
+    assert rm.normalize("\n\t", lower=True, norm=norm) == ""
 
 
 def test_huge_document_is_bounded():
-    step = RootsFilter(resolve_params(RootsParams(**OPEN)), max_chars=1000)
+    step = roots(**OPEN, max_chars=1000, modify_text=False, skip=["lang_score"])
     d = doc("word " * 2_000_000)  # 10 M chars: only the first 1000 are measured
     s = step.score(d)
     assert s["n_words"] == 200 and len(d.text) == 10_000_000

@@ -1,6 +1,7 @@
 """Training throughput of each model preset: tokens/s (and MFU on CUDA), printed as a markdown table.
 
-    python bench/train.py                                  # CPU: tiny (20 steps), small (5), base (2), 1 thread
+    python bench/train.py                                  # CPU: micro, tiny (200/20 steps), small (5), 1 thread
+    python bench/train.py --presets micro --micro-batch 4  # the ablation preset at another batch
     python bench/train.py --device cuda --peak-tflops 989  # H100 SXM dense bf16 peak; 1979 is with sparsity
     python -m bench.train --quick                          # what `curate bench --quick` runs
 
@@ -70,7 +71,12 @@ def bench_preset(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    ap.add_argument("--presets", default="tiny,small,base")
+    ap.add_argument("--presets", default="micro,tiny,small")
+    ap.add_argument(
+        "--results",
+        default="runs/ablations/demo/results.json",
+        help="an ablation's results.json: its wall_seconds is printed with the table (the demo's by default)",
+    )
     ap.add_argument(
         "--steps", type=int, help="timed steps per preset (default: CPU tiny 20, small 5, base 2; CUDA 20)"
     )
@@ -89,19 +95,19 @@ def main() -> None:
     args = ap.parse_args()
     device = torch.device(args.device)
     cpu = device.type == "cpu"
-    if args.quick and cpu and args.presets == "tiny,small,base":
-        args.presets = "tiny,small"
+    if args.quick and cpu and args.presets == "micro,tiny,small":
+        args.presets = "micro,tiny"
     torch.set_num_threads(args.threads)
     if not cpu:
         torch.backends.cuda.matmul.allow_tf32 = True
     rows = []
     for name in args.presets.split(","):
         p = get_preset(name)
-        steps = args.steps or ({"tiny": 20, "small": 5, "base": 2}.get(name, 5) if cpu else 20)
+        steps = args.steps or ({"micro": 200, "tiny": 20, "small": 5, "base": 2}.get(name, 5) if cpu else 20)
         if args.quick:
             steps = min(steps, 5)
-        micro = args.micro_batch or (p.micro_batch if not cpu or name == "tiny" else 1)
-        warmup = 1 if cpu and name != "tiny" else args.warmup
+        micro = args.micro_batch or (p.micro_batch if not cpu or name in ("micro", "tiny") else 1)
+        warmup = 1 if cpu and name not in ("micro", "tiny") else args.warmup
         compile_ = not cpu and not args.no_compile
         rows.append(bench_preset(name, device, steps, warmup, args.vocab, compile_, micro))
     where = (
@@ -124,6 +130,29 @@ def main() -> None:
         if device.type == "cuda":
             line += f" {r['flops_per_token'] * r['tokens_per_s'] / (args.peak_tflops * 1e12):.1%} |"
         print(line)
+    _print_ablation_wall(args.results)
+
+
+def _print_ablation_wall(path: str) -> None:
+    """The wall time an ablation recorded (results.json `wall_seconds`), with its training throughput."""
+    import json
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        print(f"\n(no {p}: run `curate ablate recipes/ablations/demo.yaml` to time the demo)")
+        return
+    res = json.loads(p.read_text())
+    wall = res.get("wall_seconds")
+    if wall is None:
+        print(f"\n{p}: no wall_seconds (written before results.json schema 2)")
+        return
+    tps = res.get("train_tokens_per_s")
+    print(
+        f"\nablation {res.get('name')} ({res.get('model')}): wall time {wall:.0f}s ({wall / 60:.1f} min)"
+        + (f", {tps:,.0f} training tokens/s per run" if tps else "")
+        + " -- as recorded; check the machine's load at that time"
+    )
 
 
 if __name__ == "__main__":

@@ -2,27 +2,29 @@
 
     curate ablate recipes/ablations/demo.yaml [--out DIR]
 
-For each variant (a run folder, or a recipe run first with `python -m curation.cli run`), the runner
-tokenizes the kept documents with one shared tokenizer (trained on the union of the variants'
-samples, or given), trains the same model preset with the same hyper-parameters for every budget and
-seed, evaluates on the same fixed eval sets, fits L(D) = E + B * D^(-beta) per variant and compares
-variants by their effective-data multiplier (training/fit.py). The YAML schema is in
-training/ablation_config.py. Writes under the output folder:
+For each variant (a run folder, or a recipe run first with `python -m curation.cli run` on the shared
+sample), the runner tokenizes the kept documents with one shared tokenizer (trained on an equal-bytes mix
+of the variants, or given), trains the same model preset with the same hyper-parameters once per seed
+with a warmup-stable-decay schedule that branches a cooldown at every budget (training/train.py), and
+evaluates every budget on the same held-out eval domains. training/analysis.py turns the points into
+paired deltas with confidence intervals, multipliers read off the baseline's measured curve, an
+optional joint fit and the positive controls. The YAML schema is in training/ablation_config.py and the
+README ("Ablation file"). Writes under the output folder:
 
     ablation.resolved.json   the config with defaults filled in
     eval/<name>.jsonl.gz     materialized eval sets (hold-out slices)
     runs/<variant>/          curation run folders of recipe variants (unless `run:` is given)
     tokenizer/               the shared tokenizer
     tokenized/<variant>/     token shards (train/validation) + index.json
-    points/<variant>/t<tokens>_s<seed>/   metrics.jsonl, eval.json of each training run
-    results.json, loss_vs_tokens.png
+    points/<variant>/s<seed>/   metrics.jsonl, eval.json (one entry per budget) of each training run
+    results.json             the contract in docs/CONTRACTS.md ("results.json"); loss_vs_tokens.png
 
-Points whose eval.json exists with the same train config are reused, so an interrupted ablation
-resumes. Paths in the YAML are relative to the current directory (like recipes).
+Runs whose eval.json exists with the same key are reused, so an interrupted ablation resumes. Paths in
+the YAML are relative to the current directory (like recipes).
 
-The eval hold-out: an eval set with `holdout_fraction` takes the documents of its source file whose
-sha1("eval" + id) falls below the fraction; those ids (and their exact texts) are excluded from the
-shared sample, the tokenizer sample and every variant's tokens, so no variant trains on them.
+Curation runs in a subprocess (`sys.executable -m curation.cli run`): a recipe's steps load fastText
+models and spawn datatrove executors; a process boundary keeps their memory, threads and exit codes
+away from the training process, and the run folder it leaves is the interface either way.
 """
 
 from __future__ import annotations
@@ -33,22 +35,14 @@ import json
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from training.ablation_config import AblationConfig, Sample, Variant, load_ablation  # noqa: F401 (re-export)
-from training.data import (
-    ConfigError,
-    id_fraction,
-    read_eval_set,
-    read_jsonl,
-    run_shards,
-    sample_run,
-    text_key,
-    write_jsonl_gz,
-)
-from training.evaluate import set_name
-from training.fit import effective_multiplier, fit_power_law
+from training import analysis
+from training.ablation_config import AblationConfig, Sample, Variant, eval_name, load_ablation  # noqa: F401
+from training.data import ConfigError, read_eval_set, run_shards, sample_run, text_key, write_jsonl_gz
 from training.model import get_preset
+from training.sample import Decontaminator, holdout, write_sample
 from training.shards import tokenize_run
 from training.tokenizer import save_tokenizer, tokenizer_hash, train_bpe
 from training.train import TrainConfig, train
@@ -58,73 +52,32 @@ def _log(msg: str) -> None:
     print(f"[ablate {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def materialize_eval_sets(cfg: AblationConfig, out: Path) -> tuple[list[str], set[str], set[str]]:
-    """Write hold-out slices to out/eval/; returns (eval paths, excluded ids, excluded text keys)."""
-    paths, ids, texts = [], set(), set()
+def materialize_eval_sets(cfg: AblationConfig, out: Path) -> tuple[dict[str, str], dict[str, list], set, set]:
+    """Write hold-out slices to out/eval/; returns ({name: path}, {name: docs}, excluded ids, text keys)."""
+    paths, all_docs, ids, texts = {}, {}, set(), set()
     for e in cfg.eval_sets:
+        name = eval_name(e)
         if e.holdout_fraction is None:
             docs = read_eval_set(e.path, e.max_docs)
-            paths.append(e.path)
+            paths[name] = e.path
         else:
-            src = list(read_jsonl(e.path))
-            docs = sorted(
-                (d for d in src if id_fraction(d["id"], "eval") < e.holdout_fraction),
-                key=lambda d: id_fraction(d["id"], "eval"),
-            )[: e.max_docs]
-            if e.max_chars:
-                docs = [{**d, "text": d["text"][: e.max_chars]} for d in docs]
-            if not docs:
-                raise ConfigError(
-                    f"eval set {e.path}: holdout_fraction {e.holdout_fraction} selects no documents"
-                )
-            name = e.name or Path(e.path).name.split(".")[0] + "_heldout"
+            docs, slice_ids, slice_texts = holdout(e)
+            ids |= slice_ids  # the whole slice stays out of training, not only the max_docs evaluated
+            texts |= slice_texts
+            short = [{**d, "text": d["text"][: e.max_chars]} for d in docs] if e.max_chars else docs
             p = out / "eval" / f"{name}.jsonl.gz"
-            write_jsonl_gz(p, docs)
-            paths.append(str(p))
-            # the whole slice is excluded from training, not only the max_docs that are evaluated
-            ids |= {d["id"] for d in src if id_fraction(d["id"], "eval") < e.holdout_fraction}
-            texts |= {text_key(d["text"]) for d in src if id_fraction(d["id"], "eval") < e.holdout_fraction}
+            write_jsonl_gz(p, short)
+            paths[name] = str(p)
+        all_docs[name] = docs  # full texts: decontamination compares whole documents
         ids |= {d["id"] for d in docs}
         texts |= {text_key(d["text"]) for d in docs}
-    return paths, ids, texts
+    return paths, all_docs, ids, texts
 
 
-def write_sample(sample: Sample, path: Path, exclude_ids: set[str]) -> int:
-    """The shared input: documents of `sample.inputs` whose sha1("sample" + id) < fraction, minus eval ids;
-    original records are written unchanged (all their fields). Skipped when it exists with the same spec."""
-    spec = {"inputs": sample.inputs, "fraction": sample.fraction, "excluded": len(exclude_ids)}
-    meta = path.parent / (path.name + ".spec.json")
-    if path.exists() and meta.exists() and json.loads(meta.read_text()) == spec:
-        return -1
-
-    def records():
-        import gzip
-
-        for inp in sample.inputs:
-            opener = gzip.open if inp.endswith(".gz") else open
-            with opener(inp, "rt", encoding="utf-8") as fh:
-                for line in fh:
-                    try:
-                        rec = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue
-                    doc_id = str(rec.get("id", ""))
-                    if (
-                        doc_id
-                        and doc_id not in exclude_ids
-                        and id_fraction(doc_id, "sample") < sample.fraction
-                    ):
-                        yield rec
-
-    n = write_jsonl_gz(path, records())
-    meta.write_text(json.dumps(spec))
-    return n
-
-
-def ensure_run(name: str, v: Variant, out: Path, stale: bool = False) -> Path:
+def ensure_run(name: str, v: Variant, out: Path, stale: bool = False, input_path: str | None = None) -> Path:
     """The variant's run folder: reused when it has summary.json (or is a hand-made folder with
-    output/ and no recipe), otherwise produced by `python -m curation.cli run RECIPE --output RUN`;
-    `stale` (the shared sample was rewritten) re-runs recipe variants."""
+    output/ and no recipe), otherwise produced by `python -m curation.cli run RECIPE --output RUN`
+    with `--set input.path=<the ablation's sample>`; `stale` (the sample was rewritten) re-runs it."""
     run_dir = Path(v.run) if v.run else out / "runs" / name
     if (run_dir / "summary.json").exists() and not (stale and v.recipe):
         _log(f"{name}: reusing {run_dir}")
@@ -135,6 +88,8 @@ def ensure_run(name: str, v: Variant, out: Path, stale: bool = False) -> Path:
     if not Path(v.recipe).exists():
         raise ConfigError(f"variant {name}: recipe not found: {v.recipe}")
     cmd = [sys.executable, "-m", "curation.cli", "run", v.recipe, "--output", str(run_dir), "--force"]
+    if input_path:
+        cmd += ["--set", f"input.path={input_path}"]
     if v.limit:
         cmd += ["--limit", str(v.limit)]
     _log(f"{name}: {' '.join(cmd[1:])}")
@@ -191,18 +146,26 @@ def ensure_tokenizer(cfg: AblationConfig, runs: dict[str, Path], out: Path, excl
 
 def ensure_tokenized(name, run_dir, tok_dir, out, cfg, exclude_ids, exclude_texts) -> tuple[Path, dict]:
     folder = out / "tokenized" / name
+    cap = cfg.variants[name].max_train_tokens
     fp = {
         "tokenizer_sha1": tokenizer_hash(tok_dir),
         "run": _run_fingerprint(run_dir),
         "excluded_ids": len(exclude_ids),
         "val_fraction": cfg.val_fraction,
+        **({"max_train_tokens": cap} if cap else {}),
     }
     if (folder / "index.json").exists():
         index = json.loads((folder / "index.json").read_text())
         if index.get("fingerprint") == fp:
             return folder, index
     index = tokenize_run(
-        run_dir, tok_dir, folder, cfg.val_fraction, exclude_ids=exclude_ids, exclude_texts=exclude_texts
+        run_dir,
+        tok_dir,
+        folder,
+        cfg.val_fraction,
+        exclude_ids=exclude_ids,
+        exclude_texts=exclude_texts,
+        max_train_tokens=cap,
     )
     index["fingerprint"] = fp
     (folder / "index.json").write_text(json.dumps(index, indent=2) + "\n")
@@ -213,149 +176,170 @@ def ensure_tokenized(name, run_dir, tok_dir, out, cfg, exclude_ids, exclude_text
     return folder, index
 
 
-def run_point(
-    cfg: AblationConfig,
-    name: str,
-    data: Path,
-    index: dict,
-    tokens: int,
-    seed: int,
-    eval_paths: list[str],
-    out: Path,
-):
-    """Train + evaluate one (variant, budget, seed); reuse a finished point with the same config and data."""
-    point_dir = out / "points" / name / f"t{tokens}_s{seed}"
-    tc = TrainConfig.from_dict(
-        {
-            **cfg.train,
-            "data": str(data),
-            "out_dir": str(point_dir),
-            "model": cfg.model,
-            "tokens": tokens,
-            "seed": seed,
-            "eval_sets": eval_paths,
-            "save_checkpoint": cfg.save_checkpoints,
-            "quiet": True,
-        }
-    )
-    # the key holds the preset's values and the data's identity too: a changed preset default, tokenizer
-    # or run must not reuse old points
-    key = {
-        "train_config": dataclasses.asdict(tc),
-        "preset": dataclasses.asdict(get_preset(cfg.model)),
-        "data": {
-            "tokenizer_sha1": index["tokenizer_sha1"],
-            "fingerprint": index.get("fingerprint"),
-            "train_tokens": index["splits"]["train"]["tokens"],
-        },
-        "eval_sets": [(p, Path(p).stat().st_size) for p in eval_paths],
-    }
-    saved = point_dir / "point_key.json"
-    if (point_dir / "eval.json").exists() and saved.exists() and json.loads(saved.read_text()) == key:
-        return json.loads((point_dir / "eval.json").read_text())
+def _job(tc: TrainConfig, key: dict) -> dict:
+    """One (variant, seed) run; reused when its eval.json exists with the same key."""
+    folder = Path(tc.out_dir)
+    saved = folder / "run_key.json"
+    if (folder / "eval.json").exists() and saved.exists() and json.loads(saved.read_text()) == key:
+        return json.loads((folder / "eval.json").read_text())
     rec = train(tc)
     saved.write_text(json.dumps(key, indent=2) + "\n")
     return rec
 
 
-def _point(rec: dict, primary: str) -> dict:
-    ev = rec["eval_sets"][primary]
-    p = {
-        "tokens": rec["tokens"],
-        "seed": rec["seed"],
-        "eval_loss": ev["loss"],
-        "bpb": ev["bpb"],
-        "epochs": rec["epochs"],
-        "tokens_per_s": rec["tokens_per_s"],
-        "val_loss": rec["validation"]["loss"],
-    }
-    if len(rec["eval_sets"]) > 1:
-        p["eval_sets"] = {k: {"loss": v["loss"], "bpb": v["bpb"]} for k, v in rec["eval_sets"].items()}
-    return p
-
-
-def _mean(values) -> float | None:
-    values = list(values)
-    return sum(values) / len(values) if values else None
-
-
-def summarize(cfg: AblationConfig, points: dict[str, list[dict]], primary: str) -> dict:
-    """results.json: points, fits per variant, and comparisons of every variant with the baseline."""
-    variants = {}
-    for name, pts in points.items():
-        fit = fit_power_law([p["tokens"] for p in pts], [p[cfg.fit_on] for p in pts])
-        variants[name] = {"points": pts, "fit": {"metric": cfg.fit_on, **fit}}
-    baseline = cfg.baseline or next(iter(points))
-    comparisons = []
-    rb = (min(p["tokens"] for p in points[baseline]), max(p["tokens"] for p in points[baseline]))
-    for name, pts in points.items():
-        if name == baseline:
-            continue
-        fa, fb = variants[name]["fit"], variants[baseline]["fit"]
-        ra = (min(p["tokens"] for p in pts), max(p["tokens"] for p in pts))
-        at = []
-        for t in sorted({p["tokens"] for p in pts}):
-            row = effective_multiplier(fa, fb, t, ra, rb)
-            # the measured seed means at this budget, fit-free (None where B has no point at t)
-            row["measured_a"] = _mean(p[cfg.fit_on] for p in pts if p["tokens"] == t)
-            row["measured_b"] = _mean(p[cfg.fit_on] for p in points[baseline] if p["tokens"] == t)
-            at.append(row)
-        comparisons.append(
-            {
-                "a": name,
-                "b": baseline,
-                "metric": cfg.fit_on,
-                "at": at,
-                "meaning": f"multiplier m: D tokens of {name} reach the loss of m*D tokens of {baseline}",
+def _train_configs(cfg: AblationConfig, data: dict, eval_paths: list[str], out: Path) -> list[tuple]:
+    """(variant, seed, TrainConfig, key) for every run: one wsd run to the top budget, branches below."""
+    jobs = []
+    top = max(cfg.budgets)
+    for name, (folder, index) in data.items():
+        for seed in cfg.seeds:
+            tc = TrainConfig.from_dict(
+                {
+                    "schedule": "wsd",
+                    "threads": 1,  # CPU: one thread per run; parallelism comes from `workers` processes
+                    **cfg.train,
+                    "data": str(folder),
+                    "out_dir": str(out / "points" / name / f"s{seed}"),
+                    "model": cfg.model,
+                    "tokens": top,
+                    "branch_tokens": [b for b in cfg.budgets if b < top],
+                    "seed": seed,
+                    "eval_sets": eval_paths,
+                    "save_checkpoint": cfg.save_checkpoints,
+                    "quiet": True,
+                }
+            )
+            # the key holds the preset's values and the data's identity too: a changed preset default,
+            # tokenizer or run must not reuse old points
+            key = {
+                "train_config": dataclasses.asdict(tc),
+                "preset": dataclasses.asdict(get_preset(cfg.model)),
+                "data": {"tokenizer_sha1": index["tokenizer_sha1"], "fingerprint": index.get("fingerprint")},
+                "eval_sets": [[p, Path(p).stat().st_size] for p in eval_paths],  # lists: equal after JSON
             }
-        )
-    return {
-        "name": cfg.name,
-        "model": cfg.model,
-        "eval_set": primary,
-        "fit_form": "L(D) = E + B * D^(-beta)",
-        "variants": variants,
-        "comparisons": comparisons,
-    }
+            jobs.append((name, seed, tc, key))
+    return jobs
+
+
+def _points(rec: dict, names: dict[str, str], bytes_per_token: float) -> list[dict]:
+    """Contract points of one run: one per budget."""
+    return [
+        {
+            "tokens": b["tokens"],
+            "bytes": round(b["tokens"] * bytes_per_token),
+            "seed": rec["seed"],
+            "epochs": b["epochs"],
+            "bpb": {names[k]: v["bpb"] for k, v in b["eval_sets"].items()},
+            "val_loss": b["validation"]["loss"],
+        }
+        for b in rec["budgets"]
+    ]
 
 
 def run_ablation(cfg: AblationConfig) -> dict:
-    """Run the whole grid and write results.json + plots; returns the results."""
+    """Run the whole grid and write results.json + the plot; returns the results."""
+    from training.evaluate import set_name
     from training.plots import plot_results
 
     t_start = time.time()
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "ablation.resolved.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
-    eval_paths, ex_ids, ex_texts = materialize_eval_sets(cfg, out)
-    primary = set_name(eval_paths[0])
-    stale = False
+    eval_paths, eval_docs, ex_ids, ex_texts = materialize_eval_sets(cfg, out)
+    file_names = {set_name(p): n for n, p in eval_paths.items()}  # eval.json keys -> eval set names
+    evals = list(eval_paths)
+    stale, sample_stats = False, None
     if cfg.sample:
-        n = write_sample(cfg.sample, Path(cfg.sample.path), ex_ids)
-        stale = n >= 0
-        _log(f"sample: {'reused' if n < 0 else f'{n:,} docs'} -> {cfg.sample.path}")
-    runs = {name: ensure_run(name, v, out, stale) for name, v in cfg.variants.items()}
-    tok_dir = ensure_tokenizer(cfg, runs, out, ex_ids)
-    data = {name: ensure_tokenized(name, r, tok_dir, out, cfg, ex_ids, ex_texts) for name, r in runs.items()}
-    points: dict[str, list[dict]] = {name: [] for name in runs}
-    total = len(runs) * len(cfg.budgets) * len(cfg.seeds)
-    k = 0
-    for tokens in cfg.budgets:  # budget-major order: a cut-short ablation still has every variant at small D
-        for name, (folder, index) in data.items():
-            for seed in cfg.seeds:
-                k += 1
-                t0 = time.time()
-                rec = run_point(cfg, name, folder, index, tokens, seed, eval_paths, out)
-                p = _point(rec, primary)
-                points[name].append(p)
-                _log(
-                    f"[{k}/{total}] {name} D={tokens:,} seed={seed}: bpb {p['bpb']:.4f} loss {p['eval_loss']:.4f} "
-                    f"epochs {p['epochs']:.2f} ({time.time() - t0:.0f}s)"
-                )
-    results = summarize(cfg, points, primary)
-    results["train_tokens"] = {name: idx["splits"]["train"]["tokens"] for name, (_, idx) in data.items()}
-    results["seconds"] = round(time.time() - t_start, 1)
+        decon = Decontaminator(eval_docs, cfg.decontam)
+        spec_extra = {
+            "decontam": dataclasses.asdict(cfg.decontam),
+            "evals": {k: len(v) for k, v in eval_docs.items()},
+        }
+        sample_stats = write_sample(cfg.sample, ex_ids, decon, spec_extra)
+        stale = not sample_stats.get("reused")
+        _log(
+            f"sample: {sample_stats['docs']:,} docs, {sample_stats['bytes'] / 1e6:.1f} MB in "
+            f"{sample_stats.get('units', sample_stats.get('blocks'))} units; docs in duplicate clusters: sample "
+            f"{sample_stats.get('dup_share_sample', '?')} vs pool {sample_stats.get('dup_share_pool', '?')}; "
+            f"near-duplicates of eval docs removed: "
+            f"{sample_stats['decontam_removed'] or 0}{' (reused)' if not stale else ''}"
+        )
+    inputs = {}
+    if cfg.sample:
+        inputs = {"sample": cfg.sample.path, "planted": cfg.sample.plant.path if cfg.sample.plant else None}
+    runs = {n: ensure_run(n, v, out, stale, inputs.get(v.input)) for n, v in cfg.variants.items()}
+    # the tokenizer sees an equal byte share of every variant that reads the plain sample (not the
+    # planted control's copies)
+    tok_runs = {n: r for n, r in runs.items() if cfg.variants[n].input == "sample"} or runs
+    tok_dir = ensure_tokenizer(cfg, tok_runs, out, ex_ids)
+    data = {n: ensure_tokenized(n, r, tok_dir, out, cfg, ex_ids, ex_texts) for n, r in runs.items()}
+    bpt = {
+        n: idx["splits"]["train"]["bytes"] / max(idx["splits"]["train"]["tokens"], 1)
+        for n, (_, idx) in data.items()
+    }
+    jobs = _train_configs(cfg, data, list(eval_paths.values()), out)
+    _log(f"training {len(jobs)} runs ({len(cfg.budgets)} budgets each) on {cfg.workers} worker(s)")
+    points: dict[str, list[dict]] = {n: [] for n in runs}
+    t_train = time.time()
+    if cfg.workers > 1:
+        import multiprocessing
+
+        with ProcessPoolExecutor(cfg.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futs = [(n, s, pool.submit(_job, tc, key)) for n, s, tc, key in jobs]
+            recs = []
+            for k, (n, s, f) in enumerate(futs, 1):
+                recs.append((n, f.result()))
+                _log(f"[{k}/{len(jobs)}] {n} seed {s} done ({time.time() - t_train:.0f}s)")
+    else:
+        recs = []
+        for k, (n, s, tc, key) in enumerate(jobs, 1):
+            recs.append((n, _job(tc, key)))
+            _log(f"[{k}/{len(jobs)}] {n} seed {s} done ({time.time() - t_train:.0f}s)")
+    for n, rec in recs:
+        points[n] += _points(rec, file_names, bpt[n])
+    variants = {
+        n: {
+            "points": sorted(points[n], key=lambda p: (p["tokens"], p["seed"])),
+            "bytes_per_token": round(bpt[n], 4),
+            "train_tokens": data[n][1]["splits"]["train"]["tokens"],
+            "train_bytes": data[n][1]["splits"]["train"]["bytes"],
+        }
+        for n in runs
+    }
+    results = analyze(cfg, variants, evals)
+    results["sample"] = sample_stats
+    results["eval_docs"] = {k: len(v) for k, v in eval_docs.items()}
+    results["train_tokens_per_s"] = round(sum(r["tokens_per_s"] for _, r in recs) / max(len(recs), 1), 1)
+    results["wall_seconds"] = round(time.time() - t_start, 1)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     plot_results(results, out / "loss_vs_tokens.png")
-    _log(f"results: {out / 'results.json'}, plot: {out / 'loss_vs_tokens.png'} ({results['seconds']:.0f}s)")
+    _log(f"results: {out / 'results.json'} ({results['wall_seconds']:.0f}s wall)")
     return results
+
+
+def analyze(cfg: AblationConfig, variants: dict, evals: list[str]) -> dict:
+    """results.json (docs/CONTRACTS.md) from the contract points."""
+    baseline = cfg.baseline or next(iter(variants))
+    pairs = [(v, baseline) for v in variants if v != baseline]
+    pairs += [(c.variant, c.baseline) for c in cfg.controls if (c.variant, c.baseline) not in pairs]
+    comps = analysis.comparisons(variants, pairs, evals)
+    res = {
+        "schema": 2,
+        "name": cfg.name,
+        "model": cfg.model,
+        "baseline": baseline,
+        "evals": evals,
+        "budgets": cfg.budgets,
+        "seeds": cfg.seeds,
+        "variants": variants,
+        "comparisons": comps,
+        "comparisons_bytes": analysis.comparisons_bytes(variants, pairs, evals),
+        "multipliers": analysis.multipliers(variants, comps, baseline, evals),
+        "controls": analysis.check_controls([dataclasses.asdict(c) for c in cfg.controls], comps),
+        "ci_method": "paired by seed; t-interval with seed variance pooled over comparisons at the same "
+        "budget and eval (training/analysis.py)",
+    }
+    main_variants = {n: v for n, v in variants.items() if cfg.variants[n].input == "sample"} or variants
+    if len(cfg.budgets) >= 4:
+        res["fit"] = analysis.joint_fit(main_variants, baseline, evals[0])
+    return res

@@ -1,14 +1,19 @@
 """The ablation YAML (`curate ablate FILE`): a strict schema, validated before anything runs.
 
     name: demo
-    model: tiny                      # the one dial: tiny | small | base
-    budgets: [25000, 50000, 100000]  # training tokens per point
+    model: micro                     # the one dial: micro | tiny | small | base
+    budgets: [16384, 32768, 65536]   # training tokens per point: one wsd run per (variant, seed) covers all
     seeds: [0, 1]
-    variants:                        # name -> {recipe, run, limit}
+    workers: 2                       # training runs in parallel (one thread each on CPU)
+    sample: {inputs: [...], fraction: 0.04, block_docs: 16, path: ..., plant: {fraction, copies, path}}
+    variants:                        # name -> {recipe, run, limit, input: sample | planted}
       raw: {recipe: recipes/ablations/demo_raw.yaml}
       mine: {run: runs/mine}
-    eval_sets: [{path: heldout.jsonl.gz}]   # or {path, name, holdout_fraction, max_docs, max_chars}
+    eval_sets: [{path: heldout.jsonl.gz}]   # or {path, name, sources, langs, holdout_fraction, max_docs, max_chars}
+    controls: [{name, variant, baseline, eval}]   # must show variant < baseline with a CI excluding 0
     train: {lr: 0.003}               # TrainConfig fields fixed across variants
+
+The README's "Ablation file" section documents every key.
 
 Unknown keys are errors naming the key; see the dataclasses below for every field and its default.
 """
@@ -23,14 +28,15 @@ from training.data import ConfigError, load_yaml
 from training.model import get_preset
 from training.train import TrainConfig
 
-FIT_METRICS = ("bpb", "eval_loss")
-
 
 @dataclass
 class Variant:
     recipe: str | None = None  # recipe YAML run with `curate run` when the run folder has no summary.json
     run: str | None = None  # run folder (default: <out>/runs/<variant>)
     limit: int | None = None  # `curate run --limit`: documents read (split over tasks)
+    max_train_tokens: int | None = None  # cap the train split (a fixed unique pool: repetition studies)
+    input: str = "sample"  # recipe variants read the ablation's `sample` (or its `planted` copy): set
+    # on the command line (`--set input.path=...`), so the recipe's own input.path does not matter
 
 
 @dataclass
@@ -40,13 +46,47 @@ class EvalSet:
     holdout_fraction: float | None = None  # take this id-hash slice of `path` and keep it out of training
     max_docs: int | None = None  # cap on documents (hold-out: in id-hash order, spread over the file)
     max_chars: int | None = None  # hold-out: truncate each document to this many characters
+    sources: list[str] | None = None  # hold-out: only records whose `source` field is one of these
+    langs: list[str] | None = None  # hold-out: only records whose `lang` field is one of these
+
+
+@dataclass
+class Plant:
+    """Positive control: `fraction` of the sample's documents (by id hash) repeated `copies` times."""
+
+    fraction: float
+    copies: int
+    path: str  # where the planted sample goes (.jsonl.gz); variants with `input: planted` read it
+
+
+@dataclass
+class Control:
+    """A comparison that must come out `variant` better than `baseline` on `eval`, CI excluding 0, at
+    the top budget; a failed control means the setup cannot see effects of this size."""
+
+    name: str
+    variant: str
+    baseline: str
+    eval: str
+
+
+@dataclass
+class Decontam:
+    """MinHash near-duplicate matching of the sample against every eval document (datasketch)."""
+
+    threshold: float = 0.5  # estimated Jaccard of word 5-gram sets; lower than dedup's 0.8 on purpose
+    num_perm: int = 64
+    ngram: int = 5
 
 
 @dataclass
 class Sample:
     inputs: list[str]  # jsonl(.gz) files with `id` and `text`
-    fraction: float  # share of documents kept, by sha1("sample" + id)
+    fraction: float  # share of units (duplicate clusters or blocks) kept, by sha1("sample" + unit key)
     path: str  # where the sample is written (.jsonl.gz): the variant recipes' `input.path`
+    unit: str = "cluster"  # cluster (content key, training/sample.py) | block (consecutive documents)
+    block_docs: int = 16  # unit: block: documents per block
+    plant: Plant | None = None
 
 
 @dataclass
@@ -56,7 +96,10 @@ class AblationConfig:
     budgets: list[int]  # training tokens per point
     eval_sets: list[EvalSet]
     seeds: list[int] = field(default_factory=lambda: [0])
-    model: str = "tiny"  # the one dial: tiny | small | base
+    model: str = "micro"  # the one dial: micro | tiny | small | base
+    workers: int = 1  # (variant, seed) runs trained in parallel processes
+    controls: list[Control] = field(default_factory=list)
+    decontam: Decontam = field(default_factory=Decontam)
     out: str | None = None  # default runs/ablations/<name>
     vocab_size: int | None = None  # shared tokenizer vocabulary (default: the preset's)
     tokenizer: str | None = None  # an existing tokenizer folder instead of training one
@@ -65,7 +108,6 @@ class AblationConfig:
     sample: Sample | None = None  # optional shared, hash-sampled input for the variant recipes
     # TrainConfig fields fixed across variants (lr, batch_tokens, eval_max_tokens, threads, ...)
     train: dict = field(default_factory=dict)
-    fit_on: str = "bpb"  # bpb | eval_loss, on the first eval set
     baseline: str | None = None  # comparisons are variant vs baseline (default: the first variant)
     save_checkpoints: bool = False  # keep each point's checkpoint (disk: ~8 MB per tiny point)
 
@@ -104,18 +146,38 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
         raise ConfigError(f"{w}: eval_sets must name at least one eval file")
     if cfg.sample is not None:
         cfg.sample = _strict(Sample, cfg.sample, f"{w}: sample")
+        if cfg.sample.unit not in ("cluster", "block"):
+            raise ConfigError(f"{w}: sample.unit must be cluster or block, got {cfg.sample.unit!r}")
+        if cfg.sample.plant is not None:
+            cfg.sample.plant = _strict(Plant, cfg.sample.plant, f"{w}: sample.plant")
+    cfg.decontam = (
+        _strict(Decontam, cfg.decontam, f"{w}: decontam") if isinstance(cfg.decontam, dict) else cfg.decontam
+    )
+    cfg.controls = [_strict(Control, c, f"{w}: controls[{i}]") for i, c in enumerate(cfg.controls or [])]
+    names = {eval_name(e) for e in cfg.eval_sets}
+    for i, c in enumerate(cfg.controls):
+        for key in ("variant", "baseline"):
+            if getattr(c, key) not in cfg.variants:
+                raise ConfigError(f"{w}: controls[{i}].{key}: {getattr(c, key)!r} is not a variant")
+        if c.eval not in names:
+            raise ConfigError(f"{w}: controls[{i}].eval: {c.eval!r} is not a named eval set")
+    for k, v in cfg.variants.items():
+        if v.input not in ("sample", "planted"):
+            raise ConfigError(f"{w}: variants.{k}.input must be sample or planted, got {v.input!r}")
+        if v.input == "planted" and not (cfg.sample and cfg.sample.plant):
+            raise ConfigError(f"{w}: variants.{k}.input: planted needs sample.plant")
+    if cfg.workers < 1:
+        raise ConfigError(f"{w}: workers must be >= 1")
     if not cfg.budgets or any(not isinstance(b, int) or b <= 0 for b in cfg.budgets):
         raise ConfigError(f"{w}: budgets must be a list of positive integers (tokens)")
     cfg.budgets = sorted(set(cfg.budgets))
-    if cfg.fit_on not in FIT_METRICS:
-        raise ConfigError(f"{w}: fit_on must be one of {FIT_METRICS}")
     if cfg.baseline and cfg.baseline not in cfg.variants:
         raise ConfigError(f"{w}: baseline {cfg.baseline!r} is not a variant ({', '.join(cfg.variants)})")
     try:
         get_preset(cfg.model)
     except ValueError as e:
         raise ConfigError(f"{w}: {e}") from None
-    fixed = {"data", "out_dir", "model", "tokens", "seed", "eval_sets", "save_checkpoint"}
+    fixed = {"data", "out_dir", "model", "tokens", "seed", "eval_sets", "save_checkpoint", "branch_tokens"}
     bad = sorted(set(cfg.train) & fixed)
     if bad:
         raise ConfigError(
@@ -126,3 +188,13 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
         cfg.out = out
     cfg.out = cfg.out or str(Path("runs") / "ablations" / cfg.name)
     return cfg
+
+
+def eval_name(e: EvalSet) -> str:
+    """The name results use for an eval set: `name`, else the file name (+ "_heldout" for a hold-out)."""
+    if e.name:
+        return e.name
+    stem = Path(e.path).name
+    for suffix in (".jsonl.gz", ".jsonl", ".txt"):
+        stem = stem.removesuffix(suffix)
+    return stem + "_heldout" if e.holdout_fraction is not None else stem

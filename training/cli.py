@@ -138,26 +138,15 @@ def cmd_ablate(args) -> int:
     cfg = load_ablation(args.config, out=args.out)
     if args.dry_run:
         print(json.dumps(dataclasses.asdict(cfg), indent=2))
-        n = len(cfg.variants) * len(cfg.budgets) * len(cfg.seeds)
-        print(f"{n} training runs, {sum(cfg.budgets) * len(cfg.seeds) * len(cfg.variants):,} tokens in all")
+        n = len(cfg.variants) * len(cfg.seeds)
+        print(f"{n} training runs (one per variant and seed), {len(cfg.budgets)} budgets each")
         return 0
     res = run_ablation(cfg)
-    for name, v in res["variants"].items():
-        f = v["fit"]
-        if f["E"] is None:
-            print(f"{name}: no fit ({'; '.join(f['warnings'])})")
-        else:
-            flag = "" if f["ok"] else f"  [flagged: {'; '.join(f['warnings'])}]"
-            print(
-                f"{name}: {f['metric']} = {f['E']:.3f} + {f['B']:.3g} * D^-{f['beta']:.3f} (r2 {f['r2']:.3f}){flag}"
-            )
-    for c in res["comparisons"]:
-        for a in c["at"]:
-            m = "n/a" if a["multiplier"] is None else f"{a['multiplier']:.2f}x"
-            note = f" ({a['note']})" if a["note"] else ""
-            if a.get("measured_a") is not None and a.get("measured_b") is not None:
-                m += f"; measured {c['metric']} {a['measured_a']:.4f} vs {a['measured_b']:.4f}"
-            print(f"{c['a']} vs {c['b']} at D={a['tokens']:,.0f}: {m}{note}")
+    from training.analysis import summary_lines
+
+    for line in summary_lines(res):
+        print(line)
+    print(f"wall time: {res['wall_seconds']:.0f}s ({res['wall_seconds'] / 60:.1f} min)")
     return 0
 
 

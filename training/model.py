@@ -5,6 +5,7 @@ tokenizer (training/tokenizer.py), so the parameter counts below are for the pre
 
 | preset | d_model | layers | heads | ffn  | seq_len | default vocab | params (tied) |
 |--------|---------|--------|-------|------|---------|---------------|---------------|
+| micro  | 64      | 4      | 4     | 176  | 128     | 4096          | ~0.46M        |
 | tiny   | 128     | 4      | 4     | 384  | 128     | 4096          | ~1.4M         |
 | small  | 384     | 8      | 6     | 1024 | 512     | 16384         | ~20M          |
 | base   | 768     | 12     | 12    | 2048 | 1024    | 32768         | ~110M         |
@@ -48,6 +49,12 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
+    # micro: the CPU ablation preset (recipes/ablations/demo.yaml): ~0.46M parameters, 57% of them the
+    # tied embedding; 256 tokens per step. Small enough that 2 seeds x 6 variants x 1M tokens fit in
+    # minutes on 2 cores, big enough that data differences of a few percent show at 0.5-1M tokens.
+    "micro": Preset(
+        d_model=64, n_layers=4, n_heads=4, ffn=176, seq_len=128, vocab_size=4096, lr=4e-3, micro_batch=2
+    ),
     # tiny trains on CPU at 0.025-1M-token budgets, where it is step-limited: 256 tokens/step (128 x 2)
     # reached 3.43 bits/byte after 100k tokens of the demo's web sample vs 3.55 with 1024 (256 x 4)
     "tiny": Preset(

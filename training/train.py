@@ -2,18 +2,28 @@
 
     python -m training.cli train CONFIG.yaml    # or: curate train CONFIG.yaml
 
-Plain torch: AdamW, linear warmup + cosine decay to `min_lr_frac` of the peak, gradient clipping,
-fixed seeds. On CUDA: bf16 autocast and torch.compile; on CPU: fp32, no compile. The data are
+Plain torch: AdamW, gradient clipping, fixed seeds, and one of two schedules:
+
+* `cosine`: linear warmup, cosine decay to `min_lr_frac` of the peak at `tokens`.
+* `wsd` (warmup-stable-decay; Hu et al. 2024 "MiniCPM", Hägele et al. 2024): linear warmup, a constant
+  stable phase, and a linear decay to 0 over the last `decay_frac` of the steps. Its stable phase does
+  not depend on the budget, so one run serves every budget: at each of `branch_tokens` the loop copies
+  model + optimizer + data position at the start of that budget's decay, trains the copy through its
+  decay, evaluates it and throws it away, then continues the stable phase. A branch is the same
+  computation as a standalone run with `tokens` = that budget (tests/training/test_train.py checks it),
+  at ~`decay_frac` of the cost. On CUDA: bf16 autocast and torch.compile; on CPU: fp32, no compile. The data are
 non-overlapping windows of the train split in a fresh seeded order every epoch, so a budget larger
 than the data repeats it, and `epochs` says how often. Writes to `out_dir`:
 
     metrics.jsonl      {"step", "tokens", "loss", "lr", "tokens_per_s", "epochs", "elapsed_s"} every log_every steps
-    eval.json          validation-split loss + loss/bpb per eval set (training/evaluate.py), metric_version
+    eval.json          validation-split loss + loss/bpb per eval set (training/evaluate.py), metric_version;
+                       with `branch_tokens`: "budgets": [{"tokens", "steps", "epochs", "validation", "eval_sets"}]
     checkpoint/        config.json + model.safetensors + tokenizer + train_state.json (+ optimizer.pt when resumable)
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -50,9 +60,13 @@ class TrainConfig:
         None  # tokens per optimizer step (multiple of micro_batch*seq_len); default: one micro-batch
     )
     lr: float | None = None  # peak learning rate; default: the preset's
+    schedule: str = "cosine"  # cosine | wsd (warmup-stable-decay, see the module docstring)
     min_lr_frac: float = 0.1  # cosine decays to min_lr_frac * lr (Chinchilla uses 10%)
-    warmup_frac: float = 0.05  # share of steps spent warming up linearly
+    decay_frac: float = 0.2  # wsd: share of each budget's steps spent decaying linearly to 0
+    branch_tokens: list[int] = field(default_factory=list)  # wsd: also evaluate these smaller budgets
+    warmup_frac: float = 0.05  # share of steps (of the smallest budget) spent warming up linearly
     max_warmup_steps: int = 1000
+    warmup_steps: int | None = None  # explicit warmup steps (overrides warmup_frac)
     weight_decay: float = 0.1  # on matrices only, not on norms
     beta1: float = 0.9
     beta2: float = 0.95
@@ -85,6 +99,16 @@ class TrainConfig:
         get_preset(cfg.model)  # validates the name
         if cfg.tokens <= 0:
             raise ConfigError(f"{where}: tokens must be > 0")
+        if cfg.schedule not in ("cosine", "wsd"):
+            raise ConfigError(f"{where}: schedule must be cosine or wsd, got {cfg.schedule!r}")
+        if not 0.0 < cfg.decay_frac <= 1.0:
+            raise ConfigError(f"{where}: decay_frac must be in (0, 1], got {cfg.decay_frac}")
+        if cfg.branch_tokens and cfg.schedule != "wsd":
+            raise ConfigError(
+                f"{where}: branch_tokens needs schedule: wsd (a cosine run has no stable phase)"
+            )
+        if any(not isinstance(b, int) or not 0 < b < cfg.tokens for b in cfg.branch_tokens):
+            raise ConfigError(f"{where}: branch_tokens must be integers in (0, tokens={cfg.tokens})")
         return cfg
 
 
@@ -128,11 +152,22 @@ class WindowLoader:
 
 
 def lr_at(step: int, steps: int, peak: float, warmup: int, min_frac: float) -> float:
-    """Linear warmup to `peak` over `warmup` steps, then cosine to `min_frac * peak` at `steps`."""
+    """Cosine: linear warmup to `peak` over `warmup` steps, then cosine to `min_frac * peak` at `steps`."""
     if step < warmup:
         return peak * (step + 1) / warmup
     progress = (step - warmup) / max(1, steps - warmup)
     return peak * (min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def wsd_lr(step: int, steps: int, peak: float, warmup: int, decay: int) -> float:
+    """Warmup-stable-decay: linear warmup over `warmup` steps, constant `peak`, then linear to 0 over
+    the last `decay` steps of `steps`. Before `steps - decay` it does not depend on `steps`: that is
+    what lets one stable run branch into every budget."""
+    return peak * min(1.0, (step + 1) / warmup, (steps - step) / decay)
+
+
+def decay_steps(steps: int, frac: float) -> int:
+    return max(1, round(frac * steps))
 
 
 def seed_everything(seed: int) -> None:
@@ -165,9 +200,55 @@ def _save(model, tok, out: Path, cfg: TrainConfig, state: dict, optimizer=None) 
     tmp.rename(ckpt)
 
 
+def _train_step(model, fwd, optimizer, loader, micro, accum, device, lr: float, grad_clip: float) -> float:
+    """One optimizer step (with `accum` micro-batches); returns the mean training loss."""
+    for g in optimizer.param_groups:
+        g["lr"] = lr
+    model.train()
+    loss_sum = 0.0
+    for _ in range(accum):
+        x, y = loader.next(micro)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        with autocast(device):
+            logits = fwd(input_ids=x).logits
+        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1)) / accum
+        loss.backward()
+        loss_sum += float(loss.detach())
+    if not math.isfinite(loss_sum):
+        raise FloatingPointError(f"training loss is {loss_sum}; lower the learning rate?")
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss_sum
+
+
+def _load_resume_state(model, optimizer, ckpt: Path, device) -> dict:
+    """Weights and optimizer state of a resumable checkpoint. Strict: the only key allowed to be missing is
+    the tied lm_head (stored once, as the embedding). optimizer.pt is read with weights_only=True, so a
+    planted pickle is refused, never executed."""
+    from safetensors.torch import load_file
+
+    missing, unexpected = model.load_state_dict(load_file(str(ckpt / "model.safetensors")), strict=False)
+    tied = {"lm_head.weight"} if model.config.tie_word_embeddings else set()
+    if unexpected or set(missing) - tied:
+        raise ConfigError(
+            f"{ckpt}: checkpoint does not match the model (missing {sorted(set(missing) - tied)}, "
+            f"unexpected {sorted(unexpected)})"
+        )
+    if tied:
+        model.tie_weights()
+    try:
+        st = torch.load(ckpt / "optimizer.pt", map_location=device, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - an UnpicklingError or a corrupt file: refuse, say why
+        raise ConfigError(f"{ckpt / 'optimizer.pt'}: refused to load ({type(e).__name__}: {e})") from None
+    optimizer.load_state_dict(st["optimizer"])
+    return st
+
+
 def train(cfg: TrainConfig) -> dict:
     """Run one training job; returns the summary (also in eval.json):
-    `{"tokens", "steps", "epochs", "tokens_per_s", "params", "validation", "eval_sets", ...}`."""
+    `{"tokens", "steps", "epochs", "tokens_per_s", "params", "validation", "eval_sets", "budgets", ...}`,
+    where `budgets` holds one evaluation per budget (the branches of a wsd run, then the final one)."""
     folder, index = load_index(cfg.data)
     preset = get_preset(cfg.model)
     seq_len = cfg.seq_len or preset.seq_len
@@ -179,8 +260,22 @@ def train(cfg: TrainConfig) -> dict:
         )
     accum = batch_tokens // (micro * seq_len)
     steps = max(1, round(cfg.tokens / batch_tokens))
-    warmup = max(1, min(cfg.max_warmup_steps, int(cfg.warmup_frac * steps)))
+    branch_steps = sorted({max(1, round(b / batch_tokens)) for b in cfg.branch_tokens} - {steps})
+    # warmup is a number of steps shared by every budget (a share of the smallest), so branches and
+    # standalone runs of the same budget see the same schedule
+    smallest = branch_steps[0] if branch_steps else steps
+    warmup = cfg.warmup_steps or max(1, min(cfg.max_warmup_steps, int(cfg.warmup_frac * smallest)))
     peak_lr = cfg.lr or preset.lr
+    if cfg.schedule == "wsd":
+
+        def lr_fn(step: int, total: int = steps) -> float:
+            return wsd_lr(step, total, peak_lr, warmup, decay_steps(total, cfg.decay_frac))
+    else:
+
+        def lr_fn(step: int, total: int = steps) -> float:
+            return lr_at(step, total, peak_lr, warmup, cfg.min_lr_frac)
+
+    branches = [(n - decay_steps(n, cfg.decay_frac), n) for n in branch_steps]  # (decay start, steps)
 
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ConfigError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
@@ -202,57 +297,77 @@ def train(cfg: TrainConfig) -> dict:
     n_params = count_params(model)
     optimizer = _optimizer(model, cfg, peak_lr, fused=cuda)
     loader = WindowLoader(load_split(folder, index, "train"), seq_len, cfg.seed)
+    use_compile = cfg.compile if cfg.compile is not None else cuda
+    eval_batch = max(micro, 8)  # no gradients: a larger batch costs little memory
+
+    def evaluate(m: torch.nn.Module) -> tuple[dict, dict]:
+        val = eval_tokens(
+            m, load_split(folder, index, "validation"), seq_len, eval_batch, device, cfg.val_max_tokens
+        )
+        return val, eval_sets(m, tok, cfg.eval_sets, seq_len, eval_batch, device, cfg.eval_max_tokens)
 
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
-    start = 0
+    start, budgets = 0, []
     if cfg.resume and (out / "checkpoint" / "optimizer.pt").exists():
-        from safetensors.torch import load_file
-
-        sd = load_file(str(out / "checkpoint" / "model.safetensors"))
-        model.load_state_dict(sd, strict=False)  # tied lm_head is not stored separately
-        st = torch.load(out / "checkpoint" / "optimizer.pt", map_location=device, weights_only=False)
-        optimizer.load_state_dict(st["optimizer"])
-        start, loader.taken = st["step"], st["windows"]
+        st = _load_resume_state(model, optimizer, out / "checkpoint", device)
+        start, loader.taken, budgets = st["step"], st["windows"], st.get("budgets", [])
         torch.set_rng_state(torch.tensor(st["torch_rng"], dtype=torch.uint8))
     if start:  # drop metrics logged after the checkpoint we resume from
         lines = (out / "metrics.jsonl").read_text().splitlines() if (out / "metrics.jsonl").exists() else []
         kept = [x for x in lines if json.loads(x)["step"] <= start]
         (out / "metrics.jsonl").write_text("".join(x + "\n" for x in kept))
     metrics_mode = "a" if start else "w"
-    fwd = torch.compile(model) if (cfg.compile if cfg.compile is not None else cuda) else model
+    fwd = torch.compile(model) if use_compile else model
 
     log = print if not cfg.quiet else (lambda *a, **k: None)
     log(
         f"train: {cfg.model} ({n_params / 1e6:.2f}M params) on {device}, {steps} steps x {batch_tokens} tokens "
-        f"= {steps * batch_tokens:,} tokens, {loader.tokens_per_epoch:,} train tokens/epoch, lr {peak_lr:g}"
+        f"= {steps * batch_tokens:,} tokens, {loader.tokens_per_epoch:,} train tokens/epoch, lr {peak_lr:g} "
+        f"({cfg.schedule}{f', {len(branches)} branches' if branches else ''})"
     )
-    train_time, t_log, tok_log = 0.0, time.time(), 0
+
+    def branch(first: int, total: int) -> dict:
+        """Train a copy of the current state through budget `total`'s decay, evaluate it, discard it."""
+        bm, bo = copy.deepcopy((model, optimizer))  # one deepcopy: the optimizer keeps pointing at bm
+        bl = copy.copy(loader)  # shares the token arrays; its position `taken` is its own
+        bfwd = torch.compile(bm) if use_compile else bm
+        loss = float("nan")
+        for s in range(first, total):
+            loss = _train_step(bm, bfwd, bo, bl, micro, accum, device, lr_fn(s, total), cfg.grad_clip)
+        val, sets = evaluate(bm)
+        rec = {
+            "tokens": total * batch_tokens,
+            "steps": total,
+            "epochs": round(bl.epochs, 4),
+            "final_train_loss": round(loss, 5),
+            "validation": val,
+            "eval_sets": sets,
+        }
+        log(
+            f"branch {total * batch_tokens:,} tokens: "
+            + ", ".join(f"{k} bpb {v['bpb']:.4f}" for k, v in sets.items())
+        )
+        return rec
+
+    train_time, trained_tokens, t_log, tok_log = 0.0, 0, time.time(), 0
+    loss_sum = float("nan")
     with open(out / "metrics.jsonl", metrics_mode) as mf:
         for step in range(start, steps):
+            for first, total in branches:
+                if first == step:
+                    t0 = time.time()
+                    budgets.append(branch(first, total))
+                    train_time += time.time() - t0
+                    trained_tokens += (total - first) * batch_tokens
             t0 = time.time()
-            lr = lr_at(step, steps, peak_lr, warmup, cfg.min_lr_frac)
-            for g in optimizer.param_groups:
-                g["lr"] = lr
-            model.train()
-            loss_sum = 0.0
-            for _ in range(accum):
-                x, y = loader.next(micro)
-                x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                with autocast(device):
-                    logits = fwd(input_ids=x).logits
-                loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1)) / accum
-                loss.backward()
-                loss_sum += float(loss.detach())
-            if not math.isfinite(loss_sum):
-                raise FloatingPointError(f"loss is {loss_sum} at step {step}; lower lr ({peak_lr:g})?")
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+            lr = lr_fn(step)
+            loss_sum = _train_step(model, fwd, optimizer, loader, micro, accum, device, lr, cfg.grad_clip)
             if cuda:
                 torch.cuda.synchronize()
             train_time += time.time() - t0
+            trained_tokens += batch_tokens
             tok_log += batch_tokens
             done = step + 1
             if done % cfg.log_every == 0 or done == steps or done == 1:
@@ -271,25 +386,38 @@ def train(cfg: TrainConfig) -> dict:
                 log(f"step {done}/{steps} loss {loss_sum:.4f} lr {lr:.2e} {rec['tokens_per_s']:,.0f} tok/s")
                 t_log, tok_log = time.time(), 0
             if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < steps:
-                state = {"step": done, "windows": loader.taken, "torch_rng": torch.get_rng_state().tolist()}
+                state = {
+                    "step": done,
+                    "windows": loader.taken,
+                    "torch_rng": torch.get_rng_state().tolist(),
+                    "budgets": budgets,
+                }
                 _save(model, tok, out, cfg, state, optimizer)
 
-    eval_batch = max(micro, 8)  # no gradients: a larger batch costs little memory
-    val = eval_tokens(
-        model, load_split(folder, index, "validation"), seq_len, eval_batch, device, cfg.val_max_tokens
+    val, sets = evaluate(model)
+    budgets.append(
+        {
+            "tokens": steps * batch_tokens,
+            "steps": steps,
+            "epochs": round(loader.epochs, 4),
+            "final_train_loss": round(loss_sum, 5),
+            "validation": val,
+            "eval_sets": sets,
+        }
     )
-    sets = eval_sets(model, tok, cfg.eval_sets, seq_len, eval_batch, device, cfg.eval_max_tokens)
     summary = {
         "model": cfg.model,
         "params": n_params,
         "seq_len": seq_len,
         "batch_tokens": batch_tokens,
         "lr": peak_lr,
+        "schedule": cfg.schedule,
+        "warmup_steps": warmup,
         "tokens": steps * batch_tokens,
         "steps": steps,
         "epochs": round(loader.epochs, 4),
         "train_tokens_per_epoch": loader.tokens_per_epoch,
-        "tokens_per_s": round((steps - start) * batch_tokens / max(train_time, 1e-9), 1),
+        "tokens_per_s": round(trained_tokens / max(train_time, 1e-9), 1),
         "train_seconds": round(train_time, 2),
         "device": str(device),
         "seed": cfg.seed,
@@ -300,7 +428,7 @@ def train(cfg: TrainConfig) -> dict:
     if cfg.save_checkpoint:
         _save(model, tok, out, cfg, summary)
         summary["checkpoint"] = str(out / "checkpoint")
-    rec = write_eval_json(out / "eval.json", **summary, validation=val, eval_sets=sets)
+    rec = write_eval_json(out / "eval.json", **summary, validation=val, eval_sets=sets, budgets=budgets)
     for name, r in sets.items():
         log(f"eval {name}: loss {r['loss']:.4f} bpb {r['bpb']:.4f} ({r['tokens']:,} tokens)")
     return rec

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.dashboard.synthetic import write_synthetic_run
-from dashboard.synthetic_ablation import write_synthetic_ablation
+from tests.dashboard.synthetic_ablation import write_synthetic_ablation
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "dashboard" / "app.py"

@@ -358,13 +358,10 @@ def write_synthetic_run(
 
 
 if __name__ == "__main__":
-    from dashboard.synthetic_ablation import write_synthetic_ablation  # moves to tests/ with issue 11
-
     out = Path(sys.argv[1])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     write_synthetic_run(out / "synthetic-web", n_docs=n)
     write_synthetic_run(
         out / "synthetic-web-strict", n_docs=n, seed=1, roots_scale=1.15, name="synthetic-web-strict"
     )
-    write_synthetic_ablation(out / "ablation-demo")
-    print(f"wrote {out}/synthetic-web, {out}/synthetic-web-strict and {out}/ablation-demo")
+    print(f"wrote {out}/synthetic-web and {out}/synthetic-web-strict")  # ablations: tests/dashboard/

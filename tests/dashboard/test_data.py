@@ -9,12 +9,12 @@ Run: `.venv/bin/python -m pytest tests/dashboard/test_data.py`
 import gzip
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from dashboard import ablations, analysis, data, documents
+from runfolder.results import ResultsError, load_results
 from tests.dashboard.synthetic import write_synthetic_run
 
 # --- data.py -------------------------------------------------------------------------------------
@@ -307,62 +307,37 @@ def test_lang_funnel_quantiles_and_filter_docs(synthetic_run):
 # --- ablations.py --------------------------------------------------------------------------------
 
 
-def test_ablation_frames_curves_and_multipliers(ablation_dir):
-    results = data.load_results(ablation_dir)
+def test_ablation_frames_follow_the_contract(ablation_dir):
+    results = load_results(ablation_dir)
     points = ablations.points_frame(results)
-    assert set(points["variant"]) == {"baseline", "roots", "roots+dedup"} and len(points) == 30
-    spread = ablations.seed_spread(results)
-    assert (spread["seeds"] == 2).all() and (spread["min"] <= spread["max"]).all()
-    curves = ablations.curves_frame(results, n=10)
-    assert len(curves) == 30 and set(curves["metric"]) == {"eval_loss"}
-    assert curves.groupby("variant")["loss"].apply(lambda s: s.is_monotonic_decreasing).all()
-    mult = ablations.effective_multipliers(results, "baseline")
-    base = mult[mult["variant"] == "baseline"]["multiplier"]
-    assert np.allclose(base, 1.0)
-    roots = mult[mult["variant"] == "roots"]["multiplier"]
-    assert np.allclose(roots, (40 / 34) ** (1 / 0.3), rtol=1e-6)  # same E and beta: a constant multiplier
-    assert ablations.effective_multipliers(results, "nope").empty
+    assert set(points["variant"]) == {"baseline", "roots", "roots+dedup", "planted", "planted_dedup"}
+    assert len(points) == 5 * 6 * 2 * 3  # variants x budgets x seeds x eval domains
+    band = ablations.seed_band(results, "tech_docs")
+    assert (band["seeds"] == 2).all() and (band["min"] <= band["max"]).all()
+    assert band["repeats"].sum() == 1  # the one planted point with epochs > 1
+    comps = ablations.comparisons_frame(results, "en_prose")
+    assert set(comps["verdict"]) <= {"better", "worse", "CI includes 0"}
+    assert (comps["lo"] <= comps["delta_bpb"]).all() and (comps["delta_bpb"] <= comps["hi"]).all()
+    mult = ablations.multipliers_frame(results, "en_prose")
+    ext = mult[mult["extrapolated"]]
+    assert len(ext) and ext["value"].isna().all() and ext["shown"].str.contains("not a result").all()
+    inside = mult[~mult["extrapolated"]]
+    assert len(inside) and inside["value"].notna().all()
+    controls = ablations.controls_frame(results)
+    assert list(controls["passed"]) == [True, False]
 
 
-def test_scaling_law_round_trip_and_unreachable_loss():
-    d = np.array([1e6, 1e7])
-    loss = ablations.scaling_loss(d, 2.0, 40.0, 0.3)
-    assert np.allclose(ablations.tokens_for_loss(loss, 2.0, 40.0, 0.3), d)
-    assert np.isnan(ablations.tokens_for_loss(1.9, 2.0, 40.0, 0.3))
+def test_a_flagged_fit_is_never_shown_as_numbers(ablation_dir):
+    results = load_results(ablation_dir)
+    assert ablations.fit_status(results)[0]
+    results["fit"] = {**results["fit"], "ok": False, "warnings": ["SE(beta)/beta = 0.8 > 0.25"]}
+    ok, line = ablations.fit_status(results)
+    assert not ok and "beta 0." not in line and "flagged" in line
 
 
-def test_comparisons_are_read_whatever_their_keys():
-    results = {
-        "comparisons": [
-            {"variant": "a", "baseline": "b", "multiplier": 1.5},
-            {"a": "x", "b": "y", "effective_data_multiplier": 2.0, "ci": [1, 3], "extra": "z"},
-            "free text",
-            # training/ablate.py: one entry per variant, one item per token budget
-            {
-                "a": "v",
-                "b": "base",
-                "metric": "bpb",
-                "at": [
-                    {"tokens": 1e6, "multiplier": 1.2, "note": ""},
-                    {"tokens": 4e6, "multiplier": None, "note": "no fit"},
-                ],
-            },
-        ]
-    }
-    frame = ablations.comparisons_frame(results)
-    assert list(frame["variant"][:2]) == ["a", "x"] and list(frame["multiplier"][:2]) == [1.5, 2.0]
-    assert frame.loc[1, "ci"] == "[1, 3]" and frame.loc[2, "value"] == "free text"
-    assert list(frame["tokens"][3:]) == [1e6, 4e6] and list(frame["baseline"][3:]) == ["base", "base"]
-    assert frame.loc[3, "multiplier"] == 1.2 and frame.loc[4, "note"] == "no fit"
-    assert ablations.comparisons_frame({}).empty
-
-
-def test_results_tolerate_missing_parts(tmp_path):
-    unfit = {"E": None, "B": None, "beta": None, "ok": False, "warnings": ["need >= 3 budgets"]}
-    results = {"variants": {"v": {"points": [{"tokens": 10}], "fit": unfit}}}
-    (tmp_path / "results.json").write_text(json.dumps(results))
-    results = data.load_results(tmp_path)
-    assert results["comparisons"] == [] and ablations.fits_frame(results).empty
-    assert ablations.curves_frame(results).empty and len(ablations.points_frame(results)) == 1
-    with pytest.raises(ValueError):
-        data.load_results(tmp_path / "missing")
+def test_results_that_break_the_contract_are_refused(tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps({"variants": {}, "comparisons": []}))
+    with pytest.raises(ResultsError, match="multipliers"):
+        load_results(tmp_path)
+    with pytest.raises(ResultsError, match="not found"):
+        load_results(tmp_path / "missing")

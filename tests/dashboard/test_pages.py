@@ -147,11 +147,14 @@ def test_compare_two_runs(all_folders):
     assert any("vs A" in (m.delta or "") for m in at.metric)
 
 
-def test_ablations_fits_and_multipliers(all_folders):
+def test_ablations_shows_cis_flags_and_controls(all_folders):
     at = open_page("ablations")
-    frames = [d.value for d in at.dataframe]
-    assert any("beta" in f.columns for f in frames)
-    assert "Effective-data multipliers" in page_text(at)
+    text = page_text(at)
+    assert "Effective-data multipliers" in text and "95% CI" in text
+    assert "extrapolated: not a result" in text
+    assert any("PASSED" in s.value for s in at.success) and any("FAILED" in w.value for w in at.warning)
+    at = open_page("ablations", {"eval": "multilingual"})
+    assert "multilingual" in page_text(at)
 
 
 def test_no_folder_gives_instructions(dashboard_args):
@@ -162,60 +165,15 @@ def test_no_folder_gives_instructions(dashboard_args):
     assert "results.json" in page_text(at)
 
 
-def test_ablations_in_training_layout_with_bpb_fit_and_an_unfit_variant(dashboard_args, tmp_path):
-    """results.json as training/ablate.py writes it: fit on bpb, one variant with too few budgets."""
-    pts = [
-        {
-            "tokens": t,
-            "seed": s,
-            "eval_loss": 3 + 50 * t**-0.3,
-            "bpb": 1 + 20 * t**-0.3,
-            "epochs": 1.0,
-            "tokens_per_s": 9000.0,
-            "val_loss": 3.1,
-        }
-        for t in (1e5, 2e5, 4e5)
-        for s in (0, 1)
-    ]
-    fit = {
-        "metric": "bpb",
-        "E": 1.0,
-        "B": 20.0,
-        "beta": 0.3,
-        "r2": 0.99,
-        "ok": False,
-        "warnings": ["E hit a bound"],
-    }
-    unfit = {
-        "metric": "bpb",
-        "E": None,
-        "B": None,
-        "beta": None,
-        "r2": None,
-        "ok": False,
-        "warnings": ["too few"],
-    }
-    results = {
-        "name": "abl",
-        "model": "tiny-cpu",
-        "eval_set": "heldout",
-        "variants": {"base": {"points": pts, "fit": fit}, "small": {"points": pts[:2], "fit": unfit}},
-        "comparisons": [
-            {
-                "a": "small",
-                "b": "base",
-                "metric": "bpb",
-                "at": [{"tokens": 1e5, "multiplier": None, "extrapolated": None, "note": "no fit"}],
-            }
-        ],
-    }
+def test_ablations_refuses_an_old_results_file(dashboard_args, tmp_path):
+    """A results.json from before the contract (per-variant fits, comparisons[].at) is refused with one
+    error naming the missing key, not rendered with numbers that were never checked."""
+    old = {"variants": {"base": {"points": [{"tokens": 1e5, "seed": 0, "bpb": 1.2}]}}, "comparisons": []}
     (tmp_path / "abl").mkdir()
-    (tmp_path / "abl" / "results.json").write_text(json.dumps(results))
+    (tmp_path / "abl" / "results.json").write_text(json.dumps(old))
     dashboard_args(tmp_path / "abl")
     at = open_page("ablations")
-    assert "bpb vs training tokens" in page_text(at) and "tiny-cpu" in page_text(at)
-    fits = next(d.value for d in at.dataframe if "beta" in d.value.columns)
-    assert list(fits["variant"]) == ["base"]
+    assert any("multipliers" in e.value for e in at.error)
 
 
 def test_samples_deep_link_to_one_document(all_folders):

@@ -1,5 +1,6 @@
-"""The ablation runner on a toy grid (2 variants x 3 budgets x 1 seed, seconds on CPU): results.json
-with points, fits and comparisons, the plot, the eval hold-out kept out of training, and resume.
+"""The ablation runner on a toy grid (seconds on CPU): a recipe variant reads the ablation's block sample
+(input.path wired automatically), a control variant reads the planted copy, a hand-made run folder joins
+them; results.json meets the contract, the hold-out stays out of training, and a rerun reuses every run.
 
 Run: pytest tests/training/test_ablate.py
 """
@@ -8,26 +9,54 @@ import json
 
 import yaml
 
+from runfolder.results import load_results, validate
 from tests.training.conftest import SAMPLE, make_run, sample_docs
 from training.ablate import load_ablation, run_ablation
 from training.cli import main
 from training.data import id_fraction
 
+RAW_RECIPE = """name: toy-raw
+input: {format: jsonl, path: does/not/exist.jsonl.gz}
+steps: []
+output: {path: unused, format: jsonl.gz, keep_removed: false}
+executor: {kind: local, tasks: 1}
+"""
+
 
 def _config(tmp_path) -> str:
     docs = sample_docs()[:120]
-    full = make_run(tmp_path / "full", docs)
     half = make_run(tmp_path / "half", [d for d in docs if id_fraction(d["id"], "half") < 0.5])
+    (tmp_path / "raw.yaml").write_text(RAW_RECIPE)
     cfg = {
         "name": "toy",
-        "variants": {"full": {"run": full}, "half": {"run": half}},
-        "budgets": [512, 1024, 2048],
-        "seeds": [0],
-        "model": "tiny",
+        "sample": {
+            "inputs": [SAMPLE],
+            "fraction": 0.8,
+            "block_docs": 4,
+            "path": str(tmp_path / "in" / "sample.jsonl.gz"),
+            "plant": {"fraction": 0.1, "copies": 4, "path": str(tmp_path / "in" / "planted.jsonl.gz")},
+        },
+        "variants": {
+            "full": {"recipe": str(tmp_path / "raw.yaml")},
+            "half": {"run": half},
+            "planted": {"recipe": str(tmp_path / "raw.yaml"), "input": "planted"},
+        },
+        "baseline": "full",
+        "controls": [{"name": "dup", "variant": "full", "baseline": "planted", "eval": "heldout"}],
+        "budgets": [256, 512, 1024, 2048],
+        "seeds": [0, 1],
+        "workers": 2,
+        "model": "micro",
         "vocab_size": 300,
         "tokenizer_sample_bytes": 200_000,
         "eval_sets": [{"path": SAMPLE, "name": "heldout", "holdout_fraction": 0.1, "max_docs": 10}],
-        "train": {"seq_len": 64, "micro_batch": 4, "eval_max_tokens": 800, "val_max_tokens": 300},
+        "train": {
+            "seq_len": 32,
+            "micro_batch": 2,
+            "warmup_steps": 2,
+            "eval_max_tokens": 800,
+            "val_max_tokens": 100,
+        },
     }
     path = tmp_path / "toy.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -38,27 +67,42 @@ def test_toy_grid(tmp_path, capsys):
     cfg_path = _config(tmp_path)
     out = tmp_path / "abl"
     assert main(["ablate", cfg_path, "--out", str(out)]) == 0
-    res = json.loads((out / "results.json").read_text())
-    assert set(res["variants"]) == {"full", "half"}
+    printed = capsys.readouterr().out
+    res = load_results(out)
+    assert validate(res) == []
+    assert set(res["variants"]) == {"full", "half", "planted"}
     for v in res["variants"].values():
-        assert len(v["points"]) == 3
-        p = v["points"][0]
-        assert set(p) >= {"tokens", "seed", "eval_loss", "bpb", "epochs", "tokens_per_s"}
-        assert v["fit"]["E"] is not None and v["fit"]["ok"] is False  # 3 budgets: fitted but flagged
-        assert {"E", "B", "beta", "r2"} <= set(v["fit"])
-    (cmp,) = res["comparisons"]
-    assert cmp["a"] == "half" and cmp["b"] == "full" and len(cmp["at"]) == 3
+        assert sorted({p["tokens"] for p in v["points"]}) == [256, 512, 1024, 2048]
+        assert len(v["points"]) == 8 and v["bytes_per_token"] > 1
+        assert all(set(p["bpb"]) == {"heldout"} and p["bytes"] > p["tokens"] for p in v["points"])
+    # every non-baseline variant and the control pair, at every budget, with a pooled CI (2 seeds)
+    pairs = {(c["variant"], c["baseline"]) for c in res["comparisons"]}
+    assert pairs == {("half", "full"), ("planted", "full"), ("full", "planted")}
+    assert all(c["ci95"][0] <= c["delta_bpb"] <= c["ci95"][1] for c in res["comparisons"])
+    assert len(res["controls"]) == 1 and "control dup:" in printed
+    assert "wall time:" in printed and res["wall_seconds"] > 0
     assert (out / "loss_vs_tokens.png").stat().st_size > 1000
-    # the hold-out slice is excluded from every variant's tokens (by id, plus exact copies under other ids)
-    idx = json.loads((out / "tokenized" / "full" / "index.json").read_text())
+    # input.path was wired: the planted variant read the planted copy (more documents than the sample)
+    n_full = json.loads((out / "tokenized" / "full" / "index.json").read_text())["splits"]["train"]["docs"]
+    n_planted = json.loads((out / "tokenized" / "planted" / "index.json").read_text())["splits"]["train"][
+        "docs"
+    ]
+    assert n_planted > n_full
+    assert res["sample"]["planted"]["chosen"] > 0
+    # the hold-out slice is in no variant's tokens
+    idx = json.loads((out / "tokenized" / "half" / "index.json").read_text())
     held = [d for d in sample_docs() if id_fraction(d["id"], "eval") < 0.1]
     ids, texts = {h["id"] for h in held}, {h["text"] for h in held}
-    expected = sum(d["id"] in ids or d["text"] in texts for d in sample_docs()[:120])
+    expected = sum(
+        d["id"] in ids or d["text"] in texts
+        for d in sample_docs()[:120]
+        if id_fraction(d["id"], "half") < 0.5
+    )
     assert idx["excluded"]["docs"] == expected > 0
-    # a second run reuses every point (and prints the fits)
-    capsys.readouterr()
+    # a second run reuses every training run
+    before = (out / "points" / "full" / "s0" / "eval.json").stat().st_mtime_ns
     run_ablation(load_ablation(cfg_path, out=str(out)))
-    assert "[6/6]" in capsys.readouterr().out
+    assert (out / "points" / "full" / "s0" / "eval.json").stat().st_mtime_ns == before
 
 
 def test_bad_ablation_exits_2(tmp_path):
@@ -68,4 +112,9 @@ def test_bad_ablation_exits_2(tmp_path):
     )
     assert main(["ablate", str(p)]) == 2
     p.write_text("name: x\nvariants: {a: {}}\nbudgets: [100]\neval_sets: [x.jsonl]\n")
+    assert main(["ablate", str(p)]) == 2
+    p.write_text(
+        "name: x\nvariants: {a: {run: r}}\nbudgets: [100]\neval_sets: [x.jsonl]\n"
+        "controls: [{name: c, variant: a, baseline: zz, eval: x}]\n"
+    )
     assert main(["ablate", str(p)]) == 2

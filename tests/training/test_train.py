@@ -126,3 +126,102 @@ def test_window_loader_repeats_data_and_counts_epochs():
         firsts.append(sorted(x[:, 0].tolist()))
     assert firsts[0] == firsts[1] == firsts[2] == [0, 10, 20, 30, 100, 110]  # every window once per epoch
     assert loader.epochs == 3.0
+
+
+def _wsd(data, out, **kw) -> TrainConfig:
+    base = {
+        "data": str(data),
+        "out_dir": str(out),
+        "model": "micro",
+        "seq_len": 32,
+        "micro_batch": 2,
+        "schedule": "wsd",
+        "warmup_steps": 3,
+        "decay_frac": 0.25,
+        "eval_sets": [SAMPLE],
+        "eval_max_tokens": 600,
+        "val_max_tokens": 200,
+        "quiet": True,
+        "save_checkpoint": False,
+    }
+    return TrainConfig(**{**base, **kw})
+
+
+def test_wsd_branch_equals_standalone_run(run_dir, tokenizer_dir, tmp_path):
+    """One wsd run with a branch at 16 steps gives the same numbers as a standalone 16-step wsd run, and
+    the main run continues as if the branch had not happened (same result as a run without branches)."""
+    data = tmp_path / "tok"
+    tokenize_run(run_dir, tokenizer_dir, data, val_fraction=0.05)
+    step = 2 * 32
+    branched = train(_wsd(data, tmp_path / "a", tokens=24 * step, branch_tokens=[8 * step, 16 * step]))
+    alone = train(_wsd(data, tmp_path / "b", tokens=16 * step))
+    plain = train(_wsd(data, tmp_path / "c", tokens=24 * step))
+    assert [b["tokens"] for b in branched["budgets"]] == [8 * step, 16 * step, 24 * step]
+    b16 = branched["budgets"][1]
+    assert b16["final_train_loss"] == pytest.approx(alone["final_train_loss"], abs=1e-5)
+    assert b16["eval_sets"]["web_sample"]["bpb"] == pytest.approx(
+        alone["eval_sets"]["web_sample"]["bpb"], abs=1e-5
+    )
+    assert b16["epochs"] == alone["epochs"]
+    assert branched["eval_sets"]["web_sample"]["bpb"] == pytest.approx(
+        plain["eval_sets"]["web_sample"]["bpb"], abs=1e-5
+    )
+    # the 8-step branch is a different (earlier) point: it must not coincide with the 16-step one
+    assert branched["budgets"][0]["eval_sets"]["web_sample"]["bpb"] != b16["eval_sets"]["web_sample"]["bpb"]
+
+
+def test_wsd_schedule_shape():
+    from training.train import wsd_lr
+
+    lrs = [wsd_lr(s, 20, 1.0, 4, 5) for s in range(20)]
+    assert lrs[:4] == [0.25, 0.5, 0.75, 1.0] and set(lrs[4:15]) == {1.0}
+    assert lrs[15:] == [1.0, 0.8, 0.6, 0.4, 0.2]
+
+
+def test_resume_refuses_a_planted_pickle(run_dir, tokenizer_dir, tmp_path):
+    """optimizer.pt is read with weights_only=True: a pickle that runs code on load is refused (exit 2),
+    and its code never runs."""
+    import pickle
+
+    data = tmp_path / "tok"
+    tokenize_run(run_dir, tokenizer_dir, data, val_fraction=0.0)
+    out = tmp_path / "run"
+    cfg = _wsd(data, out, tokens=8 * 64, checkpoint_every=4, eval_sets=[])  # keeps the step-4 checkpoint
+    train(cfg)
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (out / "checkpoint" / "optimizer.pt").write_bytes(pickle.dumps({"optimizer": Evil(), "step": 1}))
+    from training.data import ConfigError
+
+    with pytest.raises(ConfigError, match="refused"):
+        train(TrainConfig(**{**cfg.__dict__, "resume": True}))
+    assert not marker.exists()
+    yaml_cfg = tmp_path / "c.yaml"
+    yaml_cfg.write_text(
+        f"data: {data}\nout_dir: {out}\nmodel: micro\ntokens: 512\nseq_len: 32\nresume: true\n"
+    )
+    assert main(["train", str(yaml_cfg)]) == 2
+    assert not marker.exists()
+
+
+def test_resume_refuses_a_mismatched_checkpoint(run_dir, tokenizer_dir, tmp_path):
+    """Resuming from weights of another shape is an error, not a silent strict=False partial load."""
+    from safetensors.torch import load_file, save_file
+
+    data = tmp_path / "tok"
+    tokenize_run(run_dir, tokenizer_dir, data, val_fraction=0.0)
+    out = tmp_path / "run"
+    cfg = _wsd(data, out, tokens=8 * 64, checkpoint_every=4, eval_sets=[])  # keeps the step-4 checkpoint
+    train(cfg)
+    f = out / "checkpoint" / "model.safetensors"
+    sd = load_file(str(f))
+    sd.pop("model.norm.weight")
+    save_file(sd, str(f))
+    from training.data import ConfigError
+
+    with pytest.raises(ConfigError, match="model.norm.weight"):
+        train(TrainConfig(**{**cfg.__dict__, "resume": True}))

@@ -1,0 +1,343 @@
+"""What an ablation's points support: paired deltas with confidence intervals, multipliers read off the
+baseline's measured curve, an optional joint fit, and the positive controls.
+
+Input: `variants = {name: {"points": [{"tokens", "bytes", "seed", "epochs", "bpb": {eval: float}}]}}`
+(the results.json contract, docs/CONTRACTS.md). Everything here is fit-free except `joint_fit`.
+
+**Confidence intervals (why this choice).** The unit of replication is the training seed: the eval
+documents are fixed, and what we want to know is whether another training run of the same variant
+would again beat the baseline on them. Each seed gives one paired difference
+d_s = bpb(variant, seed s) - bpb(baseline, seed s) (same init and data order seed, so pairing removes
+the shared part of the noise). With 2 seeds a per-comparison t-interval has 1 degree of freedom
+(t = 12.7): honest but useless. We therefore pool the seed variance of the paired differences over all
+comparisons at the same budget and eval domain (one-way ANOVA residual variance; df = sum of
+(n_seeds - 1) over those comparisons, 5 for 6 comparisons x 2 seeds, t = 2.57) and report
+mean +- t * s_pooled / sqrt(n_seeds). The assumption: at a given budget and eval domain every paired
+difference has the same seed variance; it is testable as seeds are added, and the unpooled interval is
+kept next to it (`ci95_unpooled`). Bootstrapping eval documents instead would measure eval-sampling
+noise only, not training noise, and would give intervals that are too narrow for this question.
+
+**Multipliers.** "Variant at D tokens matches the baseline at m * D tokens": the baseline's measured
+seed-mean curve is interpolated piecewise linearly in (log D, bpb); the variant's level is the
+baseline's level at D plus the paired delta (and its CI ends, which give the multiplier's CI). Levels
+outside the baseline's measured range are never extrapolated: the value is null and `bound` says
+"> 32x" or "< 0.5x" instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+
+import numpy as np
+from scipy import stats
+
+
+def _by_seed(points: list[dict], ev: str, key: str = "tokens") -> dict[int, dict[int, float]]:
+    """{seed: {tokens: bpb}} for one eval set."""
+    out: dict[int, dict[int, float]] = defaultdict(dict)
+    for p in points:
+        if p["bpb"].get(ev) is not None:
+            out[p["seed"]][p[key]] = p["bpb"][ev]
+    return out
+
+
+def _interval(mean: float, s2: float | None, n: int, df: int) -> list[float] | None:
+    if s2 is None or df < 1 or n < 1:
+        return None
+    half = float(stats.t.ppf(0.975, df)) * math.sqrt(s2 / n)
+    return [mean - half, mean + half]
+
+
+def _pooled(rows: list[dict]) -> None:
+    """Fill `ci95` (pooled over `rows`) and `ci95_unpooled` of comparison rows sharing budget and eval."""
+    ss = sum(sum((d - r["delta_bpb"]) ** 2 for d in r["_diffs"]) for r in rows)
+    df = sum(len(r["_diffs"]) - 1 for r in rows)
+    s2 = ss / df if df else None
+    for r in rows:
+        n = len(r["_diffs"])
+        own = sum((d - r["delta_bpb"]) ** 2 for d in r["_diffs"]) / (n - 1) if n > 1 else None
+        r["ci95"] = _interval(r["delta_bpb"], s2, n, df)
+        r["ci95_unpooled"] = _interval(r["delta_bpb"], own, n, n - 1)
+        r["ci_df"] = df
+        del r["_diffs"]
+
+
+def comparisons(variants: dict, pairs: list[tuple[str, str]], evals: list[str]) -> list[dict]:
+    """Paired delta bpb (variant - baseline; negative = variant better) per budget and eval domain."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for ev in evals:
+        for v, b in pairs:
+            sv, sb = _by_seed(variants[v]["points"], ev), _by_seed(variants[b]["points"], ev)
+            ep = _epochs(variants, v, b)
+            for t in sorted({t for s in sb.values() for t in s}):
+                diffs = [sv[s][t] - sb[s][t] for s in sorted(set(sv) & set(sb)) if t in sv[s] and t in sb[s]]
+                if not diffs:
+                    continue
+                row = {
+                    "variant": v,
+                    "baseline": b,
+                    "eval": ev,
+                    "tokens": t,
+                    "delta_bpb": float(np.mean(diffs)),
+                    "seeds": len(diffs),
+                    "repeats_data": ep.get(t, 1.0) > 1.0,
+                    "_diffs": diffs,
+                }
+                groups[(ev, t)].append(row)
+    rows = []
+    for g in groups.values():
+        _pooled(g)
+        rows += g
+    return rows
+
+
+def _epochs(variants: dict, *names: str) -> dict[int, float]:
+    """Largest epoch count at each budget over the named variants' points."""
+    out: dict[int, float] = defaultdict(float)
+    for n in names:
+        for p in variants[n]["points"]:
+            out[p["tokens"]] = max(out[p["tokens"]], p.get("epochs") or 0.0)
+    return out
+
+
+def comparisons_bytes(variants: dict, pairs: list[tuple[str, str]], evals: list[str]) -> list[dict]:
+    """Paired delta bpb at equal training *bytes*: at each of the baseline's byte counts, the variant's
+    bpb per seed is interpolated in log bytes between its own measured points (never extrapolated)."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for ev in evals:
+        for v, b in pairs:
+            sv, sb = (
+                _by_seed(variants[v]["points"], ev, "bytes"),
+                _by_seed(variants[b]["points"], ev, "bytes"),
+            )
+            per_budget: dict[int, list[float]] = defaultdict(list)
+            for s in sorted(set(sv) & set(sb)):
+                xs = sorted(sv[s])
+                lx = np.log([float(x) for x in xs])
+                for nb in sb[s]:
+                    if not xs[0] <= nb <= xs[-1]:
+                        continue
+                    y = float(np.interp(math.log(nb), lx, [sv[s][x] for x in xs]))
+                    per_budget[nb].append(y - sb[s][nb])
+            # bytes differ slightly per seed only if data differ; group by the baseline's byte count
+            for nb, diffs in sorted(per_budget.items()):
+                row = {
+                    "variant": v,
+                    "baseline": b,
+                    "eval": ev,
+                    "bytes": nb,
+                    "delta_bpb": float(np.mean(diffs)),
+                    "seeds": len(diffs),
+                    "_diffs": diffs,
+                }
+                groups[(ev, nb)].append(row)
+    rows = []
+    for g in groups.values():
+        _pooled(g)
+        rows += g
+    return rows
+
+
+def _tokens_at(curve_t: list[float], curve_l: list[float], level: float) -> tuple[float | None, str | None]:
+    """Tokens where the baseline's piecewise-linear (log D, bpb) curve reaches `level`; (None, bound) off it."""
+    lt = np.log(curve_t)
+    for i in range(len(curve_t) - 1):
+        a, b = curve_l[i], curve_l[i + 1]
+        if min(a, b) <= level <= max(a, b) and a != b:
+            return float(math.exp(lt[i] + (level - a) / (b - a) * (lt[i + 1] - lt[i]))), None
+    if level < min(curve_l):
+        return None, "above"  # better than the baseline ever got: needs more than the largest budget
+    return None, "below"
+
+
+def _multiplier(ts: list[int], ls: list[float], level: float, t: int) -> tuple[float | None, str | None]:
+    """(D_baseline / t, None) where the baseline's curve reaches `level`, or (None, "> 32x") off the curve."""
+    d, where = _tokens_at(ts, ls, level)
+    if d is None:
+        edge = ts[-1] if where == "above" else ts[0]
+        return None, f"{'>' if where == 'above' else '<'} {edge / t:.3g}x"
+    return d / t, None
+
+
+def multipliers(variants: dict, comps: list[dict], baseline: str, evals: list[str]) -> list[dict]:
+    """Effective-data multipliers against `baseline`, read off its measured curve (see module docstring)."""
+    rows = []
+    for ev in evals:
+        by_t: dict[int, list[float]] = defaultdict(list)
+        for p in variants[baseline]["points"]:
+            if p["bpb"].get(ev) is not None:
+                by_t[p["tokens"]].append(p["bpb"][ev])
+        ts = sorted(by_t)
+        if len(ts) < 2:
+            continue
+        ls = [float(np.mean(by_t[t])) for t in ts]
+        monotone = all(a > b for a, b in itertools.pairwise(ls))
+        for c in comps:
+            if c["baseline"] != baseline or c["eval"] != ev:
+                continue
+            t = c["tokens"]
+            base_level = ls[ts.index(t)]
+
+            value, bound = _multiplier(ts, ls, base_level + c["delta_bpb"], t)
+            lo = hi = None
+            if c["ci95"]:
+                hi, _ = _multiplier(ts, ls, base_level + c["ci95"][0], t)  # lower bpb = larger multiplier
+                lo, _ = _multiplier(ts, ls, base_level + c["ci95"][1], t)
+            rows.append(
+                {
+                    "variant": c["variant"],
+                    "baseline": baseline,
+                    "eval": ev,
+                    "tokens": t,
+                    "value": value,
+                    "ci95": [lo, hi],
+                    "extrapolated": value is None,
+                    "bound": bound,
+                    "baseline_monotone": monotone,
+                }
+            )
+    return rows
+
+
+def joint_fit(variants: dict, baseline: str, ev: str, max_se_rel: float = 0.25) -> dict:
+    """L = E + B * (m_v * D)^(-beta), E and beta shared, m_baseline = 1, on every (variant, seed, budget)
+    point of eval `ev`. `ok` only when SE(beta)/beta <= max_se_rel, E is inside (0, min L) and the fit
+    converged; otherwise `warnings` say why and nothing from it may be printed as a result."""
+    from scipy.optimize import least_squares
+
+    names = [baseline] + [v for v in variants if v != baseline]
+    rows = [
+        (names.index(v), p["tokens"], p["bpb"][ev])
+        for v in names
+        for p in variants[v]["points"]
+        if p["bpb"].get(ev) is not None
+    ]
+    if len({r[1] for r in rows}) < 4:
+        return {"eval": ev, "ok": False, "se_beta_rel": None, "warnings": ["fewer than 4 budgets"]}
+    vi = np.array([r[0] for r in rows])
+    D = np.array([r[1] for r in rows], float)
+    L = np.array([r[2] for r in rows], float)
+    D0 = float(np.exp(np.mean(np.log(D))))
+    d = D / D0
+    k = len(names) - 1
+
+    def model(x):
+        E, lb, beta = x[0], x[1], x[2]
+        logm = np.concatenate([[0.0], x[3:]])[vi]
+        return E + np.exp(lb) * np.power(np.exp(logm) * d, -beta)
+
+    x0 = np.concatenate([[0.5 * L.min(), math.log(max(L.max() - 0.5 * L.min(), 1e-3)), 0.3], np.zeros(k)])
+    lo = np.concatenate([[0.0, -20, 0.01], np.full(k, -5.0)])
+    hi = np.concatenate([[L.min(), 20, 3.0], np.full(k, 5.0)])
+    res = least_squares(lambda x: model(x) - L, x0, bounds=(lo, hi))
+    dof = max(len(L) - len(x0), 1)
+    s2 = float(np.sum(res.fun**2) / dof)
+    warns = []
+    try:
+        cov = np.linalg.inv(res.jac.T @ res.jac) * s2
+        se = np.sqrt(np.clip(np.diag(cov), 0, None))
+    except np.linalg.LinAlgError:
+        se = np.full(len(x0), np.inf)
+        warns.append("singular Jacobian: parameters not identifiable")
+    E, lb, beta = (float(v) for v in res.x[:3])
+    se_beta_rel = float(se[2] / beta) if math.isfinite(se[2]) else None
+    if se_beta_rel is None or se_beta_rel > max_se_rel:
+        warns.append(
+            f"SE(beta)/beta = {se_beta_rel if se_beta_rel is None else round(se_beta_rel, 3)} > {max_se_rel}"
+        )
+    if E <= 1e-6 or E >= L.min() - 1e-6:
+        warns.append("E sits on a bound (no floor visible, or no decrease)")
+    if beta <= 0.0101 or beta >= 2.99:
+        warns.append("beta sits on a bound")
+    if not res.success:
+        warns.append(f"optimizer: {res.message}")
+    return {
+        "eval": ev,
+        "form": "L = E + B * (m_v * D)^(-beta), E and beta shared, m_baseline = 1",
+        "E": E,
+        "B": float(math.exp(lb) * D0**beta),
+        "beta": beta,
+        "se_beta_rel": se_beta_rel,
+        "m": {
+            n: {"value": float(math.exp(res.x[2 + i])), "se_log": float(se[2 + i])}
+            for i, n in enumerate(names[1:], start=1)
+        },
+        "ok": not warns,
+        "warnings": warns,
+    }
+
+
+def check_controls(controls: list[dict], comps: list[dict]) -> list[dict]:
+    """A control passes when its comparison at the top budget has a CI entirely below 0."""
+    out = []
+    for c in controls:
+        rows = [
+            r
+            for r in comps
+            if (r["variant"], r["baseline"], r["eval"]) == (c["variant"], c["baseline"], c["eval"])
+        ]
+        if not rows:
+            out.append({"name": c["name"], "passed": False, "detail": "no comparison was measured"})
+            continue
+        top = max(rows, key=lambda r: r["tokens"])
+        ci = top["ci95"]
+        txt = f"{c['variant']} - {c['baseline']} on {c['eval']} at {top['tokens']:,} tokens: {top['delta_bpb']:+.4f} bpb"
+        if ci is None:
+            out.append({"name": c["name"], "passed": False, "detail": txt + ", no CI (one seed)"})
+            continue
+        txt += f", 95% CI [{ci[0]:+.4f}, {ci[1]:+.4f}]"
+        passed = ci[1] < 0
+        if not passed:
+            txt += (
+                ": the setup was not sensitive enough to detect this known effect; do not trust null results"
+            )
+        out.append({"name": c["name"], "passed": passed, "detail": txt})
+    return out
+
+
+def summary_lines(res: dict) -> list[str]:
+    """The CLI summary: only numbers that carry their CI and are neither extrapolated nor from a flagged fit."""
+    lines = []
+    top = max(p["tokens"] for v in res["variants"].values() for p in v["points"])
+    for ev in res["evals"]:
+        lines.append(f"-- {ev}: delta bpb vs baseline at {top:,} tokens (95% CI; negative = better)")
+        for c in res["comparisons"]:
+            if c["eval"] == ev and c["tokens"] == top:
+                ci = c["ci95"]
+                s = f"[{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else "(no CI)"
+                sig = "" if not ci else (" *" if ci[1] < 0 or ci[0] > 0 else "  (CI includes 0)")
+                rep = "  [repeats data]" if c.get("repeats_data") else ""
+                lines.append(
+                    f"   {c['variant']:>14} vs {c['baseline']:<10} {c['delta_bpb']:+.4f} {s}{sig}{rep}"
+                )
+        by_variant: dict[str, list[str]] = defaultdict(list)
+        for m in sorted(res["multipliers"], key=lambda m: m["tokens"]):
+            if m["eval"] != ev:
+                continue
+            where = f"{m['tokens'] // 1024}k"
+            if m["extrapolated"]:
+                by_variant[m["variant"]].append(f"{where} {m['bound']} (off the curve)")
+            else:
+                lo, hi = m["ci95"]
+                ci = f"[{'?' if lo is None else f'{lo:.2f}'}, {'off-curve' if hi is None else f'{hi:.2f}'}]"
+                by_variant[m["variant"]].append(f"{where} {m['value']:.2f}x {ci}")
+        for v, items in by_variant.items():
+            lines.append(f"   multiplier {v} vs {res['baseline']}: " + "; ".join(items))
+    fit = res.get("fit")
+    if fit:
+        if fit["ok"]:
+            lines.append(
+                f"joint fit on {fit['eval']}: beta {fit['beta']:.3f} (SE/beta {fit['se_beta_rel']:.2f})"
+            )
+        else:
+            lines.append(f"joint fit on {fit['eval']}: not reported ({'; '.join(fit['warnings'])})")
+    for c in res["controls"]:
+        lines.append(f"control {c['name']}: {'PASSED' if c['passed'] else 'FAILED'} - {c['detail']}")
+    flagged = [
+        f"{n}@{p['tokens']:,}" for n, v in res["variants"].items() for p in v["points"] if p["epochs"] > 1
+    ]
+    if flagged:
+        lines.append(f"points that repeat data (epochs > 1): {', '.join(flagged)}")
+    return lines

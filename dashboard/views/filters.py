@@ -118,7 +118,7 @@ for metric in shown:
                                 format="%d" if integral else "%.4g",
                                 key=f"th::{th.step}::{th.key}::{lang}",
                             )
-                new_values[th.step] = new
+                new_values[(th.step, th.key)] = new  # one step may bound a metric twice (min, max)
                 chosen.append((th, new, per_lang))
                 res = analysis.what_if(frame, th, new, per_lang)
                 a, b = st.columns(2)
@@ -182,8 +182,8 @@ for metric in shown:
                 ]
             rule_rows += [
                 {"x": v, "what": "what-if"}
-                for s, v in new_values.items()
-                if abs(v - next(t.value for t in ths if t.step == s)) > 1e-12
+                for (s, k), v in new_values.items()
+                if abs(v - next(t.value for t in ths if (t.step, t.key) == (s, k))) > 1e-12
             ]
             if rule_rows:
                 rules_df = pd.DataFrame(rule_rows)

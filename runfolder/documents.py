@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from runfolder.layout import RunFolder
@@ -53,6 +53,26 @@ def _decode_metadata(row: dict) -> dict:
     return row
 
 
+def _iter_raw(path: Path) -> Iterator[Callable[[], dict]]:
+    """One decoder per record of a shard, in order: a record is parsed only when its decoder is called,
+    so a sampler can pass over records it does not keep (`sample_records`)."""
+    if path.name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            for i in range(batch.num_rows):
+                yield lambda batch=batch, i=i: _decode_metadata(batch.slice(i, 1).to_pylist()[0])
+        return
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        try:
+            for line in f:
+                if line.strip():
+                    yield lambda line=line: _decode_metadata(_loads(line))
+        except (EOFError, OSError):  # a truncated .gz shard (a run still writing) ends early
+            return
+
+
 def iter_shard(path: str | Path) -> Iterator[dict]:
     """Every record of one shard, in order. A truncated .gz shard (a run still writing) ends early."""
     path = Path(path)
@@ -63,14 +83,8 @@ def iter_shard(path: str | Path) -> Iterator[dict]:
             for row in batch.to_pylist():
                 yield _decode_metadata(row)
         return
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        try:
-            for line in f:
-                if line.strip():
-                    yield _decode_metadata(_loads(line))
-        except (EOFError, OSError):
-            return
+    for decode in _iter_raw(path):
+        yield decode()
 
 
 def read_shard(path: str | Path, limit: int) -> list[dict]:
@@ -96,15 +110,20 @@ def sample_records(files: str | Path | Iterable[str | Path], n: int, seed: int =
     """`n` records drawn uniformly from all shards together (reservoir sampling; one pass).
 
     Every record has the same chance whatever shard it is in; the same seed gives the same sample.
-    Returned in reading order.
+    Returned in reading order. Only records that enter the reservoir are parsed (about
+    n * (1 + ln(N / n)) of N), so the pass costs little more than decompressing the shards.
     """
     rng = random.Random(seed)
     reservoir: list[tuple[int, dict]] = []
-    for i, rec in enumerate(iter_records(files)):
-        if len(reservoir) < n:
-            reservoir.append((i, rec))
-        else:
-            j = rng.randrange(i + 1)
-            if j < n:
-                reservoir[j] = (i, rec)
+    paths = shards(files) if isinstance(files, (str, Path)) else [Path(p) for p in files]
+    i = -1
+    for path in paths:
+        for decode in _iter_raw(path):
+            i += 1
+            if len(reservoir) < n:
+                reservoir.append((i, decode()))
+            else:
+                j = rng.randrange(i + 1)
+                if j < n:
+                    reservoir[j] = (i, decode())
     return [rec for _, rec in sorted(reservoir, key=lambda t: t[0])]

@@ -23,9 +23,20 @@ if counts.empty:
 
 counts = counts.sort_values("summary", ascending=False, na_position="last")
 cols = st.columns(min(len(counts), 6))
+n_sample = len(frame)
 for col, row in zip(cols, counts.itertuples()):
-    value = row.summary if pd.notna(row.summary) else row.sample_est
-    ui.stat_card(col, row.kind, ui.fmt_int(value), f"in ≈{row.docs_est:,.0f} docs" if row.docs_est else None)
+    exact = pd.notna(row.summary)  # the ledger's count of the whole run; else an estimate
+    value = ui.fmt_int(row.summary) if exact else f"≈{ui.fmt_int(row.sample_est)}"
+    note = f"in ≈{row.docs_est:,.0f} docs (est., n={n_sample:,})" if row.docs_est else None
+    ui.stat_card(
+        col,
+        row.kind,
+        value,
+        note,
+        help="occurrences: summary.json (exact) · documents: estimated from a uniform sample of "
+        f"{n_sample:,} documents" if exact else f"estimated from a uniform sample of {n_sample:,} documents",
+    )
+st.caption(ui.sample_caption(frame, summary))
 
 left, right = st.columns([3, 2])
 with left:
@@ -33,7 +44,7 @@ with left:
     long = counts.melt(
         id_vars="kind", value_vars=["summary", "sample_est"], var_name="source", value_name="count"
     )
-    long["source"] = long["source"].map({"summary": "whole run (ledger)", "sample_est": "sample (scaled)"})
+    long["source"] = long["source"].map({"summary": "whole run (ledger, exact)", "sample_est": "sample (est.)"})
     chart = (
         alt.Chart(long.dropna())
         .mark_bar()
@@ -55,12 +66,12 @@ with right:
     st.subheader("Counts")
     st.dataframe(
         counts.round({"sample_est": 0, "docs_est": 0}).rename(
-            columns={"summary": "whole run", "sample_est": "sample (scaled)", "docs_est": "docs (scaled)"}
+            columns={"summary": "whole run (exact)", "sample_est": "≈ from sample", "docs_est": "≈ docs"}
         ),
         hide_index=True,
         column_config={
             c: st.column_config.NumberColumn(format="localized")
-            for c in ("whole run", "sample (scaled)", "docs (scaled)")
+            for c in ("whole run (exact)", "≈ from sample", "≈ docs")
         },
     )
     if args.show_pii:

@@ -247,7 +247,7 @@ def sample_documents(
     frames: list[pd.DataFrame] = []
     for (kind, step), files in shards.items():
         quota = quotas.get((kind, step), 0) or min(cap, MIN_PER_CATEGORY)
-        records = sample_records(files, quota, seed=seed)
+        records = sample_records(files, quota, seed=seed, total=totals.get((kind, step)) or None)
         total = totals.get((kind, step)) or len(records)
         weight = max(total / len(records), 1.0) if records else 1.0
         if records:

@@ -1,16 +1,19 @@
 """MinHash near-dup benchmarks: (a) signature speed, (b) accuracy on labelled pairs, (c) end-to-end cost.
 
-(a) docs/s on 1,000 English docs (text <= 20k chars), shingling included, side by side: ours (numpy,
-    datasketch-identical), datasketch per-shingle `update`, `update_batch`, `MinHash.bulk`, and
-    datatrove's `MinhashDedupSignature` (spaCy words, xxhash64, 14x8 hashes, writes its bucket files);
-    plus the arithmetic floor (sha1 of every unique shingle + the permutation arithmetic, no Python).
-(b) pair-level precision/recall/F1 on Webis near-dup pairs (label >= 1 positive) at the defaults and
-    over a threshold sweep, and the firing rate on MRPC paraphrase pairs (should be low).
-(c) the whole barrier (signatures -> LSH clusters -> filter) with datatrove executors, 1 worker, on
-    synthetic corpora of paragraphs sampled from the shared web docs with ~15% mutated copies; the
-    cluster stage runs in a fresh process so its peak RSS is its own, printed next to our estimate.
+(a) docs/s on 1,000 English docs (text <= 20k chars), normalization and shingling included, side by
+    side: ours with `hashing: fast` and `hashing: sha1` (datasketch-identical), datasketch per-shingle
+    `update`, `update_batch`, `MinHash.bulk`, and datatrove's `MinhashDedupSignature`; plus the
+    arithmetic floor (sha1 of every shingle in one C call + the permutation arithmetic, no Python).
+(b) every shingling option (hashing, word n-gram, boilerplate-line drop, short-doc rule) x threshold,
+    decided as the cluster stage decides: Webis P/R/F1 (label >= 1), MRPC paraphrase firing rate,
+    recall of clear near-duplicates (synthetic pairs, word-5-gram Jaccard >= 0.85) and merges below
+    Jaccard 0.5; plus the F1 of exact Jaccard of the same shingles (no MinHash noise).
+(c) whole dedup pipelines on the same documents (web chunks <= 2,000 chars, 25% mutated copies,
+    2 tasks): ours in-memory, ours band-sharded, datatrove's 4-stage MinHash pipeline (signatures,
+    buckets, cluster, filter); each in a fresh process, so its peak RSS is its own.
 
-    python -m bench.minhash [--data ../shared/data] [--parts a,b,c] [--sizes 10000,100000] [--repeats 3]
+    python -m bench.minhash [--data ../shared/data] [--parts a,b,c] [--sizes 10000,100000]
+        [--kinds memory,sharded,datatrove] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -36,16 +39,19 @@ from bench.common import DEFAULT_DATA, load_jsonl, measure, table
 # --- (a) signature speed ---------------------------------------------------------------------------
 
 
-def _ours(texts):
-    from curation.steps.minhash import MinhashSigner, shingles
+def _ours(texts, hashing="sha1"):
+    """The signature step's own call (streamed pieces, normalization and shingling included)."""
+    from curation.steps.minhash import MinhashSigner
 
-    signer = MinhashSigner(128, 1)
+    signer = MinhashSigner(128, 1, hashing)
     t0 = time.perf_counter()
     for t in texts:
-        sh = shingles(t)
-        if sh:
-            signer.signature(sh)
+        signer.sign_text(t, 5)
     return time.perf_counter() - t0
+
+
+def _ours_fast(texts):
+    return _ours(texts, "fast")
 
 
 def _ds_update(texts):
@@ -151,7 +157,8 @@ def bench_signatures(data: Path, repeats: int) -> None:
     texts = [d["text"] for d in load_jsonl(data / "web" / "docs_en.jsonl.gz", limit=1000, max_chars=20000)]
     n = len(texts)
     variants = [
-        ("rootstock numpy (datasketch-identical)", _ours),
+        ("rootstock hashing: fast (numpy token hashes)", _ours_fast),
+        ("rootstock hashing: sha1 (datasketch-identical)", _ours),
         ("datasketch MinHash.update per shingle", _ds_update),
         ("datasketch MinHash.update_batch", _ds_update_batch),
         ("datasketch MinHash.bulk", _ds_bulk),
@@ -170,22 +177,23 @@ def bench_signatures(data: Path, repeats: int) -> None:
     parts = _parts(texts)
     fl = _floor(texts)
     floor = fl["sha1"] + fl["permute"]
-    ours = res["rootstock numpy (datasketch-identical)"]
-    print("\nOurs by part (µs/doc): " + ", ".join(f"{k} {v / n * 1e6:.0f}" for k, v in parts.items()))
+    print("\nsha1 path by part (µs/doc): " + ", ".join(f"{k} {v / n * 1e6:.0f}" for k, v in parts.items()))
     print(f"Arithmetic floor ({fl['shingles']:,} shingles): sha1 {fl['sha1'] / n * 1e6:.0f} µs/doc + "
-          f"permute {fl['permute'] / n * 1e6:.0f} µs/doc = {n / floor:,.0f} docs/s; ours is {ours / floor:.1f}x "
-          f"the floor (the rest: normalizing + building shingle strings in Python).")  # fmt: skip
+          f"permute {fl['permute'] / n * 1e6:.0f} µs/doc = {n / floor:,.0f} docs/s.")  # fmt: skip
+    for name in (
+        "rootstock hashing: fast (numpy token hashes)",
+        "rootstock hashing: sha1 (datasketch-identical)",
+    ):
+        print(f"- {name}: {n / res[name]:,.0f} docs/s = {floor / res[name]:.0%} of the floor")
 
 
 # --- (b) accuracy ----------------------------------------------------------------------------------
 
 
-def _decide(sa, sb, bands, rows, threshold, verify=True) -> bool:
-    """What the cluster stage decides for one pair: an LSH band collision, then signature agreement."""
-    collide = any(
-        np.array_equal(sa[i * rows : (i + 1) * rows], sb[i * rows : (i + 1) * rows]) for i in range(bands)
-    )
-    return collide and (not verify or np.count_nonzero(sa == sb) / len(sa) >= threshold)
+def _collide(sa, sb, bands, rows) -> bool:
+    """An LSH band collision: some band's `rows` values all equal (what puts two docs in one bucket)."""
+    eq = sa[: bands * rows] == sb[: bands * rows]
+    return bool(eq.reshape(bands, rows).all(axis=1).any())
 
 
 def _prf(pred, gold) -> tuple[float, float, float]:
@@ -197,193 +205,256 @@ def _prf(pred, gold) -> tuple[float, float, float]:
     return prec, rec, (2 * prec * rec / (prec + rec) if prec + rec else 0.0)
 
 
-def bench_accuracy(data: Path) -> None:
+def _mrpc(data: Path) -> list[tuple[str, str]]:
+    """MRPC paraphrase pairs (quality 1), train + test: they should mostly NOT count as near-duplicates."""
+    rows = []
+    for name in ("msr_paraphrase_train.txt", "msr_paraphrase_test.txt"):
+        with open(data / "neardup" / "mrpc" / name, encoding="utf-8-sig") as f:
+            rows += list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [(m["#1 String"], m["#2 String"]) for m in rows if m["Quality"] == "1"]
+
+
+def _synthetic_pairs(data: Path, n: int = 800, seed: int = 0) -> list[tuple[str, str]]:
+    """Doc pairs spread over Jaccard 0..1: a web doc (<= 600 words, its lines kept) and a copy with each
+    word replaced, deleted or followed by an insert with probability p ~ U(0, 0.6)."""
+    rng = random.Random(seed)
+    docs = [d["text"] for d in load_jsonl(data / "web" / "docs_en.jsonl.gz", limit=4000)]
+    docs = [d for d in docs if 80 <= len(d.split()) <= 600]
+    vocab = " ".join(docs[:200]).split()
+    pairs = []
+    for text in rng.sample(docs, min(n, len(docs))):
+        p = rng.uniform(0, 0.1) if rng.random() < 0.4 else rng.uniform(0, 0.6)  # 40% light edits
+        lines = []
+        for line in text.split("\n"):
+            words = []
+            for w in line.split():
+                r = rng.random()
+                if r < p / 3:
+                    words.append(rng.choice(vocab))
+                elif r < 2 * p / 3:
+                    continue
+                else:
+                    words.append(w)
+                    if r > 1 - p / 3:
+                        words.append(rng.choice(vocab))
+            lines.append(" ".join(words))
+        pairs.append((text, "\n".join(lines)))
+    return pairs
+
+
+def _jaccard(a: str, b: str, n: int = 5) -> float:
+    sa, sb = set(shingles_ref(a, n)), set(shingles_ref(b, n))
+    return len(sa & sb) / len(sa | sb) if sa | sb else 1.0
+
+
+def shingles_ref(text, n):
+    from curation.steps.minhash import shingles
+
+    return shingles(text, n)
+
+
+ACC_CONFIGS = [  # (hashing, ngram, min_line_words, short_shingles): options compared side by side
+    ("sha1", 5, 0, 0), ("fast", 5, 0, 0), ("fast", 3, 0, 0), ("fast", 4, 0, 0), ("fast", 5, 4, 0),
+    ("fast", 4, 4, 0), ("sha1", 5, 4, 0), ("fast", 5, 4, 40), ("fast", 4, 4, 40), ("fast", 3, 4, 40),
+    ("sha1", 5, 4, 40), ("fast", 5, 0, 40),
+]  # fmt: skip
+ACC_THRESHOLDS = (0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
+SHORT_THRESHOLD = 0.8
+
+
+def bench_accuracy(data: Path, num_perm: int = 128) -> list[dict]:
+    """Every config x threshold, as the cluster stage decides (LSH collision, then signature agreement
+    >= threshold): Webis P/R/F1, MRPC paraphrase firing rate, synthetic clear-duplicate recall and
+    false merges. Exact-Jaccard rows (no MinHash noise) show what the shingling itself can do."""
     from datasketch.lsh import _optimal_param
 
     from curation.steps.minhash import MinhashSigner, shingles
 
-    signer = MinhashSigner(128, 1)
     pairs = load_jsonl(data / "neardup" / "webis_pairs.jsonl.gz")
-    sigs, jac, gold = [], [], []
-    for p in pairs:
-        a, b = set(shingles(p["text_a"])), set(shingles(p["text_b"]))
-        sigs.append((signer.signature(list(a)), signer.signature(list(b))))
-        jac.append(len(a & b) / len(a | b) if a | b else 1.0)
-        gold.append(p["label"] >= 1)
-    print(f"\n### (b) Accuracy on {len(pairs)} Webis pairs ({sum(gold)} near-duplicates, label >= 1), "
-          "5-word shingles, 128 perms\n")  # fmt: skip
+    gold = [p["label"] >= 1 for p in pairs]
+    webis = [(p["text_a"], p["text_b"]) for p in pairs]
+    mrpc = _mrpc(data)
+    synth = _synthetic_pairs(data)
+    ref_j = [_jaccard(a, b) for a, b in synth]
+    clear = [j >= 0.85 for j in ref_j]
+    low = [j < 0.5 for j in ref_j]
+    results = []
+    for hashing, n, mlw, short in ACC_CONFIGS:
+        signer = MinhashSigner(num_perm, 1, hashing)
+        empty = np.full(num_perm, 0, dtype=np.uint32)
+
+        def sig(text, signer=signer, n=n, mlw=mlw, empty=empty):
+            s = signer.sign_text(text, n, False, mlw)
+            return (empty if s is None else s), signer.last_count
+
+        sets = {}
+        for name, prs in (("webis", webis), ("mrpc", mrpc), ("synth", synth)):
+            sets[name] = [(*sig(a), *sig(b)) for a, b in prs]
+        ex = []
+        for a, b in webis:
+            sa, sb = set(shingles(a, n, min_line_words=mlw)), set(shingles(b, n, min_line_words=mlw))
+            ex.append(len(sa & sb) / len(sa | sb) if sa | sb else 1.0)
+        for t in ACC_THRESHOLDS:
+            bands, rows = _optimal_param(t, num_perm, 0.5, 0.5)
+
+            def decide(pair, t=t, bands=bands, rows=rows, short=short):
+                sa, ca, sb, cb = pair
+                need = max(t, SHORT_THRESHOLD) if min(ca, cb) < short else t
+                return _collide(sa, sb, bands, rows) and np.count_nonzero(sa == sb) / num_perm >= need
+
+            w = [decide(x) for x in sets["webis"]]
+            syn = [decide(x) for x in sets["synth"]]
+            results.append({
+                "hashing": hashing, "ngram": n, "min_line_words": mlw, "short": short, "threshold": t,
+                "lsh": f"{bands}x{rows}",
+                "webis": _prf(w, gold), "webis_exact": _prf([j >= t for j in ex], gold),
+                "mrpc": sum(decide(x) for x in sets["mrpc"]) / len(mrpc),
+                "clear_recall": sum(d for d, c in zip(syn, clear) if c) / max(1, sum(clear)),
+                "low_merged": sum(d for d, lo in zip(syn, low) if lo) / max(1, sum(low)),
+            })  # fmt: skip
+    ok = lambda r: r["mrpc"] <= 0.02 and r["clear_recall"] >= 0.97 and r["low_merged"] <= 0.02
+    print(f"\n### (b) Accuracy: {len(pairs)} Webis pairs ({sum(gold)} near-duplicates, label >= 1), "
+          f"{len(mrpc)} MRPC paraphrase pairs, {len(synth)} synthetic pairs ({sum(clear)} with word-5-gram "
+          f"Jaccard >= 0.85, {sum(low)} below 0.5); {num_perm} perms, LSH bands x rows = datasketch optimum "
+          "for the threshold, then signature agreement >= threshold\n")  # fmt: skip
     rows = []
-    for t in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9):
-        b, r = _optimal_param(t, 128, 0.5, 0.5)
-        row = [f"{t}{' (default)' if t == 0.8 else ''}", f"{b}x{r}"]
-        for verify in (True, False):
-            row += [f"{x:.2f}" for x in _prf([_decide(sa, sb, b, r, t, verify) for sa, sb in sigs], gold)]
-        row += [f"{x:.2f}" for x in _prf([j >= t for j in jac], gold)]
-        rows.append(row)
-    b, r = _optimal_param(0.8, 128, 0.5, 0.5)
-    strong = [p["label"] >= 2 for p in pairs]
-    pr = _prf([_decide(sa, sb, b, r, 0.8) for sa, sb in sigs], strong)
-    note = f"At the defaults with label >= 2 as positive ({sum(strong)} pairs): P {pr[0]:.2f} R {pr[1]:.2f} F1 {pr[2]:.2f}"
-    print(table(["threshold", "bands x rows", "P", "R", "F1", "P (LSH only)", "R (LSH only)", "F1 (LSH only)",
-                 "P (exact J>=t)", "R (exact J>=t)", "F1 (exact J>=t)"], rows))  # fmt: skip
-    print(f"\n{note}")
-    # MRPC: sentence pairs, paraphrases (quality 1) and not; near-dup should rarely fire
-    mrpc = []
-    for name in ("msr_paraphrase_train.txt", "msr_paraphrase_test.txt"):
-        with open(data / "neardup" / "mrpc" / name, encoding="utf-8-sig") as f:
-            mrpc += list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    b, r = _optimal_param(0.8, 128, 0.5, 0.5)
-    rows = []
-    for label, subset in (("paraphrase (quality 1)", "1"), ("not paraphrase (quality 0)", "0")):
-        sel = [m for m in mrpc if m["Quality"] == subset]
-        fired = sum(
-            _decide(
-                signer.signature(shingles(m["#1 String"])),
-                signer.signature(shingles(m["#2 String"])),
-                b,
-                r,
-                0.8,
-            )
-            for m in sel
-        )
-        rows.append([label, len(sel), fired, f"{fired / len(sel):.2%}"])
-    print(f"\nMRPC sentence pairs at the defaults (threshold 0.8, {b}x{r}):\n")
-    print(table(["pairs", "n", "flagged near-dup", "firing rate"], rows))
+    for r in sorted(results, key=lambda r: -r["webis"][2]):
+        rows.append([r["hashing"], r["ngram"], r["min_line_words"], r["short"] or "-", r["threshold"], r["lsh"],
+                     *(f"{x:.3f}" for x in r["webis"]), f"{r['webis_exact'][2]:.3f}", f"{r['mrpc']:.2%}",
+                     f"{r['clear_recall']:.1%}", f"{r['low_merged']:.1%}", "yes" if ok(r) else "no"])  # fmt: skip
+    print(table(["hashing", "word n-gram", "min line words", f"short docs (< n shingles need {SHORT_THRESHOLD})",
+                 "threshold", "LSH", "Webis P", "Webis R", "Webis F1",
+                 "F1 exact J>=t", "MRPC fired", "clear dups found", "J<0.5 merged", "constraints"], rows))  # fmt: skip
+    return results
 
 
 # --- (c) end to end --------------------------------------------------------------------------------
 
 
 def _make_corpus(data: Path, n: int, out: Path, shards: int = 2, seed: int = 0) -> int:
-    """n docs of 2-5 sampled paragraphs (<= 3k chars each); ~15% are earlier docs with ~1% of words changed."""
+    """n web chunks of <= 2,000 chars; 25% are mutated copies (~1% of words changed) of earlier ones."""
     rng = random.Random(seed)
-    paras = []
+    chunks = []
     for d in load_jsonl(data / "web" / "docs_en.jsonl.gz"):
-        paras += [p[:3000] for p in d["text"].split("\n\n") if len(p.split()) >= 20]
+        t = d["text"]
+        chunks += [t[i : i + 2000] for i in range(0, len(t), 2000) if len(t[i : i + 2000].split()) >= 50]
     out.mkdir(parents=True, exist_ok=True)
+    texts, copies = [], 0
     with contextlib.ExitStack() as stack:
         files = [
             stack.enter_context(gzip.open(out / f"{k:02d}.jsonl.gz", "wt", compresslevel=1))
             for k in range(shards)
         ]
-        return _write_corpus(files, paras, n, rng)
-
-
-def _write_corpus(files, paras, n, rng) -> int:
-    texts, copies = [], 0
-    for i in range(n):
-        if texts and rng.random() < 0.15:
-            words = rng.choice(texts).split()
-            for _ in range(max(1, len(words) // 100)):  # ~1% of words: Jaccard ~0.9 to the original
-                words[rng.randrange(len(words))] = rng.choice(("the", "a", "data", "of", "x"))
-            text, copies = " ".join(words), copies + 1
-        else:
-            text = "\n\n".join(rng.choice(paras) for _ in range(rng.randint(2, 5)))
-        if len(texts) < 50_000:
-            texts.append(text)
-        files[i % len(files)].write(json.dumps({"id": f"d{i:08d}", "text": text}) + "\n")
+        for i in range(n):
+            if texts and rng.random() < 0.25:
+                words = rng.choice(texts).split()
+                for _ in range(max(1, len(words) // 100)):
+                    words[rng.randrange(len(words))] = rng.choice(("the", "a", "data", "of", "x"))
+                text, copies = " ".join(words), copies + 1
+            else:
+                text = rng.choice(chunks)
+            if len(texts) < 50_000:
+                texts.append(text)
+            files[i % shards].write(json.dumps({"id": f"d{i:08d}", "text": text}) + "\n")
     return copies
 
 
-def _stage2_child(run_dir: str, tasks: int) -> None:
-    """Entry of the fresh process that runs only the cluster stage; prints JSON on the last line."""
-    from curation.registry import StepContext, get_op
-    from curation.steps._minhash_lsh import (
-        lsh_bands,
-        memory_estimate,
-        peak_rss_bytes,
-        rss_bytes,
-        signature_files,
-    )
-    from curation.steps.minhash import MinhashParams
+def _pipeline_child(kind: str, inp: str, run: str, tasks: int) -> None:
+    """Entry of the fresh process that runs one whole dedup pipeline, its tasks one after the other
+    (workers=1), so the process's peak RSS (VmHWM) is the largest single task's; prints JSON."""
+    import logging
 
-    p = MinhashParams()
-    barrier = get_op("minhash_dedup").build(
-        p, StepContext(run_dir=Path(run_dir), step_id="minhash", tasks=tasks)
-    )
-    files = signature_files(Path(run_dir) / "work" / "minhash" / "signatures", tasks)
-    docs = sum(m["docs"] for _, m in files)
-    ids = sum(f.stat().st_size for f, _ in files) - docs * 512
-    bands, _ = lsh_bands(p)
-    base = rss_bytes()
-    est = memory_estimate(docs, bands, 128, ids, False)["total"]
-    t0 = time.perf_counter()
-    (stage,) = barrier.stages[0][0]
-    stage.run(None, 0, 1)
-    secs = time.perf_counter() - t0
-    peak = peak_rss_bytes()
-    print(json.dumps({"seconds": secs, "base": base, "estimate": base + est, "peak": peak, "docs": docs}))
-
-
-def _e2e(data: Path, n: int, tmp: Path) -> dict:
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
-
-    from curation.registry import StepContext, get_op
-    from curation.steps.minhash import MinhashParams
-
-    tasks = 2
-    inp, run = tmp / f"in{n}", tmp / f"run{n}"
-    copies = _make_corpus(data, n, inp, shards=tasks)
-    barrier = get_op("minhash_dedup").build(
-        MinhashParams(), StepContext(run_dir=run, step_id="minhash", tasks=tasks)
-    )
-    seg = run / "work" / "segments" / "00"
-    t0 = time.perf_counter()
-    LocalPipelineExecutor(
-        [JsonlReader(str(inp)), *barrier.before, JsonlWriter(str(seg), output_filename="${rank}.jsonl.gz")],
-        tasks=tasks, workers=1, logging_dir=str(run / "logs" / "s1"),
-    ).run()  # fmt: skip
-    t1 = time.perf_counter()
-    child = subprocess.run(
-        [sys.executable, "-m", "bench.minhash", "--_stage2", str(run), str(tasks)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    s2 = json.loads(child.stdout.strip().splitlines()[-1])
-    t2 = time.perf_counter()
-    LocalPipelineExecutor(
-        [JsonlReader(str(seg)), barrier.filter, JsonlWriter(str(run / "out"), output_filename="${rank}.jsonl.gz")],
-        tasks=tasks, workers=1, logging_dir=str(run / "logs" / "s3"),
-    ).run()  # fmt: skip
-    t3 = time.perf_counter()
-    meta = json.loads(str(np.load(run / "work" / "minhash" / "clusters.npz")["meta"]))
-    sig_bytes = sum(f.stat().st_size for f in (run / "work" / "minhash" / "signatures").glob("*.npz"))
-    shutil.rmtree(inp)
-    shutil.rmtree(run)
-    return {"n": n, "copies": copies, "s1": t1 - t0, "s2": s2["seconds"], "s2_wall": t2 - t1, "s3": t3 - t2,
-            "meta": meta, "s2mem": s2, "sig_bytes": sig_bytes}  # fmt: skip
-
-
-def bench_end_to_end(data: Path, sizes: list[int]) -> None:
-    import logging
-
     from loguru import logger
+
+    from curation.steps._minhash_lsh import peak_rss_bytes
 
     logger.remove()
     logging.disable(logging.INFO)
-    rows, mem_rows = [], []
+    run_dir, t0 = Path(run), time.perf_counter()
+    stages: list[tuple[list, int]] = []
+    if kind == "datatrove":
+        from datatrove.pipeline.dedup.minhash import (
+            MinhashConfig,
+            MinhashDedupBuckets,
+            MinhashDedupCluster,
+            MinhashDedupFilter,
+            MinhashDedupSignature,
+        )
+
+        cfg = MinhashConfig()
+        w = run_dir / "dt"
+        stages = [
+            ([JsonlReader(inp), MinhashDedupSignature(str(w / "sigs"), config=cfg)], tasks),
+            ([MinhashDedupBuckets(str(w / "sigs"), str(w / "buckets"), config=cfg)], cfg.num_buckets),
+            ([MinhashDedupCluster(str(w / "buckets"), str(w / "clusters"), config=cfg)], 1),
+            ([JsonlReader(inp), MinhashDedupFilter(str(w / "clusters")), JsonlWriter(str(run_dir / "out"))], tasks),
+        ]  # fmt: skip
+    else:
+        from curation.registry import StepContext, get_op
+        from curation.steps.minhash import MinhashParams
+
+        barrier = get_op("minhash_dedup").build(
+            MinhashParams(mode=kind), StepContext(run_dir=run_dir, step_id="minhash", tasks=tasks)
+        )
+        seg = run_dir / "work" / "segments" / "00"
+        stages = [([JsonlReader(inp), *barrier.before, JsonlWriter(str(seg))], tasks), *barrier.stages,
+                  ([JsonlReader(str(seg)), barrier.filter, JsonlWriter(str(run_dir / "out"))], tasks)]  # fmt: skip
+    times = []
+    for j, (pipe, n) in enumerate(stages):
+        s0 = time.perf_counter()
+        LocalPipelineExecutor(pipe, tasks=n, workers=1, logging_dir=str(run_dir / "logs" / f"s{j}")).run()
+        times.append(time.perf_counter() - s0)
+    kept = 0
+    for f in (run_dir / "out").glob("*.jsonl.gz"):
+        with gzip.open(f, "rt") as fh:
+            kept += sum(1 for _ in fh)
+    print(
+        json.dumps(
+            {"seconds": time.perf_counter() - t0, "stages": times, "peak": peak_rss_bytes(), "kept": kept}
+        )
+    )
+
+
+def _run_child(kind: str, inp: Path, run: Path, tasks: int) -> dict:
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.minhash", "--_pipeline", kind, str(inp), str(run), str(tasks)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+E2E_KINDS = (("memory", "rootstock, in-memory index"), ("sharded", "rootstock, band-sharded"),
+             ("datatrove", "datatrove 4-stage MinHash (baseline)"))  # fmt: skip
+
+
+def bench_end_to_end(data: Path, sizes: list[int], kinds=("memory", "sharded", "datatrove")) -> None:
+    tasks, rows = 2, []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:
-            r = _e2e(data, n, Path(tmp))
-            total = r["s1"] + r["s2_wall"] + r["s3"]
-            m = r["meta"]
-            rows.append([f"{n:,}", f"{r['s1']:.1f}", f"{r['s2']:.1f}", f"{r['s3']:.1f}", f"{total:.1f}",
-                         f"{n / total:,.0f}", f"{r['copies']:,}", f"{m['clusters']:,}", f"{m['duplicates']:,}",
-                         f"{r['sig_bytes'] / n:.0f}"])  # fmt: skip
-            s = r["s2mem"]
-            mem_rows.append([f"{n:,}", f"{s['base'] / 2**20:.0f}", f"{s['estimate'] / 2**20:.0f}",
-                             f"{s['peak'] / 2**20:.0f}", f"{(s['peak'] - s['estimate']) / s['estimate']:+.1%}",
-                             f"{(s['peak'] - s['base']) / n:,.0f}"])  # fmt: skip
-            print(f"  done {n:,} docs in {total:.0f} s", file=sys.stderr)
-    print(
-        "\n### (c) End to end (2 tasks, 1 worker = 1 core; stage 2 in a fresh process), threshold 0.8, 9x13\n"
-    )
-    print(table(["docs", "signatures s", "clusters s", "filter s", "total s", "docs/s", "mutated copies made",
-                 "clusters", "removed", "disk B/doc"], rows))  # fmt: skip
-    print("\nCluster stage memory (estimate printed before the stage vs measured peak RSS):\n")
-    print(table(["docs", "process before MiB", "estimate MiB", "peak RSS MiB", "peak vs estimate", "B/doc"],
-                mem_rows))  # fmt: skip
+            inp = Path(tmp) / f"in{n}"
+            copies = _make_corpus(data, n, inp, shards=tasks)
+            res = {}
+            for kind, label in E2E_KINDS:
+                if kind not in kinds:
+                    continue
+                res[kind] = r = _run_child(kind, inp, Path(tmp) / f"{kind}{n}", tasks)
+                shutil.rmtree(Path(tmp) / f"{kind}{n}")
+                print(f"  {label}: {n:,} docs in {r['seconds']:.0f} s", file=sys.stderr)
+            dt = res.get("datatrove")
+            for kind, label in E2E_KINDS:
+                if kind in res:
+                    r = res[kind]
+                    rows.append([f"{n:,}", label, f"{r['seconds']:.1f}", " / ".join(f"{t:.1f}" for t in r["stages"]),
+                                 f"{r['peak'] / 2**20:.0f}", f"{n - r['kept']:,}", f"{copies:,}",
+                                 f"{dt['seconds'] / r['seconds']:.1f}x" if dt else "-"])  # fmt: skip
+            shutil.rmtree(inp)
+    print(f"\n### (c) End to end: web chunks <= 2,000 chars, 25% mutated copies, {tasks} tasks run one after "
+          "the other in one fresh process per pipeline (peak RSS = the largest task's), defaults\n")  # fmt: skip
+    print(table(["docs", "pipeline", "total s", "per stage s", "peak RSS MiB", "removed", "copies made",
+                 "speed vs datatrove"], rows))  # fmt: skip
 
 
 def main(argv=None) -> None:
@@ -394,17 +465,19 @@ def main(argv=None) -> None:
     )
     ap.add_argument("--sizes", default="10000,100000", help="corpus sizes (docs) for (c)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats for (a); the median is reported")
-    ap.add_argument("--_stage2", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--kinds", default="memory,sharded,datatrove", help="pipelines for (c)")
+    ap.add_argument("--_pipeline", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    if args._stage2:
-        return _stage2_child(args._stage2[0], int(args._stage2[1]))
+    if args._pipeline:
+        kind, inp, run, tasks = args._pipeline
+        return _pipeline_child(kind, inp, run, int(tasks))
     parts = set(args.parts.split(","))
     if "a" in parts:
         bench_signatures(args.data, args.repeats)
     if "b" in parts:
         bench_accuracy(args.data)
     if "c" in parts:
-        bench_end_to_end(args.data, [int(s) for s in args.sizes.split(",")])
+        bench_end_to_end(args.data, [int(s) for s in args.sizes.split(",")], args.kinds.split(","))
 
 
 if __name__ == "__main__":

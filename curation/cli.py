@@ -27,6 +27,7 @@ EXAMPLES = """examples:
 """
 
 
+from curation.classifier_cli import add_classifier_commands
 from curation.errors import RecipeError, UsageError
 
 
@@ -240,6 +241,7 @@ def register_cli(sub) -> None:
     p.add_argument("run_dir")
     p.add_argument("--json", action="store_true", help="print summary.json as is")
     p.set_defaults(func=_guard(cmd_stats))
+    add_classifier_commands(sub, _guard)
 
 
 def build_parser(prog: str = "curate") -> argparse.ArgumentParser:

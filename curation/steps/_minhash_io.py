@@ -3,7 +3,7 @@
 Files under `work/<step_id>/` (each written to a temporary name, then renamed, so a crash never
 leaves a half-written file that a resumed run would trust):
 - `signatures/<rank:05d>.npz`: `sigs` uint32[docs, num_perm], `ids` (UTF-8 bytes) + `id_offsets`,
-  `index` (position in the task's document stream), `meta` (JSON: rank, world_size, docs, num_perm,
+  `index` (position in the task's document stream), `counts` (shingles per doc), `meta` (JSON: rank, world_size, docs, num_perm,
   digest).
 - `clusters.npz`: `table` int64[clustered docs, 4] = (rank, index, cluster, cluster size), keeper
   first within a cluster; the keeper id of each cluster (`keepers`); `meta` (JSON: clusters,
@@ -19,6 +19,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
+UNKNOWN_COUNT = 2**32 - 1  # shingle count of a document signed by an older version: treated as long
 
 
 def atomic_savez(path: Path, **arrays) -> None:
@@ -43,11 +45,14 @@ def unpack_ids(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
     return [raw[off[i] : off[i + 1]].decode() for i in range(len(off) - 1)]
 
 
-def write_signatures(folder: Path, rank: int, world_size: int, sigs: np.ndarray, ids: list[str], positions):
-    """Write one task's signatures, doc ids and positions (index in the task's stream) atomically."""
+def write_signatures(
+    folder: Path, rank: int, world_size: int, sigs: np.ndarray, ids: list[str], positions, counts=None
+):
+    """Write one task's signatures, doc ids, positions (index in the task's stream) and shingle counts."""
     blob, offsets = pack_ids(ids)
     index = np.asarray(positions, dtype=np.int64)
-    digest = hashlib.sha1(sigs.tobytes() + blob.tobytes() + index.tobytes()).hexdigest()
+    counts = np.asarray(counts if counts is not None else [UNKNOWN_COUNT] * len(ids), dtype=np.uint32)
+    digest = hashlib.sha1(sigs.tobytes() + blob.tobytes() + index.tobytes() + counts.tobytes()).hexdigest()
     meta = {
         "rank": rank,
         "world_size": world_size,
@@ -60,6 +65,7 @@ def write_signatures(folder: Path, rank: int, world_size: int, sigs: np.ndarray,
         "ids": blob,
         "id_offsets": offsets,
         "index": index,
+        "counts": counts,
         "meta": np.array(json.dumps(meta)),
     }
     atomic_savez(folder / f"{rank:05d}.npz", **arrays)
@@ -82,6 +88,44 @@ def read_npz_member_into(path: Path, name: str, out: np.ndarray) -> None:
             if not n:
                 raise ValueError(f"{path}:{name} is truncated")
             got += n
+
+
+def iter_sig_chunks(files: list[tuple[Path, dict]], num_perm: int, chunk_docs: int = 32768):
+    """Yield (first global doc number, uint32[n, num_perm]) over all signature files, in rank order,
+    `chunk_docs` rows at a time: the band-sharded path never holds every signature at once."""
+    base = 0
+    for path, meta in files:
+        if meta["num_perm"] != num_perm:
+            raise ValueError(f"{path}: num_perm {meta['num_perm']} != {num_perm}; rerun the signature step")
+        with zipfile.ZipFile(path) as zf, zf.open("sigs.npy") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, dtype = read_header(f)
+            if fortran or dtype != np.uint32 or shape != (meta["docs"], num_perm):
+                raise ValueError(
+                    f"{path}:sigs is {dtype}{shape}, expected uint32({meta['docs']}, {num_perm})"
+                )
+            for start in range(0, meta["docs"], chunk_docs):
+                n = min(chunk_docs, meta["docs"] - start)
+                out = np.empty((n, num_perm), dtype=np.uint32)
+                view = memoryview(out.reshape(-1).view(np.uint8))
+                got = 0
+                while got < len(view):
+                    k = f.readinto(view[got:])
+                    if not k:
+                        raise ValueError(f"{path}:sigs is truncated")
+                    got += k
+                yield base + start, out
+        base += meta["docs"]
+
+
+def read_member(path: Path, name: str) -> np.ndarray | None:
+    with np.load(path) as z:
+        return z[name] if name in z.files else None
 
 
 def read_meta(path: Path) -> dict:
@@ -108,6 +152,7 @@ class Signatures:
         self.sigs = np.empty((self.docs, num_perm), dtype=np.uint32)
         self.rank = np.empty(self.docs, dtype=np.int32)
         self.index = np.empty(self.docs, dtype=np.int64)
+        self.counts = np.empty(self.docs, dtype=np.uint32)
         blobs, offsets, pos, base = [], [np.zeros(1, dtype=np.int64)], 0, 0
         for path, meta in files:
             if meta["num_perm"] != num_perm:
@@ -119,6 +164,7 @@ class Signatures:
             with np.load(path) as z:
                 self.rank[pos : pos + n] = meta["rank"]
                 self.index[pos : pos + n] = z["index"]
+                self.counts[pos : pos + n] = z["counts"] if "counts" in z.files else UNKNOWN_COUNT
                 blobs.append(z["ids"])
                 offsets.append(z["id_offsets"][1:] + base)
                 base += len(blobs[-1])

@@ -10,22 +10,30 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import resource
 import sys
 from array import array
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
 from datasketch.lsh import _optimal_param
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
-from pydantic import Field
+from pydantic import ConfigDict, Field, field_serializer, model_validator
 
 from curation.registry import OpParams
-from curation.steps._minhash_io import Signatures, atomic_savez, pack_ids, read_meta, signature_files
+from curation.steps._minhash_bands import key_budget, sharded_memory_estimate, signatures_digest
+from curation.steps._minhash_io import (
+    Signatures,
+    atomic_savez,
+    pack_ids,
+    read_member,
+    read_meta,
+    signature_files,
+)
 from curation.steps.base import ledger_update
 
 # RSS growth of a dict-storage MinHashLSH, measured on CPython 3.11 / datasketch 2.0.0 with 100k random
@@ -39,13 +47,83 @@ FETCH_BATCH = 5000  # Redis bucket fetches per pipeline round trip
 
 
 class RedisParams(OpParams):
-    """Where the shared LSH index lives (datasketch's Redis storage)."""
+    """Where the shared LSH index lives (datasketch's Redis storage, keys stored as plain 8-byte ints).
+
+    The password comes from `url` (`redis://:password@host:6379/0`, `rediss://` for TLS) or, better
+    (it then appears in no file), from the environment variable named by `password_env`. It is never
+    printed: `url` is written to recipe.resolved.yaml and logs with the password masked.
+    """
+
+    model_config = ConfigDict(**OpParams.model_config, hide_input_in_errors=True)  # errors never echo the url
 
     type: Literal["redis"] = "redis"
-    host: str = Field("127.0.0.1", description="Redis host")
-    port: int = Field(6379, description="Redis port")
-    db: int = Field(0, description="Redis database number")
+    url: str | None = Field(
+        None, repr=False, description="redis://[user:password@]host[:port][/db] or rediss://"
+    )
+    host: str = Field("127.0.0.1", description="Redis host (when no url)")
+    port: int = Field(6379, description="Redis port (when no url)")
+    db: int = Field(0, description="Redis database number (when no url)")
+    password_env: str | None = Field(None, description="environment variable holding the Redis password")
+    ssl: bool = Field(False, description="TLS (rediss:// sets it)")
     keep_index: bool = Field(False, description="keep the index keys after clustering (else deleted)")
+
+    @model_validator(mode="after")
+    def _check_url(self):
+        if self.url is not None:
+            parts = urlsplit(self.url)
+            if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+                raise ValueError(
+                    f"url must be redis://host[:port][/db] or rediss://..., got {mask_url(self.url)}"
+                )
+            try:
+                _ = parts.port, int(parts.path.strip("/") or 0)
+            except ValueError:
+                raise ValueError(f"bad port or db number in {mask_url(self.url)}") from None
+        return self
+
+    @field_serializer("url")
+    def _masked(self, url: str | None) -> str | None:
+        return mask_url(url) if url else url
+
+    def client_kwargs(self) -> dict:
+        """Keyword arguments of `redis.Redis` (the password resolved here, in the process that connects)."""
+        kw: dict = {"host": self.host, "port": self.port, "db": self.db, "ssl": self.ssl}
+        if self.url:
+            parts = urlsplit(self.url)
+            kw.update(host=parts.hostname, port=parts.port or 6379, db=int(parts.path.strip("/") or 0))
+            kw["ssl"] = self.ssl or parts.scheme == "rediss"
+            if parts.username:
+                kw["username"] = unquote(parts.username)
+            if parts.password:
+                kw["password"] = unquote(parts.password)
+        if self.password_env:
+            if self.password_env not in os.environ:
+                raise RuntimeError(f"minhash storage: environment variable {self.password_env} is not set")
+            kw["password"] = os.environ[self.password_env]
+        return kw
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return parts._replace(netloc=f"{user}:***@{netloc}").geturl()
+
+
+def node_key(i: int) -> bytes:
+    """An LSH member: the document's global index as 8 bytes (nothing that needs unpickling)."""
+    return i.to_bytes(8, "big")
+
+
+def node_of(member: bytes, docs: int) -> int | None:
+    """The index stored by `node_key`, or None for anything else (a planted or foreign value)."""
+    if not isinstance(member, bytes) or len(member) != 8:
+        return None
+    i = int.from_bytes(member, "big")
+    return i if i < docs else None
 
 
 def lsh_bands(params) -> tuple[int, int]:
@@ -62,15 +140,11 @@ def redis_basename(work_dir: Path, digest: str, bands: int, rows: int) -> bytes:
 
 
 def make_lsh(params, bands: int, rows: int, basename: bytes | None = None) -> MinHashLSH:
-    storage = None
-    if params.storage is not None:
-        s = params.storage
-        storage = {
-            "type": "redis",
-            "basename": basename,
-            "redis": {"host": s.host, "port": s.port, "db": s.db},
-        }
-    return MinHashLSH(num_perm=params.num_perm, params=(bands, rows), storage_config=storage)
+    if params.storage is None:
+        return MinHashLSH(num_perm=params.num_perm, params=(bands, rows))
+    storage = {"type": "redis", "basename": basename, "redis": params.storage.client_kwargs()}
+    # prepickle=False: members are node_key() bytes; datasketch would otherwise pickle.loads them
+    return MinHashLSH(num_perm=params.num_perm, params=(bands, rows), storage_config=storage, prepickle=False)
 
 
 def lean(seed: int, hashvalues: np.ndarray) -> LeanMinHash:
@@ -81,7 +155,7 @@ def memory_estimate(docs: int, bands: int, num_perm: int, id_bytes: int, redis: 
     """Bytes the cluster stage adds to the process, by part (docs x bands for the index)."""
     parts = {
         "signatures": docs * num_perm * 4,
-        "ids": id_bytes + docs * 8,
+        "ids": id_bytes + docs * 12,  # + offset and shingle count
         "union_find": docs * UNION_FIND_BYTES_PER_DOC,
         "index": docs * REDIS_SCAN_BYTES_PER_DOC
         if redis
@@ -143,21 +217,71 @@ class UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
             self.touched.update((a, b))
 
+    def groups(self) -> list[list[int]]:
+        out: dict[int, list[int]] = {}
+        for node in sorted(self.touched):
+            out.setdefault(self.find(node), []).append(node)
+        return list(out.values())
 
-def _buckets(lsh: MinHashLSH):
-    """Yield each LSH bucket with 2+ members as a sorted list of node ints (band by band)."""
+
+def _buckets(lsh: MinHashLSH, docs: int, redis: bool):
+    """Yield each LSH bucket with 2+ members as a sorted list of node ints (band by band).
+
+    Redis members are parsed as 8-byte ints (`node_of`), never unpickled; anything else is skipped.
+    """
+    skipped = 0
     for table in lsh.hashtables:
-        if lsh.prepickle:  # Redis: one band's bucket names, then their members in pipelined batches
+        if redis:  # one band's bucket names, then their members in pipelined batches
             names = table.keys()
             for start in range(0, len(names), FETCH_BATCH):
                 for members in table.getmany(*names[start : start + FETCH_BATCH]):
-                    if len(members) > 1:
-                        yield sorted(pickle.loads(m) for m in members)
+                    nodes = [node_of(m, docs) for m in members]
+                    skipped += nodes.count(None)
+                    nodes = sorted(n for n in nodes if n is not None)
+                    if len(nodes) > 1:
+                        yield nodes
         else:
             for name in table.keys():  # noqa: SIM118 (a datasketch Storage, not a dict)
                 members = table.get(name)
                 if len(members) > 1:
                     yield sorted(members)
+    if skipped:
+        logger.warning(f"minhash clusters: skipped {skipped} index members that are not document numbers")
+
+
+def settings_key(params, bands: int, rows: int) -> str:
+    """What, besides the signatures, decides the clusters (a change reruns the cluster stage)."""
+    p = params
+    return f"{bands}x{rows}|{p.verify}|{p.threshold}|{p.short_shingles}|{p.short_threshold}"
+
+
+def pair_thresholds(counts: np.ndarray, reps: list[int], x: int, params) -> np.ndarray | float:
+    """Agreement each (rep, x) link needs: threshold, or short_threshold when the smaller doc is short."""
+    if not params.short_shingles:
+        return params.threshold
+    short = np.minimum(counts[reps], counts[x]) < params.short_shingles
+    return np.where(short, max(params.threshold, params.short_threshold), params.threshold)
+
+
+def link_bucket(members: list[int], s: np.ndarray, counts: np.ndarray, params, union) -> None:
+    """Union one bucket's members (sorted node ints); with `verify`, only links that agree enough.
+
+    Each member is compared with the bucket's representatives so far (vectorized), not with every
+    other member, so a bucket of m copies costs m comparisons, not m^2. The in-memory and the
+    band-sharded paths both call this on the same buckets, so they link the same pairs.
+    """
+    if not params.verify:
+        for m in members[1:]:
+            union(members[0], m)
+        return
+    reps = [members[0]]
+    for x in members[1:]:
+        agree = np.count_nonzero(s[reps] == s[x], axis=1) / s.shape[1]
+        hits = np.flatnonzero(agree >= pair_thresholds(counts, reps, x, params))
+        if len(hits) == 0:
+            reps.append(x)
+        for h in hits:
+            union(reps[h], x)
 
 
 class MinhashRedisInsertStage(PipelineStep):
@@ -185,7 +309,9 @@ class MinhashRedisInsertStage(PipelineStep):
                 for j in range(len(sigs)):
                     # no duplicate check: re-inserting after a crash only re-adds to the same buckets
                     session.insert(
-                        int(offsets[i] + j), lean(self.params.seed, sigs[j]), check_duplication=False
+                        node_key(int(offsets[i] + j)),
+                        lean(self.params.seed, sigs[j]),
+                        check_duplication=False,
                     )
                     self.stat_update("inserted")
 
@@ -206,36 +332,50 @@ class MinhashClusterStage(PipelineStep):
         files = signature_files(work / "signatures", self.expected_tasks)
         bands, rows = lsh_bands(p)
         docs = sum(m["docs"] for _, m in files)
-        id_bytes = sum(f.stat().st_size for f, _ in files) - docs * p.num_perm * 4
-        est = memory_estimate(docs, bands, p.num_perm, max(id_bytes, 0), p.storage is not None)
+        mode = choose_mode(p, files, bands)
+        digest = f"{signatures_digest(files)}|{settings_key(p, bands, rows)}"
+        if out.exists() and read_meta(out).get("digest") == digest:
+            logger.info(f"minhash clusters: {out} is up to date, skipping")
+            return self._count(read_meta(out))
+        est = memory_estimate(docs, bands, p.num_perm, _id_bytes(files, p.num_perm), p.storage is not None)
         base = rss_bytes()
+        sharded = ""
+        if mode == "sharded":
+            s = sharded_memory_estimate(docs, p.num_perm, bands, key_budget(p))
+            sharded = (
+                f"; band-sharded instead ({s['shares']} shares over {self.expected_tasks} tasks): each task "
+                f"process + {s['total'] / 2**20:.0f} MiB (keys {s['keys'] / 2**20:.0f}, chunk "
+                f"{s['chunk'] / 2**20:.0f}, candidates {s['candidates'] / 2**20:.0f}), then this union step "
+                "+ ~200 B per document that has a duplicate"
+            )
         _announce(
-            f"minhash clusters: {docs} docs x {bands} bands ({rows} rows): memory estimate "
+            f"minhash clusters ({mode}): {docs} docs x {bands} bands ({rows} rows): in-memory estimate "
             f"{(base + est['total']) / 2**20:.0f} MiB (process {base / 2**20:.0f} + "
             + ", ".join(f"{k} {v / 2**20:.1f}" for k, v in est.items() if k != "total")
-            + f" MiB); disk: signatures {sum(f.stat().st_size for f, _ in files) / 2**20:.1f} MiB"
+            + f" MiB){sharded}; disk: signatures {sum(f.stat().st_size for f, _ in files) / 2**20:.1f} MiB"
         )
         avail = available_bytes()
-        if avail is not None and est["total"] > avail:
+        if mode != "sharded" and avail is not None and est["total"] > avail:
             logger.warning(
                 f"minhash clusters: the estimate ({est['total'] / 2**30:.1f} GiB) exceeds available memory "
-                f"({avail / 2**30:.1f} GiB); use storage: {{type: redis}} or fewer bands"
+                f"({avail / 2**30:.1f} GiB); use mode: sharded"
             )
         with self.track_time():
-            sigs = Signatures(files, p.num_perm)
-            if out.exists() and read_meta(out).get("digest") == sigs.digest + f"|{bands}x{rows}|{p.verify}":
-                logger.info(f"minhash clusters: {out} is up to date, skipping")
-                return self._count(read_meta(out))
-            basename = redis_basename(work, sigs.digest, bands, rows) if p.storage is not None else None
-            lsh = make_lsh(p, bands, rows, basename)
-            if p.storage is None:
-                for i in range(sigs.docs):
-                    lsh.insert(i, lean(p.seed, sigs.sigs[i]), check_duplication=False)
-            uf = self._cluster(lsh, sigs, UnionFind(sigs.docs))
-            meta = self._write(out, sigs, uf, f"{sigs.digest}|{bands}x{rows}|{p.verify}")
-            if p.storage is not None and not p.storage.keep_index:
+            if mode == "sharded":
+                groups, key = self._union(work, files, digest)
+            else:
+                sigs = Signatures(files, p.num_perm)
+                basename = redis_basename(work, sigs.digest, bands, rows) if p.storage is not None else None
+                lsh = make_lsh(p, bands, rows, basename)
+                if p.storage is None:
+                    for i in range(sigs.docs):
+                        lsh.insert(i, lean(p.seed, sigs.sigs[i]), check_duplication=False)
+                uf = self._cluster(lsh, sigs, UnionFind(sigs.docs))
+                groups, key = uf.groups(), sigs.key
+            meta = self._write(out, groups, key, docs, digest)
+            if mode == "redis" and not p.storage.keep_index:
                 _drop_index(p.storage, basename)
-        meta.update(estimate_bytes=base + est["total"], peak_rss_bytes=peak_rss_bytes())
+        meta.update(mode=mode, estimate_bytes=base + est["total"], peak_rss_bytes=peak_rss_bytes())
         logger.info(f"minhash clusters: {json.dumps(meta)}")
         self._count(meta)
 
@@ -246,32 +386,31 @@ class MinhashClusterStage(PipelineStep):
         self.stat_update("duplicates", value=meta["duplicates"])
 
     def _cluster(self, lsh: MinHashLSH, sigs: Signatures, uf: UnionFind) -> UnionFind:
-        """Union bucket members; with `verify`, only links whose signature agreement >= threshold.
-
-        Each member is compared with the bucket's representatives so far (vectorized), not with
-        every other member, so a bucket of m copies costs m comparisons, not m^2.
-        """
-        s, t = sigs.sigs, self.params.threshold
-        for members in _buckets(lsh):
-            if not self.params.verify:
-                for m in members[1:]:
-                    uf.union(members[0], m)
-                continue
-            reps = [members[0]]
-            for x in members[1:]:
-                agree = np.count_nonzero(s[reps] == s[x], axis=1) / s.shape[1]
-                hits = np.flatnonzero(agree >= t)
-                if len(hits) == 0:
-                    reps.append(x)
-                for h in hits:
-                    uf.union(reps[h], x)
+        """Union bucket members (band by band); with `verify`, only links that agree enough."""
+        s, p = sigs.sigs, self.params
+        for members in _buckets(lsh, sigs.docs, p.storage is not None):
+            link_bucket(members, s, sigs.counts, p, uf.union)
         return uf
 
-    def _write(self, out: Path, sigs: Signatures, uf: UnionFind, digest: str) -> dict:
-        groups: dict[int, list[int]] = {}
-        for node in sorted(uf.touched):
-            groups.setdefault(uf.find(node), []).append(node)
-        clusters = sorted(sorted(sigs.key(m) for m in members) for members in groups.values())
+    def _union(self, work: Path, files, digest: str):
+        """Band-sharded path: union every task's links; memory ~ the documents that have a link."""
+        links = []
+        for r in range(self.expected_tasks):
+            path = work / "pairs" / f"{r:05d}.npz"
+            if not path.exists():
+                raise FileNotFoundError(f"{path} missing: band task {r} has not run (or failed)")
+            if read_meta(path).get("digest") != digest:
+                raise RuntimeError(f"{path} is from other signatures or settings; rerun the band stage")
+            links.append(read_member(path, "pairs"))
+        pairs = np.unique(np.concatenate(links), axis=0) if links else np.zeros((0, 2), dtype=np.int64)
+        uf = DictUnionFind()
+        for a, b in pairs.tolist():
+            uf.union(a, b)
+        groups = uf.groups()
+        return groups, node_keys(files, sorted(n for g in groups for n in g))
+
+    def _write(self, out: Path, groups: list[list[int]], key, docs: int, digest: str) -> dict:
+        clusters = sorted(sorted(key(m) for m in members) for members in groups)
         rows = [(r, i, no, len(keys)) for no, keys in enumerate(clusters) for _, r, i in keys]
         table = np.array(rows, dtype=np.int64).reshape(-1, 4)  # rank, index, cluster, size
         kblob, koffsets = pack_ids([keys[0][0].decode() for keys in clusters])
@@ -280,18 +419,84 @@ class MinhashClusterStage(PipelineStep):
             "clustered_docs": len(rows),
             "duplicates": len(rows) - len(clusters),
         }
-        meta.update(docs=sigs.docs, digest=digest)
+        meta.update(docs=docs, digest=digest)
         atomic_savez(
             out, table=table, keepers=kblob, keeper_offsets=koffsets, meta=np.array(json.dumps(meta))
         )
         return meta
 
 
+def _id_bytes(files, num_perm: int) -> int:
+    docs = sum(m["docs"] for _, m in files)
+    return max(sum(f.stat().st_size for f, _ in files) - docs * num_perm * 4, 0)
+
+
+def choose_mode(params, files, bands: int) -> str:
+    """'redis' with storage; else `mode`, or for 'auto' the in-memory index while its estimate stays
+    under memory_budget_mb, the band-sharded path beyond. Every stage decides the same way."""
+    if params.storage is not None:
+        return "redis"
+    if params.mode != "auto":
+        return params.mode
+    docs = sum(m["docs"] for _, m in files)
+    est = memory_estimate(docs, bands, params.num_perm, _id_bytes(files, params.num_perm), False)
+    return "sharded" if est["total"] > params.memory_budget_mb * 2**20 else "memory"
+
+
+def node_keys(files, nodes: list[int]):
+    """Keeper-order key (id bytes, rank, index) of the given global doc numbers, read file by file."""
+    keys: dict[int, tuple[bytes, int, int]] = {}
+    base, k = 0, 0
+    for path, meta in files:
+        end = base + meta["docs"]
+        mine = []
+        while k < len(nodes) and nodes[k] < end:
+            mine.append(nodes[k])
+            k += 1
+        if mine:
+            with np.load(path) as z:
+                blob, off, index = z["ids"].tobytes(), z["id_offsets"], z["index"]
+            for n in mine:
+                j = n - base
+                keys[n] = (blob[off[j] : off[j + 1]], meta["rank"], int(index[j]))
+        base = end
+    return keys.__getitem__
+
+
+class DictUnionFind:
+    """Union-find over the documents that have a link only (memory ~ linked docs, not the corpus)."""
+
+    def __init__(self):
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while x != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            lo, hi = min(ra, rb), max(ra, rb)
+            self.parent[hi] = lo
+            self.parent.setdefault(lo, lo)
+
+    def groups(self) -> list[list[int]]:
+        out: dict[int, list[int]] = {}
+        for node in sorted(self.parent):
+            out.setdefault(self.find(node), []).append(node)
+        return list(out.values())
+
+
 def _drop_index(storage: RedisParams, basename: bytes) -> None:
     """Delete this run's index keys (every key of the index starts with its basename)."""
     import redis
 
-    client = redis.Redis(host=storage.host, port=storage.port, db=storage.db)
+    client = redis.Redis(**storage.client_kwargs())
     batch = []
     for key in client.scan_iter(match=basename + b"*", count=10000):
         batch.append(key)

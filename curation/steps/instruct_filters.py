@@ -13,9 +13,9 @@ import re
 from datatrove.data import Document
 from pydantic import Field
 
+from curation.formats.instruct import messages_of, normalize_prompt
 from curation.registry import OpParams, StepContext, register_op
 from curation.steps.base import ScoredFilter
-from curation.formats.instruct import messages_of, normalize_prompt
 
 _WS = re.compile(r"\s+")
 

@@ -1,57 +1,70 @@
-"""Near-duplicate removal with MinHash signatures and an LSH index (op `minhash_dedup`, a Barrier).
+"""Near-duplicate removal with MinHash signatures and LSH (op `minhash_dedup`, a Barrier).
 
-Three parts, so that every shard's signatures exist before any document is judged:
+Parts, so that every shard's signatures exist before any document is judged:
 
-1. `MinhashSignatureStep` (the barrier's `before`): normalizes the hashed field (lowercase, letters,
-   digits and combining marks only, single spaces), shingles it (word n-grams, or character n-grams
-   for languages written without spaces), and writes one compact signature file per task
-   (`work/<step>/signatures/<rank>.npz`: uint32 signatures + doc ids). Every document passes; the
-   signed ones carry their position (`_minhash_pos`, popped again by the filter), so decisions stay
-   exact when ids repeat, as in `exact_dedup`.
-2. `MinhashClusterStage` (the barrier's stage, 1 task, after all tasks finished): inserts every
-   signature into a datasketch `MinHashLSH` (in memory, or Redis so several processes share one
-   index), turns band collisions into clusters with union-find, verifies each candidate link by the
-   signature agreement (the MinHash estimate of Jaccard, not the exact shingle-set Jaccard), keeps
-   the document with the smallest id per cluster, and writes `clusters.npz` atomically.
-3. `MinhashDedupFilter` (the barrier's filter): removes the other cluster members with reason
+1. `MinhashSignatureStep` (the barrier's `before`): drops lines of fewer than `min_line_words` words
+   (boilerplate), normalizes the hashed field (lowercase, letters, digits and combining marks only),
+   shingles it (word n-grams, or character n-grams for languages written without spaces), signs it
+   piece by piece (bounded memory, `_minhash_sig.py`) and writes one signature file per task
+   (`work/<step>/signatures/<rank>.npz`: signatures, doc ids, shingle counts). Every document passes;
+   the signed ones carry their position (`_rootstock.minhash_pos`, popped again by the filter; a value
+   arriving with the input is dropped first), so decisions stay exact when ids repeat.
+2. Stage 1 (`tasks` workers): `MinhashBandStage` (`_minhash_bands.py`) links LSH bucket members from
+   a share of the bands when the band-sharded path is chosen (else a no-op); with Redis storage,
+   `MinhashRedisInsertStage` inserts each task's share into the shared index instead.
+3. Stage 2 (1 task): `MinhashClusterStage` (`_minhash_lsh.py`) picks the path (`mode`, or from its
+   printed memory estimate), clusters (in-memory datasketch index, Redis, or the union of the band
+   tasks' links), verifies each candidate link by signature agreement (>= threshold, or
+   short_threshold when the smaller doc has < short_shingles shingles), keeps the smallest id per
+   cluster and writes `clusters.npz` atomically.
+4. `MinhashDedupFilter` (the barrier's filter): removes the other cluster members with reason
    `near_duplicate` and `dup_of = <kept id>`; every clustered document gets `dedup.cluster` and
    `dedup.cluster_size`.
 
-Signatures are bit-identical to datasketch's `MinHash(num_perm, seed)` (scheme `affine32`, default
-`sha1_hash32`) fed with the UTF-8 shingles: we compute the same hashes, vectorized with numpy over
-all shingles of a document (tests/curation/steps/test_minhash.py asserts it).
+Defaults (threshold 0.5, word 5-grams, min_line_words 4, short docs 0.8, `hashing: fast`) were chosen
+on Webis/MRPC in bench/minhash.py; the README has the table. `hashing: sha1` gives signatures
+bit-identical to datasketch's `MinHash(num_perm, seed)` fed with the same shingles (tested).
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import regex
-from datasketch import MinHash
-from datasketch.minhash import _fmix
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from curation.registry import Barrier, OpParams, StepContext, register_op
+from curation.steps._minhash_bands import MinhashBandStage
 from curation.steps._minhash_io import load_clusters, write_signatures
 from curation.steps._minhash_lsh import MinhashClusterStage, MinhashRedisInsertStage, RedisParams
+from curation.steps._minhash_sig import (  # noqa: F401 (re-exported for tests and bench)
+    CHUNK_ROWS,
+    TOKEN_RE,
+    Hashing,
+    MinhashSigner,
+    normalize_tokens,
+    shingles,
+)
 from curation.steps.base import ledger_update
 
-# Letters, digits and combining marks (Devanagari/Thai vowel signs are marks: `re`'s \w splits on them).
-TOKEN_RE = regex.compile(r"[\p{L}\p{N}\p{M}]+")
 # Scripts written without spaces between words: shingle characters, not words.
 CHAR_LANGS = ("zh", "ja", "th", "lo", "km", "my", "bo", "yue", "wuu")  # "zh-Hant", "ja_JP" match too
-POS_KEY = "_minhash_pos"  # "rank:index" stamped by the signature step, popped by the filter
-CHUNK_ROWS = 1024  # shingles per permutation block: num_perm x 1024 x 4 B = 512 KB, stays in L2 cache
+# Internal metadata keys live under RESERVED (see MinhashSignatureStep.run: any value arriving with the
+# input is dropped there, so input cannot name a position and get an unrelated document removed).
+RESERVED = "_rootstock."
+POS_KEY = RESERVED + "minhash_pos"  # "rank:index" stamped by the signature step, popped by the filter
 
 
 class MinhashParams(OpParams):
     """Params of `minhash_dedup`."""
+
+    model_config = ConfigDict(
+        **OpParams.model_config, hide_input_in_errors=True
+    )  # storage.url may hold a password
 
     field: str = Field("text", description="what is hashed: 'text' or a metadata key (e.g. 'prompt')")
     ngram: int = Field(5, ge=1, description="word n-gram size of a shingle (words)")
@@ -60,13 +73,40 @@ class MinhashParams(OpParams):
         "auto", description="'auto': char n-grams when metadata lang is in char_langs, else words"
     )
     char_langs: list[str] = Field(list(CHAR_LANGS), description="languages shingled by characters in 'auto'")
+    min_line_words: int = Field(
+        4, ge=0, description="drop lines of fewer words before shingling (boilerplate); 0: keep all"
+    )
     num_perm: int = Field(128, ge=2, description="permutations per signature (4 bytes each)")
-    threshold: float = Field(0.8, gt=0, le=1, description="Jaccard similarity that counts as near-duplicate")
+    threshold: float = Field(
+        0.5, gt=0, le=1, description="Jaccard similarity that counts as near-duplicate (README: why 0.5)"
+    )
     bands: int | None = Field(None, ge=2, description="LSH bands (with rows); default: datasketch optimum")
     rows: int | None = Field(None, ge=1, description="LSH rows per band (with bands)")
     seed: int = Field(1, description="permutation seed (same on every worker)")
+    hashing: Hashing = Field(
+        "fast",
+        description="shingle hash: 'sha1' (bit-identical to datasketch MinHash) or 'fast' (numpy, ~4x faster)",
+    )
+    short_shingles: int = Field(
+        40, ge=0, description="a pair whose smaller doc has fewer shingles needs short_threshold (0: off)"
+    )
+    short_threshold: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="similarity required of short docs (one-sentence paraphrases share a lot)",
+    )
     verify: bool = Field(
         True, description="keep an LSH candidate link only if signature agreement >= threshold"
+    )
+    mode: Literal["auto", "memory", "sharded"] = Field(
+        "auto", description="cluster stage: in-memory index, band-sharded over tasks, or by the estimate"
+    )
+    memory_budget_mb: int = Field(
+        2048, ge=0, description="'auto' shards the cluster stage when the in-memory estimate exceeds this"
+    )
+    shard_keys_mb: int | None = Field(
+        None, ge=1, description="sharded: band keys a task holds at once (default 96); more = fewer passes"
     )
     storage: RedisParams | None = Field(None, description="{type: redis, host, port}: shared LSH index")
 
@@ -74,71 +114,11 @@ class MinhashParams(OpParams):
     def _check_bands(self):
         if (self.bands is None) != (self.rows is None):
             raise ValueError("give both bands and rows, or neither")
+        if self.mode == "sharded" and self.storage is not None:
+            raise ValueError("mode: sharded needs no storage (the band tasks read the signature files)")
         if self.bands is not None and self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm {self.num_perm}")
         return self
-
-
-def _ascii_table() -> bytes:
-    table = bytearray(b" " * 256)
-    for c in b"abcdefghijklmnopqrstuvwxyz0123456789":
-        table[c] = c
-    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-        table[c] = c + 32
-    return bytes(table)
-
-
-_ASCII_TABLE = _ascii_table()  # lowercase letters and digits kept, every other byte -> space
-
-
-def normalize_tokens(text: str) -> list[bytes]:
-    """UTF-8 tokens: lowercased runs of letters/digits/marks; punctuation and whitespace separate them.
-
-    ASCII text (most of the web) takes a 3x faster byte-table path with the same result.
-    """
-    if text.isascii():
-        return text.encode().translate(_ASCII_TABLE).split()
-    return [t.encode() for t in TOKEN_RE.findall(text.lower())]
-
-
-def shingles(text: str, ngram: int = 5, char: bool = False) -> list[bytes]:
-    """The UTF-8 shingles of `text` after normalization (repeats included: MinHash ignores them).
-
-    Word mode: space-joined word n-grams. Char mode: n-grams of the text with spaces removed. A text
-    shorter than one n-gram is a single shingle; an empty text has none.
-    """
-    if char:
-        chars = "".join(t.decode() for t in normalize_tokens(text))
-        if len(chars) <= ngram:
-            return [chars.encode()] if chars else []
-        return [chars[i : i + ngram].encode() for i in range(len(chars) - ngram + 1)]
-    tokens = normalize_tokens(text)
-    if len(tokens) <= ngram:
-        return [b" ".join(tokens)] if tokens else []
-    return list(map(b" ".join, zip(*[tokens[i:] for i in range(ngram)])))
-
-
-class MinhashSigner:
-    """datasketch-identical MinHash signatures (scheme affine32, sha1_hash32), vectorized with numpy."""
-
-    def __init__(self, num_perm: int = 128, seed: int = 1):
-        self.num_perm, self.seed = num_perm, seed
-        a, b = MinHash(num_perm=num_perm, seed=seed).permutations
-        self.a, self.b = a.astype(np.uint32), b.astype(np.uint32)[:, None]
-
-    def signature(self, shingle_list: list[bytes]) -> np.ndarray:
-        """uint32[num_perm]: min over shingles of a * fmix32(sha1_32(shingle)) + b (mod 2^32)."""
-        sha1 = hashlib.sha1
-        # sha1_hash32 = first 4 digest bytes, little endian; every 5th uint32 of the joined digests.
-        hv = np.frombuffer(b"".join([sha1(s).digest() for s in shingle_list]), dtype="<u4")[::5]
-        hv = _fmix(hv.astype(np.uint32), 32)
-        sig = np.full(self.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
-        for start in range(0, len(hv), CHUNK_ROWS):
-            # (num_perm, shingles) layout: the min runs along contiguous rows (3x faster than axis 0)
-            block = np.multiply.outer(self.a, hv[start : start + CHUNK_ROWS])  # wraps mod 2^32, as datasketch
-            block += self.b
-            np.minimum(sig, block.min(axis=1), out=sig)
-        return sig
 
 
 class MinhashSignatureStep(PipelineStep):
@@ -151,29 +131,46 @@ class MinhashSignatureStep(PipelineStep):
         super().__init__()
         self.params = params
         self.work_dir = str(work_dir)
-        self.signer = MinhashSigner(params.num_perm, params.seed)
+        self.signer = MinhashSigner(params.num_perm, params.seed, params.hashing)
         self.char_langs = {lang.lower() for lang in params.char_langs}
 
-    def doc_shingles(self, doc: Document) -> list[bytes] | None:
+    def _value_and_mode(self, doc: Document) -> tuple[str | None, bool]:
         p = self.params
         value = doc.text if p.field == "text" else doc.metadata.get(p.field)
-        if not isinstance(value, str):
-            return None
         lang = str(doc.metadata.get("lang") or "").lower().replace("_", "-")
         char = p.shingle == "char" or (
             p.shingle == "auto" and (lang in self.char_langs or lang.split("-")[0] in self.char_langs)
         )
-        return shingles(value, p.char_ngram if char else p.ngram, char=char)
+        return (value if isinstance(value, str) else None), char
+
+    def doc_shingles(self, doc: Document) -> list[bytes] | None:
+        """The shingles `doc` is signed with (None: no string to hash). For tests and inspection."""
+        value, char = self._value_and_mode(doc)
+        if value is None:
+            return None
+        p = self.params
+        return shingles(value, p.char_ngram if char else p.ngram, char=char, min_line_words=p.min_line_words)
+
+    def doc_signature(self, doc: Document) -> np.ndarray | None:
+        """Signature of the hashed field, streamed in pieces (bounded memory); None: no shingles."""
+        value, char = self._value_and_mode(doc)
+        if value is None:
+            return None
+        p = self.params
+        return self.signer.sign_text(value, p.char_ngram if char else p.ngram, char, p.min_line_words)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        sigs, ids, positions = [], [], []
+        sigs, ids, positions, counts = [], [], [], []
         for i, doc in enumerate(data):
             with self.track_time():
-                sh = self.doc_shingles(doc)
-                if sh:
-                    sigs.append(self.signer.signature(sh))
+                # input cannot set an internal key: a forged position would remove an unrelated doc
+                doc.metadata.pop(POS_KEY, None)
+                sig = self.doc_signature(doc)
+                if sig is not None:
+                    sigs.append(sig)
                     ids.append(str(doc.id))
                     positions.append(i)
+                    counts.append(self.signer.last_count)
                     # the position, not the id, names the document in the filter: ids may repeat
                     doc.metadata[POS_KEY] = f"{rank}:{i}"
                     self.stat_update("signed")
@@ -181,7 +178,9 @@ class MinhashSignatureStep(PipelineStep):
                     self.stat_update("no_shingles")
             yield doc
         sig_array = np.stack(sigs) if sigs else np.zeros((0, self.params.num_perm), dtype=np.uint32)
-        write_signatures(Path(self.work_dir) / "signatures", rank, world_size, sig_array, ids, positions)
+        write_signatures(
+            Path(self.work_dir) / "signatures", rank, world_size, sig_array, ids, positions, counts
+        )
 
 
 class MinhashDedupFilter(BaseFilter):
@@ -220,10 +219,11 @@ def minhash_dedup(params: MinhashParams, ctx: StepContext) -> Barrier:
     `storage: {type: redis, host, port}` shares the LSH index between processes or machines.
     """
     work = ctx.work_dir
-    cluster = MinhashClusterStage(params, work, expected_tasks=ctx.tasks)
-    stages = [([cluster], 1)]
-    if params.storage is not None:  # every task inserts its share into the shared index, then cluster
-        stages.insert(0, ([MinhashRedisInsertStage(params, work, expected_tasks=ctx.tasks)], ctx.tasks))
+    if params.storage is not None:  # every task inserts its share into the shared index
+        first = MinhashRedisInsertStage(params, work, expected_tasks=ctx.tasks)
+    else:  # band shards (a no-op when the in-memory path is chosen from the estimate)
+        first = MinhashBandStage(params, work, expected_tasks=ctx.tasks)
+    stages = [([first], ctx.tasks), ([MinhashClusterStage(params, work, expected_tasks=ctx.tasks)], 1)]
     return Barrier(
         before=[MinhashSignatureStep(params, work)],
         stages=stages,

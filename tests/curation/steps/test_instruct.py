@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from curation.steps.decontam import Decontaminate, DecontaminateParams, informative, normalize_words
 from curation.formats.instruct import (
     PARSERS,
     READERS,
@@ -25,6 +24,7 @@ from curation.formats.instruct import (
     to_messages,
     to_sharegpt,
 )
+from curation.steps.decontam import Decontaminate, DecontaminateParams, informative, normalize_words
 from curation.steps.instruct_filters import (
     InstructionFilter,
     InstructionFilterParams,

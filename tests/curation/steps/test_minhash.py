@@ -14,7 +14,9 @@ import random
 import shutil
 import socket
 import subprocess
+import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +72,7 @@ def _write_shards(folder: Path, shards: list[list[dict]]) -> Path:
     return folder
 
 
-def _run_barrier(run_dir: Path, input_dir: Path, tasks: int, **params) -> list[dict]:
+def _run_barrier(run_dir: Path, input_dir: Path, tasks: int, max_workers: int = 2, **params) -> list[dict]:
     """Run the barrier's parts like build.py does; returns every output doc (kept and removed)."""
     barrier = get_op("minhash_dedup").build(
         MinhashParams(**params), StepContext(run_dir=run_dir, step_id="minhash_dedup", tasks=tasks)
@@ -82,7 +84,9 @@ def _run_barrier(run_dir: Path, input_dir: Path, tasks: int, **params) -> list[d
         tasks=tasks, workers=1, logging_dir=str(logs / "segment_0"),
     ).run()  # fmt: skip
     for j, (pipe, n) in enumerate(barrier.stages, start=1):
-        LocalPipelineExecutor(pipe, tasks=n, workers=min(n, 2), logging_dir=str(logs / f"stage_{j}")).run()
+        LocalPipelineExecutor(
+            pipe, tasks=n, workers=min(n, max_workers), logging_dir=str(logs / f"stage_{j}")
+        ).run()
     kept_dir, removed_dir = run_dir / "output", run_dir / "removed"
     barrier.filter.exclusion_writer = JsonlWriter(str(removed_dir), output_filename="${rank}.jsonl.gz")
     LocalPipelineExecutor(
@@ -197,7 +201,7 @@ def test_near_duplicates_across_shards_and_tasks(tmp_path):
     total = lambda v: v["total"] if isinstance(v, dict) else v
     assert total(filt["dropped_near_duplicate"]) == len(removed)
     assert total(filt["ledger:dedup:duplicates_removed"]) == len(removed)
-    c_stats = json.loads((tmp_path / "run/logs/stage_1/stats.json").read_text())
+    c_stats = json.loads((tmp_path / "run/logs/stage_2/stats.json").read_text())
     assert total(c_stats[0]["stats"]["ledger:dedup:clusters"]) == 3
 
 
@@ -211,7 +215,7 @@ def test_same_decisions_for_any_task_count(tmp_path):
 
 def test_field_hashes_a_metadata_key(tmp_path):
     rng = random.Random(3)
-    prompt = _text(rng, 40)
+    prompt = _text(rng, 80)  # >= short_shingles (40): the default threshold applies
     shard = [
         {"id": "a", "text": _text(rng), "prompt": prompt},
         {"id": "b", "text": _text(rng), "prompt": _mutate(prompt, rng, 1)},
@@ -225,6 +229,34 @@ def test_field_hashes_a_metadata_key(tmp_path):
     assert got["a"][0] == got["c"][0] == got["d"][0] == "kept"
 
 
+def test_short_documents_need_more_agreement(tmp_path):
+    """At the defaults (threshold 0.5, short_shingles 40 -> 0.8): two long docs sharing ~60% of their
+    shingles are near-duplicates; two one-sentence docs sharing as much are not (paraphrases do)."""
+    rng = random.Random(4)
+
+    def pair(words: int, changes: int) -> tuple[str, str]:
+        a = _text(rng, words).rstrip(".").split()
+        b = list(a)
+        for k in range(changes):  # spread the changes evenly: Jaccard of 5-grams ~0.6
+            b[(k * len(a)) // changes + len(a) // (2 * changes)] = "changed"
+        return " ".join(a), " ".join(b)
+
+    long_a, long_b = pair(400, 20)  # Jaccard 296/496 = 0.6
+    short_a, short_b = pair(30, 1)  # Jaccard 21/31 = 0.68
+    shard = [
+        {"id": "long-a", "text": long_a},
+        {"id": "long-b", "text": long_b},
+        {"id": "short-a", "text": short_a},
+        {"id": "short-b", "text": short_b},
+    ]
+    inp = _write_shards(tmp_path / "in", [shard])
+    got = _decisions(_run_barrier(tmp_path / "run", inp, tasks=1))
+    assert got["long-b"] == ("removed", 0, 2, "long-a")
+    assert got["short-b"][0] == got["short-a"][0] == "kept"
+    off = _decisions(_run_barrier(tmp_path / "off", inp, tasks=1, short_shingles=0))
+    assert off["short-b"][0] == "removed"
+
+
 def test_resume_after_crash_between_stages(tmp_path):
     shards, _ = _corpus()
     inp = _write_shards(tmp_path / "in", shards)
@@ -235,7 +267,7 @@ def test_resume_after_crash_between_stages(tmp_path):
     # crash inside the cluster stage: a half-written temp file, no clusters.npz, no completion marker
     (work / "clusters.npz").unlink()
     (work / "clusters.npz.tmp123").write_bytes(b"PK\x03\x04 truncated")
-    shutil.rmtree(run / "logs" / "stage_1")
+    shutil.rmtree(run / "logs" / "stage_2")  # the cluster stage (stage_1: band shards, a no-op here)
     shutil.rmtree(run / "logs" / "segment_1")
     for folder in ("output", "removed"):
         shutil.rmtree(run / folder)
@@ -308,32 +340,36 @@ def test_redis_parallel_inserts_into_one_index(tmp_path, redis_port):
         "from curation.steps.minhash import MinhashSigner, shingles\n"
         "docs = json.load(open(sys.argv[1])); part = int(sys.argv[2])\n"
         "cfg = {'type': 'redis', 'basename': b'pytest_shared', 'redis': {'host': '127.0.0.1', 'port': int(sys.argv[3])}}\n"
-        "lsh = MinHashLSH(num_perm=128, params=(9, 13), storage_config=cfg)\n"
+        "lsh = MinHashLSH(num_perm=128, params=(9, 13), storage_config=cfg, prepickle=False)\n"
         "signer = MinhashSigner(128, 1)\n"
         "with lsh.insertion_session() as s:\n"
         "    for d in docs[part::2]:\n"
         "        sig = signer.signature(shingles(d['text']))\n"
-        "        s.insert(d['id'], LeanMinHash(seed=1, hashvalues=sig, scheme='affine32'))\n"
+        "        s.insert(d['id'].encode(), LeanMinHash(seed=1, hashvalues=sig, scheme='affine32'))\n"
     )  # fmt: skip
-    procs = [subprocess.Popen(["python", "-c", script, str(path), str(k), str(redis_port)]) for k in (0, 1)]
+    # sys.executable, not a bare "python": the venv need not be activated (issue 14 item 2)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(path), str(k), str(redis_port)]) for k in (0, 1)
+    ]
     assert [p.wait(timeout=60) for p in procs] == [0, 0]
     storage = {
         "type": "redis",
         "basename": b"pytest_shared",
         "redis": {"host": "127.0.0.1", "port": redis_port},
     }
-    shared = MinHashLSH(num_perm=128, params=(9, 13), storage_config=storage)
+    shared = MinHashLSH(num_perm=128, params=(9, 13), storage_config=storage, prepickle=False)
     local = MinHashLSH(num_perm=128, params=(9, 13))
     signer = MinhashSigner(128, 1)
     for d in docs:
         local.insert(
-            d["id"], LeanMinHash(seed=1, hashvalues=signer.signature(shingles(d["text"])), scheme="affine32")
+            d["id"].encode(),
+            LeanMinHash(seed=1, hashvalues=signer.signature(shingles(d["text"])), scheme="affine32"),
         )
     for d in docs:
         q = LeanMinHash(seed=1, hashvalues=signer.signature(shingles(d["text"])), scheme="affine32")
         assert sorted(shared.query(q)) == sorted(local.query(q))
     for keeper, members in families.items():
-        assert set(members) <= set(
+        assert {m.encode() for m in members} <= set(
             shared.query(LeanMinHash(seed=1, hashvalues=signer.signature(shingles(
                 next(d["text"] for d in docs if d["id"] == keeper))), scheme="affine32"))
         )  # fmt: skip
@@ -367,3 +403,220 @@ def test_recipe_end_to_end(tmp_path, run_recipe):
     assert sorted(d["metadata"]["dup_of"] for d in removed) == sorted(
         k for k, m in families.items() for _ in range(len(m) - 1)
     )
+
+
+# --- hostile and huge input (issue 12 items 6, 8, 15) ----------------------------------------------
+
+
+def test_streamed_signature_equals_whole_text():
+    """Signing piece by piece (n-1 units carried over) gives exactly the whole-text shingles' signature."""
+    rng = random.Random(5)
+    text = "\n".join(_text(rng, rng.randint(1, 30)) for _ in range(60)) + " Ünïcode Wörter, ß und 我们去公园"
+    for hashing in ("sha1", "fast"):
+        whole, pieces = MinhashSigner(64, 2, hashing), MinhashSigner(64, 2, hashing)
+        pieces.piece_chars = 40  # many pieces, some shorter than one n-gram
+        for n, char in ((5, False), (1, False), (9, False), (4, True)):
+            ref = whole.sign_text(text, n, char)
+            np.testing.assert_array_equal(pieces.sign_text(text, n, char), ref)
+            if hashing == "sha1":  # and the sha1 scheme is still datasketch's, bit for bit
+                m = MinHash(num_perm=64, seed=2)
+                m.update_batch(shingles(text, n, char))
+                np.testing.assert_array_equal(ref, m.hashvalues)
+        assert pieces.sign_text("a b", 5) is not None and pieces.sign_text(" ... ", 5) is None
+
+
+def test_signature_memory_is_bounded_for_a_huge_document(tmp_path):
+    """A 9 MB document: the signature step's peak allocation is bounded by one piece (< 16 MiB).
+
+    Before streaming, the step built every shingle at once (~1.3M bytes objects, > 100 MB here).
+    """
+    from datatrove.data import Document
+
+    from curation.steps.minhash import MinhashSignatureStep
+
+    text = " ".join(f"w{i % 99991}" for i in range(1_300_000))
+    for hashing in ("sha1", "fast"):
+        step = MinhashSignatureStep(MinhashParams(hashing=hashing), tmp_path / hashing)
+        doc = Document(text=text, id="huge", metadata={})
+        tracemalloc.start()
+        try:
+            list(step.run(iter([doc])))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 16 << 20, (hashing, peak, len(text))
+
+
+def test_forged_internal_position_cannot_remove_a_document(tmp_path):
+    """Input that sets the internal position key (here the position of a removed duplicate) is ignored."""
+    from curation.steps.minhash import POS_KEY
+
+    rng = random.Random(11)
+    base = _text(rng)
+    shard = [
+        {"id": "a", "text": base},
+        {"id": "b", "text": _mutate(base, rng)},  # position 0:1, removed as a duplicate of "a"
+        {"id": "victim-empty", "text": " ... ", POS_KEY: "0:1", "_minhash_pos": "0:1"},
+        {"id": "victim-text", "text": _text(rng), POS_KEY: "0:1"},
+    ]
+    docs = _run_barrier(tmp_path / "run", _write_shards(tmp_path / "in", [shard]), tasks=1)
+    got = _decisions(docs)
+    assert got["b"] == ("removed", 0, 2, "a")
+    assert got["victim-empty"] == got["victim-text"] == ("kept", None, None, None)
+    assert not any(POS_KEY in d["metadata"] for d in docs)
+
+
+def _start_redis(tmp_path, *extra):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server not installed (apt-get install redis-server): Redis index tests skipped")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path), *extra],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    import redis
+
+    password = extra[extra.index("--requirepass") + 1] if "--requirepass" in extra else None
+    client = redis.Redis(host="127.0.0.1", port=port, password=password)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    return proc, port, client
+
+
+def test_redis_index_members_are_never_unpickled(tmp_path, redis_port):
+    """A pickle planted in every bucket of the shared index is skipped, not loaded (it would create a file)."""
+    import pickle
+
+    import redis
+
+    from curation.steps._minhash_lsh import MinhashClusterStage
+
+    class Planted:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "PWNED"), "w"))
+
+    shards, _ = _corpus()
+    inp = _write_shards(tmp_path / "in", shards)
+    params = {"storage": {"type": "redis", "host": "127.0.0.1", "port": redis_port, "keep_index": True}}
+    reference = _decisions(_run_barrier(tmp_path / "run", inp, tasks=3, **params))
+    client = redis.Redis(port=redis_port)
+    planted = 0
+    for key in client.scan_iter(match=b"rootstock_minhash_*"):
+        if client.type(key) == b"set":
+            client.sadd(key, pickle.dumps(Planted()))
+            planted += 1
+    assert planted > 0
+    work = tmp_path / "run" / "work" / "minhash_dedup"
+    (work / "clusters.npz").unlink()
+    MinhashClusterStage(MinhashParams(**params), work, expected_tasks=3).run()
+    assert not (tmp_path / "PWNED").exists()
+    from curation.steps._minhash_io import load_clusters
+
+    clusters = load_clusters(work / "clusters.npz")
+    assert (
+        len({c for c, _, _ in clusters.values()})
+        == 3
+        == len({v[1] for v in reference.values() if v[1] is not None})
+    )
+
+
+def test_redis_password_from_url_or_env_never_printed(tmp_path, monkeypatch):
+    secret = "s3cr@t-pw"
+    proc, port, client = _start_redis(tmp_path, "--requirepass", secret)
+    try:
+        shards, _ = _corpus()
+        inp = _write_shards(tmp_path / "in", shards)
+        memory = _decisions(_run_barrier(tmp_path / "mem", inp, tasks=2))
+        url = f"redis://:s3cr%40t-pw@127.0.0.1:{port}/3"
+        assert _decisions(_run_barrier(tmp_path / "url", inp, tasks=2, storage={"url": url})) == memory
+        monkeypatch.setenv("ROOTSTOCK_TEST_REDIS_PW", secret)
+        env = {"host": "127.0.0.1", "port": port, "password_env": "ROOTSTOCK_TEST_REDIS_PW"}
+        # 1 worker = this process: datatrove's forkserver, started by an earlier test, has an older environ
+        assert _decisions(_run_barrier(tmp_path / "env", inp, tasks=2, max_workers=1, storage=env)) == memory
+        assert client.dbsize() == 0  # both indexes dropped after clustering
+        p = MinhashParams(storage={"url": url})
+        shown = [repr(p), str(p), json.dumps(p.model_dump()), p.model_dump_json()]
+        for folder in ("url", "env"):
+            shown += [
+                f.read_text(errors="replace") for f in (tmp_path / folder / "logs").rglob("*") if f.is_file()
+            ]
+        assert not any("s3cr" in s for s in shown)
+        assert p.model_dump()["storage"]["url"] == f"redis://:***@127.0.0.1:{port}/3"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    from curation.steps._minhash_lsh import RedisParams
+
+    kw = RedisParams(url="rediss://me:p%3Aw@cache.example:6380/5").client_kwargs()
+    assert kw == {
+        "host": "cache.example",
+        "port": 6380,
+        "db": 5,
+        "ssl": True,
+        "username": "me",
+        "password": "p:w",
+    }
+    with pytest.raises(ValueError, match=r"\*\*\*") as err:
+        MinhashParams(storage={"url": "http://:topsecret@host/0"})
+    assert "topsecret" not in str(err.value)
+
+
+# --- band-sharded cluster stage (issue 15 part 1) --------------------------------------------------
+
+
+def _families_corpus(seed: int, families: int = 25, solos: int = 60, shards: int = 3) -> list[list[dict]]:
+    """Families of 2-6 docs at varied distances (some near the threshold), split over shards."""
+    rng = random.Random(seed)
+    out: list[list[dict]] = [[] for _ in range(shards)]
+    k = 0
+    for f in range(families):
+        base = _text(rng, rng.choice((30, 80, 200)))
+        for m in range(rng.randint(2, 6)):
+            text = base if m == 0 else _mutate(base, rng, rng.randint(1, max(1, len(base.split()) // 8)))
+            out[k % shards].append({"id": f"f{f:02d}-{m}", "text": text})
+            k += 1
+    for i in range(solos):
+        out[i % shards].append({"id": f"s{i:03d}", "text": _text(rng, 60)})
+    for shard in out:
+        rng.shuffle(shard)
+    return out
+
+
+@pytest.mark.parametrize("tasks", [1, 3])
+def test_sharded_clusters_equal_in_memory(tmp_path, tasks):
+    shards = _families_corpus(seed=tasks)
+    inp = _write_shards(tmp_path / "in", shards)
+    memory = _decisions(_run_barrier(tmp_path / "mem", inp, tasks=tasks, mode="memory"))
+    sharded = _decisions(_run_barrier(tmp_path / "shard", inp, tasks=tasks, mode="sharded"))
+    assert sharded == memory
+    assert sum(v[0] == "removed" for v in memory.values()) > 20  # the corpus does have duplicates
+    work = tmp_path / "shard" / "work" / "minhash_dedup"
+    assert len(list((work / "pairs").glob("*.npz"))) == tasks
+    # 'auto' shards when the in-memory estimate exceeds the budget, and decides the same clusters
+    auto = _decisions(_run_barrier(tmp_path / "auto", inp, tasks=tasks, memory_budget_mb=0))
+    assert auto == memory
+    assert (tmp_path / "auto" / "work" / "minhash_dedup" / "pairs").exists()
+    assert not (tmp_path / "mem" / "work" / "minhash_dedup" / "pairs").exists()
+
+
+def test_sharded_key_space_parts_give_the_same_links(tmp_path, monkeypatch):
+    """Splitting each band's key space into parts and loading bucket members in small batches (what a
+    huge corpus gets) changes nothing."""
+    from curation.steps import _minhash_bands
+
+    shards = _families_corpus(seed=9)
+    inp = _write_shards(tmp_path / "in", shards)
+    one = _decisions(_run_barrier(tmp_path / "one", inp, tasks=2, mode="sharded"))
+    monkeypatch.setattr(_minhash_bands, "SHARE_BUDGET", 48 * 50)  # ~50 docs per share: several parts
+    monkeypatch.setattr(_minhash_bands, "CAND_BATCH", 7)  # bucket members' signatures loaded 7 at a time
+    assert _minhash_bands.share_plan(300, 25)[0] > 1
+    many = _decisions(_run_barrier(tmp_path / "many", inp, tasks=2, max_workers=1, mode="sharded"))
+    assert many == one

@@ -53,7 +53,8 @@ def test_perplexity_check_runs_and_removes(models):
     sp_path, arpa = models
     lm = {"kenlm_models": {"en": arpa}, "sentencepiece_models": {"en": sp_path}}
     with gzip.open(FIXTURE, "rt", encoding="utf-8") as f:
-        text = next(r["text"] for r in map(json.loads, f) if r["id"] == "en-12-20")  # kept by ROOTS' en filters
+        # 8 UDHR passages: kept by ROOTS' en filters
+        text = next(r["text"] for r in map(json.loads, f) if r["id"] == "en-12-20")
     step = make_filter(RootsParams(**lm))
     d = Document(text=text, id="0", metadata={"lang": "en"})
     assert step.filter(d) is True  # score + decide, metrics written to metadata

@@ -300,6 +300,18 @@ def check_controls(controls: list[dict], comps: list[dict]) -> list[dict]:
 def summary_lines(res: dict) -> list[str]:
     """The CLI summary: only numbers that carry their CI and are neither extrapolated nor from a flagged fit."""
     lines = []
+    bpt = ", ".join(
+        f"{n} {v['bytes_per_token']:.2f}" for n, v in res["variants"].items() if "bytes_per_token" in v
+    )
+    if bpt:
+        lines.append(f"bytes/token (shared tokenizer): {bpt}")
+    smp = res.get("sample") or {}
+    if smp:
+        lines.append(
+            f"sample: {smp.get('docs')} docs; docs in duplicate clusters {smp.get('dup_share_sample', '?')} "
+            f"(pool {smp.get('dup_share_pool', '?')}); near-duplicates of eval docs removed by MinHash: "
+            f"{smp.get('decontam_removed') or 0}"
+        )
     top = max(p["tokens"] for v in res["variants"].values() for p in v["points"])
     for ev in res["evals"]:
         lines.append(f"-- {ev}: delta bpb vs baseline at {top:,} tokens (95% CI; negative = better)")

@@ -33,7 +33,8 @@ EPILOGS = {
   curate eval CKPT --data a.jsonl.gz --data b.txt --max-tokens 100000 --out eval.json""",
     "ablate": """examples:
   curate ablate recipes/ablations/demo.yaml
-  curate ablate recipes/ablations/demo.yaml --out /tmp/demo --dry-run""",
+  curate ablate recipes/ablations/demo.yaml --out /tmp/demo --dry-run
+  curate ablate recipes/ablations/demo.yaml --budgets 2048,4096,8192,16384,32768,65536 --workers 4""",
 }
 
 
@@ -146,8 +147,16 @@ def cmd_ablate(args) -> int:
     import dataclasses
 
     from training.ablate import load_ablation, run_ablation
+    from training.data import ConfigError
 
     cfg = load_ablation(args.config, out=args.out)
+    if args.budgets:
+        try:
+            cfg.budgets = sorted({int(b) for b in args.budgets.split(",")})
+        except ValueError:
+            raise ConfigError(f"--budgets: expected comma-separated integers, got {args.budgets!r}") from None
+    if args.workers:
+        cfg.workers = args.workers
     if args.dry_run:
         print(json.dumps(dataclasses.asdict(cfg), indent=2))
         n = len(cfg.variants) * len(cfg.seeds)
@@ -226,7 +235,7 @@ def register_cli(subparsers) -> None:
 
     p = subparsers.add_parser(
         "ablate",
-        help="data variants x token budgets x seeds -> scaling fits and comparisons",
+        help="data variants x token budgets x seeds -> paired deltas with CIs, multipliers, controls",
         epilog=EPILOGS["ablate"],
         formatter_class=fmt,
     )
@@ -235,6 +244,8 @@ def register_cli(subparsers) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="print the resolved config and the grid size, run nothing"
     )
+    p.add_argument("--budgets", help="override `budgets`: comma-separated token counts (e.g. a smaller grid)")
+    p.add_argument("--workers", type=int, help="override `workers` (parallel training processes)")
     p.set_defaults(func=_guard(cmd_ablate))
 
 

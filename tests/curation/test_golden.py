@@ -52,21 +52,22 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "demo_roots_dedup": ("recipes/ablations/demo_roots_dedup.yaml", [f"input.path={DATA}/web_sample.jsonl.gz"]),
 }
 
-GOLDEN: dict[str, str] = {  # captured on main 530d82b (before the refactor)
+GOLDEN: dict[str, str] = {  # captured on main 530d82b (before the refactor); the roots_filters cases
+    # refreshed on issue-14 after issue 17 (ROOTS defaults) and 14.8 (roots_n_words_too_few / _too_many)
     "code": "af8f9cca68dd4d45",
     "demo_raw": "840aa186293a01cb",
-    "demo_roots_dedup": "0aae83591e5e255e",
-    "hostile-text": "1163dcf4a4c283b8",
+    "demo_roots_dedup": "652b4ece642264eb",
+    "hostile-text": "7182c67ed37d33dd",
     "instructions": "19c445cda36c73c3",
     "instructions-decontam": "d8afc2cb18b35cdb",
     "messages-in": "f4b2b5dba6c6ef2d",
     "prompt_completion-in": "7ce135905108e3da",
-    "roots_web": "abbc2ba15513b394",
-    "sample": "abbc2ba15513b394",
-    "sample-parquet": "1a12c817ddf2a113",
+    "roots_web": "6b6c2d9dae737bdc",
+    "sample": "6b6c2d9dae737bdc",
+    "sample-parquet": "a4ec476162420e08",
     "sharegpt-in": "64fadec464b71e5d",
-    "text-in": "f4d78f663408647f",
-    "truncated": "54b82bf5a2e22955",
+    "text-in": "46adc1b79fd6ba54",
+    "truncated": "2959fdb32cbc9101",
 }
 
 

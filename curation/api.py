@@ -13,6 +13,7 @@ User errors raise `RecipeError` (recipe file, line and key) or `UsageError`; not
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -25,7 +26,17 @@ from typing import Any
 
 from curation.errors import RecipeError, UsageError
 from curation.recipe import Recipe
-from runfolder import RunFolder, atomic_write, atomic_write_json, iter_records, read_summary, sample_records
+from runfolder import (
+    PRODUCED,
+    RunFolder,
+    RunFolderLocked,
+    RunLock,
+    atomic_write,
+    atomic_write_json,
+    iter_records,
+    read_summary,
+    sample_records,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a hub at run time
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -159,31 +170,127 @@ def open_run(path: str | Path) -> Run:
     return Run(path)
 
 
-def prepare_run_dir(recipe: Recipe, limit: int, force: bool) -> str:
-    """Create or resume the run folder; refuse one that holds another recipe's run unless `force`.
+def check_output_path(recipe: Recipe) -> None:
+    """Refuse an `output.path` that a run (or `--force`) could damage: `/`, the home folder, an input
+    path, a folder above an input, a folder the input is read from recursively, an existing file, or
+    an existing non-empty folder that no rootstock run wrote.
+
+    Raises:
+        RecipeError: at `output.path`.
+    """
+    from curation.formats.base import folder_and_glob
+    from curation.recipe import RecipeContext
+
+    ctx = RecipeContext(recipe.source, recipe.lines or {})
+    try:
+        out = Path(recipe.output.path).expanduser().resolve()
+    except (OSError, ValueError) as e:
+        raise ctx.error(("output", "path"), f"unusable path: {e}") from None
+    if out == Path(out.anchor) or out == Path.home().resolve():
+        raise ctx.error(("output", "path"), f"refusing {out}: a run folder must be a folder of its own")
+    try:
+        folder, pattern = folder_and_glob(recipe.input.path, recipe.input.glob)
+        inputs = [Path(folder).resolve()]
+        if Path(recipe.input.path).exists():
+            inputs.append(Path(recipe.input.path).resolve())
+    except (FileNotFoundError, OSError, ValueError):
+        inputs, pattern = [], None
+    for inp in inputs:
+        if out == inp or out in inp.parents:
+            raise ctx.error(("output", "path"), f"refusing {out}: it is the input or holds it ({recipe.input.path})")
+        recursive = inp.is_dir() and (pattern is None or "**" in pattern)
+        if recursive and inp in out.parents:
+            raise ctx.error(("output", "path"), f"refusing {out}: it is inside the input folder {inp}, "
+                            "which is read recursively (the run would read its own output)")
+    if out.exists() and not out.is_dir():
+        raise ctx.error(("output", "path"), f"{out} exists and is not a folder")
+    if out.is_dir() and not RunFolder(out).is_run_folder() and any(out.iterdir()):
+        raise ctx.error(("output", "path"), f"{out} exists, is not empty and is not a rootstock run folder "
+                        "(no run.json); choose a new or empty folder")
+
+
+def check_run_paths(recipe: Recipe) -> None:
+    """What `validate`, `--dry-run` and `run` check before anything is written: the input exists and
+    the output path is safe (see `check_output_path`)."""
+    from curation.recipe import check_input_paths
+
+    check_input_paths(recipe)
+    check_output_path(recipe)
+
+
+def input_stats(stages: list) -> dict[str, list[int]]:
+    """`{input file: [size, mtime_ns]}` of the files the run reads (recorded in run.json: a rerun after
+    the input changed is refused instead of returning stale output)."""
+    reader = stages[0].pipeline[0] if stages and stages[0].pipeline else None
+    files: list[Path] = []
+    if getattr(reader, "data_folder", None) is not None and hasattr(reader.data_folder, "list_files"):
+        root = Path(reader.data_folder.path)
+        listed = reader.data_folder.list_files(glob_pattern=getattr(reader, "glob_pattern", None),
+                                               recursive=getattr(reader, "recursive", True))
+        files = [root / f for f in listed]
+    elif isinstance(getattr(reader, "path", None), str) and Path(reader.path).is_dir():
+        files = sorted(p for p in Path(reader.path).rglob("*") if p.is_file())
+    out = {}
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            continue
+        out[str(f)] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def _changed(previous: dict, current: dict) -> list[str]:
+    changes = [f"{f} is new" for f in current if f not in previous]
+    changes += [f"{f} is gone" for f in previous if f not in current]
+    changes += [f"{f} changed (size {previous[f][0]} -> {current[f][0]})" for f in current
+                if f in previous and previous[f] != current[f]]
+    return changes
+
+
+def prepare_run_dir(recipe: Recipe, limit: int, force: bool, inputs: dict | None = None) -> str:
+    """Create or resume the run folder; refuse one that holds another recipe's run, or whose input
+    changed since, unless `force`. `force` deletes only what runs write (PRODUCED, as listed in the
+    folder's run.json), never other files.
 
     Returns the start time of the run (the earlier one when resuming).
     """
     folder = RunFolder(recipe.run_dir)
     identity = {"fingerprint": recipe.fingerprint(), "limit": limit}
+    inputs = inputs or {}
+    previous = None
     if folder.run_json.exists():
-        previous = json.loads(folder.run_json.read_text())
+        try:
+            previous = json.loads(folder.run_json.read_text())
+        except ValueError:
+            previous = {}
+    if previous is not None and not force:
         same = {k: previous.get(k) for k in identity} == identity
-        if same and not force:
-            return previous["started"]  # resume: datatrove skips completed tasks
-        if not same and not force:
+        if not same:
             raise UsageError(
                 f"{folder.root} holds a run of a different recipe or --limit (fingerprint "
                 f"{previous.get('fingerprint')} limit {previous.get('limit')}, now {identity['fingerprint']} "
                 f"limit {limit}); rerun with --force to start over, or set output.path elsewhere"
             )
-    if force and folder.root.exists():
-        for p in folder.produced():
-            shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+        changes = _changed(previous.get("inputs") or {}, inputs) if "inputs" in previous else []
+        if changes:
+            more = f" (and {len(changes) - 3} more)" if len(changes) > 3 else ""
+            raise UsageError(f"the input changed since {folder.root} was written: {'; '.join(changes[:3])}{more}; "
+                             "rerun with --force to start over")
+        return previous["started"]  # resume: datatrove skips completed tasks
+    if force and previous is not None:
+        names = set(previous.get("produced") or PRODUCED) & set(PRODUCED)  # never a name run.json invents
+        for name in sorted(names):
+            p = folder.root / name
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            elif p.exists() or p.is_symlink():
+                p.unlink()
     folder.root.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     atomic_write(folder.recipe, recipe.resolved_yaml())
-    atomic_write_json(folder.run_json, {**identity, "started": started, "recipe_file": recipe.source})
+    atomic_write_json(folder.run_json, {**identity, "started": started, "recipe_file": recipe.source,
+                                        "produced": list(PRODUCED), "inputs": inputs})
     return started
 
 
@@ -220,28 +327,53 @@ def run(
     """
     from curation.executors import get_executor
     from curation.executors.base import quiet_terminal_logging
+    from curation.formats._uniform import uniform_output
     from curation.ledger import build_summary, collect_thresholds, write_summary
+    from curation.steps._pii_runfolder import sweep as sweep_pii
 
     recipe = load_recipe(recipe, overrides)
     limit = -1 if limit is None else limit
     executor = get_executor(recipe.executor.kind)
+    check_run_paths(recipe)  # before anything is written: a run that cannot start leaves nothing behind
     if dry_run:
         stages = plan(recipe, limit)
         result = Run(recipe.run_dir, recipe, stages)
         result.scripts = executor.dry_run(recipe, stages)
         return result
-    started = prepare_run_dir(recipe, limit, force)
     stages = plan(recipe, limit, progress)
-    quiet_terminal_logging()
-    t0 = time.time()
-    result = Run(recipe.run_dir, recipe, stages)
-    result.jobs = executor.execute(recipe, stages, on_stage=on_stage)
-    if result.jobs:  # submitted to a cluster: summary.json is written by a later call, once they finished
+    folder = RunFolder(recipe.run_dir)
+    created = not folder.root.exists()
+    lock = RunLock(folder.root)
+    try:
+        lock.acquire()
+    except RunFolderLocked as e:
+        raise UsageError(str(e)) from None
+    try:
+        try:
+            started = prepare_run_dir(recipe, limit, force, input_stats(stages))
+        except BaseException:
+            if created:  # nothing of this run may stay behind: the corrected rerun needs no --force
+                lock.release()
+                folder.lock.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    folder.root.rmdir()
+            raise
+        quiet_terminal_logging()
+        t0 = time.time()
+        result = Run(recipe.run_dir, recipe, stages)
+        result.jobs = executor.execute(recipe, stages, on_stage=on_stage)
+        if result.jobs:  # submitted to a cluster: summary.json is written by a later call, once they finished
+            return result
+        uniform_output(folder.output)  # one schema: datasets.load_dataset loads every shard
+        swept = sweep_pii(recipe)  # a recipe with `pii`: no detected value left in the folder (before summary.json)
+        summary = build_summary(recipe.run_dir, stages, recipe, started, collect_thresholds(recipe))
+        if swept is not None:
+            summary["pii_run_folder"] = swept
+        write_summary(recipe.run_dir, summary)
+        result.seconds = time.time() - t0
         return result
-    summary = build_summary(recipe.run_dir, stages, recipe, started, collect_thresholds(recipe))
-    write_summary(recipe.run_dir, summary)
-    result.seconds = time.time() - t0
-    return result
+    finally:
+        lock.release()
 
 
-__all__ = ["RecipeError", "Run", "UsageError", "load_recipe", "open_run", "plan", "run"]
+__all__ = ["RecipeError", "Run", "UsageError", "check_run_paths", "load_recipe", "open_run", "plan", "run"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datatrove.pipeline.writers import JsonlWriter
 
 from curation.formats.jsonl import SegmentReader
-from curation.formats.writers import make_output_writer, record_adapter
+from curation.formats.writers import make_output_writer, record_adapter, reproducible
 from curation.recipe import Recipe
 from curation.registry import Barrier, ReaderContext, StepContext, all_readers, get_op
 from curation.timing import measure_own_time
@@ -64,14 +64,26 @@ def parse_tag(stats_name: str) -> tuple[str, str | None]:
     return role, step_id or None
 
 
+def _tasks_with_input(reader, tasks: int) -> int:
+    """How many of `tasks` get at least one input file (datatrove gives task r the files r::tasks)."""
+    folder = getattr(reader, "data_folder", None)
+    if folder is None or getattr(reader, "paths_file", None):
+        return tasks  # e.g. a local HF dataset: its rows are split over every task
+    if hasattr(reader, "list_shard"):
+        return max(1, sum(1 for r in range(tasks) if reader.list_shard(r, tasks)))
+    files = folder.list_files(glob_pattern=reader.glob_pattern, recursive=reader.recursive)
+    return max(1, min(tasks, len(files)))
+
+
 def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> list[Stage]:
     """Turn a validated recipe into stages to run in order."""
     run_dir = recipe.run_dir
     tasks = recipe.executor.tasks
     reader_spec = all_readers()[recipe.input.format]
-    per_task_limit = -1 if limit is None or limit < 0 else max(1, -(-limit // tasks))
-    built = reader_spec.build(recipe.input, ReaderContext(run_dir, per_task_limit, progress))
+    built = reader_spec.build(recipe.input, ReaderContext(run_dir, -1, progress))
     readers = built if isinstance(built, list) else [built]
+    if limit is not None and limit >= 0:  # split over the tasks that have input (1 file, 2 tasks: all to one)
+        readers[0].limit = max(1, -(-limit // _tasks_with_input(readers[0], tasks)))
     pipeline = [tag(readers[0], "reader")] + [tag(r, "step", f"{recipe.input.format}_extract") for r in readers[1:]]
 
     stages: list[Stage] = []
@@ -84,7 +96,7 @@ def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> lis
             continue
         seg_dir = RunFolder(run_dir).segment(segment)
         pipeline += [tag(p, "aux", step.id) for p in part.before]
-        writer = JsonlWriter(str(seg_dir), output_filename="${rank}.jsonl.gz", adapter=record_adapter)
+        writer = reproducible(JsonlWriter(str(seg_dir), output_filename="${rank}.jsonl.gz", adapter=record_adapter))
         pipeline.append(tag(writer, "intermediate"))
         stages.append(Stage(f"segment_{segment}", pipeline, tasks))
         for j, (pipe, n) in enumerate(part.stages, start=1):
@@ -92,9 +104,11 @@ def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> lis
         segment += 1
         reader = SegmentReader(str(seg_dir), glob_pattern="*.jsonl.gz", add_file_path=False)
         reader.rejected_dir = str(RunFolder(run_dir).rejected)
+        reader.rejected_name = f"{{rank:05d}}.segment{segment:02d}.jsonl"  # never the first reader's file
         pipeline = [tag(reader, "segment_reader"), tag(part.filter, "step", step.id)]
     out = recipe.output
     writer = make_output_writer(str(RunFolder(run_dir).output), out.format, out.max_shard_docs, out.max_shard_bytes)
+    writer.rejected_dir = str(RunFolder(run_dir).rejected)  # a document the format cannot write
     pipeline.append(tag(writer, "output"))
     stages.append(Stage(f"segment_{segment}", pipeline, tasks))
     return stages

@@ -37,10 +37,25 @@ def _console():
     return Console(stderr=False, highlight=False)
 
 
+# Steps that change documents without removing any, and the summary.json section counting what they did.
+CHANGE_SECTIONS = {"pii": ("pii", "scrubbed")}
+
+
+def changed_text(step: dict, summary: dict) -> str:
+    """What a non-removing step changed, e.g. `scrubbed email 1,238, ip_address 310` for `pii`."""
+    section, verb = CHANGE_SECTIONS.get(step.get("op", ""), (None, ""))
+    counts = {k: v for k, v in (summary.get(section) or {}).items() if isinstance(v, int) and v} if section else {}
+    if not counts:
+        return f"{verb} nothing" if section else ""
+    items = sorted(counts.items(), key=lambda kv: -kv[1])
+    return f"{verb} " + ", ".join(f"{k} {n:,}" for k, n in items)
+
+
 def funnel_table(summary: dict):
+    from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=f"{summary['recipe']}: funnel", title_justify="left")
+    t = Table(title=f"{escape(str(summary['recipe']))}: funnel", title_justify="left")
     for col, just in [("step", "left"), ("in", "right"), ("kept", "right"), ("removed", "right"),
                       ("%", "right"), ("top reasons", "left"), ("s", "right")]:
         t.add_column(col, justify=just)
@@ -50,14 +65,17 @@ def funnel_table(summary: dict):
     for s in summary["steps"]:
         pct = f"{100 * s['removed'] / s['in']:.1f}" if s["in"] else "-"
         reasons = sorted(s["removed_by_reason"].items(), key=lambda kv: -kv[1])[:3]
-        t.add_row(s["name"], f"{s['in']:,}", f"{s['kept']:,}", f"{s['removed']:,}", pct,
-                  ", ".join(f"{r} {n:,}" for r, n in reasons), f"{s['seconds']:.1f}")
+        what = ", ".join(f"{r} {n:,}" for r, n in reasons) or changed_text(s, summary)
+        t.add_row(escape(s["name"]), f"{s['in']:,}", f"{s['kept']:,}", f"{s['removed']:,}", pct,
+                  escape(what), f"{s['seconds']:.1f}")
     out = summary["output"]
     t.add_row("output", "", f"{out['docs']:,}", "", "", f"{out['bytes'] / 1e6:.2f} MB in {len(out['shards'])} shards", "")
     return t
 
 
 def print_summary(summary: dict) -> None:
+    from rich.markup import escape
+
     con = _console()
     con.print(funnel_table(summary))
     inv = summary["invariant"]
@@ -65,39 +83,53 @@ def print_summary(summary: dict) -> None:
     con.print(f"ledger: input {inv['input']:,} = output {inv['output']:,} + removed {inv['removed']:,}"
               f" + rejected {inv['rejected']:,}  {status}")
     for p in inv.get("problems", []):
-        con.print(f"  [red]{p}[/red]")
+        con.print(f"  [red]{escape(p)}[/red]")
+    swept = summary.get("pii_run_folder")
+    if swept:
+        if swept.get("scrubbed"):
+            con.print(f"pii: also scrubbed {swept['removed_records']:,} removed and {swept['rejected_records']:,} "
+                      f"rejected records and {swept['log_files']:,} log files"
+                      + ("; work/ deleted" if swept.get("work_removed") else ""))
+        else:
+            con.print("[yellow]pii: run_folder: false, so removed/, rejected/ and logs/ keep original values[/yellow]")
 
 
 # --- commands ------------------------------------------------------------------------------------
 
 
 def cmd_validate(args) -> int:
+    from curation.api import check_run_paths
     from curation.recipe import load_recipe
 
     recipe = load_recipe(args.recipe, args.set)
+    check_run_paths(recipe)
     print(recipe.resolved_yaml(), end="")
     return 0
 
 
 def cmd_ops(args) -> int:
+    from rich.markup import escape
+
     from curation.registry import all_ops, all_readers
 
     con = _console()
+    # docs and descriptions are plain text: "[min_chars, max_chars]" must not be read as rich markup
     con.print("[bold]input formats[/bold] (input.format)")
     for name, spec in all_readers().items():
-        con.print(f"  [cyan]{name}[/cyan]  {spec.doc.splitlines()[0] if spec.doc else ''}")
+        con.print(f"  [cyan]{escape(name)}[/cyan]  {escape(spec.doc.splitlines()[0] if spec.doc else '')}")
     from curation.formats.writers import OUTPUT_FORMATS
 
     con.print("\n[bold]output formats[/bold] (output.format)")
     for name, fn in sorted(OUTPUT_FORMATS.items()):
-        con.print(f"  [cyan]{name}[/cyan]  {(fn.__doc__ or '').strip().splitlines()[0] if fn.__doc__ else ''}")
+        doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        con.print(f"  [cyan]{escape(name)}[/cyan]  {escape(doc)}")
     con.print("\n[bold]ops[/bold] (steps: - op: {params})")
     for name, op in all_ops().items():
-        con.print(f"\n[cyan]{name}[/cyan]  {op.doc}")
+        con.print(f"\n[cyan]{escape(name)}[/cyan]  {escape(op.doc or '')}")
         for fname, f in op.params.model_fields.items():
             default = "required" if f.is_required() else repr(f.get_default(call_default_factory=True))
             desc = f" — {f.description}" if f.description else ""
-            con.print(f"    {fname}: {default}{desc}")
+            con.print(escape(f"    {fname}: {default}{desc}"))
     return 0
 
 
@@ -115,11 +147,41 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def _check_reason(run, reason: str, step: str | None) -> None:
+    """A `--reason` that no step of the run removed anything for is a user error (exit 2) with the
+    closest reasons; when the summary cannot be read (run not finished) the filter is applied as is."""
+    import difflib
+
+    from runfolder import SummaryError
+
+    try:
+        steps = run.summary["steps"]
+    except (SummaryError, KeyError, TypeError):
+        return
+    known = sorted({r for s in steps if step in (None, s.get("name")) for r in s.get("removed_by_reason", {})})
+    if reason in known:
+        return
+    close = difflib.get_close_matches(reason, known, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    where = f"step {step}" if step else "this run"
+    raise UsageError(f"--reason {reason!r}: {where} removed nothing for that reason{hint} "
+                     f"(reasons: {', '.join(known) or 'none'})")
+
+
 def cmd_sample(args) -> int:
-    """Print a few documents of a run: kept (default), removed by a step, or rejected."""
+    """Print a few documents of a run: kept (default), removed by a step, or rejected.
+
+    Everything printed comes from documents, so it is printed as plain text (no rich markup, no emoji
+    codes) with control characters made visible (`curation.terminal.safe`).
+    """
+    from rich.text import Text
+
     from curation.api import open_run
+    from curation.terminal import safe
 
     run = open_run(args.run_dir)
+    if args.reason and not args.rejected:
+        _check_reason(run, args.reason, args.removed)
     if args.rejected:
         records = run.sample(args.n, seed=args.seed, rejected=True)
     elif args.removed or args.reason:
@@ -129,18 +191,24 @@ def cmd_sample(args) -> int:
     con = _console()
     shown = 0
     for rec in records:
-        meta = rec.get("metadata", {})
+        meta = rec.get("metadata") or {}
         if args.rejected:
-            con.print(f"[bold]{rec['source']}:{rec['line']}[/bold]  {rec['error']}", markup=False)
-            con.print(rec.get("raw", "")[: args.chars], markup=False)
+            # code trees reject whole files (no line): print the file alone, never "path:None"
+            line = rec.get("line")
+            where = safe(rec.get("source"), one_line=True) + (f":{line}" if line is not None else "")
+            con.print(Text(where, style="bold") + Text("  " + safe(rec.get("error", ""), one_line=True)))
+            raw = rec.get("raw") or ""
+            con.print(Text(safe(raw[: args.chars]) + (" […]" if len(raw) > args.chars else "")))
         else:
-            why = f"  removed by {meta.get('removed_by')}: {meta.get('reason')}" if "reason" in meta else ""
-            con.print(f"[bold]{rec['id']}[/bold]{why}")
+            head = Text(safe(rec.get("id"), one_line=True), style="bold")
+            if "reason" in meta:
+                head += Text(f"  removed by {safe(meta.get('removed_by'), True)}: {safe(meta.get('reason'), True)}")
+            con.print(head)
             metrics = {k: v for k, v in meta.items() if "." in k or k in ("lang", "lang_score", "dup_of")}
             if metrics:
-                con.print(json.dumps(metrics, ensure_ascii=False), markup=False, style="dim")
-            text = rec["text"]
-            con.print(text[: args.chars] + (" […]" if len(text) > args.chars else ""), markup=False)
+                con.print(Text(safe(json.dumps(metrics, ensure_ascii=False), one_line=True), style="dim"))
+            text = rec.get("text") or ""
+            con.print(Text(safe(text[: args.chars]) + (" […]" if len(text) > args.chars else "")))
         con.print()
         shown += 1
     if not shown:

@@ -65,7 +65,8 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
     extra: dict[str, Counter] = defaultdict(Counter)
     inp = {"docs": 0, "bytes": 0}
     out = {"docs": 0, "bytes": 0}
-    rejected = 0
+    rejected = 0  # records a reader could not read (they are input, never documents)
+    unwritable = 0  # documents the output format could not write (read, kept, then set aside)
     op_of = {s.id: s.op for s in recipe.steps}
     for stage in stages:
         for role, step_id, s in load_stage_stats(RunFolder(run_dir).stage_logs(stage.name)):
@@ -73,7 +74,10 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
                 if key.startswith(LEDGER_PREFIX):
                     section, _, name = key[len(LEDGER_PREFIX):].partition(":")
                     extra[section][name] += int(value)
-            rejected += int(s.get("rejected", 0))
+            if role == "output":
+                unwritable += int(s.get("rejected", 0))
+            else:
+                rejected += int(s.get("rejected", 0))
             if role == "reader":
                 inp["docs"] += int(s.get("documents", 0))
                 inp["bytes"] += int(s.get("input_bytes", 0))
@@ -113,9 +117,11 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
         if s["in"] != expected:
             problems.append(f"step {s['name']} received {s['in']} documents but the previous step kept {expected}")
         expected = s["kept"]
-    if out["docs"] != expected:
-        problems.append(f"output wrote {out['docs']} documents but the last step kept {expected}")
+    if out["docs"] + unwritable != expected:
+        problems.append(f"output wrote {out['docs']} documents (+ {unwritable} unwritable) but the last step "
+                        f"kept {expected}")
     total_in = inp["docs"] + rejected
+    rejected += unwritable
     ok = total_in == out["docs"] + removed + rejected and not problems
     finished = dt.datetime.now(dt.timezone.utc)
     summary = {

@@ -51,6 +51,7 @@ class Recipe(BaseModel):
     output: OutputConfig
     executor: ExecutorConfig
     source: str = ""  # the recipe file
+    lines: Any = Field(None, exclude=True, repr=False)  # key path -> (file, line), for errors found later
 
     @property
     def run_dir(self) -> Path:
@@ -83,6 +84,75 @@ TOP_KEYS = {"name", "description", "extends", "input", "steps", "output", "execu
 # --- YAML with line numbers ----------------------------------------------------------------------
 
 
+# Bounds on a recipe file: a recipe is a page of YAML. Past these it is a mistake or an attack (a
+# billion-laughs alias bomb grew to 5.7 GB; 20,000 nested brackets overflowed the stack).
+MAX_RECIPE_BYTES = 1 << 20
+MAX_DEPTH = 64
+MAX_NODES = 100_000  # after alias expansion
+MAX_INT = 2**31 - 1  # an int param without its own upper bound (tasks: 1e29, num_perm: 5e9, ngram: 1e20)
+
+
+def _children(n: yaml.Node) -> list[tuple[Any, yaml.Node]]:
+    if isinstance(n, yaml.MappingNode):
+        return [(k.value if isinstance(k, yaml.ScalarNode) else "?", v) for k, v in n.value] + [(None, k) for k, _ in n.value]
+    if isinstance(n, yaml.SequenceNode):
+        return list(enumerate(n.value))
+    return []
+
+
+_OPEN = (yaml.FlowSequenceStartToken, yaml.FlowMappingStartToken, yaml.BlockMappingStartToken,
+         yaml.BlockSequenceStartToken)
+_CLOSE = (yaml.FlowSequenceEndToken, yaml.FlowMappingEndToken, yaml.BlockEndToken)
+
+
+def _check_depth(text: str, file: Path) -> None:
+    """Refuse nesting deeper than MAX_DEPTH from the token stream (PyYAML's composer is recursive: 20,000
+    nested brackets raised RecursionError before any tree existed to check)."""
+    depth, top_key, expect_key = 0, "", False
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(token, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise RecipeError(str(file), token.start_mark.line + 1, f"{top_key}...",
+                                  f"nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(token, _CLOSE):
+            depth -= 1
+        elif isinstance(token, yaml.KeyToken):
+            expect_key = depth == 1
+        elif isinstance(token, yaml.ScalarToken) and expect_key:
+            top_key, expect_key = token.value, False
+
+
+def _check_tree(node: yaml.Node, file: Path) -> None:
+    """Refuse YAML nested deeper than MAX_DEPTH or whose aliases expand past MAX_NODES values, without
+    expanding anything (sizes are memoized per node, so a bomb costs as much as its text). The error
+    names the outermost key where it happens."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, KeyPath, bool]] = [(node, (), False)]
+    while stack:
+        n, path, done = stack.pop()
+        children = _children(n)
+        if done:
+            sizes[id(n)] = min(1 + sum(sizes[id(c)] for _, c in children), MAX_NODES + 1)
+            continue
+        if len(path) >= MAX_DEPTH:
+            raise RecipeError(str(file), n.start_mark.line + 1, _key_str(path[:3]) + "...",
+                              f"nested deeper than {MAX_DEPTH} levels")
+        if id(n) in sizes:
+            continue
+        stack.append((n, path, True))
+        stack += [(c, path + ((k,) if k is not None else ()), False) for k, c in children if id(c) not in sizes]
+    if sizes[id(node)] > MAX_NODES:
+        n, path = node, ()
+        while True:  # descend to the outermost key whose value is too big
+            big = [(k, c) for k, c in _children(n) if k is not None and sizes[id(c)] > MAX_NODES]
+            if not big or path:
+                break
+            (_k, n), path = big[0], path + (big[0][0],)
+        raise RecipeError(str(file), n.start_mark.line + 1, _key_str(path),
+                          f"YAML expands to more than {MAX_NODES:,} values (alias bomb?)")
+
+
 def _lines(node: yaml.Node, path: KeyPath, out: dict[KeyPath, int]) -> None:
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -97,18 +167,31 @@ def _lines(node: yaml.Node, path: KeyPath, out: dict[KeyPath, int]) -> None:
 
 def _load_yaml(file: Path) -> tuple[Any, dict[KeyPath, tuple[str, int]]]:
     try:
+        if file.is_dir():
+            raise RecipeError(str(file), None, "", "is a folder, not a recipe file")
+        if file.stat().st_size > MAX_RECIPE_BYTES:
+            raise RecipeError(str(file), 1, "", f"larger than {MAX_RECIPE_BYTES:,} bytes; not a recipe")
         text = file.read_text(encoding="utf-8")
+    except RecipeError:
+        raise
     except FileNotFoundError:
         raise RecipeError(str(file), None, "", "recipe file not found") from None
     except UnicodeDecodeError as e:
         raise RecipeError(str(file), None, "", f"not UTF-8 text: {e}") from None
+    except (OSError, ValueError) as e:  # a NUL in the name, permissions, ...
+        raise RecipeError(str(file), None, "", f"cannot read the recipe: {e}") from None
     try:
+        _check_depth(text, file)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None:
+            _check_tree(node, file)
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else None
         raise RecipeError(str(file), line, "", f"invalid YAML: {getattr(e, 'problem', e)}") from None
+    except RecursionError:
+        raise RecipeError(str(file), None, "", f"nested deeper than {MAX_DEPTH} levels") from None
     lines: dict[KeyPath, int] = {}
     if node is not None:
         _lines(node, (), lines)
@@ -213,12 +296,17 @@ def _merge_extends(data: Any, lines: dict, file: Path, base_dir: Path, seen: tup
     for key in data:
         if key not in TOP_KEYS:
             raise ctx.error((key,), f"unknown key{_suggest(key, TOP_KEYS)}; allowed: {', '.join(sorted(TOP_KEYS))}")
+    _check_strings(data, (), ctx)
     if "extends" in data:
-        parent_file = (base_dir / str(data["extends"])).resolve()
-        if parent_file in seen:
+        if not isinstance(data["extends"], str) or not data["extends"].strip():
+            raise ctx.error(("extends",), "must be the path of a parent recipe file")
+        parent_file = (base_dir / data["extends"]).resolve()
+        if parent_file in seen or parent_file == file.resolve():
             raise ctx.error(("extends",), "circular extends")
         if not parent_file.exists():
             raise ctx.error(("extends",), f"parent recipe not found: {parent_file}")
+        if not parent_file.is_file():
+            raise ctx.error(("extends",), f"not a recipe file: {parent_file}")
         pdata, plines = _load_merged(parent_file, seen + (parent_file,))
         data, lines = _merge(pdata, data, plines, lines)
     return data, lines
@@ -227,13 +315,46 @@ def _merge_extends(data: Any, lines: dict, file: Path, base_dir: Path, seen: tup
 # --- validation ----------------------------------------------------------------------------------
 
 
+def _check_strings(value: Any, path: KeyPath, ctx: RecipeContext) -> None:
+    """No NUL character anywhere (a path with one made `Path` raise deep inside a run)."""
+    if isinstance(value, str):
+        if "\0" in value:
+            raise ctx.error(path, "contains a NUL character")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_strings(k, path + (k,), ctx)
+            _check_strings(v, path + (k,), ctx)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_strings(v, path + (i,), ctx)
+
+
+def _has_upper_bound(field) -> bool:
+    return any(getattr(m, "le", None) is not None or getattr(m, "lt", None) is not None for m in field.metadata)
+
+
+def _check_ranges(model: BaseModel, path: KeyPath, ctx: RecipeContext) -> None:
+    """Checks every params model gets: ints without an upper bound of their own stay below MAX_INT, and
+    `min_X <= max_X` wherever a model has both."""
+    fields = type(model).model_fields
+    for name, field in fields.items():
+        value = getattr(model, name)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT and not _has_upper_bound(field):
+            raise ctx.error(path + (name,), f"{value:g} is out of range (at most {MAX_INT:,})" if isinstance(value, float)
+                            else f"{value} is out of range (at most {MAX_INT:,})")
+        if name.startswith("min_") and f"max_{name[4:]}" in fields:
+            high = getattr(model, f"max_{name[4:]}")
+            if isinstance(value, (int, float)) and isinstance(high, (int, float)) and value > high:
+                raise ctx.error(path + (f"max_{name[4:]}",), f"max_{name[4:]} ({high}) is smaller than {name} ({value})")
+
+
 def _validate_model(model: type[BaseModel], data: Any, path: KeyPath, ctx: RecipeContext):
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ctx.error(path, f"must be a mapping of parameters, got {type(data).__name__}")
     try:
-        return model.model_validate(data)
+        validated = model.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
         loc = tuple(err["loc"])
@@ -243,8 +364,17 @@ def _validate_model(model: type[BaseModel], data: Any, path: KeyPath, ctx: Recip
         elif err["type"] == "missing":
             msg = "required key is missing"
         else:
-            msg = f"{msg} (got {err.get('input')!r})"
+            msg = f"{msg.removeprefix('Value error, ')} (got {_short_repr(err.get('input'))})"
         raise ctx.error(path + loc, msg) from None
+    except RecursionError:
+        raise ctx.error(path, f"nested deeper than {MAX_DEPTH} levels") from None
+    _check_ranges(validated, path, ctx)
+    return validated
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 def apply_overrides(data: dict, overrides: list[str] | dict[str, Any], lines: dict) -> None:
@@ -294,6 +424,7 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
         data, lines = _load_merged(file)
     apply_overrides(data, overrides or [], lines)
     ctx = RecipeContext(str(file), lines)
+    _check_strings(data, (), ctx)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ctx.error(("name",), "required: a non-empty string naming the recipe")
@@ -341,4 +472,34 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
         output=output,
         executor=executor,
         source=str(file),
+        lines=lines,
     )
+
+
+def check_input_paths(recipe: Recipe) -> None:
+    """`input.path` must name existing input: checked by `curate validate` and before a run writes
+    anything, not by `load_recipe` (an ablation's variants name a sample it writes later).
+
+    Raises:
+        RecipeError: at `input.path`, when nothing exists there or a glob matches no file.
+    """
+    from curation.formats.base import folder_and_glob
+
+    ctx = RecipeContext(recipe.source, recipe.lines or {})
+    path = recipe.input.path
+    try:
+        folder, pattern = folder_and_glob(path, recipe.input.glob)
+    except FileNotFoundError:
+        raise ctx.error(("input", "path"), f"no such file or folder: {path} (relative paths start at "
+                        f"{Path.cwd()})") from None
+    except (OSError, ValueError) as e:
+        raise ctx.error(("input", "path"), f"unusable path {path!r}: {e}") from None
+    base = Path(folder)
+    if pattern:
+        found = next((q for q in base.glob(pattern) if q.is_file()), None)
+    elif base.is_dir():
+        found = next((q for q in base.rglob("*") if q.is_file()), None)
+    else:
+        found = base
+    if found is None:
+        raise ctx.error(("input", "path"), f"matches no files: {path}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datatrove.pipeline.base import PipelineStep
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from runfolder import RunFolder
 
@@ -154,6 +154,9 @@ class InputParams(OpParams):
     text_key: str = "text"
     id_key: str = "id"
     glob: str | None = None  # a glob pattern inside `path` when `path` is a folder
+    # Longer documents are rejected with the reason: one 500 MB line must not take a run down. 16 MiB is
+    # far above any web page or book we know of (a whole bible is ~4.5 MB) yet bounds every step's memory.
+    max_doc_bytes: int = Field(16 * 2**20, ge=1, le=2**40, description="reject documents whose text is longer (bytes)")
 
 
 @dataclass

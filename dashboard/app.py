@@ -16,7 +16,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit run` outside an install
 
-from dashboard import ui
+from dashboard import markup, ui
 
 _t0 = time.perf_counter()
 st.set_page_config(page_title="rootstock dashboard", page_icon="🌱", layout="wide")
@@ -55,7 +55,7 @@ if page.title in {p.title for p in PAGES["Run"]}:
 with st.sidebar:
     st.markdown("### :material/eco: rootstock")
     if args.missing:
-        st.warning("Not a run or ablation folder: " + ", ".join(f"`{m}`" for m in args.missing))
+        st.warning("Not a run or ablation folder: " + ", ".join(markup.code(m) for m in args.missing))
     st.caption(
         f"{len(args.runs)} run(s), {len(args.ablations)} ablation(s) · read-only"
         + (" · **PII originals shown**" if args.show_pii else "")

@@ -160,6 +160,32 @@ def is_pii_original(key: str) -> bool:
     return key.startswith("pii") and "original" in key
 
 
+def pii_hidden(summary: dict, show_pii: bool = False) -> bool:
+    """Whether documents must be scrubbed for display: the run's recipe has a `pii` step but its folder
+    kept original values (`run_folder: false`, or a run older than the post-run sweep), and the
+    dashboard was not started with `--show-pii`. A swept run has nothing left to hide; a run without
+    `pii` made no promise about PII, and its documents are shown as they are."""
+    if show_pii:
+        return False
+    swept = summary.get("pii_run_folder")
+    if isinstance(swept, dict):
+        return not swept.get("scrubbed", False)
+    return any(s.get("op") == "pii" for s in summary.get("steps", []))
+
+
+def _hide(value):
+    """`value` with every detected PII value replaced by its tag (`<EMAIL>`, ...), at any depth."""
+    from curation.steps._pii_scan import scrub_value  # plain functions: no datatrove, no pipeline
+
+    return scrub_value(value)
+
+
+def _hide_record(rec: dict) -> dict:
+    md = _metadata(rec)
+    md = {k: v if k.startswith("pii.") else _hide(v) for k, v in md.items()}
+    return {**rec, "id": _hide(str(rec.get("id", ""))), "metadata": md}
+
+
 def _read_shard(path: Path, limit: int) -> list[dict]:
     """Up to `limit` raw records `{"text", "id", "metadata"}` from the start of one shard."""
     return read_shard(path, limit)
@@ -174,12 +200,19 @@ def _metadata(rec: dict) -> dict:
     return md
 
 
-def _to_frame(records: list[dict], kind: str, step: str, weight: float, show_pii: bool) -> pd.DataFrame:
-    """Raw records of one category -> the sample's columns (FRAME_COLUMNS, then metadata keys)."""
+def _to_frame(
+    records: list[dict], kind: str, step: str, weight: float, show_pii: bool, hide: bool = False
+) -> pd.DataFrame:
+    """Raw records of one category -> the sample's columns (FRAME_COLUMNS, then metadata keys).
+    `hide`: PII in the shown text, id and metadata strings is replaced by tags (`pii_hidden`)."""
+    texts = [r.get("text") or "" for r in records]
+    shown = [t[:TEXT_CHARS] for t in texts]
+    if hide:
+        records = [_hide_record(r) for r in records]
+        shown = [_hide(t) for t in shown]
     meta = pd.DataFrame.from_records([_metadata(r) for r in records], index=range(len(records)))
     if not show_pii:
         meta = meta.drop(columns=[c for c in meta.columns if is_pii_original(c)])
-    texts = [r.get("text") or "" for r in records]
 
     def take(col: str, default) -> pd.Series:
         return meta.pop(col) if col in meta else pd.Series(default, index=meta.index, dtype=object)
@@ -197,7 +230,7 @@ def _to_frame(records: list[dict], kind: str, step: str, weight: float, show_pii
             "reason": reason.fillna("").astype(str) if kind == REMOVED else "",
             "lang": take("lang", None),
             "source": source,
-            "text": [t[:TEXT_CHARS] for t in texts],
+            "text": shown,
             "text_len": [len(t) for t in texts],
             "bytes": [len(t.encode("utf-8", "replace")) for t in texts],
             "weight": weight,
@@ -234,11 +267,13 @@ def sample_documents(
     Args:
         run_dir: the run folder.
         cap: documents to read in all (about; small categories are read up to MIN_PER_CATEGORY).
-        show_pii: keep metadata keys with original PII values (`pii.*original*`); dropped otherwise.
+        show_pii: keep metadata keys with original PII values (`pii.*original*`), and show the
+            documents of an unswept `pii` run as they are (`pii_hidden`); hidden otherwise.
         seed: the sampling seed.
     """
     run = Path(run_dir)
     summary = load_summary(run)
+    hide = pii_hidden(summary, show_pii)
     shards = list_shards(run)
     totals = category_totals(summary)
     for cat in shards:  # a step folder the summary does not list: read it, weight 1
@@ -251,7 +286,7 @@ def sample_documents(
         total = totals.get((kind, step)) or len(records)
         weight = max(total / len(records), 1.0) if records else 1.0
         if records:
-            frames.append(_to_frame(records, kind, step, weight, show_pii))
+            frames.append(_to_frame(records, kind, step, weight, show_pii, hide))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if frame.empty:
         frame = pd.DataFrame(columns=FRAME_COLUMNS)
@@ -261,13 +296,16 @@ def sample_documents(
     return frame
 
 
-def read_rejected(run_dir: str | Path, cap: int = 2_000) -> pd.DataFrame:
-    """Unreadable input records (`rejected/*.jsonl`): columns source, line, error, raw (first `cap`)."""
+def read_rejected(run_dir: str | Path, cap: int = 2_000, show_pii: bool = False) -> pd.DataFrame:
+    """Unreadable input records (`rejected/*.jsonl`): columns source, line, error, raw (first `cap`);
+    PII in them hidden as in `sample_documents`."""
     rows: list[dict] = []
     for path in _shards(RunFolder(run_dir).rejected):
         rows.extend(_read_shard(path, cap - len(rows)))
         if len(rows) >= cap:
             break
+    if rows and pii_hidden(load_summary(run_dir), show_pii):
+        rows = [_hide(r) for r in rows]
     frame = (
         pd.DataFrame(rows, columns=["source", "line", "error", "raw"])
         if rows
@@ -276,11 +314,15 @@ def read_rejected(run_dir: str | Path, cap: int = 2_000) -> pd.DataFrame:
     return frame
 
 
-def find_documents(run_dir: str | Path, ids: list[str], max_scan: int = 200_000) -> pd.DataFrame:
+def find_documents(
+    run_dir: str | Path, ids: list[str], max_scan: int = 200_000, show_pii: bool = False
+) -> pd.DataFrame:
     """Documents with the given ids, scanning kept and removed shards (at most `max_scan` records).
 
-    Used for the other member of a duplicate pair when the sample does not hold it.
+    Used for the other member of a duplicate pair when the sample does not hold it. `ids` are as the
+    sample shows them (with PII hidden, see `pii_hidden`).
     """
+    hide = pii_hidden(load_summary(run_dir), show_pii)
     wanted = {str(i) for i in ids}
     frames: list[pd.DataFrame] = []
     scanned = 0
@@ -289,11 +331,12 @@ def find_documents(run_dir: str | Path, ids: list[str], max_scan: int = 200_000)
             hits = []
             for rec in _read_shard(path, max_scan - scanned):
                 scanned += 1
-                if str(rec.get("id")) in wanted:
+                shown_id = _hide(str(rec.get("id"))) if hide else str(rec.get("id"))
+                if shown_id in wanted:
                     hits.append(rec)
-                    wanted.discard(str(rec.get("id")))
+                    wanted.discard(shown_id)
             if hits:
-                frames.append(_to_frame(hits, kind, step, 1.0, show_pii=False))
+                frames.append(_to_frame(hits, kind, step, 1.0, show_pii, hide))
             if not wanted or scanned >= max_scan:
                 break
         if not wanted or scanned >= max_scan:

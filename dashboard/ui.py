@@ -90,17 +90,17 @@ def sample(path: Path, show_pii: bool = False, cap: int = data.SAMPLE_CAP) -> pd
 
 
 @st.cache_data(show_spinner=False, max_entries=6)
-def _rejected(path: str, mtime: float) -> pd.DataFrame:
-    return data.read_rejected(path)
+def _rejected(path: str, mtime: float, show_pii: bool) -> pd.DataFrame:
+    return data.read_rejected(path, show_pii=show_pii)
 
 
-def rejected(path: Path) -> pd.DataFrame:
-    return _rejected(str(path), data.folder_mtime(path))
+def rejected(path: Path, show_pii: bool = False) -> pd.DataFrame:
+    return _rejected(str(path), data.folder_mtime(path), show_pii)
 
 
 @st.cache_data(show_spinner="Looking up documents…", max_entries=64)
-def find_documents(path: str, ids: tuple[str, ...]) -> pd.DataFrame:
-    return data.find_documents(path, list(ids))
+def find_documents(path: str, ids: tuple[str, ...], show_pii: bool = False) -> pd.DataFrame:
+    return data.find_documents(path, list(ids), show_pii=show_pii)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

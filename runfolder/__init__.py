@@ -19,6 +19,7 @@ from runfolder.documents import (
     shards,
 )
 from runfolder.layout import PRODUCED, RunFolder
+from runfolder.lock import RunFolderLocked, RunLock
 from runfolder.summary import SCHEMA, SummaryError, read_json, read_summary
 from runfolder.thresholds import OPS, Threshold, parse_thresholds
 
@@ -31,6 +32,8 @@ __all__ = [
     "SCHEMA",
     "SHARD_SUFFIXES",
     "RunFolder",
+    "RunFolderLocked",
+    "RunLock",
     "SummaryError",
     "Threshold",
     "atomic_open",

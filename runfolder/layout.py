@@ -80,6 +80,15 @@ class RunFolder:
         return self.root / "run.json"
 
     @property
+    def lock(self) -> Path:
+        """Held (flock) by the run using the folder; never deleted (runfolder/lock.py)."""
+        return self.root / "run.lock"
+
+    def is_run_folder(self) -> bool:
+        """Written by a rootstock run (its run.json or lock is there)."""
+        return self.run_json.is_file() or self.lock.is_file()
+
+    @property
     def recipe(self) -> Path:
         """The recipe with every default filled in."""
         return self.root / "recipe.resolved.yaml"

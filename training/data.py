@@ -56,9 +56,12 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8", errors="replace")
 
 
-def read_jsonl(path: str | Path, text_field: str = "text", id_field: str = "id") -> Iterator[dict]:
+def read_jsonl(
+    path: str | Path, text_field: str = "text", id_field: str = "id", strict: bool = False
+) -> Iterator[dict]:
     """Yield `{"text", "id"}` per line of a .jsonl/.jsonl.gz file; lines without a string text are
-    skipped (the id falls back to `<file>:<line>`)."""
+    skipped (the id falls back to `<file>:<line>`). `strict`: a line that is not a JSON object raises
+    ConfigError naming file:line (an eval set must be evaluated whole, not quietly less of it)."""
     path = Path(path)
     with _open_text(path) as fh:
         for i, line in enumerate(fh):
@@ -67,7 +70,13 @@ def read_jsonl(path: str | Path, text_field: str = "text", id_field: str = "id")
                 continue
             try:
                 rec = json.loads(line)
-            except json.JSONDecodeError:
+            except json.JSONDecodeError as e:
+                if strict:
+                    raise ConfigError(f"{path}:{i + 1}: malformed JSON line ({e.msg})") from None
+                continue
+            if not isinstance(rec, dict):
+                if strict:
+                    raise ConfigError(f"{path}:{i + 1}: a JSON {type(rec).__name__}, not an object")
                 continue
             text = rec.get(text_field)
             if not isinstance(text, str) or not text:
@@ -147,7 +156,7 @@ def read_eval_set(path: str | Path, max_docs: int | None = None) -> list[dict]:
     if path.is_dir():
         docs = [{"text": p.read_text(encoding="utf-8"), "id": p.name} for p in sorted(path.glob("*.txt"))]
     elif path.name.endswith((".jsonl", ".jsonl.gz")):
-        docs = list(read_jsonl(path))
+        docs = list(read_jsonl(path, strict=True))
     elif path.suffix == ".txt":
         docs = [{"text": path.read_text(encoding="utf-8"), "id": path.name}]
     else:

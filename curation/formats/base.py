@@ -12,17 +12,78 @@ keyword arguments every disk reader takes.
 
 from __future__ import annotations
 
-import os
+import gzip
+import io
+import zlib
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 import orjson
 from datatrove.data import Document, DocumentsPipeline
 
+from curation.formats._rejects import MAX_RAW_CHARS, write_rejected
 from curation.registry import InputParams, ReaderContext
 from runfolder import RunFolder
 
-MAX_RAW_CHARS = 2000  # how much of an unreadable record is kept in rejected/ (enough to debug, bounded)
+# Deepest nesting of a record's fields we accept. orjson reads up to 1024 levels but writes at most 255,
+# so a record nested between the two would be read and then crash the writer at the end of the run;
+# the document and its `metadata` add two levels, a margin leaves room for steps that add one.
+MAX_DEPTH = 200
+UTF8_BOM = b"\xef\xbb\xbf"
+# What a truncated or corrupt compressed stream raises while being read (gzip, zstd, bz2, xz).
+STREAM_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
+try:
+    import zstandard
+
+    STREAM_ERRORS += (zstandard.ZstdError,)
+except ImportError:  # pragma: no cover (a datatrove dependency)
+    pass
+
+
+class RecordError(ValueError):
+    """A record that cannot become a document (rejected with this message, never raised past a reader)."""
+
+
+def json_safe(value, depth: int = 0, field: str = ""):
+    """`value` made writable as JSON, or RecordError.
+
+    Bytes (a parquet binary column, a text stored as bytes) become text when they are UTF-8 and are
+    rejected otherwise; nesting deeper than MAX_DEPTH is rejected (the writer could not write it).
+    Mappings and lists are only copied when something inside them changed.
+    """
+    if depth > MAX_DEPTH:
+        raise RecordError(f"nested deeper than {MAX_DEPTH} levels{f' in field {field!r}' if field else ''}")
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise RecordError(f"binary value in field {field or '?'!r} (not UTF-8 text)") from None
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                k = str(k)
+            out[k] = json_safe(v, depth + 1, field or k)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v, depth + 1, field) for v in value]
+    return value  # dates, numpy scalars...: the writers know how to write them
+
+
+@contextmanager
+def open_stream(data_folder, filepath: str, compression: str | None = "infer"):
+    """A binary stream of `filepath` that supports line iteration whatever its compression.
+
+    zstandard's reader has no readline (line iteration raised UnsupportedOperation, so a valid
+    `.jsonl.zst` read as 0 documents): wrap it in a BufferedReader.
+    """
+    with data_folder.open(filepath, "rb", compression=compression) as f:
+        if not hasattr(f, "readline") or type(f).__module__.startswith("zstandard"):
+            f = io.BufferedReader(f)
+        yield f
 
 
 def folder_and_glob(path: str, glob: str | None) -> tuple[str, str | None]:
@@ -48,23 +109,15 @@ class RejectingReaderMixin:
     """
 
     rejected_dir: str | None = None
+    rejected_name: str = "{rank:05d}.jsonl"  # one file per task and per step that rejects
+    max_doc_bytes: int | None = None  # input.max_doc_bytes: longer texts are rejected
     _rank: int = 0
     _rejected_fh: IO | None = None
 
-    def reject(self, source: str, line: int | None, error: str, raw: object = None) -> None:
+    def reject(self, source: str, line: int | None, error: str, raw: object = None, offset: int | None = None) -> None:
+        """Count one unreadable record and write it to rejected/ (`offset`: byte offset, for WARC)."""
         self.stat_update("rejected")
-        if isinstance(raw, bytes):
-            raw = raw[:MAX_RAW_CHARS].decode("utf-8", errors="backslashreplace")
-        elif raw is not None and not isinstance(raw, str):
-            raw = orjson.dumps(raw, default=repr).decode()
-        record = {"source": source, "line": line, "error": error, "raw": (raw or "")[:MAX_RAW_CHARS]}
-        if self.rejected_dir:
-            if self._rejected_fh is None:
-                os.makedirs(self.rejected_dir, exist_ok=True)
-                name = f"{self._rank:05d}.jsonl"
-                self._rejected_fh = open(os.path.join(self.rejected_dir, name), "wb")
-            self._rejected_fh.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
-            self._rejected_fh.flush()
+        write_rejected(self, {"source": source, "line": line, "error": error, "raw": raw, "offset": offset})
 
     def get_document_from_dict(self, data, source_file: str, id_in_file):
         if not isinstance(data, dict):
@@ -73,9 +126,19 @@ class RejectingReaderMixin:
         if self.text_key not in data:
             self.reject(source_file, id_in_file, f"missing text field {self.text_key!r}", data)
             return None
+        try:
+            data = json_safe(data)
+        except RecordError as e:
+            self.reject(source_file, id_in_file, str(e), _short(data, self.text_key))
+            return None
         text = data[self.text_key]
         if not isinstance(text, str):
             self.reject(source_file, id_in_file, f"text field {self.text_key!r} is {type(text).__name__}", data)
+            return None
+        nbytes = len(text.encode("utf-8", errors="surrogatepass"))
+        if self.max_doc_bytes and nbytes > self.max_doc_bytes:
+            self.reject(source_file, id_in_file, f"document too large: {nbytes} bytes of text > input.max_doc_bytes "
+                        f"{self.max_doc_bytes}", _short(data, self.text_key))
             return None
         if self.id_key in data and not isinstance(data[self.id_key], str):
             data[self.id_key] = str(data[self.id_key])
@@ -83,7 +146,7 @@ class RejectingReaderMixin:
         doc = Document(text=parsed["text"], id=parsed["id"], metadata=parsed.get("metadata") or {})
         if getattr(self, "add_file_path", False):
             doc.metadata.setdefault("file_path", source_file)
-        self.stat_update("input_bytes", value=len(doc.text.encode("utf-8", errors="surrogatepass")))
+        self.stat_update("input_bytes", value=nbytes)
         return doc
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
@@ -99,6 +162,19 @@ class RejectingReaderMixin:
             self._rejected_fh = None
 
 
+def _short(data: dict, text_key: str) -> dict:
+    """A rejected record's fields, its text cut to what rejected/ keeps (never a copy of 50 MB)."""
+    out = {k: v for k, v in data.items() if k != text_key}
+    text = data.get(text_key)
+    if isinstance(text, (str, bytes)):
+        out[text_key] = text[:MAX_RAW_CHARS]
+    try:
+        orjson.dumps(out, default=repr)
+    except (TypeError, orjson.JSONEncodeError):
+        return repr(out)[:MAX_RAW_CHARS]
+    return out
+
+
 def disk_kwargs(p: InputParams, ctx: ReaderContext) -> dict:
     folder, glob = folder_and_glob(p.path, p.glob)
     return dict(
@@ -111,6 +187,9 @@ def disk_kwargs(p: InputParams, ctx: ReaderContext) -> dict:
     )
 
 
-def with_rejects(reader, ctx: ReaderContext):
+def with_rejects(reader, ctx: ReaderContext, p: InputParams | None = None):
+    """Point the reader's rejections at the run's rejected/ and give it `input.max_doc_bytes`."""
     reader.rejected_dir = str(RunFolder(ctx.run_dir).rejected)
+    if p is not None:
+        reader.max_doc_bytes = p.max_doc_bytes
     return reader

@@ -182,4 +182,4 @@ def code_reader(p: CodeInputParams, ctx: ReaderContext):
     reader = CodeReader(
         folder, exclude=p.exclude, glob_pattern=glob, limit=ctx.limit, doc_progress=ctx.progress
     )
-    return with_rejects(reader, ctx)
+    return with_rejects(reader, ctx, p)

@@ -61,4 +61,4 @@ def hf_reader(p: InputParams, ctx: ReaderContext):
     if not Path(p.path).is_dir():
         raise FileNotFoundError(f"hf input must be a local save_to_disk folder: {p.path}")
     reader = HFDiskReader(p.path, limit=ctx.limit, text_key=p.text_key, id_key=p.id_key)
-    return with_rejects(reader, ctx)
+    return with_rejects(reader, ctx, p)

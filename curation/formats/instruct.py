@@ -25,7 +25,14 @@ from datatrove.data import Document
 from datatrove.pipeline.readers.base import BaseDiskReader
 from pydantic import Field
 
-from curation.formats.base import RejectingReaderMixin, disk_kwargs, with_rejects
+from curation.formats.base import (
+    STREAM_ERRORS,
+    UTF8_BOM,
+    RejectingReaderMixin,
+    disk_kwargs,
+    open_stream,
+    with_rejects,
+)
 from curation.formats.jsonl import ShardedJsonlWriter
 from curation.formats.writers import register_writer
 from curation.registry import InputParams, ReaderContext, register_reader
@@ -241,23 +248,37 @@ class _InstructDiskReader(BaseDiskReader):
     fmt = "messages"
 
     def _records(self, filepath: str):
-        with self.data_folder.open(filepath, "rb", compression="infer") as f:
-            raw = f.read()
-        if raw.lstrip()[:1] == b"[":
-            try:
-                data = orjson.loads(raw)
-            except orjson.JSONDecodeError as e:
-                self.reject(filepath, None, f"malformed JSON: {e}", raw)
-                return
-            yield from enumerate(data)
-            return
-        for line_no, line in enumerate(raw.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                yield line_no, orjson.loads(line)
-            except orjson.JSONDecodeError as e:
-                self.reject(filepath, line_no, f"malformed JSON: {e}", line)
+        """(position, record) pairs; a truncated compressed file rejects the rest from where it broke.
+
+        Read as a stream: JSON lines one at a time; a JSON array (first non-blank byte `[`) whole.
+        """
+        line_no = 0
+        try:
+            with open_stream(self.data_folder, filepath) as f:
+                head = f.peek(1 << 16)[:1 << 16] if hasattr(f, "peek") else b""
+                if head.removeprefix(UTF8_BOM).lstrip()[:1] == b"[":
+                    raw = f.read().removeprefix(UTF8_BOM)
+                    try:
+                        data = orjson.loads(raw)
+                    except orjson.JSONDecodeError as e:
+                        self.reject(filepath, None, f"malformed JSON: {e}", raw)
+                        return
+                    if not isinstance(data, list):
+                        self.reject(filepath, None, "a JSON file must hold an array of records", raw)
+                        return
+                    yield from enumerate(data)
+                    return
+                for line_no, line in enumerate(f, start=1):
+                    if line_no == 1:
+                        line = line.removeprefix(UTF8_BOM)
+                    if not line.strip():
+                        continue
+                    try:
+                        yield line_no, orjson.loads(line)
+                    except orjson.JSONDecodeError as e:
+                        self.reject(filepath, line_no, f"malformed JSON: {e}", line)
+        except STREAM_ERRORS as e:
+            self.reject(filepath, line_no + 1, f"truncated or corrupt compressed stream: {e}")
 
     def read_file(self, filepath: str):
         parse = PARSERS[self.fmt]
@@ -277,7 +298,12 @@ class _InstructDiskReader(BaseDiskReader):
             base = str(rid) if isinstance(rid, (str, int)) else f"{filepath}:{pos}"
             for k, (msgs, extra) in enumerate(convs):
                 doc = make_document(msgs, base if len(convs) == 1 else f"{base}#{k}", self.fmt, extra)
-                self.stat_update("input_bytes", value=len(doc.text.encode("utf-8", errors="surrogatepass")))
+                nbytes = len(doc.text.encode("utf-8", errors="surrogatepass"))
+                if self.max_doc_bytes and nbytes > self.max_doc_bytes:
+                    self.reject(filepath, pos, f"document too large: {nbytes} bytes of text > input.max_doc_bytes "
+                                f"{self.max_doc_bytes}", doc.text[:2000])
+                    continue
+                self.stat_update("input_bytes", value=nbytes)
                 yield doc
 
 
@@ -307,7 +333,7 @@ class InstructInputParams(InputParams):
 def _register(fmt: str, doc: str):
     def build(p: InstructInputParams, ctx: ReaderContext):
         kwargs = disk_kwargs(p, ctx)
-        return with_rejects(READERS[fmt](**kwargs), ctx)
+        return with_rejects(READERS[fmt](**kwargs), ctx, p)
 
     build.__doc__ = doc
     register_reader(fmt, InstructInputParams)(build)

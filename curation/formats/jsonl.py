@@ -7,16 +7,20 @@ Reading: plain, .gz or .zst; a bad line (malformed JSON, invalid UTF-8, no strin
 
 from __future__ import annotations
 
-import gzip
-import zlib
-
 import orjson
 from datatrove.data import DocumentsPipeline
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 
-from curation.formats.base import RejectingReaderMixin, disk_kwargs, with_rejects
-from curation.formats.writers import ShardRollover, record_adapter, register_writer
+from curation.formats.base import (
+    STREAM_ERRORS,
+    UTF8_BOM,
+    RejectingReaderMixin,
+    disk_kwargs,
+    open_stream,
+    with_rejects,
+)
+from curation.formats.writers import ShardRollover, record_adapter, register_writer, reproducible
 from curation.registry import InputParams, ReaderContext, register_reader
 
 
@@ -27,27 +31,37 @@ class RejectingJsonlReader(RejectingReaderMixin, JsonlReader):
 
     def read_file(self, filepath: str):
         line_no = 0
-        with self.data_folder.open(filepath, "rb", compression=self.compression) as f:
+        with open_stream(self.data_folder, filepath, self.compression) as f:
             try:
                 for line_no, raw in enumerate(f, start=1):
+                    if line_no == 1 and raw.startswith(UTF8_BOM):
+                        raw = raw[len(UTF8_BOM):]  # a byte-order mark is not part of the first record
                     if not raw.strip():
                         continue
                     with self.track_time():
-                        try:
-                            data = orjson.loads(raw)  # orjson rejects invalid UTF-8 itself
-                        except orjson.JSONDecodeError as e:
-                            try:
-                                raw.decode("utf-8")
-                                err = f"malformed JSON: {e}"
-                            except UnicodeDecodeError as ue:
-                                err = f"invalid UTF-8: {ue}"
-                            self.reject(filepath, line_no, err, raw)
-                            continue
-                        doc = self.get_document_from_dict(data, filepath, line_no)
+                        doc = self._parse_line(raw, filepath, line_no)
                     if doc is not None:
                         yield doc
-            except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as e:
+            except STREAM_ERRORS as e:
                 self.reject(filepath, line_no + 1, f"truncated or corrupt compressed stream: {e}")
+
+    def _parse_line(self, raw: bytes, filepath: str, line_no: int):
+        if self.max_doc_bytes and len(raw) > 2 * self.max_doc_bytes + 2**20:
+            # far past the bound whatever the escaping: not worth parsing (memory)
+            self.reject(filepath, line_no, f"document too large: a {len(raw)}-byte line > input.max_doc_bytes "
+                        f"{self.max_doc_bytes}", raw)
+            return None
+        try:
+            data = orjson.loads(raw)  # orjson rejects invalid UTF-8 itself
+        except orjson.JSONDecodeError as e:
+            try:
+                raw.decode("utf-8")
+                err = f"malformed JSON: {e}"
+            except UnicodeDecodeError as ue:
+                err = f"invalid UTF-8: {ue}"
+            self.reject(filepath, line_no, err, raw)
+            return None
+        return self.get_document_from_dict(data, filepath, line_no)
 
     def _default_adapter(self, data: dict, path: str, id_in_file):
         has_id = self.id_key in data
@@ -71,7 +85,7 @@ class SegmentReader(RejectingJsonlReader):
 @register_reader("jsonl")
 def jsonl_reader(p: InputParams, ctx: ReaderContext):
     """JSON lines, plain or .gz/.zst; `path` is a file, a folder or a glob."""
-    return with_rejects(RejectingJsonlReader(**disk_kwargs(p, ctx)), ctx)
+    return with_rejects(RejectingJsonlReader(**disk_kwargs(p, ctx)), ctx, p)
 
 
 class ShardedJsonlWriter(ShardRollover, JsonlWriter):
@@ -85,6 +99,7 @@ class ShardedJsonlWriter(ShardRollover, JsonlWriter):
             compression=compression,
             adapter=adapter or record_adapter,
         )
+        reproducible(self)
         self._init_rollover(max_shard_docs, max_shard_bytes)
 
 

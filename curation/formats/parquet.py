@@ -21,16 +21,32 @@ class RejectingParquetReader(RejectingReaderMixin, ParquetReader):
     name = "📒 Parquet (ledger)"
 
     def read_file(self, filepath: str):
+        """Rows in order; a row that cannot be a document (a binary column that is not UTF-8 text, a
+        missing text) is rejected with `file:row` (1-based); an unreadable file or batch rejects the
+        rest of the file from that row."""
+        import pyarrow.parquet as pq
+
+        row = 0
         try:
-            yield from super().read_file(filepath)
-        except Exception as e:  # a corrupt file is one rejected record; the rest of the run goes on
-            self.reject(filepath, None, f"unreadable parquet file: {type(e).__name__}: {e}")
+            with self.data_folder.open(filepath, "rb") as f, pq.ParquetFile(f) as pqf:
+                columns = None if self.read_metadata else [self.text_key, self.id_key]
+                for batch in pqf.iter_batches(batch_size=self.batch_size, columns=columns):
+                    documents = []
+                    with self.track_time("batch"):
+                        for record in batch.to_pylist():
+                            row += 1
+                            doc = self.get_document_from_dict(record, filepath, row)
+                            if doc is not None:
+                                documents.append(doc)
+                    yield from documents
+        except Exception as e:  # noqa: BLE001 (pyarrow raises many types; the rest of the run goes on)
+            self.reject(filepath, row + 1, f"unreadable parquet file: {type(e).__name__}: {e}")
 
 
 @register_reader("parquet")
 def parquet_reader(p: InputParams, ctx: ReaderContext):
     """Parquet files; `path` is a file, a folder or a glob."""
-    return with_rejects(RejectingParquetReader(**disk_kwargs(p, ctx)), ctx)
+    return with_rejects(RejectingParquetReader(**disk_kwargs(p, ctx)), ctx, p)
 
 
 def parquet_adapter(_writer, doc: Document) -> dict:

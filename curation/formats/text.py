@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datatrove.pipeline.readers.base import BaseDiskReader
 
-from curation.formats.base import RejectingReaderMixin, disk_kwargs, with_rejects
+from curation.formats.base import UTF8_BOM, RejectingReaderMixin, disk_kwargs, with_rejects
 from curation.registry import InputParams, ReaderContext, register_reader
 
 
@@ -18,6 +18,7 @@ class TextFileReader(RejectingReaderMixin, BaseDiskReader):
     def read_file(self, filepath: str):
         with self.data_folder.open(filepath, "rb") as f:
             raw = f.read()
+        raw = raw.removeprefix(UTF8_BOM)  # a byte-order mark is not text
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -31,4 +32,4 @@ class TextFileReader(RejectingReaderMixin, BaseDiskReader):
 @register_reader("text")
 def text_reader(p: InputParams, ctx: ReaderContext):
     """Plain text, one document per file (UTF-8; other encodings are rejected, not guessed)."""
-    return with_rejects(TextFileReader(**disk_kwargs(p, ctx)), ctx)
+    return with_rejects(TextFileReader(**disk_kwargs(p, ctx)), ctx, p)

@@ -8,10 +8,18 @@ its writer here from its own module (`jsonl.py`, `parquet.py`, `instruct.py`) wi
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 
 from datatrove.data import Document
+from datatrove.io import OutputFileManager
 from datatrove.pipeline.writers import JsonlWriter
+
+from curation.formats._rejects import write_rejected
+
+# What a document that cannot be written raises (orjson: nesting > 255, unknown types; pyarrow:
+# ArrowInvalid/ArrowTypeError subclass these). Disk errors (OSError) still stop the run.
+UNWRITABLE = (TypeError, ValueError, OverflowError, RecursionError)
 
 # output.format -> fn(folder, max_shard_docs, max_shard_bytes) -> a datatrove writer
 OUTPUT_FORMATS: dict[str, Callable] = {}
@@ -39,8 +47,47 @@ def record_adapter(_writer, doc: Document) -> dict:
     return document_record(doc)
 
 
+class _ReproducibleGzipFile(gzip.GzipFile):
+    """gzip with mtime 0 and no file name in the header, closing the file under it too: the same
+    documents give the same bytes (reruns and kill -9 resumes are byte-identical)."""
+
+    def __init__(self, raw):
+        super().__init__(filename="", mode="wb", fileobj=raw, mtime=0)
+        self._raw = raw
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
+class ReproducibleGzipFiles(OutputFileManager):
+    """datatrove's output file manager, writing gzip through `_ReproducibleGzipFile` (fsspec's gzip
+    stamps the write time and the file name into every header)."""
+
+    def get_file(self, filename):
+        if filename not in self._output_files:
+            self._output_files[filename] = _ReproducibleGzipFile(self.fs.open(filename, mode="wb"))
+        return self._output_files[filename]
+
+
+def reproducible(writer):
+    """Make a datatrove disk writer's gzip output byte-reproducible (a no-op for other compressions)."""
+    if getattr(writer, "compression", None) == "gzip":
+        writer.output_mg = ReproducibleGzipFiles(writer.output_folder, mode="wb", compression=None)
+    return writer
+
+
 class ShardRollover:
-    """Mixin: start a new shard after `max_shard_docs` documents or `max_shard_bytes` of text."""
+    """Mixin: start a new shard after `max_shard_docs` documents or `max_shard_bytes` of text, and
+    reject (rejected/<rank>.output.jsonl, `rejected` stat) a document the format cannot write instead
+    of failing the run."""
+
+    rejected_dir: str | None = None
+    rejected_name = "{rank:05d}.output.jsonl"
+    _rejected_fh = None
+    _rank = 0
 
     def _init_rollover(self, max_shard_docs: int | None, max_shard_bytes: int | None) -> None:
         self.max_shard_docs = max_shard_docs or 0
@@ -56,11 +103,27 @@ class ShardRollover:
             self._shard += 1
             self._shard_docs, self._shard_bytes = 0, 0
         nbytes = len(document.text.encode("utf-8", errors="surrogatepass"))
+        self._rank = rank
+        try:
+            super().write(document, rank, shard=f"{self._shard:05d}")
+        except UNWRITABLE as e:
+            self.stat_update("rejected")
+            source = document.metadata.get("file_path") or document.id
+            write_rejected(self, {"source": str(source), "line": None, "raw": document.text,
+                                  "error": f"unwritable document: {type(e).__name__}: {e}"})
+            return
         self._current = self._get_output_filename(document, rank, shard=f"{self._shard:05d}")
-        super().write(document, rank, shard=f"{self._shard:05d}")
         self._shard_docs += 1
         self._shard_bytes += nbytes
         self.stat_update("output_bytes", value=nbytes)
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            if self._rejected_fh is not None:
+                self._rejected_fh.close()
+                self._rejected_fh = None
 
 
 def _removed_adapter(writer, doc: Document) -> dict:
@@ -77,6 +140,7 @@ class RemovedWriter(JsonlWriter):
     def __init__(self, output_folder, step_id: str):
         super().__init__(output_folder, output_filename="${rank}.jsonl.gz", adapter=_removed_adapter)
         self.step_id = step_id
+        reproducible(self)
 
 
 def make_output_writer(folder, fmt: str, max_shard_docs=None, max_shard_bytes=None):

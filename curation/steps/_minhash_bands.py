@@ -21,7 +21,6 @@ Same buckets + same links => same connected components => same clusters, keepers
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from curation.steps._minhash_io import (
     read_meta,
     signature_files,
 )
+from curation.steps._minhash_plan import choose_mode, link_bucket, lsh_bands, settings_key, signatures_digest
 
 KEY_BYTES_PER_DOC = 48  # a share's uint64 key + int64 doc, the argsort's int64, sorted copies
 SHARE_BUDGET = 96 << 20  # bytes of keys held at once: parts = ceil(docs * 48 B / budget)
@@ -95,8 +95,6 @@ class MinhashBandStage(PipelineStep):
         self.params, self.work_dir, self.expected_tasks = params, str(work_dir), expected_tasks
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
-        from curation.steps._minhash_lsh import choose_mode, lsh_bands, settings_key
-
         p, work = self.params, Path(self.work_dir)
         files = signature_files(work / "signatures", self.expected_tasks)
         bands, rows = lsh_bands(p)
@@ -114,9 +112,18 @@ class MinhashBandStage(PipelineStep):
             per_scan = max(1, budget // max(1, -(-docs // parts) * KEY_BYTES_PER_DOC))
             links, runs = [], 0
             for g in range(0, len(mine), per_scan):  # one pass over the signatures per group of shares
+                pending, cand = [], np.zeros(0, dtype=np.int64)
                 for band, mem, starts, sizes in self._runs(files, mine[g : g + per_scan], parts, rows):
                     runs += len(starts)
-                    links += self._link(files, band, mem, starts, sizes, rows)
+                    for piece in self._pieces(band, mem, starts, sizes):
+                        merged = np.union1d(cand, piece[1])
+                        if len(merged) > CAND_BATCH and pending:  # the batch is full: link it
+                            links += self._link_batch(files, pending, cand, rows)
+                            pending, merged = [], np.unique(piece[1])
+                        pending.append(piece)
+                        cand = merged
+                if pending:
+                    links += self._link_batch(files, pending, cand, rows)
                 self.stat_update("shares", value=len(mine[g : g + per_scan]))
             pairs = np.concatenate(links) if links else np.zeros((0, 2), dtype=np.int64)
             pairs = np.unique(pairs, axis=0) if len(pairs) else pairs
@@ -156,29 +163,34 @@ class MinhashBandStage(PipelineStep):
             take = np.repeat(starts - np.cumsum(sizes) + sizes, sizes) + np.arange(sizes.sum())
             yield band, n[take], np.cumsum(sizes) - sizes, sizes
 
-    def _link(self, files, band: int, mem, starts, sizes, rows: int) -> list[np.ndarray]:
-        """Links of one share's runs, split on exact band values, decided as `link_bucket` decides;
-        the runs' signatures are loaded CAND_BATCH docs at a time (memory bounded, not per corpus)."""
-        out, lo = [], 0
-        ends = np.cumsum(sizes)
+    @staticmethod
+    def _pieces(band: int, mem, starts, sizes):
+        """One share's runs cut into pieces of <= CAND_BATCH members (a run is never cut)."""
+        lo, ends = 0, np.cumsum(sizes)
         while lo < len(starts):
             hi = int(np.searchsorted(ends, ends[lo] - sizes[lo] + CAND_BATCH, side="right"))
             hi = max(hi, lo + 1)
             seg = mem[starts[lo] : starts[hi - 1] + sizes[hi - 1]]
-            out += self._link_batch(files, band, seg, starts[lo:hi] - starts[lo], sizes[lo:hi], rows)
+            yield band, seg, starts[lo:hi] - starts[lo], sizes[lo:hi]
             lo = hi
-        return out
 
-    def _link_batch(self, files, band, mem, starts, sizes, rows) -> list[np.ndarray]:
-        from curation.steps._minhash_lsh import link_bucket
-
+    def _link_batch(self, files, pieces, cand: np.ndarray, rows: int) -> list[np.ndarray]:
+        """Load the signatures of `cand` (the batch's members, shared by the bands of a group of
+        shares) with one pass over the files, then link every piece's runs."""
         p = self.params
-        cand = np.unique(mem)
         sigs = np.empty((len(cand), p.num_perm), dtype=np.uint32)
         for first, chunk in iter_sig_chunks(files, p.num_perm):
             a, b = np.searchsorted(cand, [first, first + len(chunk)])
             sigs[a:b] = chunk[cand[a:b] - first]
         counts = candidate_counts(files, cand)
+        out = []
+        for band, mem, starts, sizes in pieces:
+            out += self._decide(band, mem, starts, sizes, cand, sigs, counts, rows)
+        return out
+
+    def _decide(self, band, mem, starts, sizes, cand, sigs, counts, rows) -> list[np.ndarray]:
+        """Links of one piece's runs, split on exact band values, decided as `link_bucket` decides."""
+        p = self.params
         local = np.searchsorted(cand, mem)
         band_cols = slice(band * rows, (band + 1) * rows)
         out = []
@@ -219,7 +231,3 @@ def candidate_counts(files, cand: np.ndarray) -> np.ndarray:
                 out[lo:hi] = c[cand[lo:hi] - base]
         base += meta["docs"]
     return out
-
-
-def signatures_digest(files) -> str:
-    return hashlib.sha1("".join(m["digest"] for _, m in files).encode()).hexdigest()

@@ -10,12 +10,14 @@ lowercased; `filtering.py::compute_lang_id_pred_score`) is what `roots_filters` 
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 from collections import Counter
 from pathlib import Path
 
 from datatrove.data import Document
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from curation.registry import OpParams, StepContext, register_op
 from curation.resources import LID_MODEL
@@ -178,6 +180,43 @@ class LanguageIdFilter(ScoredFilter):
         return True
 
 
+# English names people write instead of codes (`keep: [english]` validated and then removed every
+# English document): only to suggest the code in the error message.
+LANGUAGE_NAMES = {
+    "arabic": "ar", "bengali": "bn", "catalan": "ca", "chinese": "zh", "czech": "cs", "danish": "da",
+    "dutch": "nl", "english": "en", "finnish": "fi", "french": "fr", "german": "de", "greek": "el",
+    "hebrew": "he", "hindi": "hi", "hungarian": "hu", "indonesian": "id", "italian": "it", "japanese": "ja",
+    "korean": "ko", "norwegian": "no", "persian": "fa", "polish": "pl", "portuguese": "pt", "romanian": "ro",
+    "russian": "ru", "spanish": "es", "swahili": "sw", "swedish": "sv", "tamil": "ta", "thai": "th",
+    "turkish": "tr", "ukrainian": "uk", "urdu": "ur", "vietnamese": "vi", "basque": "eu", "yoruba": "yo",
+}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4)
+def model_languages(model_path: str) -> frozenset[str]:
+    """The codes a LID model can write to `lang` (its labels, normalized), plus `und`."""
+    import fasttext
+
+    labels = fasttext.load_model(model_path).get_labels()
+    return frozenset(normalize_label(label) for label in labels) | {UNDETERMINED}
+
+
+def _check_codes(codes, info: ValidationInfo, what: str) -> None:
+    path = info.data.get("model_path") or str(LID_MODEL)
+    if not Path(path).is_file():
+        return  # model_path's own check reports it
+    known = model_languages(path)
+    for code in codes:
+        if code in known:
+            continue
+        hint = LANGUAGE_NAMES.get(str(code).lower())
+        hint = hint if hint in known else None
+        close = [hint] if hint else difflib.get_close_matches(str(code).lower(), sorted(known), n=3, cutoff=0.6)
+        suggestion = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise ValueError(f"{what} {code!r} is not a language of the model {Path(path).name} (codes as written to "
+                         f"metadata.lang, e.g. en, fr){suggestion}")
+
+
 class LanguageIdParams(OpParams):
     model_path: str | None = Field(
         None,
@@ -191,6 +230,30 @@ class LanguageIdParams(OpParams):
     )
     lowercase: bool = Field(False, description="lowercase the text before predicting (ROOTS did)")
     max_chars: int = Field(2000, ge=0, description="predict on the first N characters (0: whole document)")
+
+    @field_validator("model_path")
+    @classmethod
+    def _model_exists(cls, v: str | None) -> str | None:
+        if v is not None and not Path(v).is_file():
+            raise ValueError(f"model file not found: {v}")
+        return v
+
+    @field_validator("keep")
+    @classmethod
+    def _known_codes(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if v is not None:
+            _check_codes(v, info, "language")
+        return v
+
+    @field_validator("min_score")
+    @classmethod
+    def _probabilities(cls, v, info: ValidationInfo):
+        values = v.values() if isinstance(v, dict) else [] if v is None else [v]
+        if any(not 0 <= x <= 1 for x in values):
+            raise ValueError("min_score is a probability: between 0 and 1")
+        if isinstance(v, dict):
+            _check_codes([k for k in v if k != "default"], info, "min_score language")
+        return v
 
 
 def _thresholds(p: LanguageIdParams) -> dict:

@@ -17,134 +17,65 @@ Measured on a busy 2-core box: ~6 MB/s per core on real documents with the 6 def
 detectors live in `_pii_contacts.py`, `_pii_financial.py` and `_pii_secrets.py`; their docstrings give the context rules.
 
 `scrub(text, kinds, replace)` is the plain function (the code recipe and `bench/pii.py` reuse it);
-`find_pii(text, kinds)` returns the spans; the `pii` op wraps them in a datatrove step that writes
+`find_pii(text, kinds)` returns the spans (both in `_pii_scan.py`, free of datatrove); the `pii` op
+wraps them in a datatrove step that scrubs the text, the id and metadata string fields, and writes
 `pii.<kind>` counts to metadata and to summary.json's `pii` section.
+
+The whole run folder, not only output/: a run whose recipe has a `pii` step ends with a sweep
+(`_pii_runfolder.py`) that scrubs removed/ of the steps before `pii`, rejected/ and logs/, and deletes
+work/ (whose intermediate segments hold unscrubbed documents) unless `keep_work: true`. Opting out is
+explicit: `run_folder: false`. Non-public IP addresses (loopback, private, link-local, documentation)
+are left alone by default (`only_public_ips`), and `allow_ips` keeps more.
 """
 
 from __future__ import annotations
 
-import re
+import ipaddress
 from collections.abc import Iterable
-from typing import Literal, NamedTuple
+from typing import Literal
 
 from datatrove.data import Document
 from pydantic import Field, field_validator
 
 from curation.registry import OpParams, StepContext, register_op
-from curation.steps import _pii_contacts, _pii_financial, _pii_secrets
 from curation.steps._pii_financial import card_ok, iban_ok, luhn_ok
+from curation.steps._pii_scan import (
+    DEFAULT_IP_POLICY,
+    DEFAULT_KINDS,
+    KINDS,
+    TAGS,
+    IpPolicy,
+    PiiSpan,
+    check_kinds,
+    find_pii,
+    is_public_ip,
+    scrub,
+    scrub_value,
+)
 from curation.steps._pii_secrets import shannon_entropy
 from curation.steps.base import DocTransform, ledger_update
 
 __all__ = [
     "DEFAULT_KINDS",
     "KINDS",
+    "TAGS",
+    "IpPolicy",
     "PIIScrubber",
     "PiiSpan",
     "card_ok",
     "find_pii",
     "iban_ok",
+    "is_public_ip",
     "luhn_ok",
     "scrub",
+    "scrub_value",
     "shannon_entropy",
 ]
 
-# Priority order: when two detections overlap, the earlier kind wins (a Luhn-valid card is not also a
-# phone; a token inside a URL's userinfo is not also an email).
-KINDS = ("secret", "email", "credit_card", "iban", "ip_address", "phone", "user")
-DEFAULT_KINDS = ("email", "ip_address", "phone", "credit_card", "iban", "secret")  # `user` is opt-in
-TAGS = {kind: f"<{kind.upper()}>" for kind in KINDS} | {"email": "<EMAIL>"}
 Kind = Literal["email", "ip_address", "phone", "credit_card", "iban", "secret", "user"]
 Replace = Literal["tag", "mask"]
-
-
-class PiiSpan(NamedTuple):
-    start: int
-    end: int
-    kind: str
-
-
-_DETECTORS = _pii_contacts.DETECTORS | _pii_financial.DETECTORS | _pii_secrets.DETECTORS
-
-
-# --- public API ------------------------------------------------------------------------------------
-
-
-def _check_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
-    kinds = tuple(kinds)
-    unknown = [k for k in kinds if k not in KINDS]
-    if unknown:
-        raise ValueError(f"unknown PII kind(s) {unknown}; known: {', '.join(KINDS)}")
-    return kinds
-
-
-def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Union of overlapping spans of one kind (a token inside a longer assigned value is one secret)."""
-    out: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if end <= start:
-            continue
-        if out and start < out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
-
-
-def find_pii(text: str, kinds: Iterable[str] = DEFAULT_KINDS) -> list[PiiSpan]:
-    """Non-overlapping PII spans in `text`, sorted by start.
-
-    Overlaps are resolved by kind priority (`KINDS` order), then by earliest start.
-    """
-    wanted = set(_check_kinds(kinds))
-    accepted: list[PiiSpan] = []  # sorted, non-overlapping
-    for kind in KINDS:
-        if kind not in wanted:
-            continue
-        # Keep this kind's spans that overlap no accepted (higher-priority) span: one linear sweep of
-        # two sorted lists, so a document with a million matches stays O(n log n).
-        new, i = [], 0
-        for start, end in _merge(_DETECTORS[kind](text)):
-            while i < len(accepted) and accepted[i].end <= start:
-                i += 1
-            if i < len(accepted) and accepted[i].start < end:
-                continue
-            new.append(PiiSpan(start, end, kind))
-        if new:
-            accepted = sorted(accepted + new)
-    return accepted
-
-
-def scrub(
-    text: str, kinds: Iterable[str] = DEFAULT_KINDS, replace: Replace = "tag"
-) -> tuple[str, dict[str, int]]:
-    """Replace PII in `text`.
-
-    Args:
-        text: the document text.
-        kinds: which kinds to scrub (see `KINDS`); default all but `user`.
-        replace: `"tag"` puts `<EMAIL>`, `<IP_ADDRESS>`, `<PHONE>`, `<CREDIT_CARD>`, `<IBAN>`,
-            `<SECRET>`, `<USER>` in place of each match; `"mask"` replaces every non-whitespace
-            character of a match with `*`, so lengths, offsets and line breaks are unchanged.
-
-    Returns:
-        (scrubbed text, {kind: number of matches} for every requested kind, zeros included).
-    """
-    kinds = _check_kinds(kinds)
-    if replace not in ("tag", "mask"):
-        raise ValueError(f"replace must be 'tag' or 'mask', got {replace!r}")
-    counts = dict.fromkeys(kinds, 0)
-    spans = find_pii(text, kinds)
-    if not spans:
-        return text, counts
-    out, pos = [], 0
-    for start, end, kind in spans:
-        out.append(text[pos:start])
-        out.append(TAGS[kind] if replace == "tag" else re.sub(r"\S", "*", text[start:end]))
-        counts[kind] += 1
-        pos = end
-    out.append(text[pos:])
-    return "".join(out), counts
+# Metadata the op itself writes (counts): never scrubbed, never counted.
+_OWN_PREFIX = "pii."
 
 
 # --- the op ----------------------------------------------------------------------------------------
@@ -161,6 +92,31 @@ class PiiParams(OpParams):
         description="tag: <EMAIL>, <IP_ADDRESS>, ... in place of each match; "
         "mask: each non-whitespace char of a match -> '*' (same length)",
     )
+    only_public_ips: bool = Field(
+        default=True,
+        description="leave loopback, private, link-local, multicast and documentation IP addresses alone "
+        "(127.0.0.1, 0.0.0.0, 10.x, 192.168.x, fe80::, 2001:db8::); false scrubs every address",
+    )
+    allow_ips: list[str] = Field(
+        default_factory=list,
+        description="further IP addresses or networks to leave alone, e.g. [8.8.8.8, 198.18.0.0/15]",
+    )
+    ids: bool = Field(default=True, description="scrub document ids too")
+    metadata: Literal["all"] | list[str] = Field(
+        default="all",
+        description="metadata fields whose strings are scrubbed (at any depth): all, or a list of keys "
+        "([] = none). Chat turns (metadata.messages) are always scrubbed",
+    )
+    run_folder: bool = Field(
+        default=True,
+        description="after a successful run, scrub removed/ of the steps before pii, rejected/ and logs/ "
+        "too (false is an explicit opt-out: they keep the original values)",
+    )
+    keep_work: bool = Field(
+        default=False,
+        description="keep work/ (scratch: intermediate segments hold unscrubbed documents) after a "
+        "successful run; by default it is deleted",
+    )
 
     @field_validator("kinds")
     @classmethod
@@ -169,25 +125,57 @@ class PiiParams(OpParams):
             raise ValueError(f"duplicate kinds in {v}")
         return v
 
+    @field_validator("allow_ips")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        for item in v:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (e.g. 8.8.8.8, 10.1.0.0/16)") from None
+        return v
+
+    def ip_policy(self) -> IpPolicy:
+        return IpPolicy.make(self.only_public_ips, self.allow_ips)
+
 
 class PIIScrubber(DocTransform):
-    """Scrubs PII in place; writes `pii.<kind>` counts (zeros included) and adds them to the ledger."""
+    """Scrubs PII in place (text, id, metadata strings); writes `pii.<kind>` counts (zeros included)
+    and adds them to the ledger."""
 
     name = "🔒 PII scrub"
 
-    def __init__(self, kinds: Iterable[str] = DEFAULT_KINDS, replace: Replace = "tag"):
+    def __init__(
+        self,
+        kinds: Iterable[str] = DEFAULT_KINDS,
+        replace: Replace = "tag",
+        ip_policy: IpPolicy = DEFAULT_IP_POLICY,
+        ids: bool = True,
+        metadata: str | Iterable[str] = "all",
+    ):
         super().__init__()
-        self.kinds = _check_kinds(kinds)
+        self.kinds = check_kinds(kinds)
         self.replace = replace
+        self.ip_policy = ip_policy
+        self.ids = ids
+        self.metadata = metadata if metadata == "all" else tuple(metadata)
         scrub("", self.kinds, replace)  # validate `replace` now, not on the first document
 
+    def _scrub(self, value, counts: dict[str, int] | None):
+        return scrub_value(value, self.kinds, self.replace, self.ip_policy, counts)
+
     def transform(self, doc: Document) -> Document:
-        doc.text, counts = scrub(doc.text, self.kinds, self.replace)
-        # Chat records are written from metadata.messages (instruct.py), so the turns are scrubbed too;
-        # `text` is a rendering of the same turns, so its counts already include theirs.
-        for turn in doc.metadata.get("messages") or []:
-            if isinstance(turn, dict) and isinstance(turn.get("content"), str):
-                turn["content"], _ = scrub(turn["content"], self.kinds, self.replace)
+        doc.text, counts = scrub(doc.text, self.kinds, self.replace, self.ip_policy)
+        if self.ids and isinstance(doc.id, str):
+            doc.id = self._scrub(doc.id, counts)
+        # Chat records are written from metadata.messages (instruct.py), so the turns are always
+        # scrubbed; `text` is a rendering of the same turns, so its counts already include theirs.
+        if isinstance(doc.metadata.get("messages"), list):
+            doc.metadata["messages"] = self._scrub(doc.metadata["messages"], None)
+        keys = doc.metadata.keys() if self.metadata == "all" else [k for k in self.metadata if k in doc.metadata]
+        for key in list(keys):
+            if key != "messages" and not key.startswith(_OWN_PREFIX):
+                doc.metadata[key] = self._scrub(doc.metadata[key], counts)
         for kind, n in counts.items():
             doc.metadata[f"pii.{kind}"] = n
             if n:
@@ -197,5 +185,6 @@ class PIIScrubber(DocTransform):
 
 @register_op("pii", PiiParams)
 def build_pii(params: PiiParams, ctx: StepContext) -> PIIScrubber:
-    """Scrub emails, IPs, phones, payment cards (Luhn), IBANs (mod-97), secrets and optionally @handles."""
-    return PIIScrubber(kinds=params.kinds, replace=params.replace)
+    """Scrub emails, IPs, phones, payment cards (Luhn), IBANs (mod-97), secrets and optionally @handles
+    in text, ids and metadata; after the run, removed/, rejected/ and logs/ too, and delete work/."""
+    return PIIScrubber(params.kinds, params.replace, params.ip_policy(), params.ids, params.metadata)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import analysis, data, ui
+from dashboard import analysis, data, markup, ui
 
 args = ui.app_args()
 st.title("Compare runs")
@@ -37,7 +37,9 @@ def _numbers(s: dict) -> dict:
 na, nb = _numbers(sa), _numbers(sb)
 for col, name, nums, other in ((c1, a, na, None), (c2, b, nb, na)):
     with col:
-        st.caption(f"recipe **{(sa if other is None else sb).get('recipe', '?')}** · `{args.runs[name]}`")
+        st.caption(
+            f"recipe **{markup.text((sa if other is None else sb).get('recipe', '?'))}** · {markup.code(args.runs[name])}"
+        )
         grid = st.columns(2) + st.columns(2)
         for card, (k, v) in zip(grid, nums.items()):
             delta = None if other is None else f"{v - other[k]:+,} vs A"

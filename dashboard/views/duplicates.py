@@ -6,11 +6,11 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, documents, ui
+from dashboard import data, documents, markup, ui
 
 args, label, path, summary = ui.run_page("Duplicates")
-frame = ui.sample(path, args.show_pii)
 
+# the cards come from summary.json: drawn before the sample is read
 dedup_steps = [s for s in summary["steps"] if "dedup" in str(s.get("op", s.get("name", "")))]
 cards = [(s["name"], s.get("removed", 0), s.get("in", 0)) for s in dedup_steps]
 stats = {k: v for k, v in summary.get("dedup", {}).items() if isinstance(v, (int, float))}
@@ -31,6 +31,8 @@ if cards or stats:
             border=True,
             help=f"summary.json dedup.{key}",
         )
+
+frame = ui.sample(path, args.show_pii)
 
 clusters = documents.clusters_frame(frame)
 if clusters.empty:
@@ -77,7 +79,7 @@ row = clusters.set_index("cluster").loc[cluster]
 kept_id = row["kept_id"]
 members = documents.cluster_members(frame, cluster, kept_id)
 if pd.notna(kept_id) and str(kept_id) not in set(members["id"].astype(str)):
-    found = ui.find_documents(str(path), (str(kept_id),))
+    found = ui.find_documents(str(path), (str(kept_id),), args.show_pii)
     if not found.empty:
         members = pd.concat([found, members], ignore_index=True)
 members = (
@@ -97,5 +99,5 @@ st.caption(f"Similarity {ratio:.1%} (difflib, word level). Highlighted: spans fo
 for col, doc, body in ((c1, a, html_a), (c2, b, html_b)):
     with col:
         verdict = "kept" if doc["kind"] == data.KEPT else f"removed by {doc['step']} ({doc['reason']})"
-        st.markdown(f"**`{doc['id']}`** · {verdict}")
+        st.markdown(f"**{markup.code(doc['id'])}** · {markup.text(verdict)}")
         ui.html_doc(body)

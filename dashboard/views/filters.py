@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import analysis, data, ui
+from dashboard import analysis, data, markup, ui
 
 args, label, path, summary = ui.run_page("Filters")
 frame = ui.sample(path, args.show_pii)
@@ -52,7 +52,7 @@ def _per_lang_text(t: analysis.Threshold, present: set[str]) -> str:
     if not t.per_lang:
         return ""
     more = len(t.per_lang) - len(shown_)
-    bits = ", ".join(f"{k} {v:g}" for k, v in shown_.items()) + (f"; +{more} other languages" if more else "")
+    bits = ", ".join(f"{markup.text(k)} {v:g}" for k, v in shown_.items()) + (f"; +{more} other languages" if more else "")
     return f" ({bits.lstrip('; ')})"
 
 
@@ -68,10 +68,10 @@ for metric in shown:
     present = set(counts[counts >= max(2, 0.01 * len(langs))].index)
 
     with st.container(border=True):
-        head = f"**`{metric}`**"
+        head = f"**{markup.code(metric)}**"
         if ths:
             head += " · " + " · ".join(
-                f"{t.step}: {'≤' if t.keeps_below else '≥'} {t.value:g}{_per_lang_text(t, present)}"
+                f"{markup.text(t.step)}: {'≤' if t.keeps_below else '≥'} {t.value:g}{_per_lang_text(t, present)}"
                 for t in ths
             )
         else:

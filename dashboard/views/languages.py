@@ -6,26 +6,26 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import analysis, documents, ui
+from dashboard import analysis, documents, markup, ui
 
 args, label, path, summary = ui.run_page("Languages")
-frame = ui.sample(path, args.show_pii)
 
 ledger = pd.DataFrame(
     [{"lang": k, "docs": int(v)} for k, v in summary.get("languages", {}).items()], columns=["lang", "docs"]
 )
-funnel = documents.lang_funnel(frame)
-if ledger.empty and (funnel.empty or set(funnel["lang"]) == {"—"}):
-    st.info("This run records no languages (no `language_id` step and no `lang` metadata).")
-    st.stop()
-
 total = int(ledger["docs"].sum()) if not ledger.empty else 0
-if not ledger.empty:
+if not ledger.empty:  # the cards come from summary.json: drawn before the sample is read
     top = ledger.sort_values("docs", ascending=False)
     cols = st.columns(min(5, len(top)) + 1)
     cols[0].metric("Languages", f"{len(top)}", border=True)
     for col, row in zip(cols[1:], top.itertuples()):
-        ui.stat_card(col, f"`{row.lang}`", ui.fmt_int(row.docs), ui.fmt_pct(row.docs, total))
+        ui.stat_card(col, markup.code(row.lang), ui.fmt_int(row.docs), ui.fmt_pct(row.docs, total))
+
+frame = ui.sample(path, args.show_pii)
+funnel = documents.lang_funnel(frame)
+if ledger.empty and (funnel.empty or set(funnel["lang"]) == {"—"}):
+    st.info("This run records no languages (no `language_id` step and no `lang` metadata).")
+    st.stop()
 
 left, right = st.columns(2)
 with left:

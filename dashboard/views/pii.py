@@ -10,9 +10,31 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import documents, ui
+from dashboard import documents, markup, ui
 
 args, label, path, summary = ui.run_page("PII")
+
+
+def _cards(counts: pd.DataFrame, n_sample: int = 0) -> None:
+    """Occurrences per kind: summary.json's exact count, else ≈ the sample's estimate; documents with the
+    kind are estimated from the sample (n = its size)."""
+    counts = counts.sort_values("summary", ascending=False, na_position="last")
+    cols = st.columns(min(len(counts), 6))
+    for col, row in zip(cols, counts.itertuples()):
+        exact = pd.notna(row.summary)
+        value = ui.fmt_int(row.summary) if exact else f"≈{ui.fmt_int(row.sample_est)}"
+        note = f"in ≈{row.docs_est:,.0f} docs (est., n={n_sample:,})" if row.docs_est else None
+        where = f"estimated from a uniform sample of {n_sample:,} documents"
+        helptext = f"occurrences: summary.json (exact) · documents: {where}" if exact else where
+        ui.stat_card(col, markup.text(row.kind), value, note, help=helptext)
+
+
+# First paint: the cards from summary.json; the sample (for the per-document estimates) fills them in.
+cards = st.empty()
+early = documents.pii_frame(summary, pd.DataFrame())
+if not early.empty:
+    with cards.container():
+        _cards(early)
 frame = ui.sample(path, args.show_pii)
 counts = documents.pii_frame(summary, frame)
 if counts.empty:
@@ -20,22 +42,9 @@ if counts.empty:
         "No PII was found or recorded in this run (summary.json `pii` and `pii.<kind>` metadata are empty)."
     )
     st.stop()
-
+with cards.container():
+    _cards(counts, len(frame))
 counts = counts.sort_values("summary", ascending=False, na_position="last")
-cols = st.columns(min(len(counts), 6))
-n_sample = len(frame)
-for col, row in zip(cols, counts.itertuples()):
-    exact = pd.notna(row.summary)  # the ledger's count of the whole run; else an estimate
-    value = ui.fmt_int(row.summary) if exact else f"≈{ui.fmt_int(row.sample_est)}"
-    note = f"in ≈{row.docs_est:,.0f} docs (est., n={n_sample:,})" if row.docs_est else None
-    ui.stat_card(
-        col,
-        row.kind,
-        value,
-        note,
-        help="occurrences: summary.json (exact) · documents: estimated from a uniform sample of "
-        f"{n_sample:,} documents" if exact else f"estimated from a uniform sample of {n_sample:,} documents",
-    )
 st.caption(ui.sample_caption(frame, summary))
 
 left, right = st.columns([3, 2])
@@ -89,7 +98,10 @@ if scrubbed.empty:
     st.info("No document in the sample has `pii.<kind>` counts.")
     st.stop()
 kinds = ["any"] + [c[4:] for c in pii_cols]
-kind = st.segmented_control("Kind", kinds, default="any", key="pii_kind", bind="query-params") or "any"
+kind = (
+    st.segmented_control("Kind", kinds, default="any", key="pii_kind", bind="query-params", format_func=markup.text)
+    or "any"
+)
 if kind != "any":
     scrubbed = scrubbed[scrubbed[f"pii.{kind}"].fillna(0) > 0]
 per_page = 5
@@ -101,7 +113,10 @@ for _, doc in scrubbed.iloc[(page_no - 1) * per_page : page_no * per_page].iterr
     with st.container(border=True):
         found = {c[4:]: int(doc[c]) for c in pii_cols if pd.notna(doc[c]) and doc[c]}
         where = "kept" if doc["kind"] == "kept" else f"removed by {doc['step']}"
-        st.markdown(f"**`{doc['id']}`** · {where} · " + ", ".join(f"{k} × {v}" for k, v in found.items()))
+        st.markdown(
+            f"**{markup.code(doc['id'])}** · {markup.text(where)} · "
+            + ", ".join(f"{markup.text(k)} × {v}" for k, v in found.items())
+        )
         ui.html_doc(documents.highlight_tags(str(doc["text"])[:5000]))
         originals = {
             c: doc[c] for c in frame.columns if c.startswith("pii") and "original" in c and pd.notna(doc[c])

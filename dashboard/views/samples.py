@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import analysis, data, documents, ui
+from dashboard import analysis, data, documents, markup, ui
 
 ANY = "(any)"
 
@@ -43,7 +43,7 @@ def _nav(n: int) -> int:
 
 
 if kind == data.REJECTED:
-    rej = ui.rejected(path)
+    rej = ui.rejected(path, args.show_pii)
     st.caption(f"{summary['rejected']:,} unreadable input records in this run; {len(rej):,} read.")
     if rej.empty:
         st.info("No rejected records.")
@@ -57,8 +57,9 @@ if kind == data.REJECTED:
     with left:
         ui.show_text(str(rec["raw"]))
     with right:
-        st.markdown(f"**Error**  \n{rec['error']}")
-        st.markdown(f"**Where**  \n`{rec['source']}:{rec['line']}`")
+        st.markdown(f"**Error**  \n{markup.text(rec['error'])}")
+        where = markup.code(f"{rec['source']}:{rec['line']}")
+        st.markdown(f"**Where**  \n{where}")
     st.stop()
 
 frame = ui.sample(path, args.show_pii)
@@ -90,7 +91,7 @@ if metrics:
         vals = pd.to_numeric(frame[metric], errors="coerce").dropna()
         if len(vals) and vals.min() < vals.max():
             lo, hi = m2.slider(
-                metric,
+                markup.text(metric),
                 float(vals.min()),
                 float(vals.max()),
                 (float(vals.min()), float(vals.max())),
@@ -108,9 +109,9 @@ doc = sub.iloc[i]
 
 left, right = st.columns([2, 1], gap="medium")
 with left:
-    head = f"**`{doc['id']}`**"
+    head = f"**{markup.code(doc['id'])}**"
     if kind == data.REMOVED:
-        head += f" · removed by **{doc['step']}** · reason **`{doc['reason']}`**"
+        head += f" · removed by **{markup.text(doc['step'])}** · reason **{markup.code(doc['reason'])}**"
     st.markdown(head)
     ui.show_text(str(doc["text"]), int(doc["text_len"]))
 with right:
@@ -126,22 +127,32 @@ with right:
         width="stretch",
         column_config={"_index": st.column_config.TextColumn("")},
     )
-    own = set(data.FRAME_COLUMNS)
-    meta = {k: doc[k] for k in sub.columns if k not in own and pd.notna(doc[k])}
-    if meta:
-        st.markdown("**Metadata**")
-        ths: dict[str, list] = {}  # a metric may have two bounds (roots.n_words: min and max)
-        for t in analysis.thresholds_from_summary(summary):
-            ths.setdefault(t.metric, []).append(t)
-        rows = []
-        for k, v in meta.items():
-            value = f"{v:.4g}" if isinstance(v, float) else str(v)
-            failed = [t for t in ths.get(k, []) if analysis.violates(sub.loc[[doc.name]], t).iloc[0]]
-            if failed:
-                limit = failed[0].per_lang.get(str(doc.get("lang")), failed[0].value)
-                value = f"✗ {value} (keeps " + ("≤" if failed[0].keeps_below else "≥") + f" {limit:g})"
-            rows.append({"key": k, "value": value})
-        st.dataframe(
-            pd.DataFrame(rows), hide_index=True, width="stretch", height=min(600, 36 * (len(rows) + 1))
-        )
-        st.caption("✗: fails the recipe's threshold (the value for this document's language).")
+# Metadata under both columns, at the page's full width: in the narrow right column long keys pushed
+# the value column off the right edge.
+own = set(data.FRAME_COLUMNS)
+meta = {k: doc[k] for k in sub.columns if k not in own and pd.notna(doc[k])}
+if meta:
+    st.markdown("**Metadata**")
+    ths: dict[str, list] = {}  # a metric may have two bounds (roots.n_words: min and max)
+    for t in analysis.thresholds_from_summary(summary):
+        ths.setdefault(t.metric, []).append(t)
+    rows = []
+    for k, v in meta.items():
+        value = f"{v:.4g}" if isinstance(v, float) else str(v)
+        failed = [t for t in ths.get(k, []) if analysis.violates(sub.loc[[doc.name]], t).iloc[0]]
+        if failed:
+            limit = failed[0].per_lang.get(str(doc.get("lang")), failed[0].value)
+            value = f"✗ {value} (keeps " + ("≤" if failed[0].keeps_below else "≥") + f" {limit:g})"
+        rows.append({"key": k, "value": value})
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        height=min(600, 36 * (len(rows) + 1)),
+        key="metadata",
+        column_config={
+            "key": st.column_config.TextColumn("key", width="medium"),
+            "value": st.column_config.TextColumn("value", width="large"),
+        },
+    )
+    st.caption("✗: fails the recipe's threshold (the value for this document's language).")

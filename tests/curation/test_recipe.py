@@ -75,7 +75,17 @@ def test_missing_input_path_exit_2(write_recipe, tmp_path, capsys):
     path = write_recipe(f"name: x\ninput: {{format: jsonl, path: {tmp_path}/absent.jsonl}}\nsteps: []\n"
                         f"output: {{path: {tmp_path}/run}}\n")
     assert main(["run", str(path)]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert f"{path}:2: input.path: no such file or folder" in capsys.readouterr().err
+    assert main(["validate", str(path)]) == 2  # found at validate time too
+    assert not (tmp_path / "run").exists()  # a run that never started writes nothing (issue 14.7)
+    (tmp_path / "absent.jsonl").write_text('{"text": "now here"}\n')
+    assert main(["run", str(path), "--no-progress"]) == 0  # so the corrected rerun needs no --force
+
+
+def test_glob_matching_nothing_is_a_recipe_error(write_recipe, tmp_path, capsys):
+    path = write_recipe(f"name: x\ninput: {{format: jsonl, path: '{tmp_path}/*.nope'}}\nsteps: []\n")
+    assert main(["validate", str(path)]) == 2
+    assert f"{path}:2: input.path: matches no files" in capsys.readouterr().err
 
 
 def test_extends_overrides_params_removes_and_appends(write_recipe, tmp_path):

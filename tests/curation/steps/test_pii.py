@@ -15,6 +15,7 @@ from curation.registry import StepContext, get_op
 from curation.steps.pii import (
     DEFAULT_KINDS,
     KINDS,
+    IpPolicy,
     PIIScrubber,
     card_ok,
     find_pii,
@@ -26,8 +27,9 @@ from curation.steps.pii import (
 
 
 def found(text, kind):
-    """The substrings of `text` detected as `kind` (all kinds enabled, so overlaps resolve as in use)."""
-    return [text[s.start : s.end] for s in find_pii(text, KINDS) if s.kind == kind]
+    """The substrings of `text` detected as `kind` (all kinds enabled, so overlaps resolve as in use;
+    every IP address, so the detector is tested on its own, apart from the non-public default)."""
+    return [text[s.start : s.end] for s in find_pii(text, KINDS, IpPolicy(public_only=False)) if s.kind == kind]
 
 
 # --- validators ----------------------------------------------------------------------------------
@@ -80,7 +82,7 @@ def test_email():
 @pytest.mark.parametrize(
     "text,expected",
     [
-        ("client 203.0.113.7 connected", ["203.0.113.7"]),
+        ("client 81.2.69.160 connected", ["81.2.69.160"]),
         ("gateway 10.0.0.1 and 192.168.1.254.", ["10.0.0.1", "192.168.1.254"]),  # private is still an IP
         ("192.168.0.9 - - [10/Oct/2000:13:55:36] GET /", ["192.168.0.9"]),  # access log, line start
         ("ip=2001:db8::8a2e:370:7334.", ["2001:db8::8a2e:370:7334"]),
@@ -248,7 +250,7 @@ def test_user_handles_are_opt_in():
 # --- replacement, toggling, counts ---------------------------------------------------------------
 
 TEXT = (
-    "Mail a@b.io from 203.0.113.7, card 4111 1111 1111 1111, call +1 415 555 0100, token=Ab3dEf5hIj7lMn9pQr1t"
+    "Mail a@b.io from 81.2.69.160, card 4111 1111 1111 1111, call +1 415 555 0100, token=Ab3dEf5hIj7lMn9pQr1t"
 )
 
 
@@ -331,7 +333,7 @@ def test_step_on_documents():
 
 def test_large_document_stays_fast():
     """~1.3 MB of mixed text with PII every line, plus pathological runs, well under a few seconds."""
-    line = "Mail a@b.io, ip 10.0.0.1 v 1.2.3.4, call +1 415 555 0100 on 2021-03-04, sha 8b1118b376c3. "
+    line = "Mail a@b.io, ip 81.2.69.160 v 1.2.3.4, call +1 415 555 0100 on 2021-03-04, sha 8b1118b376c3. "
     text = line * 8_000 + "a:" * 50_000 + "1." * 50_000 + "key=" * 25_000 + "@" * 50_000 + "9 " * 50_000
     start = time.perf_counter()
     out, counts = scrub(text)
@@ -368,6 +370,39 @@ def test_chat_turns_in_metadata_are_scrubbed_too():
 
     msgs = [{"role": "user", "content": "Mail me at jane.doe@example.org"}, {"role": "assistant", "content": "Sure."}]
     doc = Document(text="user: Mail me at jane.doe@example.org\nassistant: Sure.", id="c1", metadata={"messages": msgs})
-    out = list(PIIScrubber(kinds=["email"], replace="tag").run(iter([doc])))[0]
+    out = next(iter(PIIScrubber(kinds=["email"], replace="tag").run(iter([doc]))))
     assert out.metadata["messages"][0]["content"] == "Mail me at <EMAIL>"
     assert "<EMAIL>" in out.text and out.metadata["pii.email"] == 1
+
+
+# --- IP policy: non-public addresses stay; an allow-list keeps more ----------------------------------
+
+NON_PUBLIC = ["127.0.0.1", "10.1.2.3", "172.16.5.4", "192.168.1.254", "169.254.10.20", "100.64.1.2",
+              "192.0.2.55", "198.51.100.7", "203.0.113.9", "224.0.0.251", "255.255.255.255", "0:0:0:0:0:0:0:1",
+              "fe80::1ff:fe23:4567:890a", "fd12:3456:789a::1", "2001:db8::8a2e:370:7334", "::ffff:10.0.0.1"]
+PUBLIC = ["81.2.69.160", "151.101.1.69", "2a00:1450:4001:82a::200e", "::ffff:81.2.69.160"]
+
+
+@pytest.mark.parametrize("address", NON_PUBLIC)
+def test_non_public_addresses_are_left_alone_by_default(address):
+    text = f"listen on {address} now"
+    assert scrub(text)[0] == text
+    assert found(text, "ip_address") == [address]  # the detector sees it; the policy keeps it
+
+
+@pytest.mark.parametrize("address", PUBLIC)
+def test_public_addresses_are_scrubbed(address):
+    assert scrub(f"client {address} connected")[0] == "client <IP_ADDRESS> connected"
+
+
+def test_ip_allow_list_and_public_only_off():
+    text = "from 81.2.69.160 and 151.101.1.69 via 127.0.0.1"
+    allow = IpPolicy.make(allow=["81.2.69.0/24"])
+    assert scrub(text, ip_policy=allow)[0] == "from 81.2.69.160 and <IP_ADDRESS> via 127.0.0.1"
+    every = IpPolicy.make(public_only=False)
+    assert scrub(text, ip_policy=every)[0] == "from <IP_ADDRESS> and <IP_ADDRESS> via <IP_ADDRESS>"
+    op = get_op("pii")
+    step = op.build(op.params(only_public_ips=False, allow_ips=["151.101.0.0/16"]), StepContext(run_dir=None, step_id="pii"))
+    assert step.transform(Document(text=text, id="d")).text == "from <IP_ADDRESS> and 151.101.1.69 via <IP_ADDRESS>"
+    with pytest.raises(ValidationError, match="not an IP address or network"):
+        op.params(allow_ips=["localhost"])

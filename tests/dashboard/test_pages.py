@@ -191,7 +191,8 @@ def test_yaml_export_of_a_real_run_is_a_valid_recipe(dashboard_args, real_run, t
     at.slider(key="th::roots_filters::roots.n_words").set_value(15).run()
     snippet = next(c.value for c in at.code if c.value.startswith("# Thresholds chosen"))
     assert "guessed" not in snippet
-    recipe = {"name": "exported", "input": {"format": "jsonl", "path": "in.jsonl"}, **yaml.safe_load(snippet)}
+    recipe = {"name": "exported", "input": {"format": "jsonl", "path": str(tmp_path / "in.jsonl")},
+              **yaml.safe_load(snippet)}  # validate checks that the input exists (relative to the cwd)
     assert recipe["steps"][0]["roots_filters"]["min_words"] == 15
     (tmp_path / "in.jsonl").write_text('{"text": "x", "id": "1"}\n')
     (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))

@@ -37,7 +37,7 @@ def ordered_run(tmp_path_factory):
             "input": {"format": "jsonl", "path": str(tmp / "part*.jsonl")},
             "steps": [{"length_filter": {"min_chars": 80}}, {"pii": {}}],
             "output": {"path": str(tmp / "run"), "format": "jsonl.gz", "keep_removed": True},
-            "executor": {"kind": "local", "tasks": 2},
+            "executor": {"kind": "local", "tasks": 2, "workers": 1},  # 2 shards, no worker processes
         }
     )
     assert run.ok and len(runfolder.shards(tmp / "run" / "output")) == 2

@@ -137,9 +137,10 @@ def bench_removals(rows: list[dict], multi: list[dict]) -> None:
     print(
         f"\n## ROOTS per language on {len(multi)} web/docs_multi docs (lang from language_id; top 15 languages)"
     )
-    cols = ["kept", "roots_n_words", "roots_char_rep_ratio", "roots_word_rep_ratio", "roots_special_char_ratio",
-            "roots_stopword_ratio", "roots_flagged_word_ratio", "roots_lang_score"]  # fmt: skip
-    print(f"{'lang':5s} {'in':>5s} " + " ".join(f"{c.replace('roots_', '')[:10]:>10s}" for c in cols))
+    cols = ["kept", "roots_n_words_too_few", "roots_n_words_too_many", "roots_char_rep_ratio", "roots_word_rep_ratio",
+            "roots_special_char_ratio", "roots_stopword_ratio", "roots_flagged_word_ratio", "roots_lang_score"]  # fmt: skip
+    short = {c: c.replace("roots_", "").replace("n_words_too_", "words_")[:10] for c in cols}
+    print(f"{'lang':5s} {'in':>5s} " + " ".join(f"{short[c]:>10s}" for c in cols))
     for lang, c in sorted(by_lang.items(), key=lambda kv: -kv[1]["in"])[:15]:
         print(f"{lang:5s} {c['in']:5d} " + " ".join(f"{c[k] / c['in']:10.0%}" for k in cols))
 

@@ -17,6 +17,7 @@ from curation.formats.jsonl import SegmentReader
 from curation.formats.writers import make_output_writer, record_adapter, reproducible
 from curation.recipe import Recipe
 from curation.registry import Barrier, ReaderContext, StepContext, all_readers, get_op
+from curation.timing import measure_own_time
 from runfolder import RunFolder
 
 ROLES = ("reader", "segment_reader", "step", "aux", "intermediate", "output")
@@ -44,9 +45,11 @@ def tag(step, role: str, step_id: str | None = None):
     counter reaches the right funnel line by name, whatever its position (datatrove leaves steps without
     stats out of the stats file, which would shift positions). Roles: `reader`, `segment_reader`, `step`
     (a funnel line), `aux` (a helper part of a step: its time counts, its documents do not),
-    `intermediate` (a barrier's segment writer), `output`.
+    `intermediate` (a barrier's segment writer), `output`. Every tagged step also records its own
+    time, exclusive of the steps around it (`curation.timing`).
     """
     assert role in ROLES, role
+    measure_own_time(step)
     display = step.__dict__.setdefault("_ledger_display_name", step.stats.name)
     step.stats.name = f"{role}:{step_id or ''} | {display}"
     return step

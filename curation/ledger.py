@@ -16,6 +16,7 @@ from pathlib import Path
 
 from curation.build import Stage, parse_tag
 from curation.steps.base import LEDGER_PREFIX
+from curation.timing import OWN_CPU_SECONDS, OWN_SECONDS
 from runfolder import RunFolder, atomic_write_json
 
 # datatrove's HTML extractors count why they dropped a page under these names instead of dropped_<reason>
@@ -86,10 +87,13 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
             elif role in ("step", "aux"):
                 if step_id not in steps:
                     steps[step_id] = {"name": step_id, "op": op_of.get(step_id, step_id), "in": 0, "kept": 0, "removed": 0,
-                                      "removed_by_reason": {}, "seconds": 0.0}
+                                      "removed_by_reason": {}, "seconds": 0.0, "cpu_seconds": 0.0}
                     order.append(step_id)
                 entry = steps[step_id]
-                entry["seconds"] = round(entry["seconds"] + s.get("__seconds", 0.0), 3)
+                # the step's own time (curation.timing); datatrove's track_time only for older stats files
+                own = s.get(OWN_SECONDS, s.get("__seconds", 0.0))
+                entry["seconds"] = round(entry["seconds"] + own, 3)
+                entry["cpu_seconds"] = round(entry["cpu_seconds"] + s.get(OWN_CPU_SECONDS, 0.0), 3)
                 if role == "step":
                     entry["in"] += int(s.get("total", 0))
                     entry["kept"] += int(s.get("forwarded", 0))

@@ -106,6 +106,29 @@ def what_if(frame: pd.DataFrame, th: Threshold, value: float, per_lang: dict | N
     return out
 
 
+_LOW_WORDS, _HIGH_WORDS = ("few", "short", "low", "min"), ("many", "long", "high", "max")
+
+
+def ledger_removed(summary: dict, th: Threshold) -> int | None:
+    """Exact documents the threshold's step removed for this check (summary.json `removed_by_reason`).
+
+    The reason must name the metric (`roots_char_rep_ratio` for `roots.char_rep_ratio`); when two
+    reasons do (a metric bounded twice: `roots_n_words_too_few` / `_too_many`), the one naming this
+    bound's side. None when no single reason of the step matches (not recorded, or not told apart). A document failing
+    several checks of a step is counted under the first (so this can be lower than `what_if`'s
+    estimate of documents failing the threshold).
+    """
+    step = next((s for s in summary.get("steps", []) if s.get("name") == th.step), None)
+    if step is None:
+        return None
+    short = th.metric.split(".", 1)[-1]
+    reasons = {r: int(n) for r, n in (step.get("removed_by_reason") or {}).items() if short in r}
+    # a reason naming the other bound ("_too_few" after the metric's name for a max) is not this one's
+    other = _LOW_WORDS if th.keeps_below else _HIGH_WORDS
+    reasons = {r: n for r, n in reasons.items() if not any(w in r.split(short, 1)[1] for w in other)}
+    return next(iter(reasons.values())) if len(reasons) == 1 else None
+
+
 THIS_FILTER, OTHER_FILTER = "removed by this filter", "removed by another filter"
 
 

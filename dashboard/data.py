@@ -1,10 +1,14 @@
 """Reading run folders and ablation folders for the dashboard: plain functions, no Streamlit.
 
 The layout read here is docs/CONTRACTS.md ("Run folder", "summary.json (schema 1)"). summary.json is
-read whole (it is small); documents are read lazily and sampled: each shard contributes at most its
-share of a cap (20k documents by default), so a run of a million documents costs the same as one of
-twenty thousand. Each sampled document carries a `weight` (documents in its category / sampled ones)
-so counts over the sample estimate counts over the whole run.
+read whole (it is small); documents are sampled: each category (kept, removed by each step) gets a
+quota of a cap (20k documents by default), drawn uniformly at random over all its shards and files
+with a fixed seed (`runfolder.sample_records`: one pass that decompresses every shard but parses only
+the sampled records). Reading the first documents of each shard instead biased every estimate (a
+shard's head is not a random sample: the PII page said 1,916 docs with emails where the run had
+1,238). Each sampled document carries a `weight` (documents in its category / sampled ones) so
+counts over the sample estimate counts over the whole run; the pages say so, with the sample size,
+and show the ledger's exact number wherever summary.json has it.
 
 Caching belongs to the UI layer (`dashboard/ui.py` wraps these functions in `st.cache_data`, keyed by
 path and modification time); nothing here keeps state.
@@ -20,7 +24,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from runfolder import KEPT, REJECTED, REMOVED, SHARD_SUFFIXES, RunFolder, list_shards, read_json, read_shard
+from runfolder import (
+    KEPT,
+    REJECTED,
+    REMOVED,
+    SHARD_SUFFIXES,
+    RunFolder,
+    list_shards,
+    read_json,
+    read_shard,
+    sample_records,
+)
 from runfolder import read_summary as _read_summary
 from runfolder import shards as _shards
 
@@ -33,6 +47,7 @@ except ImportError:  # pragma: no cover
 
 __all__ = ["KEPT", "REJECTED", "REMOVED", "SHARD_SUFFIXES", "list_shards"]
 SAMPLE_CAP = 20_000  # documents read per run (all categories together)
+SAMPLE_SEED = 0  # the same run gives the same sample (and the same estimates) on every page and reload
 MIN_PER_CATEGORY = 500  # small categories (a step that removed 30 docs) are read whole up to this
 TEXT_CHARS = 20_000  # longer texts are cut in the sample (the UI says so); `text_len` keeps the length
 METRIC_PREFIXES = ("roots.", "quality.", "code.", "instruct.")
@@ -239,18 +254,22 @@ def sample_quotas(totals: dict[tuple[str, str], int], cap: int = SAMPLE_CAP) -> 
     return {cat: min(n, max(math.ceil(cap * n / grand), MIN_PER_CATEGORY)) for cat, n in totals.items()}
 
 
-def sample_documents(run_dir: str | Path, cap: int = SAMPLE_CAP, show_pii: bool = False) -> pd.DataFrame:
+def sample_documents(
+    run_dir: str | Path, cap: int = SAMPLE_CAP, show_pii: bool = False, seed: int = SAMPLE_SEED
+) -> pd.DataFrame:
     """A sample of kept and removed documents as one flat frame (one column per metadata key).
 
     Columns: `id, kind (kept|removed), step (removed_by), reason, lang, source, text (cut at
     TEXT_CHARS), text_len, bytes, weight`, then every metadata key (`lang_score`, `roots.*`, ...).
-    Each shard gives at most an equal part of its category's quota, so all shards (ranks) appear.
+    Each category's quota is drawn uniformly over all its shards and files (seeded), so every
+    document of the category has the same chance and the weighted counts are unbiased estimates.
 
     Args:
         run_dir: the run folder.
         cap: documents to read in all (about; small categories are read up to MIN_PER_CATEGORY).
         show_pii: keep metadata keys with original PII values (`pii.*original*`), and show the
             documents of an unswept `pii` run as they are (`pii_hidden`); hidden otherwise.
+        seed: the sampling seed.
     """
     run = Path(run_dir)
     summary = load_summary(run)
@@ -263,12 +282,7 @@ def sample_documents(run_dir: str | Path, cap: int = SAMPLE_CAP, show_pii: bool 
     frames: list[pd.DataFrame] = []
     for (kind, step), files in shards.items():
         quota = quotas.get((kind, step), 0) or min(cap, MIN_PER_CATEGORY)
-        per_shard = math.ceil(quota / len(files))
-        records: list[dict] = []
-        for path in files:
-            records.extend(_read_shard(path, min(per_shard, quota - len(records))))
-            if len(records) >= quota:
-                break
+        records = sample_records(files, quota, seed=seed, total=totals.get((kind, step)) or None)
         total = totals.get((kind, step)) or len(records)
         weight = max(total / len(records), 1.0) if records else 1.0
         if records:

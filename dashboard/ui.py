@@ -199,8 +199,9 @@ def sample_caption(frame: pd.DataFrame, summary_: dict) -> str:
     if n >= total:
         return f"All {n:,} documents (kept and removed) are shown."
     return (
-        f"Estimated from a sample of {n:,} of {total:,} documents (kept and removed); "
-        "counts are scaled to the whole run."
+        f"Counts marked ≈ or (est.) are estimates from a uniform random sample of {n:,} of {total:,} "
+        f"documents (kept and removed; seed {data.SAMPLE_SEED}), scaled to the whole run; "
+        "numbers from summary.json (the ledger) are exact."
     )
 
 

@@ -7,10 +7,10 @@ rejected records `{"source", "line", "error", "raw"}`.
 
 from __future__ import annotations
 
-import gzip
 import json
 import random
-from collections.abc import Iterable, Iterator
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from runfolder.layout import RunFolder
@@ -53,6 +53,70 @@ def _decode_metadata(row: dict) -> dict:
     return row
 
 
+_CHUNK = 1 << 22  # bytes of decompressed text split into lines at once (readline per line is 3x slower)
+
+
+def _gunzip(f, state: dict) -> Iterator[bytes]:
+    """Decompressed chunks of a gzip file (several members allowed). A truncated or damaged file ends
+    after the last byte that could be decompressed, instead of losing the chunk being read;
+    `state["complete"]` says whether the file ended cleanly."""
+    d = zlib.decompressobj(wbits=31)
+    state["complete"] = False
+    while comp := f.read(_CHUNK // 4):
+        while comp:
+            try:
+                out = d.decompress(comp)
+            except zlib.error:
+                return
+            if out:
+                yield out
+            comp = b""
+            if d.eof and d.unused_data:  # the next gzip member
+                comp, d = d.unused_data, zlib.decompressobj(wbits=31)
+    state["complete"] = d.eof
+
+
+def _jsonl_lines(path: Path) -> Iterator[bytes]:
+    """The non-blank lines of a .jsonl / .jsonl.gz shard. A truncated .gz (a run still writing) ends
+    early, without its partial last line."""
+    state = {"complete": True}
+    with open(path, "rb") as f:
+        if path.name.endswith(".gz"):
+            chunks = _gunzip(f, state)
+        else:
+            chunks = iter(lambda: f.read(_CHUNK), b"")
+        rest = b""
+        for chunk in chunks:
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            yield from (line for line in lines if line.strip())
+        if rest.strip() and state["complete"]:
+            yield rest
+
+
+def _decode_line(line: bytes) -> dict:
+    return _decode_metadata(_loads(line))
+
+
+def _decode_row(item: tuple) -> dict:
+    batch, i = item
+    return _decode_metadata(batch.slice(i, 1).to_pylist()[0])
+
+
+def _iter_raw(path: Path) -> Iterator[tuple[object, Callable[[object], dict]]]:
+    """`(raw, decode)` per record of a shard, in order; `decode(raw)` parses it. A sampler parses only
+    the records it keeps (`sample_records`)."""
+    if path.name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            for i in range(batch.num_rows):
+                yield (batch, i), _decode_row
+        return
+    for line in _jsonl_lines(path):
+        yield line, _decode_line
+
+
 def iter_shard(path: str | Path) -> Iterator[dict]:
     """Every record of one shard, in order. A truncated .gz shard (a run still writing) ends early."""
     path = Path(path)
@@ -63,14 +127,8 @@ def iter_shard(path: str | Path) -> Iterator[dict]:
             for row in batch.to_pylist():
                 yield _decode_metadata(row)
         return
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        try:
-            for line in f:
-                if line.strip():
-                    yield _decode_metadata(_loads(line))
-        except (EOFError, OSError):
-            return
+    for line in _jsonl_lines(path):
+        yield _decode_line(line)
 
 
 def read_shard(path: str | Path, limit: int) -> list[dict]:
@@ -92,19 +150,45 @@ def iter_records(files: str | Path | Iterable[str | Path]) -> Iterator[dict]:
         yield from iter_shard(path)
 
 
-def sample_records(files: str | Path | Iterable[str | Path], n: int, seed: int = 0) -> list[dict]:
-    """`n` records drawn uniformly from all shards together (reservoir sampling; one pass).
+def sample_records(
+    files: str | Path | Iterable[str | Path], n: int, seed: int = 0, total: int | None = None
+) -> list[dict]:
+    """`n` records drawn uniformly from all shards together, in one pass; returned in reading order.
 
     Every record has the same chance whatever shard it is in; the same seed gives the same sample.
-    Returned in reading order.
+    Only the sampled records are parsed, so the pass costs little more than decompressing the shards.
+
+    Args:
+        files: a folder of shards or the shard files.
+        n: sample size (all records when there are fewer).
+        seed: the random seed.
+        total: the number of records, when known (e.g. from summary.json): the sampled positions are
+            drawn up front, so exactly `n` records are parsed. Should the shards hold another number
+            (a run still writing), the sample is drawn again without it.
     """
+    paths = shards(files) if isinstance(files, (str, Path)) else [Path(p) for p in files]
+    if total is not None and 0 <= n < total:
+        wanted = sorted(random.Random(seed).sample(range(total), n))
+        out, k, i = [], 0, -1
+        for path in paths:
+            for raw, decode in _iter_raw(path):
+                i += 1
+                if k < n and wanted[k] == i:
+                    out.append(decode(raw))
+                    k += 1
+        if i + 1 == total:
+            return out
+    # reservoir sampling (algorithm R): record i replaces a random slot with probability n / (i + 1)
     rng = random.Random(seed)
     reservoir: list[tuple[int, dict]] = []
-    for i, rec in enumerate(iter_records(files)):
-        if len(reservoir) < n:
-            reservoir.append((i, rec))
-        else:
-            j = rng.randrange(i + 1)
-            if j < n:
-                reservoir[j] = (i, rec)
+    i = -1
+    for path in paths:
+        for raw, decode in _iter_raw(path):
+            i += 1
+            if len(reservoir) < n:
+                reservoir.append((i, decode(raw)))
+            else:
+                j = rng.randrange(i + 1)
+                if j < n:
+                    reservoir[j] = (i, decode(raw))
     return [rec for _, rec in sorted(reservoir, key=lambda t: t[0])]

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import traceback
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tokenizers and models are local files, always
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
@@ -21,22 +22,17 @@ EPILOGS = {
   curate tokenize runs/sample --vocab-size 4096 --val-fraction 0.02
   curate tokenize runs/b --tokenizer runs/a/tokenizer   reuse another run's tokenizer""",
     "train": """examples:
-  curate train train.yaml                           keys: see training/train.py TrainConfig
-  curate train train.yaml --set model=small --set tokens=5000000
-  curate train train.yaml --dry-run                 print the resolved config and exit
-
-train.yaml:
-  data: runs/sample/tokenized
-  out_dir: runs/sample/train-tiny
-  model: tiny          # tiny | small | base
-  tokens: 2000000
-  eval_sets: [tests/data/web_sample.jsonl.gz]
+  curate train recipes/train/tiny.yaml              keys: see training/train.py TrainConfig
+  curate train recipes/train/tiny.yaml --set model=small --set tokens=5000000
+  curate train recipes/train/tiny.yaml --max-minutes 5   stop at 5 minutes: checkpoint, then evaluate
+  curate train recipes/train/tiny.yaml --dry-run    print the resolved config and exit
 
 fine-tuning on chat shards (`curate tokenize RUN --tokenizer CKPT` on a run with messages):
   data: runs/instructions/tokenized
   init_from: runs/sample/train-tiny/checkpoint   # same tokenizer as the shards, else exit 2
   examples: 2000                                 # one example per sequence; loss on assistant tokens
-  eval_sets: [heldout_chat.jsonl.gz]             # {"messages": [...]} lines -> response bits per byte""",
+  eval_sets: [heldout_chat.jsonl.gz]             # {"messages": [...]} lines -> response bits per byte
+""",
     "eval": """examples:
   curate eval runs/sample/train-tiny/checkpoint --data heldout.jsonl.gz
   curate eval CKPT --data a.jsonl.gz --data b.txt --max-tokens 100000 --out eval.json""",
@@ -45,6 +41,18 @@ fine-tuning on chat shards (`curate tokenize RUN --tokenizer CKPT` on a run with
   curate ablate recipes/ablations/demo.yaml --out /tmp/demo --dry-run
   curate ablate recipes/ablations/demo.yaml --budgets 2048,4096,8192,16384,32768,65536 --workers 4""",
 }
+
+
+EXAMPLE_TRAIN_CONFIG = Path(__file__).resolve().parents[1] / "recipes" / "train" / "tiny.yaml"
+
+
+def _train_epilog() -> str:
+    """The train examples, then the shipped example config itself (one source for both)."""
+    if not EXAMPLE_TRAIN_CONFIG.is_file():
+        return EPILOGS["train"].rstrip()
+    return EPILOGS["train"] + f"{EXAMPLE_TRAIN_CONFIG.relative_to(EXAMPLE_TRAIN_CONFIG.parents[2])}:\n" + "".join(
+        f"  {line}\n" for line in EXAMPLE_TRAIN_CONFIG.read_text(encoding="utf-8").splitlines()
+    )
 
 
 def _guard(fn):
@@ -123,7 +131,10 @@ def cmd_train(args) -> int:
 
     from training.train import load_config, train
 
-    cfg = load_config(args.config, _overrides(args.set))
+    overrides = _overrides(args.set)
+    if args.max_minutes is not None:
+        overrides["max_minutes"] = args.max_minutes
+    cfg = load_config(args.config, overrides)
     print(json.dumps(dataclasses.asdict(cfg), indent=2))
     if args.dry_run:
         return 0
@@ -209,12 +220,19 @@ def register_cli(subparsers) -> None:
     p = subparsers.add_parser(
         "train",
         help="train a small LM on tokenized data (CPU or CUDA)",
-        epilog=EPILOGS["train"],
+        epilog=_train_epilog(),
         formatter_class=fmt,
     )
     p.add_argument("config", help="train config YAML (training/train.py TrainConfig)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        metavar="N",
+        help="wall-clock limit on training (the config's max_minutes): at N minutes stop after the current "
+        "step, save a resumable checkpoint (resume: true continues) and evaluate",
+    )
     p.set_defaults(func=_guard(cmd_train))
 
     p = subparsers.add_parser(

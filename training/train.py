@@ -81,6 +81,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     compile: bool | None = None  # torch.compile; default: on CUDA only
     threads: int = 0  # torch.set_num_threads on CPU (0: torch's default)
+    max_minutes: float | None = None  # wall-clock limit on training: stop there, checkpoint (resumable), evaluate
     quiet: bool = False
     # fine-tuning (training/finetune.py): start from this checkpoint; on chat shards (training/chat.py)
     # one example fills one sequence, so `examples` (if set) is the budget: tokens = examples * seq_len
@@ -103,6 +104,8 @@ class TrainConfig:
         get_preset(cfg.model)  # validates the name
         if cfg.tokens <= 0:
             raise ConfigError(f"{where}: tokens must be > 0")
+        if cfg.max_minutes is not None and not cfg.max_minutes > 0:
+            raise ConfigError(f"{where}: max_minutes must be > 0, got {cfg.max_minutes}")
         if cfg.schedule not in ("cosine", "wsd"):
             raise ConfigError(f"{where}: schedule must be cosine or wsd, got {cfg.schedule!r}")
         if not 0.0 < cfg.decay_frac <= 1.0:
@@ -374,6 +377,9 @@ def train(cfg: TrainConfig) -> dict:
 
     train_time, trained_tokens, t_log, tok_log = 0.0, 0, time.time(), 0
     loss_sum = float("nan")
+    # max_minutes: checked after each optimizer step (a step, or a wsd branch, is never cut short)
+    deadline = time.time() + 60 * cfg.max_minutes if cfg.max_minutes else None
+    done = start
     with open(out / "metrics.jsonl", metrics_mode) as mf:
         for step in range(start, steps):
             for first, total in branches:
@@ -414,12 +420,19 @@ def train(cfg: TrainConfig) -> dict:
                     "budgets": budgets,
                 }
                 _save(model, tok, out, cfg, state, optimizer)
+            if deadline is not None and time.time() >= deadline and done < steps:
+                log(f"max_minutes={cfg.max_minutes:g} reached after step {done}/{steps}: checkpoint and evaluate")
+                break
+    stopped = done < steps  # at the wall-clock limit; `resume: true` continues from the checkpoint
+    steps_run = done if stopped else steps
+    resume_state = {"step": done, "windows": loader.taken, "torch_rng": torch.get_rng_state().tolist(),
+                    "budgets": list(budgets)}  # fmt: skip
 
     val, sets = evaluate(model)
     budgets.append(
         {
-            "tokens": steps * batch_tokens,
-            "steps": steps,
+            "tokens": steps_run * batch_tokens,
+            "steps": steps_run,
             "epochs": round(loader.epochs, 4),
             "final_train_loss": round(loss_sum, 5),
             "validation": val,
@@ -435,8 +448,10 @@ def train(cfg: TrainConfig) -> dict:
         "lr": peak_lr,
         "schedule": cfg.schedule,
         "warmup_steps": warmup,
-        "tokens": steps * batch_tokens,
-        "steps": steps,
+        "tokens": steps_run * batch_tokens,
+        "steps": steps_run,
+        "planned_steps": steps,
+        "stopped_at_max_minutes": stopped,
         "epochs": round(loader.epochs, 4),
         "train_tokens_per_epoch": loader.tokens_per_epoch,
         "tokens_per_s": round(trained_tokens / max(train_time, 1e-9), 1),
@@ -449,7 +464,10 @@ def train(cfg: TrainConfig) -> dict:
         **({"init_from": cfg.init_from} if cfg.init_from else {}),
         **(loader.stats() if hasattr(loader, "stats") else {}),
     }
-    if cfg.save_checkpoint:
+    if cfg.save_checkpoint and stopped:  # resumable: optimizer state and the data position too
+        _save(model, tok, out, cfg, {**summary, **resume_state}, optimizer)
+        summary["checkpoint"] = str(out / "checkpoint")
+    elif cfg.save_checkpoint:
         _save(model, tok, out, cfg, summary)
         summary["checkpoint"] = str(out / "checkpoint")
     rec = write_eval_json(out / "eval.json", **summary, validation=val, eval_sets=sets, budgets=budgets)

@@ -1,7 +1,7 @@
 """The 8 ROOTS (BigScience) document filters with per-language parameters, as the `roots_filters` op.
 
 Filters, in ROOTS' order (the first failing one is the removal reason): number of words
-(`roots_n_words`), character repetition (`roots_char_rep_ratio`), word repetition
+(`roots_n_words_too_few` / `roots_n_words_too_many`: below `min_words` or above `max_words`), character repetition (`roots_char_rep_ratio`), word repetition
 (`roots_word_rep_ratio`), special characters (`roots_special_char_ratio`), stop words
 (`roots_stopword_ratio`), flagged words (`roots_flagged_word_ratio`), language-ID score
 (`roots_lang_score`) and KenLM perplexity (`roots_perplexity`). Metric definitions and their fast
@@ -347,8 +347,11 @@ class RootsFilter(ScoredFilter):
     @staticmethod
     def _first_failure(p: dict, skip: set, scores: dict[str, float]) -> str | None:
         """The first of the six text checks (ROOTS' order) the document fails, or None."""
-        if "n_words" not in skip and not p["min_words"] <= scores["n_words"] <= p["max_words"]:
-            return "roots_n_words"
+        if "n_words" not in skip:  # one ROOTS check, two bounds: the reason names the one that failed
+            if scores["n_words"] < p["min_words"]:
+                return "roots_n_words_too_few"
+            if scores["n_words"] > p["max_words"]:
+                return "roots_n_words_too_many"
         for metric, limit, reason in (
             ("char_rep_ratio", "max_char_rep_ratio", "roots_char_rep_ratio"),
             ("word_rep_ratio", "max_word_rep_ratio", "roots_word_rep_ratio"),
@@ -421,8 +424,9 @@ def _kenlm_available() -> bool:
     return True
 
 
-_THRESHOLDS = [
+_THRESHOLDS = [  # (summary.json key, op, param); the key's metric is its text up to "_max"
     ("roots.n_words", "min", "min_words"),
+    ("roots.n_words_max", "max", "max_words"),
     ("roots.char_rep_ratio", "max", "max_char_rep_ratio"),
     ("roots.word_rep_ratio", "max", "max_word_rep_ratio"),
     ("roots.special_char_ratio", "max", "max_special_char_ratio"),
@@ -441,7 +445,9 @@ def _thresholds(p: RootsParams) -> dict:
         if metric == "lang_score" and p.lid == "roots":
             metric = "roots.lang_score"  # computed by this step on the modified document
         per_lang = {lang: v[key] for lang, v in sorted(resolved.items()) if lang != "default"}
-        out[metric] = {"op": op, "value": default[key], "per_lang": per_lang}
+        out[metric] = {"op": op, "value": default[key], "per_lang": per_lang, "param": key}
+        if metric.endswith("_max"):
+            out[metric]["metric"] = metric.removesuffix("_max")
     return out
 
 

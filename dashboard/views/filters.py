@@ -26,6 +26,7 @@ if not ordered:
     st.info("No document metrics (`roots.*`, `quality.*`, `lang_score`, …) in this run's metadata.")
     st.stop()
 st.caption(ui.sample_caption(frame, summary) + " Docs removed before a metric's step have no value for it.")
+n_sample = len(frame)
 
 families = sorted({m.split(".", 1)[0] if "." in m else m for m in ordered})
 c1, c2 = st.columns([3, 1])
@@ -118,17 +119,26 @@ for metric in shown:
                                 format="%d" if integral else "%.4g",
                                 key=f"th::{th.step}::{th.key}::{lang}",
                             )
-                new_values[th.step] = new
+                new_values[(th.step, th.key)] = new  # one step may bound a metric twice (min, max)
                 chosen.append((th, new, per_lang))
                 res = analysis.what_if(frame, th, new, per_lang)
+                exact = analysis.ledger_removed(summary, th)
+                if exact is not None:
+                    st.caption(
+                        f"Removed for this check in the run: **{exact:,}** (summary.json, exact). A document "
+                        "failing several checks of a step is counted under the first one it fails."
+                    )
                 a, b = st.columns(2)
                 a.metric(
-                    "Removed now", ui.fmt_int(res["now"]), help="docs failing the recipe's threshold (est.)"
+                    "Fail it now (est.)",
+                    f"≈{ui.fmt_int(res['now'])}",
+                    help=f"scored documents failing the recipe's threshold, estimated from {n_sample:,} sampled "
+                    "documents; includes documents another check removed first",
                 )
                 delta = res["would"] - res["now"]
                 b.metric(
-                    "Would remove",
-                    ui.fmt_int(res["would"]),
+                    "Would fail (est.)",
+                    f"≈{ui.fmt_int(res['would'])}",
                     delta=f"{delta:+,.0f}" if round(delta) else "no change",
                     delta_color="inverse" if round(delta) else "off",
                     delta_arrow="auto" if round(delta) else "off",
@@ -182,8 +192,8 @@ for metric in shown:
                 ]
             rule_rows += [
                 {"x": v, "what": "what-if"}
-                for s, v in new_values.items()
-                if abs(v - next(t.value for t in ths if t.step == s)) > 1e-12
+                for (s, k), v in new_values.items()
+                if abs(v - next(t.value for t in ths if (t.step, t.key) == (s, k))) > 1e-12
             ]
             if rule_rows:
                 rules_df = pd.DataFrame(rule_rows)

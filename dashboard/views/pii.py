@@ -15,13 +15,18 @@ from dashboard import documents, markup, ui
 args, label, path, summary = ui.run_page("PII")
 
 
-def _cards(counts: pd.DataFrame) -> None:
+def _cards(counts: pd.DataFrame, n_sample: int = 0) -> None:
+    """Occurrences per kind: summary.json's exact count, else ≈ the sample's estimate; documents with the
+    kind are estimated from the sample (n = its size)."""
     counts = counts.sort_values("summary", ascending=False, na_position="last")
     cols = st.columns(min(len(counts), 6))
     for col, row in zip(cols, counts.itertuples()):
-        value = row.summary if pd.notna(row.summary) else row.sample_est
-        note = f"in ≈{row.docs_est:,.0f} docs" if row.docs_est else None
-        ui.stat_card(col, markup.text(row.kind), ui.fmt_int(value), note)
+        exact = pd.notna(row.summary)
+        value = ui.fmt_int(row.summary) if exact else f"≈{ui.fmt_int(row.sample_est)}"
+        note = f"in ≈{row.docs_est:,.0f} docs (est., n={n_sample:,})" if row.docs_est else None
+        where = f"estimated from a uniform sample of {n_sample:,} documents"
+        helptext = f"occurrences: summary.json (exact) · documents: {where}" if exact else where
+        ui.stat_card(col, markup.text(row.kind), value, note, help=helptext)
 
 
 # First paint: the cards from summary.json; the sample (for the per-document estimates) fills them in.
@@ -38,8 +43,9 @@ if counts.empty:
     )
     st.stop()
 with cards.container():
-    _cards(counts)
+    _cards(counts, len(frame))
 counts = counts.sort_values("summary", ascending=False, na_position="last")
+st.caption(ui.sample_caption(frame, summary))
 
 left, right = st.columns([3, 2])
 with left:
@@ -47,7 +53,7 @@ with left:
     long = counts.melt(
         id_vars="kind", value_vars=["summary", "sample_est"], var_name="source", value_name="count"
     )
-    long["source"] = long["source"].map({"summary": "whole run (ledger)", "sample_est": "sample (scaled)"})
+    long["source"] = long["source"].map({"summary": "whole run (ledger, exact)", "sample_est": "sample (est.)"})
     chart = (
         alt.Chart(long.dropna())
         .mark_bar()
@@ -69,12 +75,12 @@ with right:
     st.subheader("Counts")
     st.dataframe(
         counts.round({"sample_est": 0, "docs_est": 0}).rename(
-            columns={"summary": "whole run", "sample_est": "sample (scaled)", "docs_est": "docs (scaled)"}
+            columns={"summary": "whole run (exact)", "sample_est": "≈ from sample", "docs_est": "≈ docs"}
         ),
         hide_index=True,
         column_config={
             c: st.column_config.NumberColumn(format="localized")
-            for c in ("whole run", "sample (scaled)", "docs (scaled)")
+            for c in ("whole run (exact)", "≈ from sample", "≈ docs")
         },
     )
     if args.show_pii:

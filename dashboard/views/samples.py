@@ -133,13 +133,16 @@ own = set(data.FRAME_COLUMNS)
 meta = {k: doc[k] for k in sub.columns if k not in own and pd.notna(doc[k])}
 if meta:
     st.markdown("**Metadata**")
-    ths = {t.metric: t for t in analysis.thresholds_from_summary(summary)}
+    ths: dict[str, list] = {}  # a metric may have two bounds (roots.n_words: min and max)
+    for t in analysis.thresholds_from_summary(summary):
+        ths.setdefault(t.metric, []).append(t)
     rows = []
     for k, v in meta.items():
         value = f"{v:.4g}" if isinstance(v, float) else str(v)
-        if k in ths and analysis.violates(sub.loc[[doc.name]], ths[k]).iloc[0]:
-            limit = ths[k].per_lang.get(str(doc.get("lang")), ths[k].value)
-            value = f"✗ {value} (keeps " + ("≤" if ths[k].keeps_below else "≥") + f" {limit:g})"
+        failed = [t for t in ths.get(k, []) if analysis.violates(sub.loc[[doc.name]], t).iloc[0]]
+        if failed:
+            limit = failed[0].per_lang.get(str(doc.get("lang")), failed[0].value)
+            value = f"✗ {value} (keeps " + ("≤" if failed[0].keeps_below else "≥") + f" {limit:g})"
         rows.append({"key": k, "value": value})
     st.dataframe(
         pd.DataFrame(rows),

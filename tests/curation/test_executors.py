@@ -44,7 +44,7 @@ def _docs(run_dir: Path) -> list[tuple[str, str]]:
 
 def _counts(run_dir: Path) -> dict:
     s = json.loads((run_dir / "summary.json").read_text())
-    steps = [{k: v for k, v in st.items() if k != "seconds"} for st in s["steps"]]
+    steps = [{k: v for k, v in st.items() if k not in ("seconds", "cpu_seconds")} for st in s["steps"]]
     return {
         "input": s["input"],
         "steps": steps,

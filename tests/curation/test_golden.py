@@ -53,7 +53,8 @@ CASES: dict[str, tuple[str, list[str]]] = {
 }
 
 # captured on main 530d82b (before the refactor); the 7 recipes that run roots_filters refreshed when issue 17
-# made its defaults ROOTS' own, on purpose (same hashes at a8130f1 + issue 17 and on main 05aa1a2)
+# made its defaults ROOTS' own, on purpose (same hashes at a8130f1 + issue 17 and on main 05aa1a2), and again
+# on issue-14 for 14.8's reason rename (roots_n_words -> roots_n_words_too_few / _too_many)
 GOLDEN: dict[str, str] = {
     "code": "af8f9cca68dd4d45",
     "demo_raw": "840aa186293a01cb",
@@ -63,9 +64,9 @@ GOLDEN: dict[str, str] = {
     "instructions-decontam": "d8afc2cb18b35cdb",
     "messages-in": "f4b2b5dba6c6ef2d",
     "prompt_completion-in": "7ce135905108e3da",
-    "roots_web": "cb59e2f6ad594afa",  # ROOTS defaults (issue 17) + removed/ before pii scrubbed (issue-pii)
-    "sample": "cb59e2f6ad594afa",  # ROOTS defaults (issue 17) + removed/ before pii scrubbed (issue-pii)
-    "sample-parquet": "a612d5e439d30109",  # idem
+    "roots_web": "e26af43357af7246",  # issue-pii: removed/ of steps before pii scrubbed
+    "sample": "e26af43357af7246",  # issue-pii: removed/ of steps before pii scrubbed
+    "sample-parquet": "64c89a46684af035",  # issue-pii: idem
     "sharegpt-in": "64fadec464b71e5d",
     "text-in": "46adc1b79fd6ba54",
     "truncated": "2959fdb32cbc9101",

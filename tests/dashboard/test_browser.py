@@ -135,7 +135,7 @@ def test_every_page_in_chromium(browser, synthetic_run, synthetic_run_b, ablatio
         visit(
             page,
             f"{url}/filters{run}",
-            ["Filters · synthetic-web", "roots.char_rep_ratio", "Would remove", "Download thresholds"],
+            ["Filters · synthetic-web", "roots.char_rep_ratio", "Would fail", "Download thresholds"],
             "2-filters",
         )
         visit(

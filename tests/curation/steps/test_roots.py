@@ -176,7 +176,7 @@ def test_same_doc_kept_in_one_language_removed_in_another():
     open_ = {k: v for k, v in OPEN.items() if k != "min_words"}
     step = roots(**open_, skip=["lang_score"])  # made-up words: fastText says neither en nor fr
     en, fr = doc(text, "en"), doc(text, "fr")
-    assert step.decide(en, step.score(en)) == (False, "roots_n_words")
+    assert step.decide(en, step.score(en)) == (False, "roots_n_words_too_few")
     assert step.decide(fr, step.score(fr)) is True
 
 
@@ -210,7 +210,7 @@ def test_reason_is_first_failing_filter_and_metadata_on_removed_docs():
     # 4 words (< 20 for en) AND a high char repetition: the word count is checked first
     d = doc("aaaaaaaaaaaaaaaaaaaaaaaaa aaaaaaaaaaaaaaaaaaaaa aaaaaaaaaaaaaaaaaaaaaaa aaaaaaaaaaaaaaaaa")
     assert list(step.run(iter([d]))) == []
-    assert step.stats.stats["dropped_roots_n_words"].total == 1
+    assert step.stats.stats["dropped_roots_n_words_too_few"].total == 1
     assert d.metadata["roots.n_words"] == 4 and d.metadata["roots.char_rep_ratio"] > 0.5  # > 0.106 too
 
 

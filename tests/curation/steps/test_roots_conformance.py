@@ -207,7 +207,7 @@ def test_fixture_exercises_every_rule(roots, lid_model, ours):
                 reasons.add(result[1])
     assert kept >= 50
     assert {
-        "roots_n_words",
+        "roots_n_words_too_few",
         "roots_char_rep_ratio",
         "roots_word_rep_ratio",
         "roots_flagged_word_ratio",

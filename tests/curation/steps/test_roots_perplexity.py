@@ -64,7 +64,7 @@ def test_perplexity_check_runs_and_removes(models):
     assert strict.decide(d, strict.score(d)) == (False, "roots_perplexity")
     # like ROOTS, a document removed by a cheaper check is not scored by the models
     short = Document(text="Too short.", id="1", metadata={"lang": "en"})
-    assert step.decide(short, step.score(short)) == (False, "roots_n_words")
+    assert step.decide(short, step.score(short)) == (False, "roots_n_words_too_few")
     assert "roots.perplexity" not in short.metadata and "roots.lang_pred" not in short.metadata
 
 

@@ -24,6 +24,30 @@ def ledger_update(step: PipelineStep, section: str, key: str, value: int = 1) ->
     step.stat_update(f"{LEDGER_PREFIX}{section}:{key}", value=value)
 
 
+class LazyFastTextModel:
+    """`self.model`: the fastText model at `self.model_path`, loaded on first use in each worker.
+
+    fastText models don't pickle and datatrove pickles steps to send them to its workers, so the model
+    is dropped from the pickled state and loaded again where it is used.
+    """
+
+    model_path: str
+    _model = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_model"] = None
+        return state
+
+    @property
+    def model(self):
+        if self._model is None:
+            import fasttext
+
+            self._model = fasttext.load_model(self.model_path)
+        return self._model
+
+
 class ScoredFilter(BaseFilter):
     """A filter split into `score` (metrics, written to metadata for every doc) and `decide`.
 

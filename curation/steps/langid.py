@@ -21,7 +21,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from curation.registry import OpParams, StepContext, register_op
 from curation.resources import LID_MODEL
-from curation.steps.base import LEDGER_PREFIX, ScoredFilter, ledger_update
+from curation.steps.base import LEDGER_PREFIX, LazyFastTextModel, ScoredFilter, ledger_update
 
 _LABEL_PREFIX = "__label__"
 _SURROGATES = re.compile("[\ud800-\udfff]")  # lone surrogates (from JSON escapes) fastText cannot take
@@ -57,7 +57,7 @@ def normalize_label(label: str) -> str:
     return label
 
 
-class LanguageIdFilter(ScoredFilter):
+class LanguageIdFilter(LazyFastTextModel, ScoredFilter):
     """fastText LID: writes `lang` / `lang_score`, optionally removes unwanted or uncertain languages.
 
     Prediction uses the first `max_chars` characters only (bounded cost on huge documents). On 500
@@ -103,20 +103,6 @@ class LanguageIdFilter(ScoredFilter):
         self.max_chars = max_chars
         self.batch_size = batch_size
         self._model = None
-
-    def __getstate__(self):
-        # the fastText model is not picklable and is loaded again in each worker
-        state = self.__dict__.copy()
-        state["_model"] = None
-        return state
-
-    @property
-    def model(self):
-        if self._model is None:
-            import fasttext
-
-            self._model = fasttext.load_model(self.model_path)
-        return self._model
 
     def normalize(self, text: str) -> str:
         """The text the model sees: a bounded prefix, one line, optionally lowercased."""

@@ -31,6 +31,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from curation.classifier_data import LABEL_PREFIX, Normalization, card_path, normalize_text, positive_probs
 from curation.registry import Barrier, OpParams, StepContext, register_op
+from curation.steps.base import LazyFastTextModel
 from runfolder.atomic import atomic_write
 
 _FASTTEXT_MAGIC = 793712314  # fastText's FASTTEXT_FILEFORMAT_MAGIC_INT32
@@ -104,7 +105,7 @@ def load_normalization(model_path: str) -> tuple[Normalization, dict]:
         raise ValueError(f"unreadable model card {card_file}: {e}") from None
 
 
-class QualityClassifierFilter(BaseFilter):
+class QualityClassifierFilter(LazyFastTextModel, BaseFilter):
     """Writes `quality.<name>` = P(label); removes documents below `min_score` (None: annotate only).
 
     Args:
@@ -127,19 +128,6 @@ class QualityClassifierFilter(BaseFilter):
         self.norm, _ = load_normalization(self.model_path)
         self._model = None
         self._scores: list[float] | None = None
-
-    def __getstate__(self):  # the fastText model is not picklable; each worker loads it again
-        state = self.__dict__.copy()
-        state["_model"] = None
-        return state
-
-    @property
-    def model(self):
-        if self._model is None:
-            import fasttext
-
-            self._model = fasttext.load_model(self.model_path)
-        return self._model
 
     def score_texts(self, texts: list[str]) -> np.ndarray:
         """P(label) of raw document texts, normalized as at training (an empty text gets the model's prior)."""

@@ -33,6 +33,7 @@ RECIPES = {
     "demo_roots_dedup": CASES["demo_roots_dedup"],
     "demo_roots": ("recipes/ablations/demo_roots.yaml", [f"input.path={DATA}/web_sample.jsonl.gz"]),
     "demo_langid": ("recipes/ablations/demo_langid.yaml", [f"input.path={DATA}/web_sample.jsonl.gz"]),
+    "demo_english": ("recipes/ablations/demo_english.yaml", [f"input.path={DATA}/web_sample.jsonl.gz"]),
     "demo_planted_dedup": ("recipes/ablations/demo_planted_dedup.yaml", [f"input.path={NEAR_DUPLICATES}"]),
     # the instruction ablation's variants (issue 18)
     **{

@@ -168,22 +168,7 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
             raise ConfigError(f"{w}: variants.{k}.input: planted needs sample.plant")
     if cfg.workers < 1:
         raise ConfigError(f"{w}: workers must be >= 1")
-    if not cfg.budgets or any(not isinstance(b, int) or b <= 0 for b in cfg.budgets):
-        raise ConfigError(f"{w}: budgets must be a list of positive integers (tokens)")
-    cfg.budgets = sorted(set(cfg.budgets))
-    if cfg.baseline and cfg.baseline not in cfg.variants:
-        raise ConfigError(f"{w}: baseline {cfg.baseline!r} is not a variant ({', '.join(cfg.variants)})")
-    try:
-        get_preset(cfg.model)
-    except ValueError as e:
-        raise ConfigError(f"{w}: {e}") from None
-    fixed = {"data", "out_dir", "model", "tokens", "seed", "eval_sets", "save_checkpoint", "branch_tokens"}
-    bad = sorted(set(cfg.train) & fixed)
-    if bad:
-        raise ConfigError(
-            f"{w}: train.{bad[0]} is set by the ablation itself (keys set per point: {sorted(fixed)})"
-        )
-    TrainConfig.from_dict({"data": ".", "out_dir": ".", **cfg.train}, where=f"{w}: train")
+    check_grid(cfg, w, "tokens", {"save_checkpoint", "branch_tokens"})
     if out:
         cfg.out = out
     cfg.out = cfg.out or str(Path("runs") / "ablations" / cfg.name)
@@ -198,3 +183,25 @@ def eval_name(e: EvalSet) -> str:
     for suffix in (".jsonl.gz", ".jsonl", ".txt"):
         stem = stem.removesuffix(suffix)
     return stem + "_heldout" if e.holdout_fraction is not None else stem
+
+
+def check_grid(cfg, w: str, unit: str, fixed: set[str]) -> None:
+    """The checks every ablation file shares: budgets (in `unit`), baseline, model preset, and the
+    `train` keys the ablation sets per point (`fixed`, besides data, out_dir, model, tokens, seed,
+    eval_sets). Sorts and de-duplicates `cfg.budgets`."""
+    if not cfg.budgets or any(not isinstance(b, int) or b <= 0 for b in cfg.budgets):
+        raise ConfigError(f"{w}: budgets must be a list of positive integers ({unit})")
+    cfg.budgets = sorted(set(cfg.budgets))
+    if cfg.baseline and cfg.baseline not in cfg.variants:
+        raise ConfigError(f"{w}: baseline {cfg.baseline!r} is not a variant ({', '.join(cfg.variants)})")
+    try:
+        get_preset(cfg.model)
+    except ValueError as e:
+        raise ConfigError(f"{w}: {e}") from None
+    fixed = {"data", "out_dir", "model", "tokens", "seed", "eval_sets", *fixed}
+    bad = sorted(set(cfg.train) & fixed)
+    if bad:
+        raise ConfigError(
+            f"{w}: train.{bad[0]} is set by the ablation itself (keys set per point: {sorted(fixed)})"
+        )
+    TrainConfig.from_dict({"data": ".", "out_dir": ".", **cfg.train}, where=f"{w}: train")

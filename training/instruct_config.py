@@ -21,9 +21,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from training.ablation_config import check_grid
 from training.data import ConfigError, load_yaml
-from training.model import get_preset
-from training.train import TrainConfig
 
 
 @dataclass
@@ -135,19 +134,6 @@ def load_instruct_ablation(path: str | Path, out: str | None = None) -> Instruct
         raise ConfigError(f"{w}: heldout.from: {cfg.heldout.source!r} is not a variant")
     if not cfg.pretrain.checkpoint and not cfg.pretrain.inputs:
         raise ConfigError(f"{w}: pretrain needs `checkpoint` or `inputs`")
-    if not cfg.budgets or any(not isinstance(b, int) or b <= 0 for b in cfg.budgets):
-        raise ConfigError(f"{w}: budgets must be a list of positive integers (examples)")
-    cfg.budgets = sorted(set(cfg.budgets))
-    if cfg.baseline and cfg.baseline not in cfg.variants:
-        raise ConfigError(f"{w}: baseline {cfg.baseline!r} is not a variant")
-    try:
-        get_preset(cfg.model)
-    except ValueError as e:
-        raise ConfigError(f"{w}: {e}") from None
-    fixed = {"data", "out_dir", "model", "tokens", "seed", "eval_sets", "init_from", "examples", "seq_len"}
-    bad = sorted(set(cfg.train) & fixed)
-    if bad:
-        raise ConfigError(f"{w}: train.{bad[0]} is set by the ablation itself")
-    TrainConfig.from_dict({"data": ".", "out_dir": ".", **cfg.train}, where=f"{w}: train")
+    check_grid(cfg, w, "examples", {"init_from", "examples", "seq_len"})
     cfg.out = out or cfg.out or str(Path("runs") / "ablations" / cfg.name)
     return cfg

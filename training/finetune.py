@@ -44,7 +44,7 @@ from training.tokenizer import load_tokenizer
 IGNORE = -100
 
 
-def _checkpoint_dir(path: str | Path) -> Path:
+def checkpoint_dir(path: str | Path) -> Path:
     p = Path(path)
     if (p / "checkpoint" / "config.json").exists():
         p = p / "checkpoint"
@@ -64,7 +64,7 @@ def load_init(path: str | Path, folder: Path, index: dict, seq_len: int, tok_pat
     from transformers import LlamaForCausalLM
     from transformers.utils import logging as hf_logging
 
-    ckpt = _checkpoint_dir(path)
+    ckpt = checkpoint_dir(path)
     try:
         ck_fp = vocab_fingerprint(load_tokenizer(ckpt))
     except ConfigError:
@@ -246,6 +246,42 @@ def eval_chat_sets(model, tok, paths: list[str], seq_len: int, batch: int, devic
 
     return {set_name(p): {"path": str(p), **eval_chat_docs(model, tok, read_chat_eval(p), seq_len, batch, device)}
             for p in paths}  # fmt: skip
+
+
+def is_chat_eval_file(path: str | Path) -> bool:
+    """True when the first record of a .jsonl/.jsonl.gz file carries chat turns (`messages`)."""
+    path = Path(path)
+    if not path.is_file() or not path.name.endswith((".jsonl", ".jsonl.gz")):
+        return False
+    for rec in read_chat_file(path):
+        return rec["messages"] is not None
+    return False
+
+
+def evaluate_chat_checkpoint(checkpoint: str | Path, paths: list[str], batch: int = 8, device: str = "auto"):
+    """{name: response-bpb record} of a checkpoint on chat eval files: what
+    `curate eval CKPT --data chat.jsonl.gz` reports. A checkpoint pretrained on plain text gets the chat
+    specials added as in `load_init`; examples longer than its context are skipped and counted."""
+    from transformers import LlamaForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    ckpt = checkpoint_dir(checkpoint)
+    try:
+        tok = chat_tokenizer(ckpt)
+    except ConfigError:
+        raise ConfigError(f"{ckpt}: checkpoint has no tokenizer (tokenizer.json)") from None
+    cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+    dev = torch.device("cuda" if cuda else "cpu")
+    hf_logging.disable_progress_bar()
+    model = LlamaForCausalLM.from_pretrained(str(ckpt), local_files_only=True, use_safetensors=True)
+    old = model.get_input_embeddings().weight.shape[0]
+    if old < len(tok):
+        model.resize_token_embeddings(len(tok), mean_resizing=False)
+        with torch.no_grad():
+            emb = model.get_input_embeddings().weight
+            emb[old:] = emb[:old].mean(0, keepdim=True)
+    seq_len = model.config.max_position_embeddings
+    return eval_chat_sets(model.to(dev), tok, paths, seq_len, batch, dev)
 
 
 class ChatEvaluator:

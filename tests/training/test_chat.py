@@ -228,3 +228,29 @@ def test_loader_order_is_a_permutation_with_length_grouped_batches():
         return sum(lengths[o[i : i + 8]].max() * 8 for i in range(0, 512, 8))
 
     assert padded(order) < 0.8 * padded(np.random.default_rng(1).permutation(512))
+
+
+def test_eval_cli_reports_response_bpb_of_a_chat_file(tmp_path, tokenizer_dir, capsys):
+    """`curate eval CKPT --data chat.jsonl.gz`: response bpb (assistant text only), the same number the
+    fine-tuning run reports for that file; a plain-text file next to it keeps the document bpb."""
+    ckpt = _pretrain(tmp_path, tokenizer_dir)
+    run = chat_run(tmp_path / "chat", CONVS)
+    tokenize_chat_run(run, ckpt, val_fraction=0.2)
+    held = tmp_path / "held.jsonl.gz"
+    write_jsonl_gz(held, [{"id": "h0", "messages": CONVS[-1]}])
+    rec = train(TrainConfig(data=str(run), out_dir=str(tmp_path / "ft"), model="micro", init_from=ckpt,
+                            examples=8, seq_len=64, micro_batch=2, eval_sets=[str(held)], quiet=True))  # fmt: skip
+    plain = tmp_path / "plain.jsonl.gz"
+    write_jsonl_gz(plain, [{"id": "p0", "text": "A mutable sequence is a list."}])
+    out = tmp_path / "ev.json"
+    ft_ckpt = str(tmp_path / "ft" / "checkpoint")
+    assert main(["eval", ft_ckpt, "--data", str(held), "--data", str(plain), "--out", str(out)]) == 0
+    got = json.loads(out.read_text())["eval_sets"]
+    assistant = "".join(m["content"] for m in CONVS[-1] if m["role"] == "assistant")
+    assert got["held"]["bytes"] == len(assistant.encode()) == rec["eval_sets"]["held"]["bytes"]
+    assert got["held"]["bpb"] == pytest.approx(rec["eval_sets"]["held"]["bpb"], rel=1e-5)
+    assert got["plain"]["bytes"] == len(b"A mutable sequence is a list.")
+    assert "held: loss" in capsys.readouterr().out
+    # the pretrained (plain-text) checkpoint has no chat specials: they are added, the file still evaluates
+    assert main(["eval", ckpt, "--data", str(held), "--out", str(tmp_path / "ev0.json")]) == 0
+    assert json.loads((tmp_path / "ev0.json").read_text())["eval_sets"]["held"]["bpb"] > 0

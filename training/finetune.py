@@ -32,6 +32,7 @@ from training.chat import (
     END,
     chat_tokenizer,
     encode_chat,
+    load_chat_keys,
     load_chat_split,
     read_chat_file,
     special_ids,
@@ -93,15 +94,16 @@ class ChatLoader:
     """Examples of the chat train split, one per row, in a seeded order per epoch (WindowLoader's interface:
     `next(batch) -> (x, y)`, `taken`, `epochs`, `tokens_per_epoch`, `stats()`)."""
 
-    def __init__(self, shards: list, seq_len: int, seed: int, pad_id: int):
+    def __init__(self, shards: list, seq_len: int, seed: int, pad_id: int, keys: list | None = None):
         self.shards, self.seq_len, self.seed, self.pad_id = shards, seq_len, seed, pad_id
-        rows, self.truncated, self.no_target = [], 0, 0
+        rows, row_keys, self.truncated, self.no_target = [], [], 0, 0
         for k, (_ids, mask, offsets, _file) in enumerate(shards):
-            for s, e in itertools.pairwise(offsets):
+            for j, (s, e) in enumerate(itertools.pairwise(offsets)):
                 e2 = min(int(e), int(s) + seq_len + 1)
                 self.truncated += int(e2 < int(e))
                 if mask[s + 1 : e2].any():
                     rows.append((k, int(s), e2))
+                    row_keys.append(int(keys[k][j]) if keys is not None else len(rows))
                 else:
                     self.no_target += 1
         if not rows:
@@ -111,6 +113,7 @@ class ChatLoader:
                 f"({self.no_target} examples without an assistant token in context)"
             )
         self.index = np.array(rows, dtype=np.int64)
+        self.keys = np.array(row_keys, dtype=np.uint64)  # order keys (chat.py's keys.npy; else positions)
         self.taken = self.seen_tokens = self.seen_targets = 0
         self._perm, self._perm_epoch = np.empty(0, dtype=np.int64), -1
 
@@ -128,20 +131,22 @@ class ChatLoader:
                 "examples_without_targets": self.no_target}  # fmt: skip
 
     def order(self, epoch: int, batch: int) -> np.ndarray:
-        """A seeded permutation of the examples in which each run of `batch` consecutive ones has similar
-        lengths (less padding: the permutation is cut into blocks of 32 batches, each block sorted by
-        length, then the batches are shuffled), so every example is still seen once per epoch."""
-        rng = np.random.default_rng([self.seed, epoch])
-        perm = rng.permutation(len(self.index))
+        """The examples of one epoch: sorted by a seeded hash of their order key (so two variants sharing
+        an example id see it at the same point, whatever else they hold), cut into blocks of 32 batches,
+        each block sorted by length and its batches shuffled (less padding; the set of examples in the
+        first k blocks is still fixed by the ids). Every example is seen once per epoch."""
+        perm = np.argsort(_mix64(self.keys ^ _mix64(np.array([self.seed * 1_000_003 + epoch], np.uint64))),
+                          kind="stable")  # fmt: skip
         if batch <= 1:
             return perm
+        rng = np.random.default_rng([self.seed, epoch])
         lengths = self.index[:, 2] - self.index[:, 1]
-        block = 32 * batch
-        perm = np.concatenate(
-            [c[np.argsort(lengths[c], kind="stable")] for c in np.array_split(perm, range(block, len(perm), block))]
-        )
-        batches = np.array_split(perm, range(batch, len(perm), batch))
-        return np.concatenate([batches[i] for i in rng.permutation(len(batches))])
+        out = []
+        for c in np.array_split(perm, range(32 * batch, len(perm), 32 * batch)):
+            c = c[np.argsort(lengths[c], kind="stable")]
+            batches = np.array_split(c, range(batch, len(c), batch))
+            out += [batches[i] for i in rng.permutation(len(batches))]
+        return np.concatenate(out)
 
     def next(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         rows = []
@@ -157,6 +162,15 @@ class ChatLoader:
         self.seen_tokens += int(sum(len(r[0]) - 1 for r in rows))
         self.seen_targets += int((y != IGNORE).sum())
         return x, y
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer on uint64 arrays (wrapping arithmetic): a seeded hash of the order keys."""
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
 
 
 def pad_rows(rows: list[tuple[np.ndarray, np.ndarray]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -300,9 +314,8 @@ class ChatEvaluator:
 
 
 def chat_loader(folder: Path, index: dict, seq_len: int, seed: int) -> ChatLoader:
-    return ChatLoader(
-        load_chat_split(folder, index, "train"), seq_len, seed, index["chat"]["special_ids"][END]
-    )
+    return ChatLoader(load_chat_split(folder, index, "train"), seq_len, seed, index["chat"]["special_ids"][END],
+                      load_chat_keys(folder, index, "train"))  # fmt: skip
 
 
 # --- held-out prompts ------------------------------------------------------------------------------

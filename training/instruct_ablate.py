@@ -36,6 +36,7 @@ import numpy as np
 from training import analysis
 from training.ablate import _run_fingerprint, ensure_run
 from training.chat import (
+    FORMAT,
     chat_texts,
     chat_tokenizer,
     encode_chat,
@@ -214,7 +215,7 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
     data = {}
     for n, r in runs.items():
         folder = out / "tokenized" / n
-        key = {"run": _run_fingerprint(r), "tokenizer": vocab_fingerprint(ctok), "heldout": held_stats,
+        key = {"run": _run_fingerprint(r), "tokenizer": vocab_fingerprint(ctok), "heldout": held_stats, "format": FORMAT,
                "threshold": cfg.heldout.threshold, "val_fraction": cfg.val_fraction}  # fmt: skip
         if not _cached(folder, key):
             tokenize_chat_run(r, tok_dir, folder, cfg.val_fraction,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import re
 import time
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from training.chat import (
     encode_chat,
     prompt_of,
     read_chat_run,
+    response_of,
     tokenize_chat_run,
     vocab_fingerprint,
 )
@@ -94,8 +96,29 @@ def corrupt_run(
     return {"examples": len(recs), "corrupted": len(chosen), "how": how}
 
 
-def build_heldout(cfg: InstructAblation, run: Path, tok, out: Path) -> tuple[str, list[str], dict]:
-    """(eval file, prompts of the whole slice, stats): the slice's examples that fit in seq_len."""
+_WORD = re.compile(r"\w{3,}")
+
+
+def prompt_overlap(messages: list[dict]) -> float:
+    """Share of the response's words (3+ letters, case-folded) that occur in the user turns: high for tasks
+    answered from the prompt (rewrite, extract, classify, edit), low for open questions."""
+    prompt = {w.lower() for m in messages if m.get("role") == "user" for w in _WORD.findall(m.get("content", ""))}
+    words = [w.lower() for w in _WORD.findall(response_of(messages))]
+    return sum(w in prompt for w in words) / len(words) if words else 0.0
+
+
+def eval_names(cfg: InstructAblation) -> dict[str, str]:
+    """{"heldout": name, "prompt_dependent": name + "_prompt_dependent" (when configured)}."""
+    names = {"heldout": cfg.heldout.name}
+    if cfg.heldout.prompt_dependent is not None:
+        names["prompt_dependent"] = f"{cfg.heldout.name}_prompt_dependent"
+    return names
+
+
+def build_heldout(cfg: InstructAblation, run: Path, tok, out: Path) -> tuple[list[str], list[str], dict]:
+    """(eval files, prompts of the whole slice, stats): the slice's examples that fit in seq_len (up to
+    max_examples, in id-hash order), and with `prompt_dependent` also those of them (again up to
+    max_examples) whose response is mostly found in the prompt."""
     h = cfg.heldout
     sliced = sorted(
         (r for r in read_chat_run(run) if r["messages"] and id_fraction(r["id"], "heldout") < h.fraction),
@@ -105,10 +128,19 @@ def build_heldout(cfg: InstructAblation, run: Path, tok, out: Path) -> tuple[str
     chosen = fits[: h.max_examples]
     if not chosen:
         raise ConfigError(f"heldout: fraction {h.fraction} of {run} selects no example that fits seq_len")
-    path = out / "eval" / f"{h.name}.jsonl.gz"
-    write_jsonl_gz(path, [{"id": r["id"], "messages": r["messages"]} for r in chosen])
-    stats = {"slice": len(sliced), "evaluated": len(chosen), "too_long": len(sliced) - len(fits)}
-    return str(path), [prompt_of(r["messages"]) for r in sliced], stats
+    sets = {"heldout": chosen}
+    if h.prompt_dependent is not None:
+        sets["prompt_dependent"] = [r for r in fits if prompt_overlap(r["messages"]) >= h.prompt_dependent]
+        sets["prompt_dependent"] = sets["prompt_dependent"][: h.max_examples]
+        if not sets["prompt_dependent"]:
+            raise ConfigError(f"heldout.prompt_dependent: no held-out example has overlap >= {h.prompt_dependent}")
+    paths = []
+    for kind, name in eval_names(cfg).items():
+        paths.append(str(out / "eval" / f"{name}.jsonl.gz"))
+        write_jsonl_gz(paths[-1], [{"id": r["id"], "messages": r["messages"]} for r in sets[kind]])
+    stats = {"slice": len(sliced), "evaluated": len(chosen), "too_long": len(sliced) - len(fits),
+             **({"prompt_dependent": len(sets["prompt_dependent"])} if "prompt_dependent" in sets else {})}  # fmt: skip
+    return paths, [prompt_of(r["messages"]) for r in sliced], stats
 
 
 def ensure_tokenizer(cfg: InstructAblation, web_run: Path | None, chat_run: Path, out: Path) -> Path:
@@ -207,11 +239,11 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
         else pretrain_checkpoint(cfg, web, tok_dir, out)
     )
     ctok = chat_tokenizer(tok_dir)
-    eval_path, held_prompts, held_stats = build_heldout(cfg, runs[cfg.heldout.source], ctok, out)
+    eval_paths, held_prompts, held_stats = build_heldout(cfg, runs[cfg.heldout.source], ctok, out)
     holdout = PromptHoldout(held_prompts, threshold=cfg.heldout.threshold)
-    _log(
-        f"held-out: {held_stats['evaluated']} examples evaluated, {held_stats['slice']} kept out of training"
-    )
+    _log(f"held-out: {held_stats['evaluated']} examples evaluated"
+         + (f" ({held_stats['prompt_dependent']} prompt-dependent)" if "prompt_dependent" in held_stats else "")
+         + f", {held_stats['slice']} kept out of training")  # fmt: skip
     data = {}
     for n, r in runs.items():
         folder = out / "tokenized" / n
@@ -227,6 +259,7 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
             f"{n}: {tr['docs']:,} train examples, {data[n][1]['excluded']['docs']} held-out near-duplicates removed"
         )
     points = {n: [] for n in data}
+    evs = list(eval_names(cfg).values())
     top = max(cfg.budgets)
     t_train = time.time()
     jobs = [(n, s) for n in data for s in cfg.seeds]
@@ -236,10 +269,10 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
                                     "out_dir": str(out / "points" / n / f"s{seed}"), "model": cfg.model,
                                     "seq_len": cfg.seq_len, "tokens": top * cfg.seq_len, "seed": seed,
                                     "branch_tokens": [b * cfg.seq_len for b in cfg.budgets if b < top],
-                                    "init_from": str(ckpt), "eval_sets": [eval_path],
+                                    "init_from": str(ckpt), "eval_sets": eval_paths,
                                     "save_checkpoint": False, "quiet": True})  # fmt: skip
         key = {"train": dataclasses.asdict(tc), "data": index.get("tokenizer_sha1"), "run": _run_fingerprint(runs[n]),
-               "ckpt": (Path(ckpt) / "model.safetensors").stat().st_mtime_ns, "eval": Path(eval_path).stat().st_size}  # fmt: skip
+               "ckpt": (Path(ckpt) / "model.safetensors").stat().st_mtime_ns, "eval": [Path(p).stat().st_size for p in eval_paths]}  # fmt: skip
         pdir = Path(tc.out_dir)
         if _cached(pdir, key) and (pdir / "eval.json").exists():
             rec = json.loads((pdir / "eval.json").read_text())
@@ -252,10 +285,11 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
             points[n].append({"tokens": b["tokens"], "examples": ex, "bytes": round(ex * bytes_per_ex),
                               "input_tokens": b.get("input_tokens"), "target_tokens": b.get("target_tokens"),
                               "seed": seed, "epochs": b["epochs"],
-                              "bpb": {cfg.heldout.name: b["eval_sets"][cfg.heldout.name]["bpb"]},
+                              "bpb": {e: b["eval_sets"][e]["bpb"] for e in evs},
                               "val_loss": b["validation"]["loss"]})  # fmt: skip
-        _log(f"[{k}/{len(jobs)}] {n} seed {seed}: response bpb {rec['eval_sets'][cfg.heldout.name]['bpb']:.4f} "
-             f"({time.time() - t_train:.0f}s)")  # fmt: skip
+        _log(f"[{k}/{len(jobs)}] {n} seed {seed}: response bpb "
+             + ", ".join(f"{e} {rec['eval_sets'][e]['bpb']:.4f}" for e in evs)
+             + f" ({time.time() - t_train:.0f}s)")  # fmt: skip
     variants = {
         n: {
             "points": sorted(points[n], key=lambda p: (p["tokens"], p["seed"])),
@@ -282,15 +316,17 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
 
 def analyze(cfg: InstructAblation, variants: dict) -> dict:
     """results.json (the contract in docs/CONTRACTS.md) from the points."""
-    ev = cfg.heldout.name
+    names_of = eval_names(cfg)
+    evs = list(names_of.values())
     names = list(cfg.variants)
     baseline = cfg.baseline or names[0]
     pairs = [(v, baseline) for v in names if v != baseline]
     if cfg.chain:
         pairs += [(b, a) for a, b in itertools.pairwise(names) if (b, a) not in pairs and a != baseline]
     pairs += [(c.source, c.name) for c in cfg.controls]
-    comps = analysis.comparisons(variants, pairs, [ev])
-    controls = [{"name": c.name, "variant": c.source, "baseline": c.name, "eval": ev} for c in cfg.controls]
+    comps = analysis.comparisons(variants, pairs, evs)
+    controls = [{"name": c.name, "variant": c.source, "baseline": c.name, "eval": names_of[c.eval]}
+                for c in cfg.controls]  # fmt: skip
     main = {n: v for n, v in variants.items() if not v["control"]}
     return {
         "schema": 2,
@@ -298,7 +334,7 @@ def analyze(cfg: InstructAblation, variants: dict) -> dict:
         "name": cfg.name,
         "model": cfg.model,
         "baseline": baseline,
-        "evals": [ev],
+        "evals": evs,
         "metric": "response bits per byte: NLL of assistant-content tokens / UTF-8 bytes of assistant text",
         "budget_unit": f"examples (tokens = examples x seq_len {cfg.seq_len}; real counts in input_tokens)",
         "budgets": [b * cfg.seq_len for b in cfg.budgets],
@@ -306,7 +342,7 @@ def analyze(cfg: InstructAblation, variants: dict) -> dict:
         "seeds": cfg.seeds,
         "variants": variants,
         "comparisons": comps,
-        "multipliers": analysis.multipliers(main, [c for c in comps if c["variant"] in main], baseline, [ev]),
+        "multipliers": analysis.multipliers(main, [c for c in comps if c["variant"] in main], baseline, evs),
         "controls": analysis.check_controls(controls, comps),
         "ci_method": "paired by seed; t-interval with seed variance pooled over comparisons at the same "
         "budget and eval (training/analysis.py)",

@@ -9,6 +9,15 @@ hyper-parameters and held-out set. For each variant (a curation recipe run, trai
 budget is a cooldown branch of that run (training/train.py). The metric is response bits per byte on the
 held-out set (training/finetune.py). The analysis is the pretraining ablations' (training/analysis.py):
 paired deltas by seed with pooled 95% CIs, multipliers read off the baseline's measured curve, controls.
+Examples are drawn in an order fixed by their ids (training/chat.py keys), so a variant and its baseline
+see the same shared examples at the same step for a given seed: the pairing removes "which subset did
+this seed draw", the largest part of the seed noise at budgets well below an epoch.
+
+`heldout.prompt_use` adds a second metric: the held-out responses are also evaluated after another
+held-out example's prompt, and `<name>_prompt_use` = response bpb (own prompts) - response bpb (other
+prompts): negative when the model uses the prompt. Response bpb is dominated by predicting the response
+text itself, and at micro scale it barely moves when responses are moved to other prompts; prompt use
+is the quantity such a control harms, measured within each model (so the shared part cancels).
 
 Budgets are in examples (one example per sequence, never packed); each point carries `examples`,
 `tokens` (= examples x seq_len sequence slots, the unit train.py schedules in), the real `input_tokens`
@@ -19,7 +28,7 @@ The held-out set: examples of the `heldout.from` variant's run whose sha1("heldo
 `fraction`; every example of that slice is kept out of every variant and control by MinHash matching of
 the prompt (not only by id), and the number removed per variant is reported.
 
-Writes under the output folder: eval/<name>.jsonl.gz, runs/<variant>/, tokenizer/, pretrain/,
+Writes under the output folder: eval/<name>.jsonl.gz (+ <name>_true_prompts/_other_prompts), runs/<variant>/, tokenizer/, pretrain/,
 tokenized/<variant>/, points/<variant>/s<seed>/, results.json, loss_vs_tokens.png (if plotting works).
 """
 
@@ -28,7 +37,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import re
 import time
 from pathlib import Path
 
@@ -43,7 +51,6 @@ from training.chat import (
     encode_chat,
     prompt_of,
     read_chat_run,
-    response_of,
     tokenize_chat_run,
     vocab_fingerprint,
 )
@@ -96,29 +103,49 @@ def corrupt_run(
     return {"examples": len(recs), "corrupted": len(chosen), "how": how}
 
 
-_WORD = re.compile(r"\w{3,}")
-
-
-def prompt_overlap(messages: list[dict]) -> float:
-    """Share of the response's words (3+ letters, case-folded) that occur in the user turns: high for tasks
-    answered from the prompt (rewrite, extract, classify, edit), low for open questions."""
-    prompt = {w.lower() for m in messages if m.get("role") == "user" for w in _WORD.findall(m.get("content", ""))}
-    words = [w.lower() for w in _WORD.findall(response_of(messages))]
-    return sum(w in prompt for w in words) / len(words) if words else 0.0
-
-
 def eval_names(cfg: InstructAblation) -> dict[str, str]:
-    """{"heldout": name, "prompt_dependent": name + "_prompt_dependent" (when configured)}."""
+    """The metrics of results.json by kind: {"heldout": name} plus, with `heldout.prompt_use`,
+    {"prompt_use": name + "_prompt_use"}."""
     names = {"heldout": cfg.heldout.name}
-    if cfg.heldout.prompt_dependent is not None:
-        names["prompt_dependent"] = f"{cfg.heldout.name}_prompt_dependent"
+    if cfg.heldout.prompt_use:
+        names["prompt_use"] = f"{cfg.heldout.name}_prompt_use"
     return names
+
+
+def other_prompts(records: list[dict]) -> list[dict]:
+    """Each example's assistant turns after the next example's other turns (a cyclic shift): the same
+    response bytes, under a prompt they do not answer."""
+    out = []
+    for r, donor in zip(records, records[1:] + records[:1]):
+        context = [m for m in donor["messages"] if m["role"] != "assistant"]
+        out.append({"id": r["id"], "messages": context + [m for m in r["messages"] if m["role"] == "assistant"]})
+    return out
+
+
+def _prompt_use_sets(cfg: InstructAblation) -> dict[str, str]:
+    if not cfg.heldout.prompt_use:
+        return {}
+    return {"true_prompts": f"{cfg.heldout.name}_true_prompts", "other_prompts": f"{cfg.heldout.name}_other_prompts"}
+
+
+def point_metrics(cfg: InstructAblation, eval_sets: dict) -> dict[str, float]:
+    """{metric: value} of one evaluated budget: the response bpb of each eval set, and `prompt_use` = response
+    bpb under the true prompts - under other examples' prompts (bits per byte the prompt saves, negated,
+    so that lower is better as for bpb)."""
+    out = {}
+    for kind, name in eval_names(cfg).items():
+        if kind == "prompt_use":
+            sets = _prompt_use_sets(cfg)
+            out[name] = eval_sets[sets["true_prompts"]]["bpb"] - eval_sets[sets["other_prompts"]]["bpb"]
+        else:
+            out[name] = eval_sets[name]["bpb"]
+    return out
 
 
 def build_heldout(cfg: InstructAblation, run: Path, tok, out: Path) -> tuple[list[str], list[str], dict]:
     """(eval files, prompts of the whole slice, stats): the slice's examples that fit in seq_len (up to
-    max_examples, in id-hash order), and with `prompt_dependent` also those of them (again up to
-    max_examples) whose response is mostly found in the prompt."""
+    max_examples, in id-hash order), and with `prompt_use` the same responses under their own and under
+    another example's prompt (the pairs where both fit)."""
     h = cfg.heldout
     sliced = sorted(
         (r for r in read_chat_run(run) if r["messages"] and id_fraction(r["id"], "heldout") < h.fraction),
@@ -129,17 +156,19 @@ def build_heldout(cfg: InstructAblation, run: Path, tok, out: Path) -> tuple[lis
     if not chosen:
         raise ConfigError(f"heldout: fraction {h.fraction} of {run} selects no example that fits seq_len")
     sets = {"heldout": chosen}
-    if h.prompt_dependent is not None:
-        sets["prompt_dependent"] = [r for r in fits if prompt_overlap(r["messages"]) >= h.prompt_dependent]
-        sets["prompt_dependent"] = sets["prompt_dependent"][: h.max_examples]
-        if not sets["prompt_dependent"]:
-            raise ConfigError(f"heldout.prompt_dependent: no held-out example has overlap >= {h.prompt_dependent}")
+    if h.prompt_use:  # the pairs whose response also fits in seq_len after the other prompt
+        swapped = other_prompts(chosen)
+        ok = [len(encode_chat(tok, r["messages"])[0]) <= cfg.seq_len + 1 for r in swapped]
+        sets["true_prompts"] = [r for r, k in zip(chosen, ok) if k]
+        sets["other_prompts"] = [r for r, k in zip(swapped, ok) if k]
     paths = []
-    for kind, name in eval_names(cfg).items():
+    for kind, name in {**eval_names(cfg), **_prompt_use_sets(cfg)}.items():
+        if kind == "prompt_use":
+            continue
         paths.append(str(out / "eval" / f"{name}.jsonl.gz"))
         write_jsonl_gz(paths[-1], [{"id": r["id"], "messages": r["messages"]} for r in sets[kind]])
     stats = {"slice": len(sliced), "evaluated": len(chosen), "too_long": len(sliced) - len(fits),
-             **({"prompt_dependent": len(sets["prompt_dependent"])} if "prompt_dependent" in sets else {})}  # fmt: skip
+             **({"prompt_use_pairs": len(sets["true_prompts"])} if "true_prompts" in sets else {})}  # fmt: skip
     return paths, [prompt_of(r["messages"]) for r in sliced], stats
 
 
@@ -241,8 +270,9 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
     ctok = chat_tokenizer(tok_dir)
     eval_paths, held_prompts, held_stats = build_heldout(cfg, runs[cfg.heldout.source], ctok, out)
     holdout = PromptHoldout(held_prompts, threshold=cfg.heldout.threshold)
+    h_use = "prompt_use_pairs" in held_stats
     _log(f"held-out: {held_stats['evaluated']} examples evaluated"
-         + (f" ({held_stats['prompt_dependent']} prompt-dependent)" if "prompt_dependent" in held_stats else "")
+         + (f" ({held_stats['prompt_use_pairs']} also after another prompt)" if h_use else "")
          + f", {held_stats['slice']} kept out of training")  # fmt: skip
     data = {}
     for n, r in runs.items():
@@ -259,7 +289,6 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
             f"{n}: {tr['docs']:,} train examples, {data[n][1]['excluded']['docs']} held-out near-duplicates removed"
         )
     points = {n: [] for n in data}
-    evs = list(eval_names(cfg).values())
     top = max(cfg.budgets)
     t_train = time.time()
     jobs = [(n, s) for n in data for s in cfg.seeds]
@@ -285,10 +314,10 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
             points[n].append({"tokens": b["tokens"], "examples": ex, "bytes": round(ex * bytes_per_ex),
                               "input_tokens": b.get("input_tokens"), "target_tokens": b.get("target_tokens"),
                               "seed": seed, "epochs": b["epochs"],
-                              "bpb": {e: b["eval_sets"][e]["bpb"] for e in evs},
+                              "bpb": point_metrics(cfg, b["eval_sets"]),
                               "val_loss": b["validation"]["loss"]})  # fmt: skip
-        _log(f"[{k}/{len(jobs)}] {n} seed {seed}: response bpb "
-             + ", ".join(f"{e} {rec['eval_sets'][e]['bpb']:.4f}" for e in evs)
+        _log(f"[{k}/{len(jobs)}] {n} seed {seed}: "
+             + ", ".join(f"{e} {v:+.4f}" for e, v in point_metrics(cfg, rec["eval_sets"]).items())
              + f" ({time.time() - t_train:.0f}s)")  # fmt: skip
     variants = {
         n: {
@@ -342,7 +371,8 @@ def analyze(cfg: InstructAblation, variants: dict) -> dict:
         "seeds": cfg.seeds,
         "variants": variants,
         "comparisons": comps,
-        "multipliers": analysis.multipliers(main, [c for c in comps if c["variant"] in main], baseline, evs),
+        "multipliers": analysis.multipliers(main, [c for c in comps if c["variant"] in main], baseline,
+                                           [e for k, e in names_of.items() if k != "prompt_use"]),
         "controls": analysis.check_controls(controls, comps),
         "ci_method": "paired by seed; t-interval with seed variance pooled over comparisons at the same "
         "budget and eval (training/analysis.py)",

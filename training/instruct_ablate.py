@@ -239,6 +239,27 @@ def pretrain_checkpoint(cfg: InstructAblation, web: Path, tok_dir: Path, out: Pa
     return folder / "checkpoint"
 
 
+def fine_tune(cfg: InstructAblation, out: Path, name: str, seed: int, folder: Path, index: dict, run: Path,
+              ckpt: Path, eval_paths: list[str]) -> dict:  # fmt: skip
+    """One wsd fine-tuning run of a variant and seed (every smaller budget a cooldown branch), cached in
+    points/<variant>/s<seed>/ under a key of everything it depends on; returns its eval.json record."""
+    top = max(cfg.budgets)
+    tc = TrainConfig.from_dict({"schedule": "wsd", "threads": 1, **cfg.train, "data": str(folder),
+                                "out_dir": str(out / "points" / name / f"s{seed}"), "model": cfg.model,
+                                "seq_len": cfg.seq_len, "tokens": top * cfg.seq_len, "seed": seed,
+                                "branch_tokens": [b * cfg.seq_len for b in cfg.budgets if b < top],
+                                "init_from": str(ckpt), "eval_sets": eval_paths,
+                                "save_checkpoint": False, "quiet": True})  # fmt: skip
+    key = {"train": dataclasses.asdict(tc), "data": index.get("tokenizer_sha1"), "run": _run_fingerprint(run),
+           "ckpt": (Path(ckpt) / "model.safetensors").stat().st_mtime_ns, "eval": [Path(p).stat().st_size for p in eval_paths]}  # fmt: skip
+    pdir = Path(tc.out_dir)
+    if _cached(pdir, key) and (pdir / "eval.json").exists():
+        return json.loads((pdir / "eval.json").read_text())
+    rec = train(tc)
+    _save_key(pdir, key)
+    return rec
+
+
 def run_instruct_ablation(cfg: InstructAblation) -> dict:
     t_start = time.time()
     out = Path(cfg.out)
@@ -289,25 +310,11 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
             f"{n}: {tr['docs']:,} train examples, {data[n][1]['excluded']['docs']} held-out near-duplicates removed"
         )
     points = {n: [] for n in data}
-    top = max(cfg.budgets)
     t_train = time.time()
     jobs = [(n, s) for n in data for s in cfg.seeds]
     for k, (n, seed) in enumerate(jobs, 1):
         folder, index = data[n]
-        tc = TrainConfig.from_dict({"schedule": "wsd", "threads": 1, **cfg.train, "data": str(folder),
-                                    "out_dir": str(out / "points" / n / f"s{seed}"), "model": cfg.model,
-                                    "seq_len": cfg.seq_len, "tokens": top * cfg.seq_len, "seed": seed,
-                                    "branch_tokens": [b * cfg.seq_len for b in cfg.budgets if b < top],
-                                    "init_from": str(ckpt), "eval_sets": eval_paths,
-                                    "save_checkpoint": False, "quiet": True})  # fmt: skip
-        key = {"train": dataclasses.asdict(tc), "data": index.get("tokenizer_sha1"), "run": _run_fingerprint(runs[n]),
-               "ckpt": (Path(ckpt) / "model.safetensors").stat().st_mtime_ns, "eval": [Path(p).stat().st_size for p in eval_paths]}  # fmt: skip
-        pdir = Path(tc.out_dir)
-        if _cached(pdir, key) and (pdir / "eval.json").exists():
-            rec = json.loads((pdir / "eval.json").read_text())
-        else:
-            rec = train(tc)
-            _save_key(pdir, key)
+        rec = fine_tune(cfg, out, n, seed, folder, index, runs[n], ckpt, eval_paths)
         bytes_per_ex = index["splits"]["train"]["bytes"] / max(index["splits"]["train"]["docs"], 1)
         for b in rec["budgets"]:
             ex = b["tokens"] // cfg.seq_len

@@ -187,8 +187,11 @@ def pad_rows(rows: list[tuple[np.ndarray, np.ndarray]], pad_id: int) -> tuple[to
 
 @torch.no_grad()
 def nll_rows(model, rows, batch: int, device, pad_id: int) -> tuple[float, int]:
-    """Summed NLL (nats) and count of the masked targets of `rows` [(ids, mask)], one example per row."""
+    """Summed NLL (nats) and count of the masked targets of `rows` [(ids, mask)], one example per row.
+    Rows are batched in length order (less padding: about half the forward cost on CPU; the sum does
+    not depend on the order)."""
     model.eval()
+    rows = sorted(rows, key=lambda r: len(r[0]))
     total, count = 0.0, 0
     for b in range(0, len(rows), batch):
         x, y = pad_rows(rows[b : b + batch], pad_id)

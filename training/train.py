@@ -41,8 +41,10 @@ import torch.nn.functional as F
 from training.data import ConfigError, load_yaml
 from training.evaluate import autocast, eval_sets, eval_tokens, write_eval_json
 from training.model import build_model, count_params, get_preset
+from training.schedule import decay_steps, lr_at, wsd_lr
 from training.shards import index_tokenizer, load_index, load_split
 from training.tokenizer import load_tokenizer
+from training.windows import WindowLoader
 
 
 @dataclass
@@ -87,6 +89,9 @@ class TrainConfig:
     # one example fills one sequence, so `examples` (if set) is the budget: tokens = examples * seq_len
     init_from: str | None = None
     examples: int | None = None
+    # repetition studies: train on a fixed random pool of this many tokens of the train split (whole
+    # windows, drawn by a permutation seeded by `seed`: see WindowLoader), repeated as often as the budget needs
+    pool_tokens: int | None = None
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "config") -> TrainConfig:
@@ -104,6 +109,8 @@ class TrainConfig:
         get_preset(cfg.model)  # validates the name
         if cfg.tokens <= 0:
             raise ConfigError(f"{where}: tokens must be > 0")
+        if cfg.pool_tokens is not None and (not isinstance(cfg.pool_tokens, int) or cfg.pool_tokens <= 0):
+            raise ConfigError(f"{where}: pool_tokens must be a positive integer, got {cfg.pool_tokens!r}")
         if cfg.max_minutes is not None and not cfg.max_minutes > 0:
             raise ConfigError(f"{where}: max_minutes must be > 0, got {cfg.max_minutes}")
         if cfg.schedule not in ("cosine", "wsd"):
@@ -117,64 +124,6 @@ class TrainConfig:
         if any(not isinstance(b, int) or not 0 < b < cfg.tokens for b in cfg.branch_tokens):
             raise ConfigError(f"{where}: branch_tokens must be integers in (0, tokens={cfg.tokens})")
         return cfg
-
-
-class WindowLoader:
-    """Non-overlapping windows of `seq_len + 1` tokens (stride seq_len) over the train shards, in a
-    seeded random order per epoch; `epochs` counts how many times the data has been seen."""
-
-    def __init__(self, arrays: list[np.ndarray], seq_len: int, seed: int):
-        self.arrays, self.seq_len, self.seed = arrays, seq_len, seed
-        self.index = np.array(
-            [(a, s) for a, arr in enumerate(arrays) for s in range(0, len(arr) - seq_len, seq_len)],
-            dtype=np.int64,
-        ).reshape(-1, 2)
-        if len(self.index) == 0:
-            raise ConfigError(f"the train split has fewer than seq_len+1 = {seq_len + 1} tokens")
-        self.taken = 0  # windows handed out so far
-        self._perm, self._perm_epoch = np.empty(0, dtype=np.int64), -1
-
-    @property
-    def tokens_per_epoch(self) -> int:
-        return len(self.index) * self.seq_len
-
-    @property
-    def epochs(self) -> float:
-        return self.taken / len(self.index)
-
-    def _order(self, epoch: int) -> np.ndarray:
-        return np.random.default_rng([self.seed, epoch]).permutation(len(self.index))
-
-    def next(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        rows = []
-        for _ in range(batch):
-            epoch, pos = divmod(self.taken, len(self.index))
-            if self._perm_epoch != epoch:
-                self._perm, self._perm_epoch = self._order(epoch), epoch
-            a, s = self.index[self._perm[pos]]
-            rows.append(np.asarray(self.arrays[a][s : s + self.seq_len + 1], dtype=np.int64))
-            self.taken += 1
-        xy = torch.from_numpy(np.stack(rows))
-        return xy[:, :-1], xy[:, 1:]
-
-
-def lr_at(step: int, steps: int, peak: float, warmup: int, min_frac: float) -> float:
-    """Cosine: linear warmup to `peak` over `warmup` steps, then cosine to `min_frac * peak` at `steps`."""
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = (step - warmup) / max(1, steps - warmup)
-    return peak * (min_frac + (1 - min_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-
-def wsd_lr(step: int, steps: int, peak: float, warmup: int, decay: int) -> float:
-    """Warmup-stable-decay: linear warmup over `warmup` steps, constant `peak`, then linear to 0 over
-    the last `decay` steps of `steps`. Before `steps - decay` it does not depend on `steps`: that is
-    what lets one stable run branch into every budget."""
-    return peak * min(1.0, (step + 1) / warmup, (steps - step) / decay)
-
-
-def decay_steps(steps: int, frac: float) -> int:
-    return max(1, round(frac * steps))
 
 
 def seed_everything(seed: int) -> None:
@@ -318,7 +267,8 @@ def train(cfg: TrainConfig) -> dict:
         loader = chat_loader(folder, index, seq_len, cfg.seed)
         chat_eval = ChatEvaluator(folder, index, index_tokenizer(folder, index), seq_len, eval_batch, device, cfg)
     else:
-        loader = WindowLoader(load_split(folder, index, "train"), seq_len, cfg.seed)
+        pool = max(1, round(cfg.pool_tokens / seq_len)) if cfg.pool_tokens else None
+        loader = WindowLoader(load_split(folder, index, "train"), seq_len, cfg.seed, pool)
     use_compile = cfg.compile if cfg.compile is not None else cuda
 
     def evaluate(m: torch.nn.Module) -> tuple[dict, dict]:

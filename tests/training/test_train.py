@@ -10,6 +10,7 @@ import pytest
 
 from tests.training.conftest import SAMPLE
 from training.cli import main
+from training.data import ConfigError
 from training.evaluate import evaluate_checkpoint
 from training.shards import tokenize_run
 from training.train import TrainConfig, train
@@ -114,7 +115,7 @@ def test_resume_continues_where_it_stopped(run_dir, tokenizer_dir, tmp_path, mon
 def test_window_loader_repeats_data_and_counts_epochs():
     import numpy as np
 
-    from training.train import WindowLoader
+    from training.windows import WindowLoader
 
     arrays = [np.arange(0, 41, dtype=np.uint16), np.arange(100, 121, dtype=np.uint16)]  # 4 + 2 windows of 10
     loader = WindowLoader(arrays, seq_len=10, seed=0)
@@ -126,6 +127,28 @@ def test_window_loader_repeats_data_and_counts_epochs():
         firsts.append(sorted(x[:, 0].tolist()))
     assert firsts[0] == firsts[1] == firsts[2] == [0, 10, 20, 30, 100, 110]  # every window once per epoch
     assert loader.epochs == 3.0
+
+
+def test_window_pool_is_a_random_nested_subset_repeated_each_epoch():
+    import numpy as np
+
+    from training.windows import WindowLoader
+
+    arrays = [np.arange(i * 1000, i * 1000 + 401, dtype=np.int64) for i in range(10)]  # 10 docs x 40 windows
+
+    def pool(k, seed=0):
+        loader = WindowLoader(arrays, seq_len=10, seed=seed, pool_windows=k)
+        firsts = [sorted(loader.next(k)[0][:, 0].tolist()) for _ in range(2)]
+        assert firsts[0] == firsts[1]  # the same pool every epoch
+        assert loader.epochs == 2.0
+        return set(firsts[0])
+
+    small, big = pool(8), pool(80)
+    assert len(small) == 8 and len(big) == 80 and small < big  # nested within a seed
+    assert len({w // 1000 for w in big}) >= 8  # spread over the documents, not a prefix of the first
+    assert pool(8, seed=1) != small  # another seed draws another pool
+    with pytest.raises(ConfigError, match="pool of 401 windows"):
+        WindowLoader(arrays, seq_len=10, seed=0, pool_windows=401)
 
 
 def _wsd(data, out, **kw) -> TrainConfig:
@@ -171,7 +194,7 @@ def test_wsd_branch_equals_standalone_run(run_dir, tokenizer_dir, tmp_path):
 
 
 def test_wsd_schedule_shape():
-    from training.train import wsd_lr
+    from training.schedule import wsd_lr
 
     lrs = [wsd_lr(s, 20, 1.0, 4, 5) for s in range(20)]
     assert lrs[:4] == [0.25, 0.5, 0.75, 1.0] and set(lrs[4:15]) == {1.0}

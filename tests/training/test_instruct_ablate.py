@@ -11,7 +11,7 @@ from training.chat import read_chat_run
 from training.cli import main
 from training.data import ConfigError, write_jsonl_gz
 from training.finetune import read_chat_eval
-from training.instruct_ablate import corrupt_run
+from training.instruct_data import corrupt_run
 from training.instruct_config import load_instruct_ablation
 from training.train import TrainConfig, train
 

@@ -213,9 +213,9 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
     points = {n: [] for n in data}
     t_train = time.time()
     jobs = [(n, s) for n in data for s in cfg.seeds]
-    for k, (n, seed) in enumerate(jobs, 1):
-        folder, index = data[n]
-        rec = fine_tune(cfg, out, n, seed, folder, index, runs[n], ckpt, eval_paths)
+
+    def record(k: int, n: str, seed: int, rec: dict) -> None:
+        index = data[n][1]
         bytes_per_ex = index["splits"]["train"]["bytes"] / max(index["splits"]["train"]["docs"], 1)
         for b in rec["budgets"]:
             ex = b["tokens"] // cfg.seq_len
@@ -227,6 +227,19 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
         _log(f"[{k}/{len(jobs)}] {n} seed {seed}: "
              + ", ".join(f"{e} {v:+.4f}" for e, v in point_metrics(cfg, rec["eval_sets"]).items())
              + f" ({time.time() - t_train:.0f}s)")  # fmt: skip
+
+    args = [(cfg, out, n, seed, data[n][0], data[n][1], runs[n], ckpt, eval_paths) for n, seed in jobs]
+    if cfg.workers > 1:  # single-thread runs in parallel processes, as the pretraining ablation does
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(cfg.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futs = [pool.submit(fine_tune, *a) for a in args]
+            for k, ((n, seed), f) in enumerate(zip(jobs, futs), 1):
+                record(k, n, seed, f.result())
+    else:
+        for k, ((n, seed), a) in enumerate(zip(jobs, args), 1):
+            record(k, n, seed, fine_tune(*a))
     variants = {
         n: {
             "points": sorted(points[n], key=lambda p: (p["tokens"], p["seed"])),
@@ -295,8 +308,10 @@ def cmd_instruct_ablate(args) -> int:
             cfg.budgets = sorted({int(b) for b in args.budgets.split(",")})
         except ValueError:
             raise ConfigError(f"--budgets: expected comma-separated integers, got {args.budgets!r}") from None
-    if getattr(args, "workers", None) not in (None, 1):
-        raise ConfigError("--workers: instruction ablations train one run at a time (kind: instructions)")
+    if getattr(args, "workers", None) is not None:
+        if args.workers < 1:
+            raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+        cfg.workers = args.workers
     if args.dry_run:
         print(json.dumps(dataclasses.asdict(cfg), indent=2))
         n = (len(cfg.variants) + len(cfg.controls)) * len(cfg.seeds)

@@ -77,6 +77,7 @@ class InstructAblation:
     pretrain: Pretrain
     kind: str = "instructions"
     seeds: list[int] = field(default_factory=lambda: [0, 1])
+    workers: int = 1  # fine-tuning runs trained in parallel processes (CPU: one thread each)
     model: str = "micro"
     seq_len: int = 256
     controls: list[ShuffleControl] = field(default_factory=list)
@@ -144,6 +145,8 @@ def load_instruct_ablation(path: str | Path, out: str | None = None) -> Instruct
         raise ConfigError(f"{w}: heldout.from: {cfg.heldout.source!r} is not a variant")
     if not cfg.pretrain.checkpoint and not cfg.pretrain.inputs:
         raise ConfigError(f"{w}: pretrain needs `checkpoint` or `inputs`")
+    if not isinstance(cfg.workers, int) or cfg.workers < 1:
+        raise ConfigError(f"{w}: workers must be an integer >= 1")
     check_grid(cfg, w, "examples", {"init_from", "examples", "seq_len"})
     cfg.out = out or cfg.out or str(Path("runs") / "ablations" / cfg.name)
     return cfg

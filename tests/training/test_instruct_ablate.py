@@ -160,4 +160,6 @@ def test_cli_overrides(tmp_path, capsys):
     assert main(["ablate", str(tmp_path / "a.yaml"), "--budgets", "8,4", "--dry-run"]) == 0
     assert "budgets [4, 8] examples" in capsys.readouterr().out
     assert main(["ablate", str(tmp_path / "a.yaml"), "--budgets", "x", "--dry-run"]) == 2
-    assert main(["ablate", str(tmp_path / "a.yaml"), "--workers", "2", "--dry-run"]) == 2
+    assert main(["ablate", str(tmp_path / "a.yaml"), "--workers", "2", "--dry-run"]) == 0
+    assert '"workers": 2' in capsys.readouterr().out
+    assert main(["ablate", str(tmp_path / "a.yaml"), "--workers", "0", "--dry-run"]) == 2

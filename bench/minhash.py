@@ -332,12 +332,22 @@ def bench_accuracy(data: Path, num_perm: int = 128) -> list[dict]:
 
 
 def _make_corpus(data: Path, n: int, out: Path, shards: int = 2, seed: int = 0) -> int:
-    """n web chunks of <= 2,000 chars; 25% are mutated copies (~1% of words changed) of earlier ones."""
+    """n distinct web texts of <= 2,000 chars; 25% are mutated copies (~1% of words changed) of earlier ones.
+
+    An original is 4 random quarters (word-aligned, ~500 chars) of the ~45k 2,000-char chunks of
+    docs_en, so even 1M originals are distinct (two share at most a quarter: Jaccard ~0.14, far below
+    any threshold), rather than the same 45k chunks drawn again and again. Copies are made of a
+    uniform sample (reservoir of 50k) of the texts written so far.
+    """
     rng = random.Random(seed)
-    chunks = []
+    pieces = []
     for d in load_jsonl(data / "web" / "docs_en.jsonl.gz"):
         t = d["text"]
-        chunks += [t[i : i + 2000] for i in range(0, len(t), 2000) if len(t[i : i + 2000].split()) >= 50]
+        for i in range(0, len(t), 2000):
+            words = t[i : i + 2000].split()
+            if len(words) >= 50:
+                q = len(words) // 4
+                pieces += [" ".join(words[k * q : (k + 1) * q]) for k in range(4)]
     out.mkdir(parents=True, exist_ok=True)
     texts, copies = [], 0
     with contextlib.ExitStack() as stack:
@@ -352,9 +362,11 @@ def _make_corpus(data: Path, n: int, out: Path, shards: int = 2, seed: int = 0) 
                     words[rng.randrange(len(words))] = rng.choice(("the", "a", "data", "of", "x"))
                 text, copies = " ".join(words), copies + 1
             else:
-                text = rng.choice(chunks)
+                text = "\n".join(rng.choice(pieces) for _ in range(4))
             if len(texts) < 50_000:
                 texts.append(text)
+            elif rng.random() < 50_000 / (i + 1):
+                texts[rng.randrange(50_000)] = text
             files[i % shards].write(json.dumps({"id": f"d{i:08d}", "text": text}) + "\n")
     return copies
 
@@ -430,12 +442,23 @@ E2E_KINDS = (("memory", "rootstock, in-memory index"), ("sharded", "rootstock, b
              ("datatrove", "datatrove 4-stage MinHash (baseline)"))  # fmt: skip
 
 
-def bench_end_to_end(data: Path, sizes: list[int], kinds=("memory", "sharded", "datatrove")) -> None:
-    tasks, rows = 2, []
-    with tempfile.TemporaryDirectory() as tmp:
+def bench_end_to_end(
+    data: Path,
+    sizes: list[int],
+    kinds=("memory", "sharded", "datatrove"),
+    tasks: int = 2,
+    workdir: Path | None = None,
+) -> None:
+    """`workdir` (outside the repo, e.g. /tmp/mh) keeps each generated corpus there for the next call."""
+    rows = []
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         for n in sizes:
-            inp = Path(tmp) / f"in{n}"
-            copies = _make_corpus(data, n, inp, shards=tasks)
+            inp = (workdir or Path(tmp)) / f"in{n}x{tasks}"
+            if workdir and inp.with_suffix(".copies").exists():
+                copies = int(inp.with_suffix(".copies").read_text())
+            else:
+                copies = _make_corpus(data, n, inp, shards=tasks)
+                inp.with_suffix(".copies").write_text(str(copies))
             res = {}
             for kind, label in E2E_KINDS:
                 if kind not in kinds:
@@ -450,7 +473,8 @@ def bench_end_to_end(data: Path, sizes: list[int], kinds=("memory", "sharded", "
                     rows.append([f"{n:,}", label, f"{r['seconds']:.1f}", " / ".join(f"{t:.1f}" for t in r["stages"]),
                                  f"{r['peak'] / 2**20:.0f}", f"{n - r['kept']:,}", f"{copies:,}",
                                  f"{dt['seconds'] / r['seconds']:.1f}x" if dt else "-"])  # fmt: skip
-            shutil.rmtree(inp)
+            if not workdir:
+                shutil.rmtree(inp)
     print(f"\n### (c) End to end: web chunks <= 2,000 chars, 25% mutated copies, {tasks} tasks run one after "
           "the other in one fresh process per pipeline (peak RSS = the largest task's), defaults\n")  # fmt: skip
     print(table(["docs", "pipeline", "total s", "per stage s", "peak RSS MiB", "removed", "copies made",
@@ -466,6 +490,8 @@ def main(argv=None) -> None:
     ap.add_argument("--sizes", default="10000,100000", help="corpus sizes (docs) for (c)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats for (a); the median is reported")
     ap.add_argument("--kinds", default="memory,sharded,datatrove", help="pipelines for (c)")
+    ap.add_argument("--tasks", type=int, default=2, help="tasks (input shards) for (c)")
+    ap.add_argument("--workdir", type=Path, help="for (c): keep generated corpora here (never in the repo)")
     ap.add_argument("--_pipeline", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._pipeline:
@@ -477,7 +503,13 @@ def main(argv=None) -> None:
     if "b" in parts:
         bench_accuracy(args.data)
     if "c" in parts:
-        bench_end_to_end(args.data, [int(s) for s in args.sizes.split(",")], args.kinds.split(","))
+        bench_end_to_end(
+            args.data,
+            [int(s) for s in args.sizes.split(",")],
+            args.kinds.split(","),
+            args.tasks,
+            args.workdir,
+        )
 
 
 if __name__ == "__main__":

@@ -14,23 +14,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from curation.steps.barrier import position
+from runfolder import atomic_open
+
 UNKNOWN_COUNT = 2**32 - 1  # shingle count of a document signed by an older version: treated as long
 
 
 def atomic_savez(path: Path, **arrays) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
+    """`np.savez` (uncompressed) through the run folder's one atomic writer (temp file, fsync, rename)."""
+    with atomic_open(path) as f:
         np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def pack_ids(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -182,7 +180,7 @@ class Signatures:
 
 
 def load_clusters(path: Path) -> dict[str, tuple[int, int, str | None]]:
-    """`{"rank:index": (cluster, cluster_size, dup_of or None for the keeper)}` of clustered docs."""
+    """`{position(rank, index): (cluster, cluster_size, dup_of or None for the keeper)}` of clustered docs."""
     if not path.exists():
         raise FileNotFoundError(f"{path} missing: the minhash cluster stage has not run (or failed)")
     with np.load(path) as z:
@@ -191,6 +189,6 @@ def load_clusters(path: Path) -> dict[str, tuple[int, int, str | None]]:
     out: dict[str, tuple[int, int, str | None]] = {}
     seen: set[int] = set()
     for rank, index, cluster, size in table:  # rows are in keeper-first order within a cluster
-        out[f"{rank}:{index}"] = (cluster, size, keepers[cluster] if cluster in seen else None)
+        out[position(rank, index)] = (cluster, size, keepers[cluster] if cluster in seen else None)
         seen.add(cluster)
     return out

@@ -48,6 +48,7 @@ from curation.steps._minhash_plan import (  # noqa: F401 (re-exported: bench and
     settings_key,
     signatures_digest,
 )
+from curation.steps.barrier import BarrierDecide
 from curation.steps.base import ledger_update
 
 
@@ -265,17 +266,17 @@ class MinhashRedisInsertStage(PipelineStep):
                     self.stat_update("inserted")
 
 
-class MinhashClusterStage(PipelineStep):
+class MinhashClusterStage(BarrierDecide):
     """Stage run once after all tasks: LSH candidates -> verified union-find clusters -> clusters.npz."""
 
     type = "🫂 - DEDUP"
     name = "🎯 minhash clusters"
 
     def __init__(self, params, work_dir: str | Path, expected_tasks: int):
-        super().__init__()
-        self.params, self.work_dir, self.expected_tasks = params, str(work_dir), expected_tasks
+        super().__init__(str(work_dir))
+        self.params, self.expected_tasks = params, expected_tasks
 
-    def run(self, data=None, rank: int = 0, world_size: int = 1):
+    def decide(self) -> None:
         p, work = self.params, Path(self.work_dir)
         out = work / "clusters.npz"
         files = signature_files(work / "signatures", self.expected_tasks)

@@ -449,6 +449,7 @@ def test_signature_memory_is_bounded_for_a_huge_document(tmp_path):
 
 def test_forged_internal_position_cannot_remove_a_document(tmp_path):
     """Input that sets the internal position key (here the position of a removed duplicate) is ignored."""
+    from curation.steps.barrier import position
     from curation.steps.minhash import POS_KEY
 
     rng = random.Random(11)
@@ -456,8 +457,8 @@ def test_forged_internal_position_cannot_remove_a_document(tmp_path):
     shard = [
         {"id": "a", "text": base},
         {"id": "b", "text": _mutate(base, rng)},  # position 0:1, removed as a duplicate of "a"
-        {"id": "victim-empty", "text": " ... ", POS_KEY: "0:1", "_minhash_pos": "0:1"},
-        {"id": "victim-text", "text": _text(rng), POS_KEY: "0:1"},
+        {"id": "victim-empty", "text": " ... ", POS_KEY: position(0, 1), "_minhash_pos": position(0, 1)},
+        {"id": "victim-text", "text": _text(rng), POS_KEY: position(0, 1)},
     ]
     docs = _run_barrier(tmp_path / "run", _write_shards(tmp_path / "in", [shard]), tasks=1)
     got = _decisions(docs)

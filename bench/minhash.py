@@ -481,11 +481,93 @@ def bench_end_to_end(
                  "speed vs datatrove"], rows))  # fmt: skip
 
 
+# --- (d) the cluster stage alone at scale -------------------------------------------------------------
+
+
+def _synthetic_signatures(work: Path, n: int, tasks: int, num_perm: int = 128, seed: int = 0) -> int:
+    """`tasks` signature files of n docs in all, as the signature step writes them: random originals,
+    25% copies of an earlier doc of the same task with 5% of their values redrawn (agreement ~0.95).
+
+    Stands in for signing n real documents when only the cluster stage's memory and time are measured
+    (signing 1M documents takes ~1 CPU hour here)."""
+    from curation.steps._minhash_io import write_signatures
+
+    rng, per, copies = np.random.default_rng(seed), -(-n // tasks), 0
+    for r in range(tasks):
+        m = max(0, min(per, n - r * per))
+        sigs = rng.integers(0, 2**32, size=(m, num_perm), dtype=np.uint32)
+        dup = np.flatnonzero(rng.random(m) < 0.25)
+        dup = dup[dup > 0]
+        src = (rng.random(len(dup)) * dup).astype(np.int64)
+        for i, j in zip(dup.tolist(), src.tolist()):  # in order: a copy of a copy stays a copy
+            sigs[i] = sigs[j]
+        redraw = rng.random((len(dup), num_perm)) < 0.05
+        block = sigs[dup]
+        block[redraw] = rng.integers(0, 2**32, size=int(redraw.sum()), dtype=np.uint32)
+        sigs[dup] = block
+        copies += len(dup)
+        ids = [f"d{r:02d}{i:08d}" for i in range(m)]
+        write_signatures(work / "signatures", r, tasks, sigs, ids, range(m), [300] * m)
+    return copies
+
+
+def _stage_child(run: str, tasks: int, stage: int) -> None:
+    """Fresh process: one stage of the sharded cluster path (0: band tasks one after the other, 1: union)."""
+    import logging
+
+    from datatrove.executor import LocalPipelineExecutor
+    from loguru import logger
+
+    from curation.registry import StepContext, get_op
+    from curation.steps._minhash_lsh import peak_rss_bytes
+    from curation.steps.minhash import MinhashParams
+
+    logger.remove()
+    logging.disable(logging.INFO)
+    barrier = get_op("minhash_dedup").build(
+        MinhashParams(mode="sharded"), StepContext(run_dir=Path(run), step_id="minhash", tasks=tasks)
+    )
+    pipe, n = barrier.stages[stage]
+    t0 = time.perf_counter()
+    LocalPipelineExecutor(pipe, tasks=n, workers=1, logging_dir=str(Path(run) / "logs" / f"c{stage}")).run()
+    print(json.dumps({"seconds": time.perf_counter() - t0, "peak": peak_rss_bytes()}))
+
+
+def bench_cluster_scale(sizes: list[int], tasks: int, workdir: Path | None) -> None:
+    """(d) per-process peak RSS and time of the band-sharded cluster stage (band tasks, union) vs docs."""
+    from curation.registry import StepContext
+
+    rows = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+            work = StepContext(run_dir=Path(tmp), step_id="minhash", tasks=tasks).work_dir
+            copies = _synthetic_signatures(work, n, tasks)
+            res = []
+            for stage in (0, 1):
+                child = subprocess.run(
+                    [sys.executable, "-m", "bench.minhash", "--_stage", tmp, str(tasks), str(stage)],
+                    capture_output=True, text=True, check=True,
+                )  # fmt: skip
+                res.append(json.loads(child.stdout.strip().splitlines()[-1]))
+            with np.load(work / "clusters.npz") as z:
+                meta = json.loads(str(z["meta"]))
+            rows.append([f"{n:,}", f"{res[0]['seconds']:.0f}", f"{res[0]['peak'] / 2**20:.0f}",
+                         f"{res[1]['seconds']:.0f}", f"{res[1]['peak'] / 2**20:.0f}",
+                         f"{meta['duplicates']:,}", f"{copies:,}"])  # fmt: skip
+            print(f"  cluster stage at {n:,} docs: {rows[-1]}", file=sys.stderr, flush=True)
+    print(f"\n### (d) Band-sharded cluster stage alone, synthetic signatures (25% copies at agreement ~0.95), "
+          f"{tasks} band tasks run one after the other in one fresh process, the union in another\n")  # fmt: skip
+    print(table(["docs", "band tasks s", "band tasks peak RSS MiB", "union s", "union peak RSS MiB",
+                 "removed", "copies made"], rows))  # fmt: skip
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder (../shared/data)")
     ap.add_argument(
-        "--parts", default="a,b,c", help="which benchmarks: a (speed), b (accuracy), c (end to end)"
+        "--parts",
+        default="a,b,c",
+        help="which benchmarks: a (speed), b (accuracy), c (end to end), d (sharded cluster stage alone)",
     )
     ap.add_argument("--sizes", default="10000,100000", help="corpus sizes (docs) for (c)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats for (a); the median is reported")
@@ -493,15 +575,21 @@ def main(argv=None) -> None:
     ap.add_argument("--tasks", type=int, default=2, help="tasks (input shards) for (c)")
     ap.add_argument("--workdir", type=Path, help="for (c): keep generated corpora here (never in the repo)")
     ap.add_argument("--_pipeline", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--_stage", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._pipeline:
         kind, inp, run, tasks = args._pipeline
         return _pipeline_child(kind, inp, run, int(tasks))
+    if args._stage:
+        run, tasks, stage = args._stage
+        return _stage_child(run, int(tasks), int(stage))
     parts = set(args.parts.split(","))
     if "a" in parts:
         bench_signatures(args.data, args.repeats)
     if "b" in parts:
         bench_accuracy(args.data)
+    if "d" in parts:
+        bench_cluster_scale([int(s) for s in args.sizes.split(",")], args.tasks, args.workdir)
     if "c" in parts:
         bench_end_to_end(
             args.data,

@@ -12,7 +12,7 @@ Parts, so that every shard's signatures exist before any document is judged:
    shared barrier classes of `steps/barrier.py` (as exact dedup's are).
 2. Stage 1 (`tasks` workers): `MinhashBandStage` (`_minhash_bands.py`) links LSH bucket members from
    a share of the bands when the band-sharded path is chosen (else a no-op); with Redis storage,
-   `MinhashRedisInsertStage` inserts each task's share into the shared index instead.
+   `MinhashRedisInsertStage` (`_minhash_redis.py`) inserts each task's share into the shared index instead.
 3. Stage 2 (1 task): `MinhashClusterStage` (`_minhash_lsh.py`) picks the path (`mode`, or from its
    printed memory estimate), clusters (in-memory datasketch index, Redis, or the union of the band
    tasks' links), verifies each candidate link by signature agreement (>= threshold, or
@@ -39,7 +39,8 @@ from pydantic import ConfigDict, Field, model_validator
 from curation.registry import Barrier, OpParams, StepContext, register_op
 from curation.steps._minhash_bands import MinhashBandStage
 from curation.steps._minhash_io import load_clusters, write_signatures
-from curation.steps._minhash_lsh import MinhashClusterStage, MinhashRedisInsertStage, RedisParams
+from curation.steps._minhash_lsh import MinhashClusterStage
+from curation.steps._minhash_redis import MinhashRedisInsertStage, RedisParams
 from curation.steps._minhash_sig import (  # noqa: F401 (re-exported for tests and bench)
     CHUNK_ROWS,
     TOKEN_RE,

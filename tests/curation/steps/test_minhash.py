@@ -554,7 +554,7 @@ def test_redis_password_from_url_or_env_never_printed(tmp_path, monkeypatch):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    from curation.steps._minhash_lsh import RedisParams
+    from curation.steps._minhash_redis import RedisParams
 
     kw = RedisParams(url="rediss://me:p%3Aw@cache.example:6380/5").client_kwargs()
     assert kw == {

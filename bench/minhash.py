@@ -328,6 +328,59 @@ def bench_accuracy(data: Path, num_perm: int = 128) -> list[dict]:
     return results
 
 
+SEED_CONFIGS = [  # (ngram, num_perm, lsh): candidates for the defaults, judged over permutation seeds
+    (5, 128, "balanced"), (5, 128, "recall"), (6, 128, "balanced"), (6, 128, "recall"),
+    (5, 256, "balanced"), (5, 256, "recall"), (6, 256, "recall"),
+]  # fmt: skip
+
+
+def bench_accuracy_seeds(data: Path, seeds: list[int], threshold: float = 0.5) -> None:
+    """(b2) MinHash noise: each candidate's Webis F1 over permutation seeds (mean, min..max, seed 1), with
+    the constraints at their worst seed. `lsh`: `balanced` is datasketch's optimum with false positives
+    and negatives weighted 0.5/0.5 (the default); `recall` weighs false negatives 0.9, since a verified
+    candidate's false positive costs one comparison while a missed pair is lost."""
+    from datasketch.lsh import _optimal_param
+
+    from curation.steps.minhash import MinhashSigner
+
+    pairs = load_jsonl(data / "neardup" / "webis_pairs.jsonl.gz")
+    gold = [p["label"] >= 1 for p in pairs]
+    webis = [(p["text_a"], p["text_b"]) for p in pairs]
+    mrpc, synth = _mrpc(data), _synthetic_pairs(data)
+    ref_j = [_jaccard(a, b) for a, b in synth]
+    clear, low = [j >= 0.85 for j in ref_j], [j < 0.5 for j in ref_j]
+    rows = []
+    for n, perm, lsh in SEED_CONFIGS:
+        bands, r = _optimal_param(threshold, perm, *((0.5, 0.5) if lsh == "balanced" else (0.1, 0.9)))
+        f1s, worst = [], [0.0, 1.0, 0.0]  # MRPC max, clear recall min, low merged max
+        for seed in seeds:
+            signer = MinhashSigner(perm, seed, "fast")
+            empty = np.zeros(perm, dtype=np.uint32)
+
+            def decide(a, b, signer=signer, empty=empty, n=n, perm=perm, bands=bands, r=r):
+                sa, ca = signer.sign_text(a, n, False, 4), signer.last_count
+                sb, cb = signer.sign_text(b, n, False, 4), signer.last_count
+                sa, sb = (empty if sa is None else sa), (empty if sb is None else sb)
+                need = max(threshold, SHORT_THRESHOLD) if min(ca, cb) < 40 else threshold
+                return _collide(sa, sb, bands, r) and np.count_nonzero(sa == sb) / perm >= need
+
+            f1s.append(_prf([decide(a, b) for a, b in webis], gold)[2])
+            syn = [decide(a, b) for a, b in synth]
+            worst[0] = max(worst[0], sum(decide(a, b) for a, b in mrpc) / len(mrpc))
+            worst[1] = min(worst[1], sum(d for d, c in zip(syn, clear) if c) / max(1, sum(clear)))
+            worst[2] = max(worst[2], sum(d for d, lo in zip(syn, low) if lo) / max(1, sum(low)))
+        rows.append([n, perm, f"{lsh} {bands}x{r}", f"{1 - (1 - threshold**r) ** bands:.2f}",
+                     f"{statistics.mean(f1s):.3f}", f"{min(f1s):.3f}..{max(f1s):.3f}", f"{f1s[0]:.3f}",
+                     f"{worst[0]:.2%}", f"{worst[1]:.1%}", f"{worst[2]:.1%}"])  # fmt: skip
+        print(f"  seeds: {rows[-1]}", file=sys.stderr, flush=True)
+    print(f"\n### (b2) Webis F1 over {len(seeds)} permutation seeds ({seeds[0]} = the default seed), "
+          f"threshold {threshold}, word n-grams, lines < 4 words dropped, short docs need {SHORT_THRESHOLD}; "
+          "constraints at their worst seed\n")  # fmt: skip
+    print(table(["word n-gram", "num_perm", "LSH", "P(candidate) at J = threshold", "Webis F1 mean",
+                 "min..max", f"seed {seeds[0]}", "MRPC fired (max)", "clear dups found (min)",
+                 "J<0.5 merged (max)"], rows))  # fmt: skip
+
+
 # --- (c) end to end --------------------------------------------------------------------------------
 
 
@@ -567,13 +620,15 @@ def main(argv=None) -> None:
     ap.add_argument(
         "--parts",
         default="a,b,c",
-        help="which benchmarks: a (speed), b (accuracy), c (end to end), d (sharded cluster stage alone)",
+        help="which benchmarks: a (speed), b (accuracy), b2 (accuracy over seeds), c (end to end), "
+        "d (sharded cluster stage alone)",
     )
     ap.add_argument("--sizes", default="10000,100000", help="corpus sizes (docs) for (c)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats for (a); the median is reported")
     ap.add_argument("--kinds", default="memory,sharded,datatrove", help="pipelines for (c)")
     ap.add_argument("--tasks", type=int, default=2, help="tasks (input shards) for (c)")
     ap.add_argument("--workdir", type=Path, help="for (c): keep generated corpora here (never in the repo)")
+    ap.add_argument("--seeds", default="1,2,3,4,5", help="permutation seeds for (b2)")
     ap.add_argument("--_pipeline", nargs=4, help=argparse.SUPPRESS)
     ap.add_argument("--_stage", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -588,6 +643,8 @@ def main(argv=None) -> None:
         bench_signatures(args.data, args.repeats)
     if "b" in parts:
         bench_accuracy(args.data)
+    if "b2" in parts:
+        bench_accuracy_seeds(args.data, [int(x) for x in args.seeds.split(",")])
     if "d" in parts:
         bench_cluster_scale([int(s) for s in args.sizes.split(",")], args.tasks, args.workdir)
     if "c" in parts:

@@ -8,12 +8,16 @@
     decided as the cluster stage decides: Webis P/R/F1 (label >= 1), MRPC paraphrase firing rate,
     recall of clear near-duplicates (synthetic pairs, word-5-gram Jaccard >= 0.85) and merges below
     Jaccard 0.5; plus the F1 of exact Jaccard of the same shingles (no MinHash noise).
-(c) whole dedup pipelines on the same documents (web chunks <= 2,000 chars, 25% mutated copies,
-    2 tasks): ours in-memory, ours band-sharded, datatrove's 4-stage MinHash pipeline (signatures,
-    buckets, cluster, filter); each in a fresh process, so its peak RSS is its own.
+(b2) the candidates for the defaults over several permutation seeds (mean, spread, the default seed):
+    MinHash noise moves Webis F1 by about as much as the options differ.
+(c) whole dedup pipelines on the same documents (distinct web texts <= 2,000 chars, 25% mutated
+    copies, `--tasks` tasks): ours in-memory, ours band-sharded, datatrove's 4-stage MinHash pipeline
+    (signatures, buckets, cluster, filter); each in a fresh process, so its peak RSS is its own.
+(d) the band-sharded cluster stage alone (band tasks, then the union, each in a fresh process) on
+    synthetic signatures, for sizes where signing real documents would take hours here.
 
-    python -m bench.minhash [--data ../shared/data] [--parts a,b,c] [--sizes 10000,100000]
-        [--kinds memory,sharded,datatrove] [--repeats 3]
+    python -m bench.minhash [--data ../shared/data] [--parts a,b,b2,c,d] [--sizes 10000,100000]
+        [--kinds memory,sharded,datatrove] [--tasks 2] [--workdir /tmp/mh] [--repeats 3] [--seeds 1,2,3]
 """
 
 from __future__ import annotations

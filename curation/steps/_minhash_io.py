@@ -26,9 +26,31 @@ UNKNOWN_COUNT = 2**32 - 1  # shingle count of a document signed by an older vers
 
 
 def atomic_savez(path: Path, **arrays) -> None:
-    """`np.savez` (uncompressed) through the run folder's one atomic writer (temp file, fsync, rename)."""
+    """`np.savez` (uncompressed) through the run folder's one atomic writer (temp file, fsync, rename).
+
+    A value may be a list of row blocks (same dtype and row shape): it is written as one array,
+    block after block, so a task's signatures are never copied into one array first."""
     with atomic_open(path) as f:
-        np.savez(f, **arrays)
+        if not any(isinstance(v, list) for v in arrays.values()):
+            np.savez(f, **arrays)
+            return
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for name, value in arrays.items():
+                with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
+                    if isinstance(value, list):
+                        _write_blocks(out, value)
+                    else:
+                        np.lib.format.write_array(out, np.asanyarray(value), allow_pickle=False)
+
+
+def _write_blocks(out, blocks: list[np.ndarray]) -> None:
+    """One .npy array made of row blocks (the same bytes as np.save of their concatenation)."""
+    first = blocks[0]
+    shape = (sum(len(b) for b in blocks), *first.shape[1:])
+    header = {"descr": np.lib.format.dtype_to_descr(first.dtype), "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(out, header)
+    for b in blocks:
+        out.write(np.ascontiguousarray(b).reshape(-1).view(np.uint8))
 
 
 def pack_ids(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -46,17 +68,23 @@ def unpack_ids(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
 def write_signatures(
     folder: Path, rank: int, world_size: int, sigs: np.ndarray, ids: list[str], positions, counts=None
 ):
-    """Write one task's signatures, doc ids, positions (index in the task's stream) and shingle counts."""
+    """Write one task's signatures, doc ids, positions (index in the task's stream) and shingle counts.
+
+    `sigs`: one array, or a non-empty list of row blocks (written block by block, never concatenated)."""
     blob, offsets = pack_ids(ids)
     index = np.asarray(positions, dtype=np.int64)
     counts = np.asarray(counts if counts is not None else [UNKNOWN_COUNT] * len(ids), dtype=np.uint32)
-    digest = hashlib.sha1(sigs.tobytes() + blob.tobytes() + index.tobytes() + counts.tobytes()).hexdigest()
+    sha = hashlib.sha1()
+    for block in sigs if isinstance(sigs, list) else [sigs]:
+        sha.update(np.ascontiguousarray(block).reshape(-1).view(np.uint8))
+    for part in (blob, index, counts):
+        sha.update(part.tobytes())
     meta = {
         "rank": rank,
         "world_size": world_size,
         "docs": len(ids),
-        "num_perm": sigs.shape[1],
-        "digest": digest,
+        "num_perm": (sigs[0] if isinstance(sigs, list) else sigs).shape[1],
+        "digest": sha.hexdigest(),
     }
     arrays = {
         "sigs": sigs,

@@ -66,8 +66,12 @@ class BarrierSignature(PipelineStep):
         """Write a task's rows atomically; JSON lines by default."""
         atomic_write(path, b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in rows))
 
+    def new_rows(self):
+        """The container `run` appends each task's rows to (a list; a step may keep them compactly)."""
+        return []
+
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        rows = []
+        rows = self.new_rows()
         for i, doc in enumerate(data):
             with self.track_time():
                 pos = position(rank, i)

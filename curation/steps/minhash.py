@@ -29,6 +29,7 @@ bit-identical to datasketch's `MinHash(num_perm, seed)` fed with the same shingl
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 from typing import Literal
 
@@ -177,13 +178,41 @@ class MinhashSignatureStep(BarrierSignature):
         self._rank, self._world_size = rank, world_size  # recorded in the signature file's meta
         yield from super().run(data, rank, world_size)
 
-    def write_rows(self, path: Path, rows: list) -> None:
-        rows = [r for r in rows if r is not None]
-        sigs = (
-            np.stack([r[0] for r in rows]) if rows else np.zeros((0, self.params.num_perm), dtype=np.uint32)
-        )
-        ids, positions, counts = [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows]
-        write_signatures(path.parent, self._rank, self._world_size, sigs, ids, positions, counts)
+    def new_rows(self) -> SignatureRows:
+        return SignatureRows(self.params.num_perm)
+
+    def write_rows(self, path: Path, rows: SignatureRows) -> None:
+        sigs = rows.sig_blocks() or np.zeros((0, self.params.num_perm), dtype=np.uint32)
+        write_signatures(path.parent, self._rank, self._world_size, sigs, rows.ids, rows.index, rows.counts)
+
+
+class SignatureRows:
+    """A task's signature rows, kept compactly until the task ends: signatures in uint32 blocks of
+    BLOCK rows (512 B per document at 128 permutations, no object per row) written block by block,
+    ids, positions and shingle counts. Unsigned documents (None rows) are skipped."""
+
+    BLOCK = 8192
+
+    def __init__(self, num_perm: int):
+        self.num_perm, self.blocks, self.fill = num_perm, [], self.BLOCK
+        self.ids: list[str] = []
+        self.index, self.counts = array("q"), array("I")
+
+    def append(self, row) -> None:
+        if row is None:
+            return
+        sig, doc_id, index, count = row
+        if self.fill == self.BLOCK:
+            self.blocks.append(np.empty((self.BLOCK, self.num_perm), dtype=np.uint32))
+            self.fill = 0
+        self.blocks[-1][self.fill] = sig
+        self.fill += 1
+        self.ids.append(doc_id)
+        self.index.append(index)
+        self.counts.append(count)
+
+    def sig_blocks(self) -> list[np.ndarray]:
+        return [*self.blocks[:-1], self.blocks[-1][: self.fill]] if self.blocks else []
 
 
 class MinhashDedupFilter(BarrierFilter):

@@ -32,9 +32,11 @@ from training.train import TrainConfig
 @dataclass
 class Variant:
     recipe: str | None = None  # recipe YAML run with `curate run` when the run folder has no summary.json
-    run: str | None = None  # run folder (default: <out>/runs/<variant>)
+    run: str | None = None  # run folder (default: <out>/runs/<variant>), or the name of an earlier variant
     limit: int | None = None  # `curate run --limit`: documents read (split over tasks)
-    max_train_tokens: int | None = None  # cap the train split (a fixed unique pool: repetition studies)
+    # repetition studies: train on a fixed random pool of this many tokens of the run (whole windows drawn
+    # per seed; pools of one seed are nested), repeated as the budget needs (TrainConfig.pool_tokens)
+    pool_tokens: int | None = None
     input: str = "sample"  # recipe variants read the ablation's `sample` (or its `planted` copy): set
     # on the command line (`--set input.path=...`), so the recipe's own input.path does not matter
 
@@ -103,7 +105,11 @@ class AblationConfig:
     out: str | None = None  # default runs/ablations/<name>
     vocab_size: int | None = None  # shared tokenizer vocabulary (default: the preset's)
     tokenizer: str | None = None  # an existing tokenizer folder instead of training one
-    tokenizer_sample_bytes: int = 20_000_000  # text to train the tokenizer on, split over the variants
+    tokenizer_sample_bytes: int = 20_000_000  # text to train the tokenizer on
+    # what the tokenizer is trained on: `sample` = the shared input sample before any curation (fixed
+    # whatever the variants are, so adding a variant cannot move the others' results), `variants` = an
+    # equal byte share of each variant's output; `auto`: sample when there is one
+    tokenizer_sample: str = "auto"
     val_fraction: float = 0.01  # run validation split (by id hash)
     sample: Sample | None = None  # optional shared, hash-sampled input for the variant recipes
     # TrainConfig fields fixed across variants (lr, batch_tokens, eval_max_tokens, threads, ...)
@@ -135,9 +141,12 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
     if not isinstance(cfg.variants, dict) or not cfg.variants:
         raise ConfigError(f"{w}: variants must be a non-empty mapping name -> {{recipe, run, limit}}")
     cfg.variants = {k: _strict(Variant, v or {}, f"{w}: variants.{k}") for k, v in cfg.variants.items()}
+    order = list(cfg.variants)
     for k, v in cfg.variants.items():
         if not v.recipe and not v.run:
             raise ConfigError(f"{w}: variants.{k} needs `recipe` or `run`")
+        if v.run in cfg.variants and order.index(v.run) >= order.index(k):
+            raise ConfigError(f"{w}: variants.{k}.run: variant {v.run!r} must be listed before {k!r}")
     cfg.eval_sets = [
         _strict(EvalSet, {"path": e} if isinstance(e, str) else e, f"{w}: eval_sets[{i}]")
         for i, e in enumerate(cfg.eval_sets or [])
@@ -166,6 +175,15 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
             raise ConfigError(f"{w}: variants.{k}.input must be sample or planted, got {v.input!r}")
         if v.input == "planted" and not (cfg.sample and cfg.sample.plant):
             raise ConfigError(f"{w}: variants.{k}.input: planted needs sample.plant")
+    if cfg.tokenizer_sample not in ("auto", "sample", "variants"):
+        raise ConfigError(f"{w}: tokenizer_sample must be auto, sample or variants, got {cfg.tokenizer_sample!r}")
+    if cfg.tokenizer_sample == "sample" and not cfg.sample:
+        raise ConfigError(f"{w}: tokenizer_sample: sample needs a `sample:` section")
+    if cfg.tokenizer_sample == "auto":
+        cfg.tokenizer_sample = "sample" if cfg.sample else "variants"
+    for k, v in cfg.variants.items():
+        if v.pool_tokens is not None and (not isinstance(v.pool_tokens, int) or v.pool_tokens <= 0):
+            raise ConfigError(f"{w}: variants.{k}.pool_tokens must be a positive integer")
     if cfg.workers < 1:
         raise ConfigError(f"{w}: workers must be >= 1")
     check_grid(cfg, w, "tokens", {"save_checkpoint", "branch_tokens"})

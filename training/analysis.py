@@ -347,9 +347,12 @@ def summary_lines(res: dict) -> list[str]:
             lines.append(f"joint fit on {fit['eval']}: not reported ({'; '.join(fit['warnings'])})")
     for c in res["controls"]:
         lines.append(f"control {c['name']}: {'PASSED' if c['passed'] else 'FAILED'} - {c['detail']}")
-    flagged = [
-        f"{n}@{p['tokens']:,}" for n, v in res["variants"].items() for p in v["points"] if p["epochs"] > 1
-    ]
+    epochs: dict[tuple[str, int], float] = {}  # one entry per (variant, budget), the most over the seeds
+    for n, v in res["variants"].items():
+        for p in v["points"]:
+            if p["epochs"] > 1:
+                epochs[n, p["tokens"]] = max(p["epochs"], epochs.get((n, p["tokens"]), 0.0))
+    flagged = [f"{n}@{t:,} ({e:.1f} epochs)" for (n, t), e in epochs.items()]
     if flagged:
         lines.append(f"points that repeat data (epochs > 1): {', '.join(flagged)}")
     return lines

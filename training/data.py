@@ -133,10 +133,23 @@ def sample_run(
 ) -> Iterator[str]:
     """Texts of a run folder's hash-sampled subset of about `max_bytes` UTF-8 bytes, spread over all
     shards (not just the first), for training a tokenizer; `exclude_ids` (eval documents) are skipped."""
-    total = run_bytes(run_dir)
+    yield from _hash_sample(read_run(run_dir), run_bytes(run_dir), max_bytes, exclude_ids, salt)
+
+
+def sample_file(
+    path: str | Path, max_bytes: int, exclude_ids: set[str] | None = None, salt: str = "tokenizer-sample"
+) -> Iterator[str]:
+    """`sample_run` for one .jsonl(.gz) file (the ablation's input sample): two passes, one to count."""
+    total = sum(len(d["text"].encode("utf-8")) for d in read_jsonl(path))
+    yield from _hash_sample(read_jsonl(path), total, max_bytes, exclude_ids, salt)
+
+
+def _hash_sample(
+    docs: Iterator[dict], total: int, max_bytes: int, exclude_ids: set[str] | None, salt: str
+) -> Iterator[str]:
     frac = min(1.0, max_bytes / max(total, 1))
     taken = 0
-    for doc in read_run(run_dir):
+    for doc in docs:
         if frac < 1.0 and id_fraction(doc["id"], salt) >= frac:
             continue
         if exclude_ids and doc["id"] in exclude_ids:

@@ -85,7 +85,6 @@ def tokenize_run(
     exclude_ids: set[str] | None = None,
     exclude_texts: set[str] | None = None,
     max_docs: int | None = None,
-    max_train_tokens: int | None = None,
 ) -> dict:
     """Tokenize every kept document of a run folder into train/validation shards.
 
@@ -98,8 +97,6 @@ def tokenize_run(
         exclude_ids: document ids never to train or validate on (an eval set's ids).
         exclude_texts: `text_key()` of texts to exclude (the same eval text under another id).
         max_docs: stop after this many documents (tests, quick looks).
-        max_train_tokens: stop adding documents to the train split once it holds this many tokens
-            (a fixed unique pool for repetition studies: pools of one run are nested, first docs first).
 
     Returns:
         The index (also written to `out_dir/index.json`).
@@ -134,12 +131,6 @@ def tokenize_run(
                 keep.append(d)
         for d, ids in zip(keep, encode_docs(tok, [d["text"] for d in keep])):
             split = "validation" if id_fraction(d["id"], "val") < val_fraction else "train"
-            if (
-                split == "train"
-                and max_train_tokens is not None
-                and writers["train"].tokens >= max_train_tokens
-            ):
-                continue
             writers[split].add(ids, eot_id, len(d["text"].encode("utf-8")))
         if max_docs is not None and seen >= max_docs:
             break

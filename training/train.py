@@ -87,6 +87,9 @@ class TrainConfig:
     # one example fills one sequence, so `examples` (if set) is the budget: tokens = examples * seq_len
     init_from: str | None = None
     examples: int | None = None
+    # repetition studies: train on a fixed random pool of this many tokens of the train split (whole
+    # windows, drawn by a permutation seeded by `seed`: see WindowLoader), repeated as often as the budget needs
+    pool_tokens: int | None = None
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "config") -> TrainConfig:
@@ -104,6 +107,8 @@ class TrainConfig:
         get_preset(cfg.model)  # validates the name
         if cfg.tokens <= 0:
             raise ConfigError(f"{where}: tokens must be > 0")
+        if cfg.pool_tokens is not None and (not isinstance(cfg.pool_tokens, int) or cfg.pool_tokens <= 0):
+            raise ConfigError(f"{where}: pool_tokens must be a positive integer, got {cfg.pool_tokens!r}")
         if cfg.max_minutes is not None and not cfg.max_minutes > 0:
             raise ConfigError(f"{where}: max_minutes must be > 0, got {cfg.max_minutes}")
         if cfg.schedule not in ("cosine", "wsd"):
@@ -121,9 +126,16 @@ class TrainConfig:
 
 class WindowLoader:
     """Non-overlapping windows of `seq_len + 1` tokens (stride seq_len) over the train shards, in a
-    seeded random order per epoch; `epochs` counts how many times the data has been seen."""
+    seeded random order per epoch; `epochs` counts how many times the data has been seen.
 
-    def __init__(self, arrays: list[np.ndarray], seq_len: int, seed: int):
+    `pool_windows` keeps only that many windows, drawn at random from the whole split (the first ones of
+    a permutation seeded by `seed`): a fixed unique pool for repetition studies. A random subset rather
+    than a prefix, so a small pool has the same distribution as the full data (a prefix is a handful of
+    documents); the first k of one permutation, so pools of one seed are nested."""
+
+    POOL_SALT = 7_919  # keeps the pool draw independent of the per-epoch order draws
+
+    def __init__(self, arrays: list[np.ndarray], seq_len: int, seed: int, pool_windows: int | None = None):
         self.arrays, self.seq_len, self.seed = arrays, seq_len, seed
         self.index = np.array(
             [(a, s) for a, arr in enumerate(arrays) for s in range(0, len(arr) - seq_len, seq_len)],
@@ -131,6 +143,14 @@ class WindowLoader:
         ).reshape(-1, 2)
         if len(self.index) == 0:
             raise ConfigError(f"the train split has fewer than seq_len+1 = {seq_len + 1} tokens")
+        if pool_windows is not None:
+            if not 0 < pool_windows <= len(self.index):
+                raise ConfigError(
+                    f"pool of {pool_windows} windows: the train split holds {len(self.index)} "
+                    f"({len(self.index) * seq_len:,} tokens)"
+                )
+            pick = np.random.default_rng([self.POOL_SALT, seed]).permutation(len(self.index))[:pool_windows]
+            self.index = self.index[np.sort(pick)]
         self.taken = 0  # windows handed out so far
         self._perm, self._perm_epoch = np.empty(0, dtype=np.int64), -1
 
@@ -318,7 +338,8 @@ def train(cfg: TrainConfig) -> dict:
         loader = chat_loader(folder, index, seq_len, cfg.seed)
         chat_eval = ChatEvaluator(folder, index, index_tokenizer(folder, index), seq_len, eval_batch, device, cfg)
     else:
-        loader = WindowLoader(load_split(folder, index, "train"), seq_len, cfg.seed)
+        pool = max(1, round(cfg.pool_tokens / seq_len)) if cfg.pool_tokens else None
+        loader = WindowLoader(load_split(folder, index, "train"), seq_len, cfg.seed, pool)
     use_compile = cfg.compile if cfg.compile is not None else cuda
 
     def evaluate(m: torch.nn.Module) -> tuple[dict, dict]:

@@ -40,6 +40,7 @@ def _config(tmp_path) -> str:
             "full": {"recipe": str(tmp_path / "raw.yaml")},
             "half": {"run": half},
             "planted": {"recipe": str(tmp_path / "raw.yaml"), "input": "planted"},
+            "pool": {"run": "full", "pool_tokens": 128},  # a repetition-study pool of full's run
         },
         "baseline": "full",
         "controls": [{"name": "dup", "variant": "full", "baseline": "planted", "eval": "heldout"}],
@@ -70,14 +71,19 @@ def test_toy_grid(tmp_path, capsys):
     printed = capsys.readouterr().out
     res = load_results(out)
     assert validate(res) == []
-    assert set(res["variants"]) == {"full", "half", "planted"}
+    assert set(res["variants"]) == {"full", "half", "planted", "pool"}
     for v in res["variants"].values():
         assert sorted({p["tokens"] for p in v["points"]}) == [256, 512, 1024]
         assert len(v["points"]) == 6 and v["bytes_per_token"] > 1
         assert all(set(p["bpb"]) == {"heldout"} and p["bytes"] > p["tokens"] for p in v["points"])
     # every non-baseline variant and the control pair, at every budget, with a pooled CI (2 seeds)
     pairs = {(c["variant"], c["baseline"]) for c in res["comparisons"]}
-    assert pairs == {("half", "full"), ("planted", "full"), ("full", "planted")}
+    assert pairs == {("half", "full"), ("planted", "full"), ("pool", "full"), ("full", "planted")}
+    # the pool variant trained on full's tokens (no shards of its own), 128 tokens = 4 windows of 32,
+    # repeated: 1024 tokens are 8 epochs of it, where full saw its data less than twice
+    assert not (out / "tokenized" / "pool").exists()
+    top = {n: max(p["epochs"] for p in v["points"]) for n, v in res["variants"].items()}
+    assert top["pool"] == 8.0 and top["full"] < 2
     assert all(c["ci95"][0] <= c["delta_bpb"] <= c["ci95"][1] for c in res["comparisons"])
     assert len(res["controls"]) == 1 and "control dup:" in printed
     assert "wall time:" in printed and res["wall_seconds"] > 0
@@ -105,6 +111,26 @@ def test_toy_grid(tmp_path, capsys):
     assert (out / "points" / "full" / "s0" / "eval.json").stat().st_mtime_ns == before
 
 
+def test_tokenizer_from_the_sample_ignores_the_variants(tmp_path):
+    """Adding a variant must not retrain the tokenizer (and so move every other variant's numbers)."""
+    from training.ablate import ensure_tokenizer
+    from training.data import write_jsonl_gz
+    from training.tokenizer import tokenizer_hash
+
+    cfg = load_ablation(_config(tmp_path))
+    assert cfg.tokenizer_sample == "sample"
+    write_jsonl_gz(cfg.sample.path, sample_docs()[:200])
+    a = make_run(tmp_path / "a", sample_docs()[:50])
+    b = make_run(tmp_path / "b", sample_docs()[50:120])
+    one = ensure_tokenizer(cfg, {"a": a}, tmp_path / "t1", set())
+    two = ensure_tokenizer(cfg, {"a": a, "b": b}, tmp_path / "t2", set())
+    assert tokenizer_hash(one) == tokenizer_hash(two)
+    cfg.tokenizer_sample = "variants"  # the mix of the variants does move
+    three = ensure_tokenizer(cfg, {"a": a}, tmp_path / "t3", set())
+    four = ensure_tokenizer(cfg, {"a": a, "b": b}, tmp_path / "t4", set())
+    assert tokenizer_hash(three) != tokenizer_hash(four)
+
+
 def test_bad_ablation_exits_2(tmp_path):
     p = tmp_path / "bad.yaml"
     p.write_text(
@@ -117,4 +143,9 @@ def test_bad_ablation_exits_2(tmp_path):
         "name: x\nvariants: {a: {run: r}}\nbudgets: [100]\neval_sets: [x.jsonl]\n"
         "controls: [{name: c, variant: a, baseline: zz, eval: x}]\n"
     )
+    assert main(["ablate", str(p)]) == 2
+    # a variant sharing the run of a later one; a pool of 0 tokens
+    p.write_text("name: x\nvariants: {a: {run: b}, b: {run: r}}\nbudgets: [100]\neval_sets: [x.jsonl]\n")
+    assert main(["ablate", str(p)]) == 2
+    p.write_text("name: x\nvariants: {a: {run: r, pool_tokens: 0}}\nbudgets: [100]\neval_sets: [x.jsonl]\n")
     assert main(["ablate", str(p)]) == 2

@@ -103,3 +103,10 @@ def test_controls_pass_only_when_the_ci_excludes_zero():
     comps[1]["ci95"] = [-0.2, 0.01]
     (bad,) = analysis.check_controls(ctl, comps)
     assert not bad["passed"] and "not sensitive enough" in bad["detail"]
+
+
+def test_summary_names_each_repeating_point_once_with_its_epochs():
+    pts = [{"tokens": t, "seed": s, "epochs": t / 1000, "bpb": {"e": 1.0}} for t in (500, 2000) for s in (0, 1)]
+    res = {"variants": {"rep": {"points": pts}}, "comparisons": [], "multipliers": [], "controls": [], "evals": ["e"]}
+    line = [x for x in analysis.summary_lines(res) if x.startswith("points that repeat")]
+    assert line == ["points that repeat data (epochs > 1): rep@2,000 (2.0 epochs)"]

@@ -56,17 +56,6 @@ def test_tokenize_run_excludes_eval_ids(run_dir, tokenizer_dir, tmp_path):
     assert cut["splits"]["train"]["docs"] == full["splits"]["train"]["docs"] - len(held)
 
 
-def test_max_train_tokens_gives_nested_pools(run_dir, tokenizer_dir, tmp_path):
-    """Repetition studies cap the train split: a capped pool is a prefix of a larger one."""
-    small = tokenize_run(run_dir, tokenizer_dir, tmp_path / "s", val_fraction=0.0, max_train_tokens=2000)
-    big = tokenize_run(run_dir, tokenizer_dir, tmp_path / "b", val_fraction=0.0, max_train_tokens=8000)
-    ns, nb = small["splits"]["train"]["tokens"], big["splits"]["train"]["tokens"]
-    assert 2000 <= ns < nb and 8000 <= nb
-    a = np.concatenate(load_split(*load_index(tmp_path / "s"), "train"))
-    b = np.concatenate(load_split(*load_index(tmp_path / "b"), "train"))
-    assert (b[:ns] == a).all()
-
-
 def test_curate_tokenize_cli(tmp_path):
     from tests.training.conftest import make_run, sample_docs
     from training.cli import main

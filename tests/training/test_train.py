@@ -10,6 +10,7 @@ import pytest
 
 from tests.training.conftest import SAMPLE
 from training.cli import main
+from training.data import ConfigError
 from training.evaluate import evaluate_checkpoint
 from training.shards import tokenize_run
 from training.train import TrainConfig, train
@@ -126,6 +127,28 @@ def test_window_loader_repeats_data_and_counts_epochs():
         firsts.append(sorted(x[:, 0].tolist()))
     assert firsts[0] == firsts[1] == firsts[2] == [0, 10, 20, 30, 100, 110]  # every window once per epoch
     assert loader.epochs == 3.0
+
+
+def test_window_pool_is_a_random_nested_subset_repeated_each_epoch():
+    import numpy as np
+
+    from training.train import WindowLoader
+
+    arrays = [np.arange(i * 1000, i * 1000 + 401, dtype=np.int64) for i in range(10)]  # 10 docs x 40 windows
+
+    def pool(k, seed=0):
+        loader = WindowLoader(arrays, seq_len=10, seed=seed, pool_windows=k)
+        firsts = [sorted(loader.next(k)[0][:, 0].tolist()) for _ in range(2)]
+        assert firsts[0] == firsts[1]  # the same pool every epoch
+        assert loader.epochs == 2.0
+        return set(firsts[0])
+
+    small, big = pool(8), pool(80)
+    assert len(small) == 8 and len(big) == 80 and small < big  # nested within a seed
+    assert len({w // 1000 for w in big}) >= 8  # spread over the documents, not a prefix of the first
+    assert pool(8, seed=1) != small  # another seed draws another pool
+    with pytest.raises(ConfigError, match="pool of 401 windows"):
+        WindowLoader(arrays, seq_len=10, seed=0, pool_windows=401)
 
 
 def _wsd(data, out, **kw) -> TrainConfig:

@@ -1,0 +1,32 @@
+"""Every shipped ablation file validates (a typo in a recipe the README tells users to run must fail
+here, not twenty minutes into a run), and variants that name recipes point at recipes that exist."""
+
+from pathlib import Path
+
+import pytest
+
+from training.ablate import load_ablation
+from training.instruct_config import is_instruct_ablation, load_instruct_ablation
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = sorted(
+    p for p in (ROOT / "recipes" / "ablations").glob("*.yaml") if "variants:" in p.read_text(encoding="utf-8")
+)
+
+
+def test_the_shipped_ablation_files_are_found():
+    names = {p.stem for p in FILES}
+    assert {"demo", "repetition", "classifier", "instructions"} <= names
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_ablation_file_validates(path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # paths in ablation files are relative to the repository root
+    if is_instruct_ablation(str(path)):
+        cfg = load_instruct_ablation(str(path))
+    else:
+        cfg = load_ablation(str(path))
+        assert len(cfg.budgets) >= 2 and cfg.seeds
+    for name, v in cfg.variants.items():
+        if getattr(v, "recipe", None):
+            assert Path(v.recipe).exists(), f"{path.name}: variants.{name}.recipe {v.recipe} not found"

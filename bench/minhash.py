@@ -482,9 +482,23 @@ def _pipeline_child(kind: str, inp: str, run: str, tasks: int) -> None:
             kept += sum(1 for _ in fh)
     print(
         json.dumps(
-            {"seconds": time.perf_counter() - t0, "stages": times, "peak": peak_rss_bytes(), "kept": kept}
+            {
+                "seconds": time.perf_counter() - t0,
+                "stages": times,
+                "peak": peak_rss_bytes(),
+                "kept": kept,
+                "cpu": _cpu_seconds(),
+            }
         )
     )
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished children (load-independent, unlike wall)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _run_child(kind: str, inp: Path, run: Path, tasks: int) -> dict:
@@ -529,13 +543,14 @@ def bench_end_to_end(
                     r = res[kind]
                     rows.append([f"{n:,}", label, f"{r['seconds']:.1f}", " / ".join(f"{t:.1f}" for t in r["stages"]),
                                  f"{r['peak'] / 2**20:.0f}", f"{n - r['kept']:,}", f"{copies:,}",
-                                 f"{dt['seconds'] / r['seconds']:.1f}x" if dt else "-"])  # fmt: skip
+                                 f"{dt['seconds'] / r['seconds']:.1f}x" if dt else "-",
+                                 f"{r['cpu']:.0f}", f"{dt['cpu'] / r['cpu']:.1f}x" if dt else "-"])  # fmt: skip
             if not workdir:
                 shutil.rmtree(inp)
     print(f"\n### (c) End to end: web chunks <= 2,000 chars, 25% mutated copies, {tasks} tasks run one after "
           "the other in one fresh process per pipeline (peak RSS = the largest task's), defaults\n")  # fmt: skip
     print(table(["docs", "pipeline", "total s", "per stage s", "peak RSS MiB", "removed", "copies made",
-                 "speed vs datatrove"], rows))  # fmt: skip
+                 "speed vs datatrove (wall)", "CPU s", "speed vs datatrove (CPU)"], rows))  # fmt: skip
 
 
 # --- (d) the cluster stage alone at scale -------------------------------------------------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from curation.steps.barrier import position
+from curation.steps.barrier import parse_position, position
 from runfolder import atomic_open
 
 UNKNOWN_COUNT = 2**32 - 1  # shingle count of a document signed by an older version: treated as long
@@ -116,6 +116,28 @@ def read_npz_member_into(path: Path, name: str, out: np.ndarray) -> None:
             got += n
 
 
+def iter_member_rows(path: Path, name: str, chunk_rows: int = 1 << 20):
+    """The rows of an (uncompressed) npz member, `chunk_rows` at a time (never the whole array)."""
+    with zipfile.ZipFile(path) as zf, zf.open(f"{name}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(f)
+        if fortran or not shape:
+            raise ValueError(f"{path}:{name} is not a C-ordered array of rows")
+        for start in range(0, shape[0], chunk_rows):
+            chunk = np.empty((min(chunk_rows, shape[0] - start), *shape[1:]), dtype=dtype)
+            view = memoryview(chunk.reshape(-1).view(np.uint8))
+            got = 0
+            while got < len(view):
+                n = f.readinto(view[got : got + (16 << 20)])
+                if not n:
+                    raise ValueError(f"{path}:{name} is truncated")
+                got += n
+            yield chunk
+
+
 def iter_sig_chunks(files: list[tuple[Path, dict]], num_perm: int, chunk_docs: int = 32768):
     """Yield (first global doc number, uint32[n, num_perm]) over all signature files, in rank order,
     `chunk_docs` rows at a time: the band-sharded path never holds every signature at once."""
@@ -207,16 +229,44 @@ class Signatures:
         return self.id_bytes(i), int(self.rank[i]), int(self.index[i])
 
 
-def load_clusters(path: Path) -> dict[str, tuple[int, int, str | None]]:
-    """`{position(rank, index): (cluster, cluster_size, dup_of or None for the keeper)}` of clustered docs."""
+def load_clusters(path: Path, ranks: set[int] | None = None) -> dict[str, tuple[int, int, str | None]]:
+    """`{position(rank, index): (cluster, cluster_size, dup_of or None for the keeper)}` of clustered docs,
+    of the given signature ranks only (None: all). A cluster's rows are contiguous, keeper first, so the
+    keeper is known from the whole table even when its rank is not loaded."""
     if not path.exists():
         raise FileNotFoundError(f"{path} missing: the minhash cluster stage has not run (or failed)")
     with np.load(path) as z:
-        keepers = unpack_ids(z["keepers"], z["keeper_offsets"])
-        table = z["table"].tolist()
+        kblob, koffsets = z["keepers"].tobytes(), z["keeper_offsets"]
     out: dict[str, tuple[int, int, str | None]] = {}
-    seen: set[int] = set()
-    for rank, index, cluster, size in table:  # rows are in keeper-first order within a cluster
-        out[position(rank, index)] = (cluster, size, keepers[cluster] if cluster in seen else None)
-        seen.add(cluster)
+    previous = None  # the cluster of the last row of the previous chunk
+    for table in iter_member_rows(path, "table"):
+        keeper = np.empty(len(table), dtype=bool)
+        keeper[0] = previous is None or table[0, 2] != previous
+        keeper[1:] = table[1:, 2] != table[:-1, 2]
+        previous = table[-1, 2]
+        if ranks is not None:
+            mine = np.isin(table[:, 0], sorted(ranks))
+            table, keeper = table[mine], keeper[mine]
+        for (rank, index, cluster, size), first in zip(table.tolist(), keeper.tolist()):
+            dup_of = None if first else kblob[int(koffsets[cluster]) : int(koffsets[cluster + 1])].decode()
+            out[position(rank, index)] = (cluster, size, dup_of)
     return out
+
+
+class ClusterLookup:
+    """`load_clusters` one signature rank at a time, when a document of that rank first arrives: a
+    filter task holds the clustered documents of the shards it sees, not of the whole corpus."""
+
+    def __init__(self, path: Path):
+        if not path.exists():
+            raise FileNotFoundError(f"{path} missing: the minhash cluster stage has not run (or failed)")
+        self.path, self.ranks, self.entries = path, set(), {}
+
+    def get(self, pos: str | None):
+        if pos is None:
+            return None
+        rank = parse_position(pos)[0]
+        if rank not in self.ranks:
+            self.ranks.add(rank)
+            self.entries.update(load_clusters(self.path, {rank}))
+        return self.entries.get(pos)

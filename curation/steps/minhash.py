@@ -39,7 +39,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from curation.registry import Barrier, OpParams, StepContext, register_op
 from curation.steps._minhash_bands import MinhashBandStage
-from curation.steps._minhash_io import load_clusters, write_signatures
+from curation.steps._minhash_io import ClusterLookup, write_signatures
 from curation.steps._minhash_lsh import MinhashClusterStage
 from curation.steps._minhash_redis import MinhashRedisInsertStage, RedisParams
 from curation.steps._minhash_sig import (  # noqa: F401 (re-exported for tests and bench)
@@ -224,10 +224,10 @@ class MinhashDedupFilter(BarrierFilter):
     def __init__(self, work_dir: str | Path, exclusion_writer=None):
         super().__init__(str(work_dir), exclusion_writer=exclusion_writer)
 
-    def load(self) -> dict:
-        return load_clusters(Path(self.work_dir) / "clusters.npz")
+    def load(self) -> ClusterLookup:
+        return ClusterLookup(Path(self.work_dir) / "clusters.npz")
 
-    def filter_at(self, doc: Document, pos: str | None, clusters: dict) -> bool | tuple[bool, str]:
+    def filter_at(self, doc: Document, pos: str | None, clusters: ClusterLookup) -> bool | tuple[bool, str]:
         entry = clusters.get(pos)
         if entry is None:
             return True

@@ -645,3 +645,23 @@ def test_signature_rows_are_written_block_by_block_as_one_array(tmp_path):
     assert read_meta(blocks)["docs"] == n
     with np.load(blocks) as z:
         assert (z["sigs"] == sigs).all()
+
+
+def test_filter_loads_the_clusters_of_the_ranks_it_sees_only(tmp_path):
+    """A filter task loads the cluster table one signature rank at a time (memory ~ its shards, not the
+    corpus), with the same decisions as the whole table, also when a keeper lies in another rank."""
+    from curation.steps._minhash_io import ClusterLookup, load_clusters
+
+    shards, _ = _corpus()
+    _run_barrier(tmp_path / "run", _write_shards(tmp_path / "in", shards), tasks=3)
+    path = tmp_path / "run" / "work" / "minhash_dedup" / "clusters.npz"
+    full = load_clusters(path)
+    rank_of = lambda pos: int(pos.split(":")[0])
+    ranks = {rank_of(p) for p in full}
+    assert len(ranks) > 1 and any(v[2] is not None for v in full.values())
+    for r in ranks:
+        assert load_clusters(path, {r}) == {p: v for p, v in full.items() if rank_of(p) == r}
+    lookup = ClusterLookup(path)
+    first = max(full)
+    assert lookup.get(first) == full[first] and lookup.ranks == {rank_of(first)}
+    assert all(lookup.get(p) == v for p, v in full.items()) and lookup.ranks == ranks

@@ -43,7 +43,8 @@ from curation.classifier_data import (
     positive_probs,
     read_source,
 )
-from curation.recipe import RecipeContext, RecipeError, _load_yaml, _suggest, _validate_model
+from curation.recipe import RecipeContext, RecipeError, _suggest, _validate_model
+from curation.recipe_yaml import load_yaml
 
 CARD_VERSION = 1  # model card schema
 # the bytes fastText's tokenizer splits on (not Python's str.split, which also splits on U+00A0, U+2028, ...)
@@ -108,7 +109,7 @@ class TrainConfig(BaseModel):
 def load_train_config(file: str | Path) -> TrainConfig:
     """Read and validate a classifier training config; raises RecipeError (`file:line: key: message`)."""
     file = Path(file)
-    data, lines = _load_yaml(file)
+    data, lines = load_yaml(file)
     ctx = RecipeContext(str(file), lines)
     if not isinstance(data, dict):
         raise RecipeError(

@@ -115,7 +115,7 @@ def test_resume_continues_where_it_stopped(run_dir, tokenizer_dir, tmp_path, mon
 def test_window_loader_repeats_data_and_counts_epochs():
     import numpy as np
 
-    from training.train import WindowLoader
+    from training.windows import WindowLoader
 
     arrays = [np.arange(0, 41, dtype=np.uint16), np.arange(100, 121, dtype=np.uint16)]  # 4 + 2 windows of 10
     loader = WindowLoader(arrays, seq_len=10, seed=0)
@@ -132,7 +132,7 @@ def test_window_loader_repeats_data_and_counts_epochs():
 def test_window_pool_is_a_random_nested_subset_repeated_each_epoch():
     import numpy as np
 
-    from training.train import WindowLoader
+    from training.windows import WindowLoader
 
     arrays = [np.arange(i * 1000, i * 1000 + 401, dtype=np.int64) for i in range(10)]  # 10 docs x 40 windows
 
@@ -194,7 +194,7 @@ def test_wsd_branch_equals_standalone_run(run_dir, tokenizer_dir, tmp_path):
 
 
 def test_wsd_schedule_shape():
-    from training.train import wsd_lr
+    from training.schedule import wsd_lr
 
     lrs = [wsd_lr(s, 20, 1.0, 4, 5) for s in range(20)]
     assert lrs[:4] == [0.25, 0.5, 0.75, 1.0] and set(lrs[4:15]) == {1.0}

@@ -13,12 +13,11 @@ from datatrove.data import Document
 
 from curation.registry import StepContext, get_op
 from curation.steps import roots_metrics as rm
+from curation.steps._roots_params import RootsParams, resolve_params
 from curation.steps.roots import (
     RootsFilter,
-    RootsParams,
     load_table,
     make_filter,
-    resolve_params,
     roots_normalization,
     roots_special_characters,
     roots_whitespace,

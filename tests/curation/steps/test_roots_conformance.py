@@ -21,8 +21,8 @@ from datatrove.data import Document
 
 from bench import roots_oracle
 from curation.resources import LID_MODEL
+from curation.steps._roots_params import RootsParams
 from curation.steps.roots import (
-    RootsParams,
     load_flagged_words,
     load_stopwords,
     load_table,

@@ -11,7 +11,8 @@ d_s = bpb(variant, seed s) - bpb(baseline, seed s) (same init and data order see
 the shared part of the noise). With 2 seeds a per-comparison t-interval has 1 degree of freedom
 (t = 12.7): honest but useless. We therefore pool the seed variance of the paired differences over all
 comparisons at the same budget and eval domain (one-way ANOVA residual variance; df = sum of
-(n_seeds - 1) over those comparisons, 5 for 6 comparisons x 2 seeds, t = 2.57) and report
+(n_seeds - 1) over those comparisons, 5 for 6 comparisons x 2 seeds, t = 2.57; comparisons of identical
+runs are left out of the pool) and report
 mean +- t * s_pooled / sqrt(n_seeds). The assumption: at a given budget and eval domain every paired
 difference has the same seed variance; it is testable as seeds are added, and the unpooled interval is
 kept next to it (`ci95_unpooled`). Bootstrapping eval documents instead would measure eval-sampling
@@ -51,9 +52,15 @@ def _interval(mean: float, s2: float | None, n: int, df: int) -> list[float] | N
 
 
 def _pooled(rows: list[dict]) -> None:
-    """Fill `ci95` (pooled over `rows`) and `ci95_unpooled` of comparison rows sharing budget and eval."""
-    ss = sum(sum((d - r["delta_bpb"]) ** 2 for d in r["_diffs"]) for r in rows)
-    df = sum(len(r["_diffs"]) - 1 for r in rows)
+    """Fill `ci95` (pooled over `rows`) and `ci95_unpooled` of comparison rows sharing budget and eval.
+
+    Rows whose paired differences are all equal (two variants with the same data train identically, seed
+    for seed) say nothing about the seed noise of variants that differ: they are left out of the pool,
+    which they would otherwise shrink (instruction ablation: dedup and decontaminated differ by two
+    examples and give identical runs for most seeds)."""
+    informative = [r for r in rows if len(set(r["_diffs"])) > 1]
+    ss = sum(sum((d - r["delta_bpb"]) ** 2 for d in r["_diffs"]) for r in informative)
+    df = sum(len(r["_diffs"]) - 1 for r in informative)
     s2 = ss / df if df else None
     for r in rows:
         n = len(r["_diffs"])

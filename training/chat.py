@@ -17,11 +17,16 @@ Shards (`tokenized/` as for text runs, index.json with a `chat` section):
     {split}_NNNNN.npy          flat token ids, examples back to back
     {split}_NNNNN.mask.npy     uint8, 1 where the token at that position is a training target
     {split}_NNNNN.offsets.npy  int64 start of each example, plus the end (len = examples + 1)
+    {split}_NNNNN.keys.npy     uint64 per example, from sha1("order" + id): the fine-tuning loader orders
+                               examples by a seeded hash of it, so two variants that share an example id
+                               see it at the same point of training (common random numbers: paired runs
+                               differ by their data, not by which subset the seed happened to draw)
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -36,7 +41,7 @@ ROLE_TOKENS = {"system": "<|system|>", "user": "<|user|>", "assistant": "<|assis
 END = "<|end|>"
 CHAT_SPECIALS = [*ROLE_TOKENS.values(), END]
 TEMPLATE = "<|endoftext|> then per turn <|role|>{content}<|end|>; targets: assistant content + its <|end|>"
-FORMAT = 1
+FORMAT = 2  # 2: keys.npy (example order keys)
 
 
 # --- reading chat runs -----------------------------------------------------------------------------
@@ -164,12 +169,14 @@ class _ChatShardWriter:
         self.out, self.split, self.dtype, self.shard_tokens = out, split, dtype, shard_tokens
         self.ids: list[list[int]] = []
         self.masks: list[list[int]] = []
+        self.keys: list[int] = []
         self.buffered = 0
         self.shards: list[dict] = []
         self.docs = self.tokens = self.bytes = self.targets = 0
 
-    def add(self, ids: list[int], mask: list[int], nbytes: int) -> None:
+    def add(self, ids: list[int], mask: list[int], nbytes: int, key: int) -> None:
         self.ids.append(ids)
+        self.keys.append(key)
         self.masks.append(mask)
         self.buffered += len(ids)
         self.docs += 1
@@ -189,8 +196,9 @@ class _ChatShardWriter:
             self.out / f"{stem}.mask.npy", np.fromiter((t for x in self.masks for t in x), dtype=np.uint8)
         )
         np.save(self.out / f"{stem}.offsets.npy", offsets)
+        np.save(self.out / f"{stem}.keys.npy", np.array(self.keys, dtype=np.uint64))
         self.shards.append({"file": f"{stem}.npy", "tokens": int(offsets[-1]), "examples": len(self.ids)})
-        self.ids, self.masks, self.buffered = [], [], 0
+        self.ids, self.masks, self.keys, self.buffered = [], [], [], 0
 
     def summary(self) -> dict:
         return {"docs": self.docs, "tokens": self.tokens, "targets": self.targets, "bytes": self.bytes,
@@ -261,7 +269,7 @@ def tokenize_chat_run(
             skip(str(e), rec["where"])
             continue
         split = "validation" if id_fraction(rec["id"], "val") < val_fraction else "train"
-        writers[split].add(ids, mask, len(response_of(msgs).encode("utf-8")))
+        writers[split].add(ids, mask, len(response_of(msgs).encode("utf-8")), order_key(rec["id"]))
     for w in writers.values():
         w.flush()
     if writers["train"].docs + writers["validation"].docs == 0 and excluded == 0:
@@ -295,11 +303,25 @@ def tokenize_chat_run(
     return index
 
 
+def order_key(doc_id: str) -> int:
+    """A stable uint64 per example id (sha1("order" + id)); see the shard layout in the module docstring."""
+    return int.from_bytes(hashlib.sha1(("order" + doc_id).encode("utf-8")).digest()[:8], "big")
+
+
+def load_chat_keys(folder: Path, index: dict, split: str) -> list[np.ndarray] | None:
+    """The per-example order keys of each shard of a split, or None for shards written without them."""
+    out = []
+    for s in index["splits"][split]["shards"]:
+        f = folder / f"{s['file'][: -len('.npy')]}.keys.npy"
+        if not f.exists():
+            return None
+        out.append(np.load(f))
+    return out
+
+
 def vocab_fingerprint(tok) -> str:
     """sha1 of the token -> id map (specials included): two tokenizers with the same fingerprint give the
     same ids, whatever file layout saved them. Chat shards and checkpoints are matched by it."""
-    import hashlib
-
     items = sorted(tok.get_vocab().items(), key=lambda kv: kv[1])
     return hashlib.sha1(json.dumps(items, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 

@@ -35,7 +35,8 @@ fine-tuning on chat shards (`curate tokenize RUN --tokenizer CKPT` on a run with
 """,
     "eval": """examples:
   curate eval runs/sample/train-tiny/checkpoint --data heldout.jsonl.gz
-  curate eval CKPT --data a.jsonl.gz --data b.txt --max-tokens 100000 --out eval.json""",
+  curate eval CKPT --data a.jsonl.gz --data b.txt --max-tokens 100000 --out eval.json
+  curate eval CKPT --data heldout_chat.jsonl.gz     {"messages": [...]} lines: response bits per byte""",
     "ablate": """examples:
   curate ablate recipes/ablations/demo.yaml
   curate ablate recipes/ablations/demo.yaml --out /tmp/demo --dry-run
@@ -143,11 +144,23 @@ def cmd_train(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from training.evaluate import evaluate_checkpoint
+    """Plain-text eval sets: loss and bpb of every document token. Chat files ({"messages"} lines):
+    response bpb, assistant text only (training/finetune.py), as the instruction ablations report it."""
+    from training.evaluate import evaluate_checkpoint, write_eval_json
+    from training.finetune import checkpoint_dir, evaluate_chat_checkpoint, is_chat_eval_file
 
-    rec = evaluate_checkpoint(
-        args.checkpoint, args.data, out=args.out, max_tokens=args.max_tokens, device=args.device
-    )
+    chat = [p for p in args.data if is_chat_eval_file(p)]
+    plain = [p for p in args.data if p not in chat]
+    out = Path(args.out) if args.out else None
+    if plain:
+        rec = evaluate_checkpoint(
+            args.checkpoint, plain, out=out, max_tokens=args.max_tokens, device=args.device
+        )
+    if chat:
+        sets = {**(rec["eval_sets"] if plain else {}),
+                **evaluate_chat_checkpoint(args.checkpoint, chat, device=args.device)}  # fmt: skip
+        ckpt = checkpoint_dir(args.checkpoint)
+        rec = write_eval_json(out or ckpt / "eval.json", checkpoint=str(ckpt), eval_sets=sets)
     for name, r in rec["eval_sets"].items():
         print(
             f"{name}: loss {r['loss']:.4f} nats/token, {r['bpb']:.4f} bits/byte ({r['tokens']:,} tokens, {r['docs']} docs)"

@@ -32,6 +32,7 @@ from training.chat import (
     END,
     chat_tokenizer,
     encode_chat,
+    load_chat_keys,
     load_chat_split,
     read_chat_file,
     special_ids,
@@ -44,7 +45,7 @@ from training.tokenizer import load_tokenizer
 IGNORE = -100
 
 
-def _checkpoint_dir(path: str | Path) -> Path:
+def checkpoint_dir(path: str | Path) -> Path:
     p = Path(path)
     if (p / "checkpoint" / "config.json").exists():
         p = p / "checkpoint"
@@ -64,7 +65,7 @@ def load_init(path: str | Path, folder: Path, index: dict, seq_len: int, tok_pat
     from transformers import LlamaForCausalLM
     from transformers.utils import logging as hf_logging
 
-    ckpt = _checkpoint_dir(path)
+    ckpt = checkpoint_dir(path)
     try:
         ck_fp = vocab_fingerprint(load_tokenizer(ckpt))
     except ConfigError:
@@ -93,15 +94,16 @@ class ChatLoader:
     """Examples of the chat train split, one per row, in a seeded order per epoch (WindowLoader's interface:
     `next(batch) -> (x, y)`, `taken`, `epochs`, `tokens_per_epoch`, `stats()`)."""
 
-    def __init__(self, shards: list, seq_len: int, seed: int, pad_id: int):
+    def __init__(self, shards: list, seq_len: int, seed: int, pad_id: int, keys: list | None = None):
         self.shards, self.seq_len, self.seed, self.pad_id = shards, seq_len, seed, pad_id
-        rows, self.truncated, self.no_target = [], 0, 0
+        rows, row_keys, self.truncated, self.no_target = [], [], 0, 0
         for k, (_ids, mask, offsets, _file) in enumerate(shards):
-            for s, e in itertools.pairwise(offsets):
+            for j, (s, e) in enumerate(itertools.pairwise(offsets)):
                 e2 = min(int(e), int(s) + seq_len + 1)
                 self.truncated += int(e2 < int(e))
                 if mask[s + 1 : e2].any():
                     rows.append((k, int(s), e2))
+                    row_keys.append(int(keys[k][j]) if keys is not None else len(rows))
                 else:
                     self.no_target += 1
         if not rows:
@@ -111,6 +113,7 @@ class ChatLoader:
                 f"({self.no_target} examples without an assistant token in context)"
             )
         self.index = np.array(rows, dtype=np.int64)
+        self.keys = np.array(row_keys, dtype=np.uint64)  # order keys (chat.py's keys.npy; else positions)
         self.taken = self.seen_tokens = self.seen_targets = 0
         self._perm, self._perm_epoch = np.empty(0, dtype=np.int64), -1
 
@@ -128,20 +131,22 @@ class ChatLoader:
                 "examples_without_targets": self.no_target}  # fmt: skip
 
     def order(self, epoch: int, batch: int) -> np.ndarray:
-        """A seeded permutation of the examples in which each run of `batch` consecutive ones has similar
-        lengths (less padding: the permutation is cut into blocks of 32 batches, each block sorted by
-        length, then the batches are shuffled), so every example is still seen once per epoch."""
-        rng = np.random.default_rng([self.seed, epoch])
-        perm = rng.permutation(len(self.index))
+        """The examples of one epoch: sorted by a seeded hash of their order key (so two variants sharing
+        an example id see it at the same point, whatever else they hold), cut into blocks of 32 batches,
+        each block sorted by length and its batches shuffled (less padding; the set of examples in the
+        first k blocks is still fixed by the ids). Every example is seen once per epoch."""
+        perm = np.argsort(_mix64(self.keys ^ _mix64(np.array([self.seed * 1_000_003 + epoch], np.uint64))),
+                          kind="stable")  # fmt: skip
         if batch <= 1:
             return perm
+        rng = np.random.default_rng([self.seed, epoch])
         lengths = self.index[:, 2] - self.index[:, 1]
-        block = 32 * batch
-        perm = np.concatenate(
-            [c[np.argsort(lengths[c], kind="stable")] for c in np.array_split(perm, range(block, len(perm), block))]
-        )
-        batches = np.array_split(perm, range(batch, len(perm), batch))
-        return np.concatenate([batches[i] for i in rng.permutation(len(batches))])
+        out = []
+        for c in np.array_split(perm, range(32 * batch, len(perm), 32 * batch)):
+            c = c[np.argsort(lengths[c], kind="stable")]
+            batches = np.array_split(c, range(batch, len(c), batch))
+            out += [batches[i] for i in rng.permutation(len(batches))]
+        return np.concatenate(out)
 
     def next(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         rows = []
@@ -159,6 +164,15 @@ class ChatLoader:
         return x, y
 
 
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer on uint64 arrays (wrapping arithmetic): a seeded hash of the order keys."""
+    with np.errstate(over="ignore"):
+        x = x + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
 def pad_rows(rows: list[tuple[np.ndarray, np.ndarray]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs ids[:-1] and targets ids[1:] (IGNORE where mask[1:] is 0), right-padded to the longest row."""
     width = max(len(ids) for ids, _ in rows) - 1
@@ -173,8 +187,11 @@ def pad_rows(rows: list[tuple[np.ndarray, np.ndarray]], pad_id: int) -> tuple[to
 
 @torch.no_grad()
 def nll_rows(model, rows, batch: int, device, pad_id: int) -> tuple[float, int]:
-    """Summed NLL (nats) and count of the masked targets of `rows` [(ids, mask)], one example per row."""
+    """Summed NLL (nats) and count of the masked targets of `rows` [(ids, mask)], one example per row.
+    Rows are batched in length order (less padding: about half the forward cost on CPU; the sum does
+    not depend on the order)."""
     model.eval()
+    rows = sorted(rows, key=lambda r: len(r[0]))
     total, count = 0.0, 0
     for b in range(0, len(rows), batch):
         x, y = pad_rows(rows[b : b + batch], pad_id)
@@ -248,6 +265,42 @@ def eval_chat_sets(model, tok, paths: list[str], seq_len: int, batch: int, devic
             for p in paths}  # fmt: skip
 
 
+def is_chat_eval_file(path: str | Path) -> bool:
+    """True when the first record of a .jsonl/.jsonl.gz file carries chat turns (`messages`)."""
+    path = Path(path)
+    if not path.is_file() or not path.name.endswith((".jsonl", ".jsonl.gz")):
+        return False
+    for rec in read_chat_file(path):
+        return rec["messages"] is not None
+    return False
+
+
+def evaluate_chat_checkpoint(checkpoint: str | Path, paths: list[str], batch: int = 8, device: str = "auto"):
+    """{name: response-bpb record} of a checkpoint on chat eval files: what
+    `curate eval CKPT --data chat.jsonl.gz` reports. A checkpoint pretrained on plain text gets the chat
+    specials added as in `load_init`; examples longer than its context are skipped and counted."""
+    from transformers import LlamaForCausalLM
+    from transformers.utils import logging as hf_logging
+
+    ckpt = checkpoint_dir(checkpoint)
+    try:
+        tok = chat_tokenizer(ckpt)
+    except ConfigError:
+        raise ConfigError(f"{ckpt}: checkpoint has no tokenizer (tokenizer.json)") from None
+    cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+    dev = torch.device("cuda" if cuda else "cpu")
+    hf_logging.disable_progress_bar()
+    model = LlamaForCausalLM.from_pretrained(str(ckpt), local_files_only=True, use_safetensors=True)
+    old = model.get_input_embeddings().weight.shape[0]
+    if old < len(tok):
+        model.resize_token_embeddings(len(tok), mean_resizing=False)
+        with torch.no_grad():
+            emb = model.get_input_embeddings().weight
+            emb[old:] = emb[:old].mean(0, keepdim=True)
+    seq_len = model.config.max_position_embeddings
+    return eval_chat_sets(model.to(dev), tok, paths, seq_len, batch, dev)
+
+
 class ChatEvaluator:
     """What train() calls for chat shards: (validation, eval sets) of a model."""
 
@@ -264,9 +317,8 @@ class ChatEvaluator:
 
 
 def chat_loader(folder: Path, index: dict, seq_len: int, seed: int) -> ChatLoader:
-    return ChatLoader(
-        load_chat_split(folder, index, "train"), seq_len, seed, index["chat"]["special_ids"][END]
-    )
+    return ChatLoader(load_chat_split(folder, index, "train"), seq_len, seed, index["chat"]["special_ids"][END],
+                      load_chat_keys(folder, index, "train"))  # fmt: skip
 
 
 # --- held-out prompts ------------------------------------------------------------------------------

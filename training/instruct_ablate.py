@@ -9,6 +9,15 @@ hyper-parameters and held-out set. For each variant (a curation recipe run, trai
 budget is a cooldown branch of that run (training/train.py). The metric is response bits per byte on the
 held-out set (training/finetune.py). The analysis is the pretraining ablations' (training/analysis.py):
 paired deltas by seed with pooled 95% CIs, multipliers read off the baseline's measured curve, controls.
+Examples are drawn in an order fixed by their ids (training/chat.py keys), so a variant and its baseline
+see the same shared examples at the same step for a given seed: the pairing removes "which subset did
+this seed draw", the largest part of the seed noise at budgets well below an epoch.
+
+`heldout.prompt_use` adds a second metric: the held-out responses are also evaluated after another
+held-out example's prompt, and `<name>_prompt_use` = response bpb (own prompts) - response bpb (other
+prompts): negative when the model uses the prompt. Response bpb is dominated by predicting the response
+text itself, and at micro scale it barely moves when responses are moved to other prompts; prompt use
+is the quantity such a control harms, measured within each model (so the shared part cancels).
 
 Budgets are in examples (one example per sequence, never packed); each point carries `examples`,
 `tokens` (= examples x seq_len sequence slots, the unit train.py schedules in), the real `input_tokens`
@@ -19,7 +28,7 @@ The held-out set: examples of the `heldout.from` variant's run whose sha1("heldo
 `fraction`; every example of that slice is kept out of every variant and control by MinHash matching of
 the prompt (not only by id), and the number removed per variant is reported.
 
-Writes under the output folder: eval/<name>.jsonl.gz, runs/<variant>/, tokenizer/, pretrain/,
+Writes under the output folder: eval/<name>.jsonl.gz (+ <name>_true_prompts/_other_prompts), runs/<variant>/, tokenizer/, pretrain/,
 tokenized/<variant>/, points/<variant>/s<seed>/, results.json, loss_vs_tokens.png (if plotting works).
 """
 
@@ -31,22 +40,20 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
 from training import analysis
 from training.ablate import _run_fingerprint, ensure_run
 from training.chat import (
+    FORMAT,
     chat_texts,
     chat_tokenizer,
-    encode_chat,
     prompt_of,
-    read_chat_run,
     tokenize_chat_run,
     vocab_fingerprint,
 )
 from training.data import ConfigError, id_fraction, read_jsonl, write_jsonl_gz
 from training.finetune import PromptHoldout
 from training.instruct_config import InstructAblation, load_instruct_ablation
+from training.instruct_data import build_heldout, corrupt_run, eval_names, point_metrics
 from training.shards import tokenize_run
 from training.tokenizer import save_tokenizer, train_bpe
 from training.train import TrainConfig, train
@@ -64,50 +71,6 @@ def _cached(folder: Path, key: dict) -> bool:
 def _save_key(folder: Path, key: dict) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "key.json").write_text(json.dumps(key, indent=2) + "\n")
-
-
-def corrupt_run(
-    src_run: Path, dst_run: Path, fraction: float, seed: int, how: str = "shuffle_responses"
-) -> dict:
-    """Copy a chat run with `fraction` of its examples (seeded choice) corrupted. `shuffle_responses`: each
-    chosen example gets the next chosen example's assistant turn (a cyclic shift: none keeps its own);
-    `scramble_words`: each chosen assistant turn's words in a seeded random order."""
-    recs = [r for r in read_chat_run(src_run) if r["messages"]]
-    rng = np.random.default_rng(seed)
-    chosen = np.sort(rng.choice(len(recs), size=max(2, round(fraction * len(recs))), replace=False))
-    donor = {int(a): int(b) for a, b in zip(chosen, np.roll(chosen, 1))}
-    out = []
-    for i, r in enumerate(recs):
-        msgs = r["messages"]
-        if i in donor and how == "shuffle_responses":
-            answers = [m for m in recs[donor[i]]["messages"] if m["role"] == "assistant"]
-            msgs = [m for m in msgs if m["role"] != "assistant"] + answers[:1]
-        elif i in donor:
-            msgs = [
-                {**m, "content": " ".join(rng.permutation(m["content"].split()).tolist())}
-                if m["role"] == "assistant" else m
-                for m in msgs
-            ]  # fmt: skip
-        out.append({"id": r["id"], "messages": msgs})
-    write_jsonl_gz(dst_run / "output" / "00000_00000.jsonl.gz", out)
-    return {"examples": len(recs), "corrupted": len(chosen), "how": how}
-
-
-def build_heldout(cfg: InstructAblation, run: Path, tok, out: Path) -> tuple[str, list[str], dict]:
-    """(eval file, prompts of the whole slice, stats): the slice's examples that fit in seq_len."""
-    h = cfg.heldout
-    sliced = sorted(
-        (r for r in read_chat_run(run) if r["messages"] and id_fraction(r["id"], "heldout") < h.fraction),
-        key=lambda r: id_fraction(r["id"], "heldout"),
-    )
-    fits = [r for r in sliced if len(encode_chat(tok, r["messages"])[0]) <= cfg.seq_len + 1]
-    chosen = fits[: h.max_examples]
-    if not chosen:
-        raise ConfigError(f"heldout: fraction {h.fraction} of {run} selects no example that fits seq_len")
-    path = out / "eval" / f"{h.name}.jsonl.gz"
-    write_jsonl_gz(path, [{"id": r["id"], "messages": r["messages"]} for r in chosen])
-    stats = {"slice": len(sliced), "evaluated": len(chosen), "too_long": len(sliced) - len(fits)}
-    return str(path), [prompt_of(r["messages"]) for r in sliced], stats
 
 
 def ensure_tokenizer(cfg: InstructAblation, web_run: Path | None, chat_run: Path, out: Path) -> Path:
@@ -177,6 +140,27 @@ def pretrain_checkpoint(cfg: InstructAblation, web: Path, tok_dir: Path, out: Pa
     return folder / "checkpoint"
 
 
+def fine_tune(cfg: InstructAblation, out: Path, name: str, seed: int, folder: Path, index: dict, run: Path,
+              ckpt: Path, eval_paths: list[str]) -> dict:  # fmt: skip
+    """One wsd fine-tuning run of a variant and seed (every smaller budget a cooldown branch), cached in
+    points/<variant>/s<seed>/ under a key of everything it depends on; returns its eval.json record."""
+    top = max(cfg.budgets)
+    tc = TrainConfig.from_dict({"schedule": "wsd", "threads": 1, **cfg.train, "data": str(folder),
+                                "out_dir": str(out / "points" / name / f"s{seed}"), "model": cfg.model,
+                                "seq_len": cfg.seq_len, "tokens": top * cfg.seq_len, "seed": seed,
+                                "branch_tokens": [b * cfg.seq_len for b in cfg.budgets if b < top],
+                                "init_from": str(ckpt), "eval_sets": eval_paths,
+                                "save_checkpoint": False, "quiet": True})  # fmt: skip
+    key = {"train": dataclasses.asdict(tc), "data": index.get("tokenizer_sha1"), "run": _run_fingerprint(run),
+           "ckpt": (Path(ckpt) / "model.safetensors").stat().st_mtime_ns, "eval": [Path(p).stat().st_size for p in eval_paths]}  # fmt: skip
+    pdir = Path(tc.out_dir)
+    if _cached(pdir, key) and (pdir / "eval.json").exists():
+        return json.loads((pdir / "eval.json").read_text())
+    rec = train(tc)
+    _save_key(pdir, key)
+    return rec
+
+
 def run_instruct_ablation(cfg: InstructAblation) -> dict:
     t_start = time.time()
     out = Path(cfg.out)
@@ -206,15 +190,16 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
         else pretrain_checkpoint(cfg, web, tok_dir, out)
     )
     ctok = chat_tokenizer(tok_dir)
-    eval_path, held_prompts, held_stats = build_heldout(cfg, runs[cfg.heldout.source], ctok, out)
+    eval_paths, held_prompts, held_stats = build_heldout(cfg, runs[cfg.heldout.source], ctok, out)
     holdout = PromptHoldout(held_prompts, threshold=cfg.heldout.threshold)
-    _log(
-        f"held-out: {held_stats['evaluated']} examples evaluated, {held_stats['slice']} kept out of training"
-    )
+    h_use = "prompt_use_pairs" in held_stats
+    _log(f"held-out: {held_stats['evaluated']} examples evaluated"
+         + (f" ({held_stats['prompt_use_pairs']} also after another prompt)" if h_use else "")
+         + f", {held_stats['slice']} kept out of training")  # fmt: skip
     data = {}
     for n, r in runs.items():
         folder = out / "tokenized" / n
-        key = {"run": _run_fingerprint(r), "tokenizer": vocab_fingerprint(ctok), "heldout": held_stats,
+        key = {"run": _run_fingerprint(r), "tokenizer": vocab_fingerprint(ctok), "heldout": held_stats, "format": FORMAT,
                "threshold": cfg.heldout.threshold, "val_fraction": cfg.val_fraction}  # fmt: skip
         if not _cached(folder, key):
             tokenize_chat_run(r, tok_dir, folder, cfg.val_fraction,
@@ -226,35 +211,22 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
             f"{n}: {tr['docs']:,} train examples, {data[n][1]['excluded']['docs']} held-out near-duplicates removed"
         )
     points = {n: [] for n in data}
-    top = max(cfg.budgets)
     t_train = time.time()
     jobs = [(n, s) for n in data for s in cfg.seeds]
     for k, (n, seed) in enumerate(jobs, 1):
         folder, index = data[n]
-        tc = TrainConfig.from_dict({"schedule": "wsd", "threads": 1, **cfg.train, "data": str(folder),
-                                    "out_dir": str(out / "points" / n / f"s{seed}"), "model": cfg.model,
-                                    "seq_len": cfg.seq_len, "tokens": top * cfg.seq_len, "seed": seed,
-                                    "branch_tokens": [b * cfg.seq_len for b in cfg.budgets if b < top],
-                                    "init_from": str(ckpt), "eval_sets": [eval_path],
-                                    "save_checkpoint": False, "quiet": True})  # fmt: skip
-        key = {"train": dataclasses.asdict(tc), "data": index.get("tokenizer_sha1"), "run": _run_fingerprint(runs[n]),
-               "ckpt": (Path(ckpt) / "model.safetensors").stat().st_mtime_ns, "eval": Path(eval_path).stat().st_size}  # fmt: skip
-        pdir = Path(tc.out_dir)
-        if _cached(pdir, key) and (pdir / "eval.json").exists():
-            rec = json.loads((pdir / "eval.json").read_text())
-        else:
-            rec = train(tc)
-            _save_key(pdir, key)
+        rec = fine_tune(cfg, out, n, seed, folder, index, runs[n], ckpt, eval_paths)
         bytes_per_ex = index["splits"]["train"]["bytes"] / max(index["splits"]["train"]["docs"], 1)
         for b in rec["budgets"]:
             ex = b["tokens"] // cfg.seq_len
             points[n].append({"tokens": b["tokens"], "examples": ex, "bytes": round(ex * bytes_per_ex),
                               "input_tokens": b.get("input_tokens"), "target_tokens": b.get("target_tokens"),
                               "seed": seed, "epochs": b["epochs"],
-                              "bpb": {cfg.heldout.name: b["eval_sets"][cfg.heldout.name]["bpb"]},
+                              "bpb": point_metrics(cfg, b["eval_sets"]),
                               "val_loss": b["validation"]["loss"]})  # fmt: skip
-        _log(f"[{k}/{len(jobs)}] {n} seed {seed}: response bpb {rec['eval_sets'][cfg.heldout.name]['bpb']:.4f} "
-             f"({time.time() - t_train:.0f}s)")  # fmt: skip
+        _log(f"[{k}/{len(jobs)}] {n} seed {seed}: "
+             + ", ".join(f"{e} {v:+.4f}" for e, v in point_metrics(cfg, rec["eval_sets"]).items())
+             + f" ({time.time() - t_train:.0f}s)")  # fmt: skip
     variants = {
         n: {
             "points": sorted(points[n], key=lambda p: (p["tokens"], p["seed"])),
@@ -281,15 +253,17 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
 
 def analyze(cfg: InstructAblation, variants: dict) -> dict:
     """results.json (the contract in docs/CONTRACTS.md) from the points."""
-    ev = cfg.heldout.name
+    names_of = eval_names(cfg)
+    evs = list(names_of.values())
     names = list(cfg.variants)
     baseline = cfg.baseline or names[0]
     pairs = [(v, baseline) for v in names if v != baseline]
     if cfg.chain:
         pairs += [(b, a) for a, b in itertools.pairwise(names) if (b, a) not in pairs and a != baseline]
     pairs += [(c.source, c.name) for c in cfg.controls]
-    comps = analysis.comparisons(variants, pairs, [ev])
-    controls = [{"name": c.name, "variant": c.source, "baseline": c.name, "eval": ev} for c in cfg.controls]
+    comps = analysis.comparisons(variants, pairs, evs)
+    controls = [{"name": c.name, "variant": c.source, "baseline": c.name, "eval": names_of[c.eval]}
+                for c in cfg.controls]  # fmt: skip
     main = {n: v for n, v in variants.items() if not v["control"]}
     return {
         "schema": 2,
@@ -297,7 +271,7 @@ def analyze(cfg: InstructAblation, variants: dict) -> dict:
         "name": cfg.name,
         "model": cfg.model,
         "baseline": baseline,
-        "evals": [ev],
+        "evals": evs,
         "metric": "response bits per byte: NLL of assistant-content tokens / UTF-8 bytes of assistant text",
         "budget_unit": f"examples (tokens = examples x seq_len {cfg.seq_len}; real counts in input_tokens)",
         "budgets": [b * cfg.seq_len for b in cfg.budgets],
@@ -305,7 +279,8 @@ def analyze(cfg: InstructAblation, variants: dict) -> dict:
         "seeds": cfg.seeds,
         "variants": variants,
         "comparisons": comps,
-        "multipliers": analysis.multipliers(main, [c for c in comps if c["variant"] in main], baseline, [ev]),
+        "multipliers": analysis.multipliers(main, [c for c in comps if c["variant"] in main], baseline,
+                                           [e for k, e in names_of.items() if k != "prompt_use"]),
         "controls": analysis.check_controls(controls, comps),
         "ci_method": "paired by seed; t-interval with seed variance pooled over comparisons at the same "
         "budget and eval (training/analysis.py)",

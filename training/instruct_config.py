@@ -8,8 +8,9 @@
     seeds: [0, 1, 2]
     pretrain: {inputs: [web.jsonl.gz], max_bytes: 3000000, tokens: 1000000}   # or {checkpoint: DIR}
     variants: {raw: {recipe: ...}, filtered: {recipe: ...}}
-    controls: [{name: shuffled_responses, from: filtered, corrupt: shuffle_responses, fraction: 0.3}]
-    heldout: {from: raw, fraction: 0.04, max_examples: 200, threshold: 0.5}
+    controls: [{name: shuffled_responses, from: filtered, corrupt: shuffle_responses, fraction: 0.3,
+                eval: prompt_use}]
+    heldout: {from: raw, fraction: 0.04, max_examples: 200, threshold: 0.5, prompt_use: true}
     train: {lr: 0.001, micro_batch: 8}
 
 Unknown keys are errors naming the key (file: key).
@@ -48,6 +49,7 @@ class ShuffleControl:
     corrupt: str = "shuffle_responses"
     fraction: float = 0.3
     seed: int = 0
+    eval: str = "heldout"  # the metric that judges it: heldout (response bpb) | prompt_use
 
 
 @dataclass
@@ -60,6 +62,10 @@ class Heldout:
     max_examples: int = 200  # evaluated (those that fit in seq_len, in id-hash order)
     threshold: float = 0.5  # estimated Jaccard of prompt word 3-grams that counts as a near-duplicate
     name: str = "instruct_heldout"
+    # also evaluate each held-out response after another held-out example's prompt (a cyclic shift); metric
+    # `<name>_prompt_use` = response bpb (true prompts) - response bpb (other prompts): negative when the
+    # model uses the prompt. It is what a shuffled-response control harms.
+    prompt_use: bool = False
 
 
 @dataclass
@@ -128,6 +134,10 @@ def load_instruct_ablation(path: str | Path, out: str | None = None) -> Instruct
             raise ConfigError(f"{w}: controls.{c.name}.fraction must be in (0, 1]")
         if c.corrupt not in ("shuffle_responses", "scramble_words"):
             raise ConfigError(f"{w}: controls.{c.name}.corrupt must be shuffle_responses or scramble_words")
+        if c.eval not in ("heldout", "prompt_use"):
+            raise ConfigError(f"{w}: controls.{c.name}.eval must be heldout or prompt_use")
+        if c.eval == "prompt_use" and not cfg.heldout.prompt_use:
+            raise ConfigError(f"{w}: controls.{c.name}.eval: prompt_use needs heldout.prompt_use: true")
         if c.name in cfg.variants:
             raise ConfigError(f"{w}: controls.{c.name}: the name is already a variant")
     if cfg.heldout.source not in cfg.variants:

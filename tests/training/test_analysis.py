@@ -44,6 +44,16 @@ def test_pooled_paired_ci_known_answer():
     assert a["ci95_unpooled"] == pytest.approx([-0.05 - own, -0.05 + own])
 
 
+def test_identical_runs_do_not_shrink_the_pooled_variance():
+    curves = {"base": {1000: [2.0, 2.1]}, "a": {1000: [1.9, 2.1]}, "b": {1000: [2.2, 2.2]}}
+    same = _variants({**curves, "copy": {1000: [2.0, 2.1]}})  # same data as base: diffs 0, 0
+    rows = analysis.comparisons(same, [("a", "base"), ("b", "base"), ("copy", "base")], ["e"])
+    a = next(r for r in rows if r["variant"] == "a")
+    ref = analysis.comparisons(_variants(curves), [("a", "base"), ("b", "base")], ["e"])
+    assert a["ci95"] == pytest.approx(next(r for r in ref if r["variant"] == "a")["ci95"])
+    assert a["ci_df"] == 2
+
+
 def test_one_seed_has_no_ci():
     v = _variants({"base": {1000: [2.0]}, "a": {1000: [1.9]}})
     (row,) = analysis.comparisons(v, [("a", "base")], ["e"])

@@ -10,7 +10,8 @@ from runfolder.results import validate
 from training.chat import read_chat_run
 from training.cli import main
 from training.data import ConfigError, write_jsonl_gz
-from training.instruct_ablate import corrupt_run
+from training.finetune import read_chat_eval
+from training.instruct_data import corrupt_run
 from training.instruct_config import load_instruct_ablation
 from training.train import TrainConfig, train
 
@@ -90,8 +91,8 @@ def test_instruct_ablation_writes_the_results_contract(tmp_path, checkpoint):
         "name": "t", "kind": "instructions", "model": "micro", "seq_len": 64, "budgets": [8, 16], "seeds": [0, 1],
         "pretrain": {"checkpoint": checkpoint},
         "variants": {"raw": {"run": str(raw)}, "clean": {"run": str(tmp_path / "clean")}},
-        "controls": [{"name": "shuffled", "from": "clean", "fraction": 0.5}],
-        "heldout": {"from": "raw", "fraction": 0.2, "max_examples": 5},
+        "controls": [{"name": "shuffled", "from": "clean", "fraction": 0.5, "eval": "prompt_use"}],
+        "heldout": {"from": "raw", "fraction": 0.2, "max_examples": 5, "prompt_use": True},
         "train": {"micro_batch": 4, "val_max_tokens": 200},
         "out": str(tmp_path / "out"),
     }  # fmt: skip
@@ -99,19 +100,28 @@ def test_instruct_ablation_writes_the_results_contract(tmp_path, checkpoint):
     assert main(["ablate", str(tmp_path / "a.yaml")]) == 0
     res = json.loads((tmp_path / "out" / "results.json").read_text())
     assert validate(res) == []  # the pretraining ablations' contract (runfolder/results.py)
-    assert res["kind"] == "instructions" and res["evals"] == ["instruct_heldout"]
+    assert res["kind"] == "instructions"
+    assert res["evals"] == ["instruct_heldout", "instruct_heldout_prompt_use"]
     assert set(res["variants"]) == {"raw", "clean", "shuffled"}
     for v in res["variants"].values():
         assert len(v["points"]) == 4  # 2 budgets x 2 seeds
         for p in v["points"]:
             assert {"tokens", "examples", "bytes", "seed", "epochs", "bpb"} <= set(p)
             assert p["tokens"] == p["examples"] * 64 and p["examples"] in (8, 16)
-            assert 0 < p["bpb"]["instruct_heldout"] < 30
+            assert 0 < p["bpb"]["instruct_heldout"] < 30 and abs(p["bpb"]["instruct_heldout_prompt_use"]) < 30
     c = [r for r in res["comparisons"] if r["variant"] == "clean" and r["baseline"] == "raw"]
     assert {r["tokens"] for r in c} == {8 * 64, 16 * 64} and all(len(r["ci95"]) == 2 for r in c)
     assert [x["name"] for x in res["controls"]] == ["shuffled"] and isinstance(
         res["controls"][0]["passed"], bool
     )
+    assert "instruct_heldout_prompt_use" in res["controls"][0]["detail"]  # judged where it was asked
+    assert not any(m["eval"] == "instruct_heldout_prompt_use" for m in res["multipliers"])  # not a bpb curve
+    swapped, true = (read_chat_eval(tmp_path / "out" / "eval" / f"instruct_heldout_{k}_prompts.jsonl.gz")
+                     for k in ("other", "true"))  # fmt: skip
+    assert [r["id"] for r in swapped] == [r["id"] for r in true]
+    assert len(true) == res["heldout"]["prompt_use_pairs"] > 1
+    assert all(s["messages"][-1] == t["messages"][-1] and s["messages"][0] != t["messages"][0]
+               for s, t in zip(swapped, true))  # same response, another example's prompt  # fmt: skip
     with gzip.open(tmp_path / "out" / "eval" / "instruct_heldout.jsonl.gz", "rt") as fh:
         held = [json.loads(x) for x in fh]
     assert 0 < len(held) <= 5
@@ -137,6 +147,11 @@ def test_config_errors_name_the_key(tmp_path):
     (tmp_path / "b.yaml").write_text("name: x\nkind: instructions\nbudgets: [1]\nvariants: {a: {run: r}}\n"
                                      "heldout: {from: a}\npretrain: {checkpoint: c}\nbogus: 1\n")  # fmt: skip
     assert main(["ablate", str(tmp_path / "b.yaml")]) == 2
+    (tmp_path / "c.yaml").write_text("name: x\nkind: instructions\nbudgets: [1]\nvariants: {a: {run: r}}\n"
+                                     "heldout: {from: a}\npretrain: {checkpoint: c}\n"
+                                     "controls: [{name: s, from: a, eval: prompt_use}]\n")  # fmt: skip
+    with pytest.raises(ConfigError, match="needs heldout.prompt_use"):
+        load_instruct_ablation(tmp_path / "c.yaml")
 
 
 def test_cli_overrides(tmp_path, capsys):

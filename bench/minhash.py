@@ -8,12 +8,16 @@
     decided as the cluster stage decides: Webis P/R/F1 (label >= 1), MRPC paraphrase firing rate,
     recall of clear near-duplicates (synthetic pairs, word-5-gram Jaccard >= 0.85) and merges below
     Jaccard 0.5; plus the F1 of exact Jaccard of the same shingles (no MinHash noise).
-(c) whole dedup pipelines on the same documents (web chunks <= 2,000 chars, 25% mutated copies,
-    2 tasks): ours in-memory, ours band-sharded, datatrove's 4-stage MinHash pipeline (signatures,
-    buckets, cluster, filter); each in a fresh process, so its peak RSS is its own.
+(b2) the candidates for the defaults over several permutation seeds (mean, spread, the default seed):
+    MinHash noise moves Webis F1 by about as much as the options differ.
+(c) whole dedup pipelines on the same documents (distinct web texts <= 2,000 chars, 25% mutated
+    copies, `--tasks` tasks): ours in-memory, ours band-sharded, datatrove's 4-stage MinHash pipeline
+    (signatures, buckets, cluster, filter); each in a fresh process, so its peak RSS is its own.
+(d) the band-sharded cluster stage alone (band tasks, then the union, each in a fresh process) on
+    synthetic signatures, for sizes where signing real documents would take hours here.
 
-    python -m bench.minhash [--data ../shared/data] [--parts a,b,c] [--sizes 10000,100000]
-        [--kinds memory,sharded,datatrove] [--repeats 3]
+    python -m bench.minhash [--data ../shared/data] [--parts a,b,b2,c,d] [--sizes 10000,100000]
+        [--kinds memory,sharded,datatrove] [--tasks 2] [--workdir /tmp/mh] [--repeats 3] [--seeds 1,2,3]
 """
 
 from __future__ import annotations
@@ -328,16 +332,79 @@ def bench_accuracy(data: Path, num_perm: int = 128) -> list[dict]:
     return results
 
 
+SEED_CONFIGS = [  # (ngram, num_perm, lsh): candidates for the defaults, judged over permutation seeds
+    (5, 128, "balanced"), (5, 128, "recall"), (6, 128, "balanced"), (6, 128, "recall"),
+    (5, 256, "balanced"), (5, 256, "recall"), (6, 256, "recall"),
+]  # fmt: skip
+
+
+def bench_accuracy_seeds(data: Path, seeds: list[int], threshold: float = 0.5) -> None:
+    """(b2) MinHash noise: each candidate's Webis F1 over permutation seeds (mean, min..max, seed 1), with
+    the constraints at their worst seed. `lsh`: `balanced` is datasketch's optimum with false positives
+    and negatives weighted 0.5/0.5 (the default); `recall` weighs false negatives 0.9, since a verified
+    candidate's false positive costs one comparison while a missed pair is lost."""
+    from datasketch.lsh import _optimal_param
+
+    from curation.steps.minhash import MinhashSigner
+
+    pairs = load_jsonl(data / "neardup" / "webis_pairs.jsonl.gz")
+    gold = [p["label"] >= 1 for p in pairs]
+    webis = [(p["text_a"], p["text_b"]) for p in pairs]
+    mrpc, synth = _mrpc(data), _synthetic_pairs(data)
+    ref_j = [_jaccard(a, b) for a, b in synth]
+    clear, low = [j >= 0.85 for j in ref_j], [j < 0.5 for j in ref_j]
+    rows = []
+    for n, perm, lsh in SEED_CONFIGS:
+        bands, r = _optimal_param(threshold, perm, *((0.5, 0.5) if lsh == "balanced" else (0.1, 0.9)))
+        f1s, worst = [], [0.0, 1.0, 0.0]  # MRPC max, clear recall min, low merged max
+        for seed in seeds:
+            signer = MinhashSigner(perm, seed, "fast")
+            empty = np.zeros(perm, dtype=np.uint32)
+
+            def decide(a, b, signer=signer, empty=empty, n=n, perm=perm, bands=bands, r=r):
+                sa, ca = signer.sign_text(a, n, False, 4), signer.last_count
+                sb, cb = signer.sign_text(b, n, False, 4), signer.last_count
+                sa, sb = (empty if sa is None else sa), (empty if sb is None else sb)
+                need = max(threshold, SHORT_THRESHOLD) if min(ca, cb) < 40 else threshold
+                return _collide(sa, sb, bands, r) and np.count_nonzero(sa == sb) / perm >= need
+
+            f1s.append(_prf([decide(a, b) for a, b in webis], gold)[2])
+            syn = [decide(a, b) for a, b in synth]
+            worst[0] = max(worst[0], sum(decide(a, b) for a, b in mrpc) / len(mrpc))
+            worst[1] = min(worst[1], sum(d for d, c in zip(syn, clear) if c) / max(1, sum(clear)))
+            worst[2] = max(worst[2], sum(d for d, lo in zip(syn, low) if lo) / max(1, sum(low)))
+        rows.append([n, perm, f"{lsh} {bands}x{r}", f"{1 - (1 - threshold**r) ** bands:.2f}",
+                     f"{statistics.mean(f1s):.3f}", f"{min(f1s):.3f}..{max(f1s):.3f}", f"{f1s[0]:.3f}",
+                     f"{worst[0]:.2%}", f"{worst[1]:.1%}", f"{worst[2]:.1%}"])  # fmt: skip
+        print(f"  seeds: {rows[-1]}", file=sys.stderr, flush=True)
+    print(f"\n### (b2) Webis F1 over {len(seeds)} permutation seeds ({seeds[0]} = the default seed), "
+          f"threshold {threshold}, word n-grams, lines < 4 words dropped, short docs need {SHORT_THRESHOLD}; "
+          "constraints at their worst seed\n")  # fmt: skip
+    print(table(["word n-gram", "num_perm", "LSH", "P(candidate) at J = threshold", "Webis F1 mean",
+                 "min..max", f"seed {seeds[0]}", "MRPC fired (max)", "clear dups found (min)",
+                 "J<0.5 merged (max)"], rows))  # fmt: skip
+
+
 # --- (c) end to end --------------------------------------------------------------------------------
 
 
 def _make_corpus(data: Path, n: int, out: Path, shards: int = 2, seed: int = 0) -> int:
-    """n web chunks of <= 2,000 chars; 25% are mutated copies (~1% of words changed) of earlier ones."""
+    """n distinct web texts of <= 2,000 chars; 25% are mutated copies (~1% of words changed) of earlier ones.
+
+    An original is 4 random quarters (word-aligned, ~500 chars) of the ~45k 2,000-char chunks of
+    docs_en, so even 1M originals are distinct (two share at most a quarter: Jaccard ~0.14, far below
+    any threshold), rather than the same 45k chunks drawn again and again. Copies are made of a
+    uniform sample (reservoir of 50k) of the texts written so far.
+    """
     rng = random.Random(seed)
-    chunks = []
+    pieces = []
     for d in load_jsonl(data / "web" / "docs_en.jsonl.gz"):
         t = d["text"]
-        chunks += [t[i : i + 2000] for i in range(0, len(t), 2000) if len(t[i : i + 2000].split()) >= 50]
+        for i in range(0, len(t), 2000):
+            words = t[i : i + 2000].split()
+            if len(words) >= 50:
+                q = len(words) // 4
+                pieces += [" ".join(words[k * q : (k + 1) * q]) for k in range(4)]
     out.mkdir(parents=True, exist_ok=True)
     texts, copies = [], 0
     with contextlib.ExitStack() as stack:
@@ -352,9 +419,11 @@ def _make_corpus(data: Path, n: int, out: Path, shards: int = 2, seed: int = 0) 
                     words[rng.randrange(len(words))] = rng.choice(("the", "a", "data", "of", "x"))
                 text, copies = " ".join(words), copies + 1
             else:
-                text = rng.choice(chunks)
+                text = "\n".join(rng.choice(pieces) for _ in range(4))
             if len(texts) < 50_000:
                 texts.append(text)
+            elif rng.random() < 50_000 / (i + 1):
+                texts[rng.randrange(50_000)] = text
             files[i % shards].write(json.dumps({"id": f"d{i:08d}", "text": text}) + "\n")
     return copies
 
@@ -413,9 +482,23 @@ def _pipeline_child(kind: str, inp: str, run: str, tasks: int) -> None:
             kept += sum(1 for _ in fh)
     print(
         json.dumps(
-            {"seconds": time.perf_counter() - t0, "stages": times, "peak": peak_rss_bytes(), "kept": kept}
+            {
+                "seconds": time.perf_counter() - t0,
+                "stages": times,
+                "peak": peak_rss_bytes(),
+                "kept": kept,
+                "cpu": _cpu_seconds(),
+            }
         )
     )
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished children (load-independent, unlike wall)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _run_child(kind: str, inp: Path, run: Path, tasks: int) -> dict:
@@ -430,12 +513,23 @@ E2E_KINDS = (("memory", "rootstock, in-memory index"), ("sharded", "rootstock, b
              ("datatrove", "datatrove 4-stage MinHash (baseline)"))  # fmt: skip
 
 
-def bench_end_to_end(data: Path, sizes: list[int], kinds=("memory", "sharded", "datatrove")) -> None:
-    tasks, rows = 2, []
-    with tempfile.TemporaryDirectory() as tmp:
+def bench_end_to_end(
+    data: Path,
+    sizes: list[int],
+    kinds=("memory", "sharded", "datatrove"),
+    tasks: int = 2,
+    workdir: Path | None = None,
+) -> None:
+    """`workdir` (outside the repo, e.g. /tmp/mh) keeps each generated corpus there for the next call."""
+    rows = []
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         for n in sizes:
-            inp = Path(tmp) / f"in{n}"
-            copies = _make_corpus(data, n, inp, shards=tasks)
+            inp = (workdir or Path(tmp)) / f"in{n}x{tasks}"
+            if workdir and inp.with_suffix(".copies").exists():
+                copies = int(inp.with_suffix(".copies").read_text())
+            else:
+                copies = _make_corpus(data, n, inp, shards=tasks)
+                inp.with_suffix(".copies").write_text(str(copies))
             res = {}
             for kind, label in E2E_KINDS:
                 if kind not in kinds:
@@ -449,35 +543,137 @@ def bench_end_to_end(data: Path, sizes: list[int], kinds=("memory", "sharded", "
                     r = res[kind]
                     rows.append([f"{n:,}", label, f"{r['seconds']:.1f}", " / ".join(f"{t:.1f}" for t in r["stages"]),
                                  f"{r['peak'] / 2**20:.0f}", f"{n - r['kept']:,}", f"{copies:,}",
-                                 f"{dt['seconds'] / r['seconds']:.1f}x" if dt else "-"])  # fmt: skip
-            shutil.rmtree(inp)
+                                 f"{dt['seconds'] / r['seconds']:.1f}x" if dt else "-",
+                                 f"{r['cpu']:.0f}", f"{dt['cpu'] / r['cpu']:.1f}x" if dt else "-"])  # fmt: skip
+            if not workdir:
+                shutil.rmtree(inp)
     print(f"\n### (c) End to end: web chunks <= 2,000 chars, 25% mutated copies, {tasks} tasks run one after "
           "the other in one fresh process per pipeline (peak RSS = the largest task's), defaults\n")  # fmt: skip
     print(table(["docs", "pipeline", "total s", "per stage s", "peak RSS MiB", "removed", "copies made",
-                 "speed vs datatrove"], rows))  # fmt: skip
+                 "speed vs datatrove (wall)", "CPU s", "speed vs datatrove (CPU)"], rows))  # fmt: skip
+
+
+# --- (d) the cluster stage alone at scale -------------------------------------------------------------
+
+
+def _synthetic_signatures(work: Path, n: int, tasks: int, num_perm: int = 128, seed: int = 0) -> int:
+    """`tasks` signature files of n docs in all, as the signature step writes them: random originals,
+    25% copies of an earlier doc of the same task with 5% of their values redrawn (agreement ~0.95).
+
+    Stands in for signing n real documents when only the cluster stage's memory and time are measured
+    (signing 1M documents takes ~1 CPU hour here)."""
+    from curation.steps._minhash_io import write_signatures
+
+    rng, per, copies = np.random.default_rng(seed), -(-n // tasks), 0
+    for r in range(tasks):
+        m = max(0, min(per, n - r * per))
+        sigs = rng.integers(0, 2**32, size=(m, num_perm), dtype=np.uint32)
+        dup = np.flatnonzero(rng.random(m) < 0.25)
+        dup = dup[dup > 0]
+        src = (rng.random(len(dup)) * dup).astype(np.int64)
+        for i, j in zip(dup.tolist(), src.tolist()):  # in order: a copy of a copy stays a copy
+            sigs[i] = sigs[j]
+        redraw = rng.random((len(dup), num_perm)) < 0.05
+        block = sigs[dup]
+        block[redraw] = rng.integers(0, 2**32, size=int(redraw.sum()), dtype=np.uint32)
+        sigs[dup] = block
+        copies += len(dup)
+        ids = [f"d{r:02d}{i:08d}" for i in range(m)]
+        write_signatures(work / "signatures", r, tasks, sigs, ids, range(m), [300] * m)
+    return copies
+
+
+def _stage_child(run: str, tasks: int, stage: int) -> None:
+    """Fresh process: one stage of the sharded cluster path (0: band tasks one after the other, 1: union)."""
+    import logging
+
+    from datatrove.executor import LocalPipelineExecutor
+    from loguru import logger
+
+    from curation.registry import StepContext, get_op
+    from curation.steps._minhash_lsh import peak_rss_bytes
+    from curation.steps.minhash import MinhashParams
+
+    logger.remove()
+    logging.disable(logging.INFO)
+    barrier = get_op("minhash_dedup").build(
+        MinhashParams(mode="sharded"), StepContext(run_dir=Path(run), step_id="minhash", tasks=tasks)
+    )
+    pipe, n = barrier.stages[stage]
+    t0 = time.perf_counter()
+    LocalPipelineExecutor(pipe, tasks=n, workers=1, logging_dir=str(Path(run) / "logs" / f"c{stage}")).run()
+    print(json.dumps({"seconds": time.perf_counter() - t0, "peak": peak_rss_bytes()}))
+
+
+def bench_cluster_scale(sizes: list[int], tasks: int, workdir: Path | None) -> None:
+    """(d) per-process peak RSS and time of the band-sharded cluster stage (band tasks, union) vs docs."""
+    from curation.registry import StepContext
+
+    rows = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+            work = StepContext(run_dir=Path(tmp), step_id="minhash", tasks=tasks).work_dir
+            copies = _synthetic_signatures(work, n, tasks)
+            res = []
+            for stage in (0, 1):
+                child = subprocess.run(
+                    [sys.executable, "-m", "bench.minhash", "--_stage", tmp, str(tasks), str(stage)],
+                    capture_output=True, text=True, check=True,
+                )  # fmt: skip
+                res.append(json.loads(child.stdout.strip().splitlines()[-1]))
+            with np.load(work / "clusters.npz") as z:
+                meta = json.loads(str(z["meta"]))
+            rows.append([f"{n:,}", f"{res[0]['seconds']:.0f}", f"{res[0]['peak'] / 2**20:.0f}",
+                         f"{res[1]['seconds']:.0f}", f"{res[1]['peak'] / 2**20:.0f}",
+                         f"{meta['duplicates']:,}", f"{copies:,}"])  # fmt: skip
+            print(f"  cluster stage at {n:,} docs: {rows[-1]}", file=sys.stderr, flush=True)
+    print(f"\n### (d) Band-sharded cluster stage alone, synthetic signatures (25% copies at agreement ~0.95), "
+          f"{tasks} band tasks run one after the other in one fresh process, the union in another\n")  # fmt: skip
+    print(table(["docs", "band tasks s", "band tasks peak RSS MiB", "union s", "union peak RSS MiB",
+                 "removed", "copies made"], rows))  # fmt: skip
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder (../shared/data)")
     ap.add_argument(
-        "--parts", default="a,b,c", help="which benchmarks: a (speed), b (accuracy), c (end to end)"
+        "--parts",
+        default="a,b,c",
+        help="which benchmarks: a (speed), b (accuracy), b2 (accuracy over seeds), c (end to end), "
+        "d (sharded cluster stage alone)",
     )
     ap.add_argument("--sizes", default="10000,100000", help="corpus sizes (docs) for (c)")
     ap.add_argument("--repeats", type=int, default=3, help="repeats for (a); the median is reported")
     ap.add_argument("--kinds", default="memory,sharded,datatrove", help="pipelines for (c)")
+    ap.add_argument("--tasks", type=int, default=2, help="tasks (input shards) for (c)")
+    ap.add_argument("--workdir", type=Path, help="for (c): keep generated corpora here (never in the repo)")
+    ap.add_argument("--seeds", default="1,2,3,4,5", help="permutation seeds for (b2)")
     ap.add_argument("--_pipeline", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--_stage", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._pipeline:
         kind, inp, run, tasks = args._pipeline
         return _pipeline_child(kind, inp, run, int(tasks))
+    if args._stage:
+        run, tasks, stage = args._stage
+        return _stage_child(run, int(tasks), int(stage))
     parts = set(args.parts.split(","))
     if "a" in parts:
         bench_signatures(args.data, args.repeats)
     if "b" in parts:
         bench_accuracy(args.data)
+    if "b2" in parts:
+        bench_accuracy_seeds(args.data, [int(x) for x in args.seeds.split(",")])
+    if "d" in parts:
+        bench_cluster_scale([int(s) for s in args.sizes.split(",")], args.tasks, args.workdir)
     if "c" in parts:
-        bench_end_to_end(args.data, [int(s) for s in args.sizes.split(",")], args.kinds.split(","))
+        bench_end_to_end(
+            args.data,
+            [int(s) for s in args.sizes.split(",")],
+            args.kinds.split(","),
+            args.tasks,
+            args.workdir,
+        )
 
 
 if __name__ == "__main__":

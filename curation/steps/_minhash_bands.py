@@ -124,9 +124,11 @@ class MinhashBandStage(PipelineStep):
                         cand = merged
                 if pending:
                     links += self._link_batch(files, pending, cand, rows)
+                # a pair collides in many bands: deduplicate after every pass, so the links held
+                # stay ~16 B per distinct pair, not per band the pair collided in
+                links = [_unique_pairs(links)]
                 self.stat_update("shares", value=len(mine[g : g + per_scan]))
-            pairs = np.concatenate(links) if links else np.zeros((0, 2), dtype=np.int64)
-            pairs = np.unique(pairs, axis=0) if len(pairs) else pairs
+            pairs = _unique_pairs(links)
         meta = {"rank": rank, "pairs": len(pairs), "buckets": runs, "digest": digest}
         atomic_savez(out, pairs=pairs, meta=np.array(json.dumps(meta)))
         self.stat_update("buckets", value=runs)
@@ -217,6 +219,12 @@ class MinhashBandStage(PipelineStep):
                     link_bucket(sorted(group), sigs, counts, p, union)
         out.append(np.array(links, dtype=np.int64).reshape(-1, 2))
         return out
+
+
+def _unique_pairs(links: list[np.ndarray]) -> np.ndarray:
+    """The distinct (a, b) rows of the link arrays, sorted."""
+    pairs = np.concatenate(links) if links else np.zeros((0, 2), dtype=np.int64)
+    return np.unique(pairs, axis=0) if len(pairs) else pairs
 
 
 def candidate_counts(files, cand: np.ndarray) -> np.ndarray:

@@ -14,23 +14,43 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from curation.steps.barrier import parse_position, position
+from runfolder import atomic_open
+
 UNKNOWN_COUNT = 2**32 - 1  # shingle count of a document signed by an older version: treated as long
 
 
 def atomic_savez(path: Path, **arrays) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """`np.savez` (uncompressed) through the run folder's one atomic writer (temp file, fsync, rename).
+
+    A value may be a list of row blocks (same dtype and row shape): it is written as one array,
+    block after block, so a task's signatures are never copied into one array first."""
+    with atomic_open(path) as f:
+        if not any(isinstance(v, list) for v in arrays.values()):
+            np.savez(f, **arrays)
+            return
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for name, value in arrays.items():
+                with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
+                    if isinstance(value, list):
+                        _write_blocks(out, value)
+                    else:
+                        np.lib.format.write_array(out, np.asanyarray(value), allow_pickle=False)
+
+
+def _write_blocks(out, blocks: list[np.ndarray]) -> None:
+    """One .npy array made of row blocks (the same bytes as np.save of their concatenation)."""
+    first = blocks[0]
+    shape = (sum(len(b) for b in blocks), *first.shape[1:])
+    header = {"descr": np.lib.format.dtype_to_descr(first.dtype), "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(out, header)
+    for b in blocks:
+        out.write(np.ascontiguousarray(b).reshape(-1).view(np.uint8))
 
 
 def pack_ids(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -48,17 +68,23 @@ def unpack_ids(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
 def write_signatures(
     folder: Path, rank: int, world_size: int, sigs: np.ndarray, ids: list[str], positions, counts=None
 ):
-    """Write one task's signatures, doc ids, positions (index in the task's stream) and shingle counts."""
+    """Write one task's signatures, doc ids, positions (index in the task's stream) and shingle counts.
+
+    `sigs`: one array, or a non-empty list of row blocks (written block by block, never concatenated)."""
     blob, offsets = pack_ids(ids)
     index = np.asarray(positions, dtype=np.int64)
     counts = np.asarray(counts if counts is not None else [UNKNOWN_COUNT] * len(ids), dtype=np.uint32)
-    digest = hashlib.sha1(sigs.tobytes() + blob.tobytes() + index.tobytes() + counts.tobytes()).hexdigest()
+    sha = hashlib.sha1()
+    for block in sigs if isinstance(sigs, list) else [sigs]:
+        sha.update(np.ascontiguousarray(block).reshape(-1).view(np.uint8))
+    for part in (blob, index, counts):
+        sha.update(part.tobytes())
     meta = {
         "rank": rank,
         "world_size": world_size,
         "docs": len(ids),
-        "num_perm": sigs.shape[1],
-        "digest": digest,
+        "num_perm": (sigs[0] if isinstance(sigs, list) else sigs).shape[1],
+        "digest": sha.hexdigest(),
     }
     arrays = {
         "sigs": sigs,
@@ -88,6 +114,28 @@ def read_npz_member_into(path: Path, name: str, out: np.ndarray) -> None:
             if not n:
                 raise ValueError(f"{path}:{name} is truncated")
             got += n
+
+
+def iter_member_rows(path: Path, name: str, chunk_rows: int = 1 << 20):
+    """The rows of an (uncompressed) npz member, `chunk_rows` at a time (never the whole array)."""
+    with zipfile.ZipFile(path) as zf, zf.open(f"{name}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(f)
+        if fortran or not shape:
+            raise ValueError(f"{path}:{name} is not a C-ordered array of rows")
+        for start in range(0, shape[0], chunk_rows):
+            chunk = np.empty((min(chunk_rows, shape[0] - start), *shape[1:]), dtype=dtype)
+            view = memoryview(chunk.reshape(-1).view(np.uint8))
+            got = 0
+            while got < len(view):
+                n = f.readinto(view[got : got + (16 << 20)])
+                if not n:
+                    raise ValueError(f"{path}:{name} is truncated")
+                got += n
+            yield chunk
 
 
 def iter_sig_chunks(files: list[tuple[Path, dict]], num_perm: int, chunk_docs: int = 32768):
@@ -181,16 +229,44 @@ class Signatures:
         return self.id_bytes(i), int(self.rank[i]), int(self.index[i])
 
 
-def load_clusters(path: Path) -> dict[str, tuple[int, int, str | None]]:
-    """`{"rank:index": (cluster, cluster_size, dup_of or None for the keeper)}` of clustered docs."""
+def load_clusters(path: Path, ranks: set[int] | None = None) -> dict[str, tuple[int, int, str | None]]:
+    """`{position(rank, index): (cluster, cluster_size, dup_of or None for the keeper)}` of clustered docs,
+    of the given signature ranks only (None: all). A cluster's rows are contiguous, keeper first, so the
+    keeper is known from the whole table even when its rank is not loaded."""
     if not path.exists():
         raise FileNotFoundError(f"{path} missing: the minhash cluster stage has not run (or failed)")
     with np.load(path) as z:
-        keepers = unpack_ids(z["keepers"], z["keeper_offsets"])
-        table = z["table"].tolist()
+        kblob, koffsets = z["keepers"].tobytes(), z["keeper_offsets"]
     out: dict[str, tuple[int, int, str | None]] = {}
-    seen: set[int] = set()
-    for rank, index, cluster, size in table:  # rows are in keeper-first order within a cluster
-        out[f"{rank}:{index}"] = (cluster, size, keepers[cluster] if cluster in seen else None)
-        seen.add(cluster)
+    previous = None  # the cluster of the last row of the previous chunk
+    for table in iter_member_rows(path, "table"):
+        keeper = np.empty(len(table), dtype=bool)
+        keeper[0] = previous is None or table[0, 2] != previous
+        keeper[1:] = table[1:, 2] != table[:-1, 2]
+        previous = table[-1, 2]
+        if ranks is not None:
+            mine = np.isin(table[:, 0], sorted(ranks))
+            table, keeper = table[mine], keeper[mine]
+        for (rank, index, cluster, size), first in zip(table.tolist(), keeper.tolist()):
+            dup_of = None if first else kblob[int(koffsets[cluster]) : int(koffsets[cluster + 1])].decode()
+            out[position(rank, index)] = (cluster, size, dup_of)
     return out
+
+
+class ClusterLookup:
+    """`load_clusters` one signature rank at a time, when a document of that rank first arrives: a
+    filter task holds the clustered documents of the shards it sees, not of the whole corpus."""
+
+    def __init__(self, path: Path):
+        if not path.exists():
+            raise FileNotFoundError(f"{path} missing: the minhash cluster stage has not run (or failed)")
+        self.path, self.ranks, self.entries = path, set(), {}
+
+    def get(self, pos: str | None):
+        if pos is None:
+            return None
+        rank = parse_position(pos)[0]
+        if rank not in self.ranks:
+            self.ranks.add(rank)
+            self.entries.update(load_clusters(self.path, {rank}))
+        return self.entries.get(pos)

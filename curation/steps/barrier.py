@@ -11,10 +11,10 @@ A barrier op returns `registry.Barrier(before=[signature], stages=[([decide], 1)
 3. `BarrierFilter` (first step of the next segment): loads the decisions once per task and removes
    documents by position, popping `pos_key` so it never reaches `output/`.
 
-Positions make decisions exact even when input ids repeat, and the same whatever the sharding.
-Exact dedup (`steps/dedup.py`) is built on these classes; MinHash dedup (`steps/minhash.py`) has its
-own equivalent and can move onto them (subclass, set `pos_key`, implement `sign`/`write_rows`,
-`decide`, `load`/`filter_at`).
+Positions make decisions exact even when input ids repeat, and the same whatever the sharding; the
+position is stamped on every document, so a value arriving with the input is always overwritten.
+Exact dedup (`steps/dedup.py`) and MinHash dedup (`steps/minhash.py`: signatures as `.npz` rows, and a
+`tasks`-wide band stage between signature and decision when sharded) are built on these classes.
 """
 
 from __future__ import annotations
@@ -33,6 +33,12 @@ from runfolder import atomic_write
 def position(rank: int, index: int) -> str:
     """A document's place in the segment: `rank:index`, zero-padded so strings sort like the numbers."""
     return f"{rank:05d}:{index:010d}"
+
+
+def parse_position(pos: str) -> tuple[int, int]:
+    """`(rank, index)` of a `position` string."""
+    rank, _, index = pos.partition(":")
+    return int(rank), int(index)
 
 
 def rank_files(folder: str | Path, suffix: str) -> list[Path]:
@@ -60,8 +66,12 @@ class BarrierSignature(PipelineStep):
         """Write a task's rows atomically; JSON lines by default."""
         atomic_write(path, b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in rows))
 
+    def new_rows(self):
+        """The container `run` appends each task's rows to (a list; a step may keep them compactly)."""
+        return []
+
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        rows = []
+        rows = self.new_rows()
         for i, doc in enumerate(data):
             with self.track_time():
                 pos = position(rank, i)

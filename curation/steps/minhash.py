@@ -6,12 +6,13 @@ Parts, so that every shard's signatures exist before any document is judged:
    (boilerplate), normalizes the hashed field (lowercase, letters, digits and combining marks only),
    shingles it (word n-grams, or character n-grams for languages written without spaces), signs it
    piece by piece (bounded memory, `_minhash_sig.py`) and writes one signature file per task
-   (`work/<step>/signatures/<rank>.npz`: signatures, doc ids, shingle counts). Every document passes;
-   the signed ones carry their position (`_rootstock.minhash_pos`, popped again by the filter; a value
-   arriving with the input is dropped first), so decisions stay exact when ids repeat.
+   (`work/<step>/signatures/<rank>.npz`: signatures, doc ids, shingle counts). Every document passes
+   and carries its position (`_rootstock.minhash_pos`, popped again by the filter; a value arriving
+   with the input is overwritten), so decisions stay exact when ids repeat. Parts 1, 3 and 4 are the
+   shared barrier classes of `steps/barrier.py` (as exact dedup's are).
 2. Stage 1 (`tasks` workers): `MinhashBandStage` (`_minhash_bands.py`) links LSH bucket members from
    a share of the bands when the band-sharded path is chosen (else a no-op); with Redis storage,
-   `MinhashRedisInsertStage` inserts each task's share into the shared index instead.
+   `MinhashRedisInsertStage` (`_minhash_redis.py`) inserts each task's share into the shared index instead.
 3. Stage 2 (1 task): `MinhashClusterStage` (`_minhash_lsh.py`) picks the path (`mode`, or from its
    printed memory estimate), clusters (in-memory datasketch index, Redis, or the union of the band
    tasks' links), verifies each candidate link by signature agreement (>= threshold, or
@@ -28,19 +29,19 @@ bit-identical to datasketch's `MinHash(num_perm, seed)` fed with the same shingl
 
 from __future__ import annotations
 
+from array import array
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
-from datatrove.pipeline.base import PipelineStep
-from datatrove.pipeline.filters.base_filter import BaseFilter
 from pydantic import ConfigDict, Field, model_validator
 
 from curation.registry import Barrier, OpParams, StepContext, register_op
 from curation.steps._minhash_bands import MinhashBandStage
-from curation.steps._minhash_io import load_clusters, write_signatures
-from curation.steps._minhash_lsh import MinhashClusterStage, MinhashRedisInsertStage, RedisParams
+from curation.steps._minhash_io import ClusterLookup, write_signatures
+from curation.steps._minhash_lsh import MinhashClusterStage
+from curation.steps._minhash_redis import MinhashRedisInsertStage, RedisParams
 from curation.steps._minhash_sig import (  # noqa: F401 (re-exported for tests and bench)
     CHUNK_ROWS,
     TOKEN_RE,
@@ -49,14 +50,15 @@ from curation.steps._minhash_sig import (  # noqa: F401 (re-exported for tests a
     normalize_tokens,
     shingles,
 )
+from curation.steps.barrier import BarrierFilter, BarrierSignature, parse_position
 from curation.steps.base import ledger_update
 
 # Scripts written without spaces between words: shingle characters, not words.
 CHAR_LANGS = ("zh", "ja", "th", "lo", "km", "my", "bo", "yue", "wuu")  # "zh-Hant", "ja_JP" match too
-# Internal metadata keys live under RESERVED (see MinhashSignatureStep.run: any value arriving with the
-# input is dropped there, so input cannot name a position and get an unrelated document removed).
+# Internal metadata keys live under RESERVED (BarrierSignature.run overwrites any value arriving with the
+# input, so input cannot name a position and get an unrelated document removed).
 RESERVED = "_rootstock."
-POS_KEY = RESERVED + "minhash_pos"  # "rank:index" stamped by the signature step, popped by the filter
+POS_KEY = RESERVED + "minhash_pos"  # barrier.position(rank, index), stamped by the signature step
 
 
 class MinhashParams(OpParams):
@@ -121,18 +123,21 @@ class MinhashParams(OpParams):
         return self
 
 
-class MinhashSignatureStep(PipelineStep):
+class MinhashSignatureStep(BarrierSignature):
     """Barrier part 1: writes each task's signatures + doc ids; yields every document unchanged."""
 
     type = "🫂 - DEDUP"
     name = "🎯 minhash signatures"
+    pos_key = POS_KEY
+    subdir = "signatures"
+    suffix = ".npz"
 
     def __init__(self, params: MinhashParams, work_dir: str | Path):
-        super().__init__()
+        super().__init__(str(work_dir))
         self.params = params
-        self.work_dir = str(work_dir)
         self.signer = MinhashSigner(params.num_perm, params.seed, params.hashing)
         self.char_langs = {lang.lower() for lang in params.char_langs}
+        self._rank, self._world_size = 0, 1
 
     def _value_and_mode(self, doc: Document) -> tuple[str | None, bool]:
         p = self.params
@@ -159,42 +164,71 @@ class MinhashSignatureStep(PipelineStep):
         p = self.params
         return self.signer.sign_text(value, p.char_ngram if char else p.ngram, char, p.min_line_words)
 
+    def sign(self, doc: Document, pos: str):
+        """`(signature, id, index, shingle count)`, or None: nothing to compare (never clustered)."""
+        sig = self.doc_signature(doc)
+        if sig is None:  # empty or missing field
+            self.stat_update("no_shingles")
+            return None
+        self.stat_update("signed")
+        # the position, not the id, names the document in the filter: ids may repeat
+        return sig, str(doc.id), parse_position(pos)[1], self.signer.last_count
+
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        sigs, ids, positions, counts = [], [], [], []
-        for i, doc in enumerate(data):
-            with self.track_time():
-                # input cannot set an internal key: a forged position would remove an unrelated doc
-                doc.metadata.pop(POS_KEY, None)
-                sig = self.doc_signature(doc)
-                if sig is not None:
-                    sigs.append(sig)
-                    ids.append(str(doc.id))
-                    positions.append(i)
-                    counts.append(self.signer.last_count)
-                    # the position, not the id, names the document in the filter: ids may repeat
-                    doc.metadata[POS_KEY] = f"{rank}:{i}"
-                    self.stat_update("signed")
-                else:  # nothing to compare (empty or missing field): never clustered
-                    self.stat_update("no_shingles")
-            yield doc
-        sig_array = np.stack(sigs) if sigs else np.zeros((0, self.params.num_perm), dtype=np.uint32)
-        write_signatures(
-            Path(self.work_dir) / "signatures", rank, world_size, sig_array, ids, positions, counts
-        )
+        self._rank, self._world_size = rank, world_size  # recorded in the signature file's meta
+        yield from super().run(data, rank, world_size)
+
+    def new_rows(self) -> SignatureRows:
+        return SignatureRows(self.params.num_perm)
+
+    def write_rows(self, path: Path, rows: SignatureRows) -> None:
+        sigs = rows.sig_blocks() or np.zeros((0, self.params.num_perm), dtype=np.uint32)
+        write_signatures(path.parent, self._rank, self._world_size, sigs, rows.ids, rows.index, rows.counts)
 
 
-class MinhashDedupFilter(BaseFilter):
+class SignatureRows:
+    """A task's signature rows, kept compactly until the task ends: signatures in uint32 blocks of
+    BLOCK rows (512 B per document at 128 permutations, no object per row) written block by block,
+    ids, positions and shingle counts. Unsigned documents (None rows) are skipped."""
+
+    BLOCK = 8192
+
+    def __init__(self, num_perm: int):
+        self.num_perm, self.blocks, self.fill = num_perm, [], self.BLOCK
+        self.ids: list[str] = []
+        self.index, self.counts = array("q"), array("I")
+
+    def append(self, row) -> None:
+        if row is None:
+            return
+        sig, doc_id, index, count = row
+        if self.fill == self.BLOCK:
+            self.blocks.append(np.empty((self.BLOCK, self.num_perm), dtype=np.uint32))
+            self.fill = 0
+        self.blocks[-1][self.fill] = sig
+        self.fill += 1
+        self.ids.append(doc_id)
+        self.index.append(index)
+        self.counts.append(count)
+
+    def sig_blocks(self) -> list[np.ndarray]:
+        return [*self.blocks[:-1], self.blocks[-1][: self.fill]] if self.blocks else []
+
+
+class MinhashDedupFilter(BarrierFilter):
     """Barrier part 3: drops every clustered document but its cluster's keeper (`near_duplicate`)."""
 
     name = "🫂 minhash dedup"
+    pos_key = POS_KEY
 
     def __init__(self, work_dir: str | Path, exclusion_writer=None):
-        super().__init__(exclusion_writer=exclusion_writer)
-        self.work_dir = str(work_dir)
-        self._clusters: dict | None = None
+        super().__init__(str(work_dir), exclusion_writer=exclusion_writer)
 
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        entry = self._clusters.get(doc.metadata.pop(POS_KEY, None))
+    def load(self) -> ClusterLookup:
+        return ClusterLookup(Path(self.work_dir) / "clusters.npz")
+
+    def filter_at(self, doc: Document, pos: str | None, clusters: ClusterLookup) -> bool | tuple[bool, str]:
+        entry = clusters.get(pos)
         if entry is None:
             return True
         cluster, size, dup_of = entry
@@ -205,10 +239,6 @@ class MinhashDedupFilter(BaseFilter):
         doc.metadata["dup_of"] = dup_of
         ledger_update(self, "dedup", "duplicates_removed")
         return False, "near_duplicate"
-
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        self._clusters = load_clusters(Path(self.work_dir) / "clusters.npz")
-        yield from super().run(data, rank, world_size)
 
 
 @register_op("minhash_dedup", MinhashParams)

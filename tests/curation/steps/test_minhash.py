@@ -449,6 +449,7 @@ def test_signature_memory_is_bounded_for_a_huge_document(tmp_path):
 
 def test_forged_internal_position_cannot_remove_a_document(tmp_path):
     """Input that sets the internal position key (here the position of a removed duplicate) is ignored."""
+    from curation.steps.barrier import position
     from curation.steps.minhash import POS_KEY
 
     rng = random.Random(11)
@@ -456,8 +457,8 @@ def test_forged_internal_position_cannot_remove_a_document(tmp_path):
     shard = [
         {"id": "a", "text": base},
         {"id": "b", "text": _mutate(base, rng)},  # position 0:1, removed as a duplicate of "a"
-        {"id": "victim-empty", "text": " ... ", POS_KEY: "0:1", "_minhash_pos": "0:1"},
-        {"id": "victim-text", "text": _text(rng), POS_KEY: "0:1"},
+        {"id": "victim-empty", "text": " ... ", POS_KEY: position(0, 1), "_minhash_pos": position(0, 1)},
+        {"id": "victim-text", "text": _text(rng), POS_KEY: position(0, 1)},
     ]
     docs = _run_barrier(tmp_path / "run", _write_shards(tmp_path / "in", [shard]), tasks=1)
     got = _decisions(docs)
@@ -553,7 +554,7 @@ def test_redis_password_from_url_or_env_never_printed(tmp_path, monkeypatch):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    from curation.steps._minhash_lsh import RedisParams
+    from curation.steps._minhash_redis import RedisParams
 
     kw = RedisParams(url="rediss://me:p%3Aw@cache.example:6380/5").client_kwargs()
     assert kw == {
@@ -620,3 +621,47 @@ def test_sharded_key_space_parts_give_the_same_links(tmp_path, monkeypatch):
     assert _minhash_bands.share_plan(300, 25)[0] > 1
     many = _decisions(_run_barrier(tmp_path / "many", inp, tasks=2, max_workers=1, mode="sharded"))
     assert many == one
+
+
+def test_signature_rows_are_written_block_by_block_as_one_array(tmp_path):
+    """The signature step's compact rows (uint32 blocks, unsigned docs skipped) give the same file,
+    byte for byte, as one stacked array: same digest, so resumed runs and the cluster stage agree."""
+    from curation.steps._minhash_io import read_meta, write_signatures
+    from curation.steps.minhash import SignatureRows
+
+    rng = np.random.default_rng(3)
+    n = SignatureRows.BLOCK + 5  # a full block and a partial one
+    sigs = rng.integers(0, 2**32, size=(n, 16), dtype=np.uint32)
+    ids = [f"doc{i}" for i in range(n)]
+    rows = SignatureRows(16)
+    for i in range(n):
+        rows.append((sigs[i], ids[i], 2 * i, i % 7))
+        rows.append(None)  # an unsigned document
+    assert len(rows.sig_blocks()) == 2 and sum(map(len, rows.sig_blocks())) == n
+    write_signatures(tmp_path / "one", 0, 1, sigs, ids, range(0, 2 * n, 2), [i % 7 for i in range(n)])
+    write_signatures(tmp_path / "blocks", 0, 1, rows.sig_blocks(), rows.ids, rows.index, rows.counts)
+    one, blocks = tmp_path / "one" / "00000.npz", tmp_path / "blocks" / "00000.npz"
+    assert one.read_bytes() == blocks.read_bytes()
+    assert read_meta(blocks)["docs"] == n
+    with np.load(blocks) as z:
+        assert (z["sigs"] == sigs).all()
+
+
+def test_filter_loads_the_clusters_of_the_ranks_it_sees_only(tmp_path):
+    """A filter task loads the cluster table one signature rank at a time (memory ~ its shards, not the
+    corpus), with the same decisions as the whole table, also when a keeper lies in another rank."""
+    from curation.steps._minhash_io import ClusterLookup, load_clusters
+
+    shards, _ = _corpus()
+    _run_barrier(tmp_path / "run", _write_shards(tmp_path / "in", shards), tasks=3)
+    path = tmp_path / "run" / "work" / "minhash_dedup" / "clusters.npz"
+    full = load_clusters(path)
+    rank_of = lambda pos: int(pos.split(":")[0])
+    ranks = {rank_of(p) for p in full}
+    assert len(ranks) > 1 and any(v[2] is not None for v in full.values())
+    for r in ranks:
+        assert load_clusters(path, {r}) == {p: v for p, v in full.items() if rank_of(p) == r}
+    lookup = ClusterLookup(path)
+    first = max(full)
+    assert lookup.get(first) == full[first] and lookup.ranks == {rank_of(first)}
+    assert all(lookup.get(p) == v for p, v in full.items()) and lookup.ranks == ranks

@@ -58,7 +58,7 @@ def _pooled(rows: list[dict]) -> None:
     for seed) say nothing about the seed noise of variants that differ: they are left out of the pool,
     which they would otherwise shrink (instruction ablation: dedup and decontaminated differ by two
     examples and give identical runs for most seeds)."""
-    informative = [r for r in rows if len(set(r["_diffs"])) > 1]
+    informative = [r for r in rows if len(set(r["_diffs"])) > 1] or rows  # all identical: zero-width CIs
     ss = sum(sum((d - r["delta_bpb"]) ** 2 for d in r["_diffs"]) for r in informative)
     df = sum(len(r["_diffs"]) - 1 for r in informative)
     s2 = ss / df if df else None

@@ -54,11 +54,14 @@ color = alt.Color(
     legend=alt.Legend(orient="top", title=None),
 )
 log_x = alt.Scale(type="log", base=2, nice=False)
-st.subheader(f"bits per byte vs training tokens · {ev}")
+# prompt use (instruction ablations) is a difference of two bpb, not a bpb: say so on the axis
+metric = "prompt use (Δ bpb: own prompt − another prompt)" if ev.endswith("prompt_use") else "bits per byte"
+st.subheader(f"{metric} vs training tokens · {ev}")
 base = alt.Chart(band).encode(x=alt.X("tokens:Q", scale=log_x, title="training tokens"), color=color)
 chart = alt.layer(
     base.mark_area(opacity=0.18).encode(
-        y=alt.Y("min:Q", scale=alt.Scale(zero=False), title="bpb"), y2="max:Q"
+        y=alt.Y("min:Q", scale=alt.Scale(zero=False), title="Δ bpb" if ev.endswith("prompt_use") else "bpb"),
+        y2="max:Q",
     ),
     base.mark_line().encode(y="mean:Q"),
     base.mark_point(filled=True, size=40).encode(

@@ -34,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import ConfigError, id_fraction, run_shards
+from training.data import ConfigError, run_shards
+from training.shards import ShardWriter, shard_folder, split_of, token_dtype
 from training.tokenizer import EOT, load_tokenizer, tokenizer_file
 
 ROLE_TOKENS = {"system": "<|system|>", "user": "<|user|>", "assistant": "<|assistant|>"}
@@ -164,41 +165,26 @@ def encode_chat(tok, messages: list[dict], ids: dict[str, int] | None = None) ->
 # --- shards -----------------------------------------------------------------------------------------
 
 
-class _ChatShardWriter:
+class _ChatShardWriter(ShardWriter):
+    """Chat examples as rows (ids, mask, order key): a shard is the token file plus its `.mask`,
+    `.offsets` and `.keys` files (docs/CONTRACTS.md)."""
+
     def __init__(self, out: Path, split: str, dtype, shard_tokens: int):
-        self.out, self.split, self.dtype, self.shard_tokens = out, split, dtype, shard_tokens
-        self.ids: list[list[int]] = []
-        self.masks: list[list[int]] = []
-        self.keys: list[int] = []
-        self.buffered = 0
-        self.shards: list[dict] = []
-        self.docs = self.tokens = self.bytes = self.targets = 0
+        super().__init__(out, split, dtype, shard_tokens)
+        self.targets = 0
 
     def add(self, ids: list[int], mask: list[int], nbytes: int, key: int) -> None:
-        self.ids.append(ids)
-        self.keys.append(key)
-        self.masks.append(mask)
-        self.buffered += len(ids)
-        self.docs += 1
-        self.tokens += len(ids)
         self.targets += sum(mask)
-        self.bytes += nbytes
-        if self.buffered >= self.shard_tokens:
-            self.flush()
+        self._append((ids, mask, key), len(ids), nbytes)
 
-    def flush(self) -> None:
-        if not self.ids:
-            return
-        stem = f"{self.split}_{len(self.shards):05d}"
-        offsets = np.cumsum([0, *(len(x) for x in self.ids)]).astype(np.int64)
-        np.save(self.out / f"{stem}.npy", np.fromiter((t for x in self.ids for t in x), dtype=self.dtype))
-        np.save(
-            self.out / f"{stem}.mask.npy", np.fromiter((t for x in self.masks for t in x), dtype=np.uint8)
-        )
-        np.save(self.out / f"{stem}.offsets.npy", offsets)
-        np.save(self.out / f"{stem}.keys.npy", np.array(self.keys, dtype=np.uint64))
-        self.shards.append({"file": f"{stem}.npy", "tokens": int(offsets[-1]), "examples": len(self.ids)})
-        self.ids, self.masks, self.keys, self.buffered = [], [], [], 0
+    def _write(self, stem: str) -> dict:
+        ids, masks, keys = zip(*self.rows)
+        offsets = np.cumsum([0, *(len(x) for x in ids)]).astype(np.int64)
+        np.save(self.out_dir / f"{stem}.npy", np.fromiter((t for x in ids for t in x), dtype=self.dtype))
+        np.save(self.out_dir / f"{stem}.mask.npy", np.fromiter((t for x in masks for t in x), dtype=np.uint8))
+        np.save(self.out_dir / f"{stem}.offsets.npy", offsets)
+        np.save(self.out_dir / f"{stem}.keys.npy", np.array(keys, dtype=np.uint64))
+        return {"file": f"{stem}.npy", "tokens": int(offsets[-1]), "examples": len(ids)}
 
     def summary(self) -> dict:
         return {"docs": self.docs, "tokens": self.tokens, "targets": self.targets, "bytes": self.bytes,
@@ -228,16 +214,11 @@ def tokenize_chat_run(
     Raises:
         ConfigError: no record of the run has an assistant turn (names the first shard).
     """
-    if not 0.0 <= val_fraction < 1.0:
-        raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction}")
     run_dir = Path(run_dir)
-    out = Path(out_dir) if out_dir else run_dir / "tokenized"
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.npy"):
-        old.unlink()
+    out = shard_folder(run_dir, out_dir, val_fraction)
     tok = chat_tokenizer(tokenizer)
     sid = special_ids(tok)
-    dtype = np.uint16 if len(tok) <= 2**16 else np.uint32
+    dtype = token_dtype(len(tok))
     writers = {s: _ChatShardWriter(out, s, dtype, shard_tokens) for s in ("train", "validation")}
     skipped: dict[str, int] = {}
     examples_of_skip: list[str] = []
@@ -268,8 +249,7 @@ def tokenize_chat_run(
         except (ValueError, AttributeError) as e:
             skip(str(e), rec["where"])
             continue
-        split = "validation" if id_fraction(rec["id"], "val") < val_fraction else "train"
-        writers[split].add(ids, mask, len(response_of(msgs).encode("utf-8")), order_key(rec["id"]))
+        writers[split_of(rec["id"], val_fraction)].add(ids, mask, len(response_of(msgs).encode("utf-8")), order_key(rec["id"]))
     for w in writers.values():
         w.flush()
     if writers["train"].docs + writers["validation"].docs == 0 and excluded == 0:

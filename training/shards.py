@@ -30,12 +30,37 @@ FORMAT = 1
 SPLITS = ("train", "validation")
 
 
-class _ShardWriter:
-    """Buffers token ids of one split and writes a .npy every `shard_tokens` tokens."""
+def shard_folder(run_dir: Path, out_dir: str | Path | None, val_fraction: float) -> Path:
+    """The output folder of a tokenization (default `run_dir/tokenized`), created, its old shards removed."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    out = Path(out_dir) if out_dir else run_dir / "tokenized"
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.npy"):
+        old.unlink()
+    return out
+
+
+def token_dtype(vocab: int):
+    """uint16 while every id fits (half the disk and memory), else uint32."""
+    return np.uint16 if vocab <= 2**16 else np.uint32
+
+
+def split_of(doc_id: str, val_fraction: float) -> str:
+    """validation when sha1("val" + id) / 2**64 < val_fraction: the same on every machine and variant."""
+    return "validation" if id_fraction(doc_id, "val") < val_fraction else "train"
+
+
+class ShardWriter:
+    """Buffers the rows of one split and writes a shard every `shard_tokens` tokens.
+
+    This class owns the buffer, the counters, the rollover and the shard names (`<split>_00000`); what a
+    row is and which files a shard holds is `_write`'s: plain token arrays here, chat examples with their
+    masks and keys in training/chat.py."""
 
     def __init__(self, out_dir: Path, split: str, dtype, shard_tokens: int):
         self.out_dir, self.split, self.dtype, self.shard_tokens = out_dir, split, dtype, shard_tokens
-        self.buf: list[np.ndarray] = []
+        self.rows: list = []
         self.buffered = 0
         self.shards: list[dict] = []
         self.docs = self.tokens = self.bytes = 0
@@ -44,22 +69,28 @@ class _ShardWriter:
         arr = np.empty(len(ids) + 1, dtype=self.dtype)
         arr[0] = eot_id
         arr[1:] = ids
-        self.buf.append(arr)
-        self.buffered += len(arr)
+        self._append(arr, len(arr), nbytes)
+
+    def _append(self, row, n_tokens: int, nbytes: int) -> None:
+        self.rows.append(row)
+        self.buffered += n_tokens
         self.docs += 1
-        self.tokens += len(arr)
+        self.tokens += n_tokens
         self.bytes += nbytes
         if self.buffered >= self.shard_tokens:
             self.flush()
 
     def flush(self) -> None:
-        if not self.buf:
+        if not self.rows:
             return
-        name = f"{self.split}_{len(self.shards):05d}.npy"
-        data = np.concatenate(self.buf)
-        np.save(self.out_dir / name, data)
-        self.shards.append({"file": name, "tokens": len(data)})
-        self.buf, self.buffered = [], 0
+        self.shards.append(self._write(f"{self.split}_{len(self.shards):05d}"))
+        self.rows, self.buffered = [], 0
+
+    def _write(self, stem: str) -> dict:
+        """Write the buffered rows as shard `stem`; returns its index entry."""
+        data = np.concatenate(self.rows)
+        np.save(self.out_dir / f"{stem}.npy", data)
+        return {"file": f"{stem}.npy", "tokens": len(data)}
 
     def summary(self) -> dict:
         return {"docs": self.docs, "tokens": self.tokens, "bytes": self.bytes, "shards": self.shards}
@@ -101,18 +132,13 @@ def tokenize_run(
     Returns:
         The index (also written to `out_dir/index.json`).
     """
-    if not 0.0 <= val_fraction < 1.0:
-        raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction}")
     run_dir = Path(run_dir)
-    out = Path(out_dir) if out_dir else run_dir / "tokenized"
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.npy"):
-        old.unlink()
+    out = shard_folder(run_dir, out_dir, val_fraction)
     tok = load_tokenizer(tokenizer)
     eot_id = tok.eos_token_id
     vocab = len(tok)
-    dtype = np.uint16 if vocab <= 2**16 else np.uint32
-    writers = {s: _ShardWriter(out, s, dtype, shard_tokens) for s in SPLITS}
+    dtype = token_dtype(vocab)
+    writers = {s: ShardWriter(out, s, dtype, shard_tokens) for s in SPLITS}
     excluded = 0
     t0 = time.time()
     docs = read_run(run_dir)
@@ -130,8 +156,7 @@ def tokenize_run(
             else:
                 keep.append(d)
         for d, ids in zip(keep, encode_docs(tok, [d["text"] for d in keep])):
-            split = "validation" if id_fraction(d["id"], "val") < val_fraction else "train"
-            writers[split].add(ids, eot_id, len(d["text"].encode("utf-8")))
+            writers[split_of(d["id"], val_fraction)].add(ids, eot_id, len(d["text"].encode("utf-8")))
         if max_docs is not None and seen >= max_docs:
             break
     for w in writers.values():

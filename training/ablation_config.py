@@ -118,9 +118,12 @@ class AblationConfig:
     save_checkpoints: bool = False  # keep each point's checkpoint (disk: ~8 MB per tiny point)
 
 
-def _strict(cls, d, where: str):
+def strict(cls, d, where: str, rename: dict | None = None):
+    """`cls(**d)` for a dataclass, every mistake a ConfigError naming `where` (unknown keys listed with
+    the known ones); `rename` maps YAML keys to field names (`from` is a Python keyword)."""
     if not isinstance(d, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(d).__name__}")
+    d = {(rename or {}).get(k, k): v for k, v in d.items()}
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - names)
     if unknown:
@@ -135,12 +138,12 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
     """Parse and validate an ablation YAML (unknown keys are errors naming the key)."""
     w = str(path)
     d = load_yaml(path) or {}
-    cfg = _strict(AblationConfig, d, w)
+    cfg = strict(AblationConfig, d, w)
     if not isinstance(cfg.train, dict):
         raise ConfigError(f"{w}: train must be a mapping of TrainConfig fields")
     if not isinstance(cfg.variants, dict) or not cfg.variants:
         raise ConfigError(f"{w}: variants must be a non-empty mapping name -> {{recipe, run, limit}}")
-    cfg.variants = {k: _strict(Variant, v or {}, f"{w}: variants.{k}") for k, v in cfg.variants.items()}
+    cfg.variants = {k: strict(Variant, v or {}, f"{w}: variants.{k}") for k, v in cfg.variants.items()}
     order = list(cfg.variants)
     for k, v in cfg.variants.items():
         if not v.recipe and not v.run:
@@ -148,21 +151,21 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
         if v.run in cfg.variants and order.index(v.run) >= order.index(k):
             raise ConfigError(f"{w}: variants.{k}.run: variant {v.run!r} must be listed before {k!r}")
     cfg.eval_sets = [
-        _strict(EvalSet, {"path": e} if isinstance(e, str) else e, f"{w}: eval_sets[{i}]")
+        strict(EvalSet, {"path": e} if isinstance(e, str) else e, f"{w}: eval_sets[{i}]")
         for i, e in enumerate(cfg.eval_sets or [])
     ]
     if not cfg.eval_sets:
         raise ConfigError(f"{w}: eval_sets must name at least one eval file")
     if cfg.sample is not None:
-        cfg.sample = _strict(Sample, cfg.sample, f"{w}: sample")
+        cfg.sample = strict(Sample, cfg.sample, f"{w}: sample")
         if cfg.sample.unit not in ("cluster", "block"):
             raise ConfigError(f"{w}: sample.unit must be cluster or block, got {cfg.sample.unit!r}")
         if cfg.sample.plant is not None:
-            cfg.sample.plant = _strict(Plant, cfg.sample.plant, f"{w}: sample.plant")
+            cfg.sample.plant = strict(Plant, cfg.sample.plant, f"{w}: sample.plant")
     cfg.decontam = (
-        _strict(Decontam, cfg.decontam, f"{w}: decontam") if isinstance(cfg.decontam, dict) else cfg.decontam
+        strict(Decontam, cfg.decontam, f"{w}: decontam") if isinstance(cfg.decontam, dict) else cfg.decontam
     )
-    cfg.controls = [_strict(Control, c, f"{w}: controls[{i}]") for i, c in enumerate(cfg.controls or [])]
+    cfg.controls = [strict(Control, c, f"{w}: controls[{i}]") for i, c in enumerate(cfg.controls or [])]
     names = {eval_name(e) for e in cfg.eval_sets}
     for i, c in enumerate(cfg.controls):
         for key in ("variant", "baseline"):

@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 from training import analysis
-from training.ablate import _run_fingerprint, ensure_run
+from training.ablate import _log, _run_fingerprint, ensure_run
 from training.chat import (
     FORMAT,
     chat_texts,
@@ -57,10 +57,6 @@ from training.instruct_data import build_heldout, corrupt_run, eval_names, point
 from training.shards import tokenize_run
 from training.tokenizer import save_tokenizer, train_bpe
 from training.train import TrainConfig, train
-
-
-def _log(msg: str) -> None:
-    print(f"[ablate {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def _cached(folder: Path, key: dict) -> bool:

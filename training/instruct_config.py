@@ -18,11 +18,10 @@ Unknown keys are errors naming the key (file: key).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.ablation_config import check_grid
+from training.ablation_config import check_grid, strict
 from training.data import ConfigError, load_yaml
 
 
@@ -90,20 +89,6 @@ class InstructAblation:
     train: dict = field(default_factory=dict)
 
 
-def _strict(cls, d, where: str, rename: dict | None = None):
-    if not isinstance(d, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(d).__name__}")
-    d = {(rename or {}).get(k, k): v for k, v in d.items()}
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-    try:
-        return cls(**d)
-    except TypeError as e:
-        raise ConfigError(f"{where}: {e}") from None
-
-
 def is_instruct_ablation(path: str | Path) -> bool:
     d = load_yaml(path)
     return isinstance(d, dict) and d.get("kind") == "instructions"
@@ -115,17 +100,17 @@ def load_instruct_ablation(path: str | Path, out: str | None = None) -> Instruct
     w = str(path)
     d = load_yaml(path) or {}
     d = {**d, "heldout": d.get("heldout") or {}, "pretrain": d.get("pretrain") or {}}
-    cfg = _strict(InstructAblation, d, w)
-    cfg.heldout = _strict(Heldout, cfg.heldout, f"{w}: heldout", {"from": "source"})
-    cfg.pretrain = _strict(Pretrain, cfg.pretrain, f"{w}: pretrain")
+    cfg = strict(InstructAblation, d, w)
+    cfg.heldout = strict(Heldout, cfg.heldout, f"{w}: heldout", {"from": "source"})
+    cfg.pretrain = strict(Pretrain, cfg.pretrain, f"{w}: pretrain")
     if not isinstance(cfg.variants, dict) or not cfg.variants:
         raise ConfigError(f"{w}: variants must be a non-empty mapping name -> {{recipe, run}}")
-    cfg.variants = {k: _strict(Variant, v or {}, f"{w}: variants.{k}") for k, v in cfg.variants.items()}
+    cfg.variants = {k: strict(Variant, v or {}, f"{w}: variants.{k}") for k, v in cfg.variants.items()}
     for k, v in cfg.variants.items():
         if not v.recipe and not v.run:
             raise ConfigError(f"{w}: variants.{k} needs `recipe` or `run`")
     cfg.controls = [
-        _strict(ShuffleControl, c, f"{w}: controls[{i}]", {"from": "source"})
+        strict(ShuffleControl, c, f"{w}: controls[{i}]", {"from": "source"})
         for i, c in enumerate(cfg.controls)
     ]
     for c in cfg.controls:

@@ -121,7 +121,9 @@ def _run_fingerprint(run_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def ensure_tokenizer(cfg: AblationConfig, runs: dict[str, Path], out: Path, exclude_ids: set[str]) -> Path:
+def ensure_tokenizer(
+    cfg: AblationConfig, runs: dict[str, Path], out: Path, exclude_ids: set[str], sample_bytes: int | None = None
+) -> Path:
     """The given tokenizer, or one trained on `tokenizer_sample_bytes` of text: by default a hash-sample
     of the shared input sample (variant-independent: adding, dropping or changing a variant leaves the
     tokenizer, hence every other variant's numbers, unchanged; a tokenizer fit to a mix of the variants
@@ -152,7 +154,7 @@ def ensure_tokenizer(cfg: AblationConfig, runs: dict[str, Path], out: Path, excl
 
     def texts():
         if from_sample:
-            yield from sample_file(cfg.sample.path, share, exclude_ids=exclude_ids)
+            yield from sample_file(cfg.sample.path, share, exclude_ids=exclude_ids, total_bytes=sample_bytes)
             return
         for run_dir in runs.values():
             yield from sample_run(run_dir, share, exclude_ids=exclude_ids)
@@ -297,11 +299,13 @@ def run_ablation(cfg: AblationConfig) -> dict:
     # tokenizer_sample: variants -> an equal byte share of every variant that reads the plain sample
     # (not the planted control's copies)
     tok_runs = {n: r for n, r in runs.items() if cfg.variants[n].input == "sample"} or runs
-    tok_dir = ensure_tokenizer(cfg, tok_runs, out, ex_ids)
+    tok_dir = ensure_tokenizer(cfg, tok_runs, out, ex_ids, sample_stats["bytes"] if sample_stats else None)
     data: dict[str, tuple[Path, dict]] = {}
-    for n, r in runs.items():  # variants sharing a run folder share its token shards
-        first = next(k for k, rr in runs.items() if rr == r)
-        data[n] = data[first] if first in data else ensure_tokenized(n, r, tok_dir, out, cfg, ex_ids, ex_texts)
+    by_run: dict[Path, tuple[Path, dict]] = {}  # variants sharing a run folder share its token shards
+    for n, r in runs.items():
+        if r not in by_run:
+            by_run[r] = ensure_tokenized(n, r, tok_dir, out, cfg, ex_ids, ex_texts)
+        data[n] = by_run[r]
     bpt = {
         n: idx["splits"]["train"]["bytes"] / max(idx["splits"]["train"]["tokens"], 1)
         for n, (_, idx) in data.items()

@@ -137,10 +137,15 @@ def sample_run(
 
 
 def sample_file(
-    path: str | Path, max_bytes: int, exclude_ids: set[str] | None = None, salt: str = "tokenizer-sample"
+    path: str | Path,
+    max_bytes: int,
+    exclude_ids: set[str] | None = None,
+    salt: str = "tokenizer-sample",
+    total_bytes: int | None = None,
 ) -> Iterator[str]:
-    """`sample_run` for one .jsonl(.gz) file (the ablation's input sample): two passes, one to count."""
-    total = sum(len(d["text"].encode("utf-8")) for d in read_jsonl(path))
+    """`sample_run` for one .jsonl(.gz) file (the ablation's input sample). `total_bytes`: the UTF-8
+    bytes of its texts when the caller knows them (the sample's writer does); else a first pass counts."""
+    total = total_bytes or sum(len(d["text"].encode("utf-8")) for d in read_jsonl(path))
     yield from _hash_sample(read_jsonl(path), total, max_bytes, exclude_ids, salt)
 
 

@@ -55,12 +55,13 @@ color = alt.Color(
 )
 log_x = alt.Scale(type="log", base=2, nice=False)
 # prompt use (instruction ablations) is a difference of two bpb, not a bpb: say so on the axis
-metric = "prompt use (Δ bpb: own prompt − another prompt)" if ev.endswith("prompt_use") else "bits per byte"
+is_diff = ev.endswith("prompt_use")
+metric = "prompt use (Δ bpb: own prompt − another prompt)" if is_diff else "bits per byte"
 st.subheader(f"{metric} vs training tokens · {ev}")
 base = alt.Chart(band).encode(x=alt.X("tokens:Q", scale=log_x, title="training tokens"), color=color)
 chart = alt.layer(
     base.mark_area(opacity=0.18).encode(
-        y=alt.Y("min:Q", scale=alt.Scale(zero=False), title="Δ bpb" if ev.endswith("prompt_use") else "bpb"),
+        y=alt.Y("min:Q", scale=alt.Scale(zero=False), title="Δ bpb" if is_diff else "bpb"),
         y2="max:Q",
     ),
     base.mark_line().encode(y="mean:Q"),

@@ -1,9 +1,9 @@
 """Tests of `minhash_dedup` (curation/steps/minhash.py): signatures identical to datasketch, near-dups
-found across shards and tasks, deterministic keepers and cluster ids, Redis index == in-memory index
-(also with several processes inserting), resume after a crash between stages, and an end-to-end recipe.
+found across shards and tasks, deterministic keepers and cluster ids, resume after a crash between
+stages, hostile input, the band-sharded cluster stage, and an end-to-end recipe. The Redis index is
+tested in test_minhash_redis.py; the shared corpus and runner are in minhash_corpus.py.
 
-Run: `.venv/bin/python -m pytest tests/curation/steps/test_minhash.py`. The Redis tests start their own
-`redis-server` on a free port and skip only when the binary is not installed.
+Run: `.venv/bin/python -m pytest tests/curation/steps/test_minhash.py`
 """
 
 from __future__ import annotations
@@ -12,101 +12,21 @@ import gzip
 import json
 import random
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash
-from datatrove.executor import LocalPipelineExecutor
-from datatrove.pipeline.readers import JsonlReader
-from datatrove.pipeline.writers import JsonlWriter
 
-from curation.registry import StepContext, get_op
 from curation.steps.minhash import TOKEN_RE, MinhashParams, MinhashSigner, normalize_tokens, shingles
-
-VOCAB = [f"w{i}" for i in range(3000)]
-
-
-def _text(rng: random.Random, words: int = 120) -> str:
-    return " ".join(rng.choice(VOCAB) for _ in range(words)) + "."
-
-
-def _mutate(text: str, rng: random.Random, changes: int = 1) -> str:
-    words = text.split()
-    for _ in range(changes):
-        words[rng.randrange(len(words))] = rng.choice(VOCAB)
-    return " ".join(words).upper()  # case and punctuation are normalized away
-
-
-def _corpus() -> tuple[list[list[dict]], dict[str, set[str]]]:
-    """3 shards; 3 near-dup families spread across shards, plus unrelated docs and an empty one."""
-    rng = random.Random(7)
-    shards: list[list[dict]] = [[], [], []]
-    families = {}
-    for f in range(3):
-        base = _text(rng)
-        ids = {f"doc-{f}-{k}" for k in range(f + 2)}  # families of 2, 3 and 4 docs
-        families[f"doc-{f}-0"] = ids
-        for k, doc_id in enumerate(sorted(ids)):
-            text = base if k == 0 else _mutate(base, rng)
-            shards[(f + k) % 3].append({"id": doc_id, "text": text})
-    for i in range(30):
-        shards[i % 3].append({"id": f"solo-{i:02d}", "text": _text(rng)})
-    shards[1].append({"id": "empty", "text": "  ...  "})
-    for shard in shards:
-        rng.shuffle(shard)
-    return shards, families
-
-
-def _write_shards(folder: Path, shards: list[list[dict]]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, docs in enumerate(shards):
-        with gzip.open(folder / f"shard{i}.jsonl.gz", "wt") as f:
-            for d in docs:
-                f.write(json.dumps(d) + "\n")
-    return folder
-
-
-def _run_barrier(run_dir: Path, input_dir: Path, tasks: int, max_workers: int = 2, **params) -> list[dict]:
-    """Run the barrier's parts like build.py does; returns every output doc (kept and removed)."""
-    barrier = get_op("minhash_dedup").build(
-        MinhashParams(**params), StepContext(run_dir=run_dir, step_id="minhash_dedup", tasks=tasks)
-    )
-    seg = run_dir / "work" / "segments" / "00"
-    logs = run_dir / "logs"
-    LocalPipelineExecutor(
-        [JsonlReader(str(input_dir)), *barrier.before, JsonlWriter(str(seg), output_filename="${rank}.jsonl.gz")],
-        tasks=tasks, workers=1, logging_dir=str(logs / "segment_0"),
-    ).run()  # fmt: skip
-    for j, (pipe, n) in enumerate(barrier.stages, start=1):
-        LocalPipelineExecutor(
-            pipe, tasks=n, workers=min(n, max_workers), logging_dir=str(logs / f"stage_{j}")
-        ).run()
-    kept_dir, removed_dir = run_dir / "output", run_dir / "removed"
-    barrier.filter.exclusion_writer = JsonlWriter(str(removed_dir), output_filename="${rank}.jsonl.gz")
-    LocalPipelineExecutor(
-        [JsonlReader(str(seg)), barrier.filter, JsonlWriter(str(kept_dir), output_filename="${rank}.jsonl.gz")],
-        tasks=tasks, workers=1, logging_dir=str(logs / "segment_1"),
-    ).run()  # fmt: skip
-    docs = []
-    for kind, folder in (("kept", kept_dir), ("removed", removed_dir)):
-        for path in sorted(folder.glob("*.jsonl.gz")):
-            with gzip.open(path, "rt") as f:
-                docs += [{**json.loads(line), "kind": kind} for line in f]
-    return docs
-
-
-def _decisions(docs: list[dict]) -> dict[str, tuple]:
-    return {
-        d["id"]: (d["kind"], d["metadata"].get("dedup.cluster"), d["metadata"].get("dedup.cluster_size"),
-                  d["metadata"].get("dup_of"))
-        for d in docs
-    }  # fmt: skip
+from tests.curation.steps.minhash_corpus import (
+    _corpus,
+    _decisions,
+    _mutate,
+    _run_barrier,
+    _text,
+    _write_shards,
+)
 
 
 def test_signatures_identical_to_datasketch():
@@ -282,100 +202,6 @@ def test_resume_after_crash_between_stages(tmp_path):
         signature_files(work / "signatures", 3)
 
 
-# --- Redis -----------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_port(tmp_path):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server not installed (apt-get install redis-server): Redis index tests skipped")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    import redis
-
-    client = redis.Redis(host="127.0.0.1", port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-def test_redis_index_equals_memory(tmp_path, redis_port):
-    import redis
-
-    shards, _ = _corpus()
-    inp = _write_shards(tmp_path / "in", shards)
-    memory = _decisions(_run_barrier(tmp_path / "mem", inp, tasks=3))
-    storage = {"type": "redis", "host": "127.0.0.1", "port": redis_port}
-    # 3 insert tasks on 2 worker processes write into one shared index, then one task clusters
-    shared = _decisions(_run_barrier(tmp_path / "redis", inp, tasks=3, storage=storage))
-    assert shared == memory
-    assert redis.Redis(port=redis_port).dbsize() == 0  # the index is dropped after clustering
-
-
-def test_redis_parallel_inserts_into_one_index(tmp_path, redis_port):
-    """Two OS processes insert disjoint halves into one basename; the union answers like one index."""
-    import redis
-    from datasketch import MinHashLSH
-
-    shards, families = _corpus()
-    docs = [d for shard in shards for d in shard if d["id"] != "empty"]
-    path = tmp_path / "docs.json"
-    path.write_text(json.dumps(docs))
-    script = (
-        "import json, sys\n"
-        "from datasketch import LeanMinHash, MinHashLSH\n"
-        "from curation.steps.minhash import MinhashSigner, shingles\n"
-        "docs = json.load(open(sys.argv[1])); part = int(sys.argv[2])\n"
-        "cfg = {'type': 'redis', 'basename': b'pytest_shared', 'redis': {'host': '127.0.0.1', 'port': int(sys.argv[3])}}\n"
-        "lsh = MinHashLSH(num_perm=128, params=(9, 13), storage_config=cfg, prepickle=False)\n"
-        "signer = MinhashSigner(128, 1)\n"
-        "with lsh.insertion_session() as s:\n"
-        "    for d in docs[part::2]:\n"
-        "        sig = signer.signature(shingles(d['text']))\n"
-        "        s.insert(d['id'].encode(), LeanMinHash(seed=1, hashvalues=sig, scheme='affine32'))\n"
-    )  # fmt: skip
-    # sys.executable, not a bare "python": the venv need not be activated (issue 14 item 2)
-    procs = [
-        subprocess.Popen([sys.executable, "-c", script, str(path), str(k), str(redis_port)]) for k in (0, 1)
-    ]
-    assert [p.wait(timeout=60) for p in procs] == [0, 0]
-    storage = {
-        "type": "redis",
-        "basename": b"pytest_shared",
-        "redis": {"host": "127.0.0.1", "port": redis_port},
-    }
-    shared = MinHashLSH(num_perm=128, params=(9, 13), storage_config=storage, prepickle=False)
-    local = MinHashLSH(num_perm=128, params=(9, 13))
-    signer = MinhashSigner(128, 1)
-    for d in docs:
-        local.insert(
-            d["id"].encode(),
-            LeanMinHash(seed=1, hashvalues=signer.signature(shingles(d["text"])), scheme="affine32"),
-        )
-    for d in docs:
-        q = LeanMinHash(seed=1, hashvalues=signer.signature(shingles(d["text"])), scheme="affine32")
-        assert sorted(shared.query(q)) == sorted(local.query(q))
-    for keeper, members in families.items():
-        assert {m.encode() for m in members} <= set(
-            shared.query(LeanMinHash(seed=1, hashvalues=signer.signature(shingles(
-                next(d["text"] for d in docs if d["id"] == keeper))), scheme="affine32"))
-        )  # fmt: skip
-    redis.Redis(port=redis_port).flushdb()
-
-
 # --- end to end ------------------------------------------------------------------------------------
 
 
@@ -465,109 +291,6 @@ def test_forged_internal_position_cannot_remove_a_document(tmp_path):
     assert got["b"] == ("removed", 0, 2, "a")
     assert got["victim-empty"] == got["victim-text"] == ("kept", None, None, None)
     assert not any(POS_KEY in d["metadata"] for d in docs)
-
-
-def _start_redis(tmp_path, *extra):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server not installed (apt-get install redis-server): Redis index tests skipped")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path), *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    import redis
-
-    password = extra[extra.index("--requirepass") + 1] if "--requirepass" in extra else None
-    client = redis.Redis(host="127.0.0.1", port=port, password=password)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    return proc, port, client
-
-
-def test_redis_index_members_are_never_unpickled(tmp_path, redis_port):
-    """A pickle planted in every bucket of the shared index is skipped, not loaded (it would create a file)."""
-    import pickle
-
-    import redis
-
-    from curation.steps._minhash_lsh import MinhashClusterStage
-
-    class Planted:
-        def __reduce__(self):
-            return (open, (str(tmp_path / "PWNED"), "w"))
-
-    shards, _ = _corpus()
-    inp = _write_shards(tmp_path / "in", shards)
-    params = {"storage": {"type": "redis", "host": "127.0.0.1", "port": redis_port, "keep_index": True}}
-    reference = _decisions(_run_barrier(tmp_path / "run", inp, tasks=3, **params))
-    client = redis.Redis(port=redis_port)
-    planted = 0
-    for key in client.scan_iter(match=b"rootstock_minhash_*"):
-        if client.type(key) == b"set":
-            client.sadd(key, pickle.dumps(Planted()))
-            planted += 1
-    assert planted > 0
-    work = tmp_path / "run" / "work" / "minhash_dedup"
-    (work / "clusters.npz").unlink()
-    MinhashClusterStage(MinhashParams(**params), work, expected_tasks=3).run()
-    assert not (tmp_path / "PWNED").exists()
-    from curation.steps._minhash_io import load_clusters
-
-    clusters = load_clusters(work / "clusters.npz")
-    assert (
-        len({c for c, _, _ in clusters.values()})
-        == 3
-        == len({v[1] for v in reference.values() if v[1] is not None})
-    )
-
-
-def test_redis_password_from_url_or_env_never_printed(tmp_path, monkeypatch):
-    secret = "s3cr@t-pw"
-    proc, port, client = _start_redis(tmp_path, "--requirepass", secret)
-    try:
-        shards, _ = _corpus()
-        inp = _write_shards(tmp_path / "in", shards)
-        memory = _decisions(_run_barrier(tmp_path / "mem", inp, tasks=2))
-        url = f"redis://:s3cr%40t-pw@127.0.0.1:{port}/3"
-        assert _decisions(_run_barrier(tmp_path / "url", inp, tasks=2, storage={"url": url})) == memory
-        monkeypatch.setenv("ROOTSTOCK_TEST_REDIS_PW", secret)
-        env = {"host": "127.0.0.1", "port": port, "password_env": "ROOTSTOCK_TEST_REDIS_PW"}
-        # 1 worker = this process: datatrove's forkserver, started by an earlier test, has an older environ
-        assert _decisions(_run_barrier(tmp_path / "env", inp, tasks=2, max_workers=1, storage=env)) == memory
-        assert client.dbsize() == 0  # both indexes dropped after clustering
-        p = MinhashParams(storage={"url": url})
-        shown = [repr(p), str(p), json.dumps(p.model_dump()), p.model_dump_json()]
-        for folder in ("url", "env"):
-            shown += [
-                f.read_text(errors="replace") for f in (tmp_path / folder / "logs").rglob("*") if f.is_file()
-            ]
-        assert not any("s3cr" in s for s in shown)
-        assert p.model_dump()["storage"]["url"] == f"redis://:***@127.0.0.1:{port}/3"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    from curation.steps._minhash_redis import RedisParams
-
-    kw = RedisParams(url="rediss://me:p%3Aw@cache.example:6380/5").client_kwargs()
-    assert kw == {
-        "host": "cache.example",
-        "port": 6380,
-        "db": 5,
-        "ssl": True,
-        "username": "me",
-        "password": "p:w",
-    }
-    with pytest.raises(ValueError, match=r"\*\*\*") as err:
-        MinhashParams(storage={"url": "http://:topsecret@host/0"})
-    assert "topsecret" not in str(err.value)
 
 
 # --- band-sharded cluster stage (issue 15 part 1) --------------------------------------------------

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import random
 import statistics
 import sys
@@ -397,6 +398,9 @@ def main(argv=None) -> None:
     ap.add_argument("--tasks", type=int, default=2, help="tasks (input shards) for (c)")
     ap.add_argument("--workdir", type=Path, help="for (c): keep generated corpora here (never in the repo)")
     ap.add_argument("--seeds", default="1,2,3,4,5", help="permutation seeds for (b2)")
+    ap.add_argument(
+        "--params", type=json.loads, help="for (c) and (d): MinhashParams fields as JSON, e.g. '{\"num_perm\": 128}'"
+    )
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))
     if "a" in parts:
@@ -406,7 +410,7 @@ def main(argv=None) -> None:
     if "b2" in parts:
         bench_accuracy_seeds(args.data, [int(x) for x in args.seeds.split(",")])
     if "d" in parts:
-        bench_cluster_scale([int(s) for s in args.sizes.split(",")], args.tasks, args.workdir)
+        bench_cluster_scale([int(s) for s in args.sizes.split(",")], args.tasks, args.workdir, args.params)
     if "c" in parts:
         bench_end_to_end(
             args.data,
@@ -414,6 +418,7 @@ def main(argv=None) -> None:
             args.kinds.split(","),
             args.tasks,
             args.workdir,
+            args.params,
         )
 
 

@@ -66,9 +66,22 @@ def _make_corpus(data: Path, n: int, out: Path, shards: int = 2, seed: int = 0) 
     return copies
 
 
-def _pipeline_child(kind: str, inp: str, run: str, tasks: int) -> None:
+def _reset_peak_rss() -> bool:
+    """Reset this process's VmHWM to its current RSS (Linux `clear_refs` 5), so the next stage's peak is
+    measured apart from the earlier stages' (their leftover heap still counts). False if unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _pipeline_child(kind: str, inp: str, run: str, tasks: int, params: dict | None = None) -> None:
     """Entry of the fresh process that runs one whole dedup pipeline, its tasks one after the other
-    (workers=1), so the process's peak RSS (VmHWM) is the largest single task's; prints JSON."""
+    (workers=1), so the process's peak RSS (VmHWM) is the largest single task's; prints JSON, with
+    each stage's own peak where the kernel lets the peak be reset. `params`: MinhashParams fields
+    (rootstock pipelines only)."""
     import logging
 
     from datatrove.executor import LocalPipelineExecutor
@@ -104,16 +117,18 @@ def _pipeline_child(kind: str, inp: str, run: str, tasks: int) -> None:
         from curation.steps.minhash import MinhashParams
 
         barrier = get_op("minhash_dedup").build(
-            MinhashParams(mode=kind), StepContext(run_dir=run_dir, step_id="minhash", tasks=tasks)
+            MinhashParams(mode=kind, **(params or {})), StepContext(run_dir=run_dir, step_id="minhash", tasks=tasks)
         )
         seg = run_dir / "work" / "segments" / "00"
         stages = [([JsonlReader(inp), *barrier.before, JsonlWriter(str(seg))], tasks), *barrier.stages,
                   ([JsonlReader(str(seg)), barrier.filter, JsonlWriter(str(run_dir / "out"))], tasks)]  # fmt: skip
-    times = []
+    times, peaks, peak = [], [], 0
     for j, (pipe, n) in enumerate(stages):
-        s0 = time.perf_counter()
+        s0, reset = time.perf_counter(), _reset_peak_rss()
         LocalPipelineExecutor(pipe, tasks=n, workers=1, logging_dir=str(run_dir / "logs" / f"s{j}")).run()
         times.append(time.perf_counter() - s0)
+        peaks.append(peak_rss_bytes() if reset else None)
+        peak = max(peak, peak_rss_bytes())
     kept = 0
     for f in (run_dir / "out").glob("*.jsonl.gz"):
         with gzip.open(f, "rt") as fh:
@@ -123,7 +138,8 @@ def _pipeline_child(kind: str, inp: str, run: str, tasks: int) -> None:
             {
                 "seconds": time.perf_counter() - t0,
                 "stages": times,
-                "peak": peak_rss_bytes(),
+                "stage_peaks": peaks,
+                "peak": peak,
                 "kept": kept,
                 "cpu": _cpu_seconds(),
             }
@@ -139,9 +155,10 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _run_child(kind: str, inp: Path, run: Path, tasks: int) -> dict:
+def _run_child(kind: str, inp: Path, run: Path, tasks: int, params: dict | None = None) -> dict:
     child = subprocess.run(
-        [sys.executable, "-m", "bench.minhash_scale", "--_pipeline", kind, str(inp), str(run), str(tasks)],
+        [sys.executable, "-m", "bench.minhash_scale", "--_pipeline", kind, str(inp), str(run), str(tasks),
+         json.dumps(params or {})],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     return json.loads(child.stdout.strip().splitlines()[-1])
@@ -157,8 +174,10 @@ def bench_end_to_end(
     kinds=("memory", "sharded", "datatrove"),
     tasks: int = 2,
     workdir: Path | None = None,
+    params: dict | None = None,
 ) -> None:
-    """`workdir` (outside the repo, e.g. /tmp/mh) keeps each generated corpus there for the next call."""
+    """`workdir` (outside the repo, e.g. /tmp/mh) keeps each generated corpus there for the next call;
+    `params` (MinhashParams fields) apply to the rootstock pipelines."""
     rows = []
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         for n in sizes:
@@ -172,7 +191,7 @@ def bench_end_to_end(
             for kind, label in E2E_KINDS:
                 if kind not in kinds:
                     continue
-                res[kind] = r = _run_child(kind, inp, Path(tmp) / f"{kind}{n}", tasks)
+                res[kind] = r = _run_child(kind, inp, Path(tmp) / f"{kind}{n}", tasks, params)
                 shutil.rmtree(Path(tmp) / f"{kind}{n}")
                 print(f"  {label}: {n:,} docs in {r['seconds']:.0f} s", file=sys.stderr)
             dt = res.get("datatrove")
@@ -180,15 +199,21 @@ def bench_end_to_end(
                 if kind in res:
                     r = res[kind]
                     rows.append([f"{n:,}", label, f"{r['seconds']:.1f}", " / ".join(f"{t:.1f}" for t in r["stages"]),
-                                 f"{r['peak'] / 2**20:.0f}", f"{n - r['kept']:,}", f"{copies:,}",
+                                 f"{r['peak'] / 2**20:.0f}", _stage_peaks(r), f"{n - r['kept']:,}", f"{copies:,}",
                                  f"{dt['seconds'] / r['seconds']:.1f}x" if dt else "-",
                                  f"{r['cpu']:.0f}", f"{dt['cpu'] / r['cpu']:.1f}x" if dt else "-"])  # fmt: skip
             if not workdir:
                 shutil.rmtree(inp)
     print(f"\n### (c) End to end: web chunks <= 2,000 chars, 25% mutated copies, {tasks} tasks run one after "
-          "the other in one fresh process per pipeline (peak RSS = the largest task's), defaults\n")  # fmt: skip
-    print(table(["docs", "pipeline", "total s", "per stage s", "peak RSS MiB", "removed", "copies made",
+          "the other in one fresh process per pipeline (peak RSS = the largest task's), "
+          f"{json.dumps(params) if params else 'defaults'}\n")  # fmt: skip
+    print(table(["docs", "pipeline", "total s", "per stage s", "peak RSS MiB", "per stage peak MiB", "removed", "copies made",
                  "speed vs datatrove (wall)", "CPU s", "speed vs datatrove (CPU)"], rows))  # fmt: skip
+
+
+def _stage_peaks(r: dict) -> str:
+    peaks = r.get("stage_peaks") or []
+    return " / ".join("-" if p is None else f"{p / 2**20:.0f}" for p in peaks) or "-"
 
 
 # --- (d) the cluster stage alone at scale -------------------------------------------------------------
@@ -221,7 +246,7 @@ def _synthetic_signatures(work: Path, n: int, tasks: int, num_perm: int = 128, s
     return copies
 
 
-def _stage_child(run: str, tasks: int, stage: int) -> None:
+def _stage_child(run: str, tasks: int, stage: int, params: dict | None = None) -> None:
     """Fresh process: one stage of the sharded cluster path (0: band tasks one after the other, 1: union)."""
     import logging
 
@@ -235,7 +260,8 @@ def _stage_child(run: str, tasks: int, stage: int) -> None:
     logger.remove()
     logging.disable(logging.INFO)
     barrier = get_op("minhash_dedup").build(
-        MinhashParams(mode="sharded"), StepContext(run_dir=Path(run), step_id="minhash", tasks=tasks)
+        MinhashParams(mode="sharded", **(params or {})),
+        StepContext(run_dir=Path(run), step_id="minhash", tasks=tasks),
     )
     pipe, n = barrier.stages[stage]
     t0 = time.perf_counter()
@@ -243,19 +269,22 @@ def _stage_child(run: str, tasks: int, stage: int) -> None:
     print(json.dumps({"seconds": time.perf_counter() - t0, "peak": peak_rss_bytes()}))
 
 
-def bench_cluster_scale(sizes: list[int], tasks: int, workdir: Path | None) -> None:
+def bench_cluster_scale(sizes: list[int], tasks: int, workdir: Path | None, params: dict | None = None) -> None:
     """(d) per-process peak RSS and time of the band-sharded cluster stage (band tasks, union) vs docs."""
     from curation.registry import StepContext
+    from curation.steps.minhash import MinhashParams
 
+    num_perm = MinhashParams(**(params or {})).num_perm
     rows = []
     for n in sizes:
         with tempfile.TemporaryDirectory(dir=workdir) as tmp:
             work = StepContext(run_dir=Path(tmp), step_id="minhash", tasks=tasks).work_dir
-            copies = _synthetic_signatures(work, n, tasks)
+            copies = _synthetic_signatures(work, n, tasks, num_perm)
             res = []
             for stage in (0, 1):
                 child = subprocess.run(
-                    [sys.executable, "-m", "bench.minhash_scale", "--_stage", tmp, str(tasks), str(stage)],
+                    [sys.executable, "-m", "bench.minhash_scale", "--_stage", tmp, str(tasks), str(stage),
+                     json.dumps(params or {})],
                     capture_output=True, text=True, check=True,
                 )  # fmt: skip
                 res.append(json.loads(child.stdout.strip().splitlines()[-1]))
@@ -266,7 +295,8 @@ def bench_cluster_scale(sizes: list[int], tasks: int, workdir: Path | None) -> N
                          f"{meta['duplicates']:,}", f"{copies:,}"])  # fmt: skip
             print(f"  cluster stage at {n:,} docs: {rows[-1]}", file=sys.stderr, flush=True)
     print(f"\n### (d) Band-sharded cluster stage alone, synthetic signatures (25% copies at agreement ~0.95), "
-          f"{tasks} band tasks run one after the other in one fresh process, the union in another\n")  # fmt: skip
+          f"{tasks} band tasks run one after the other in one fresh process, the union in another, "
+          f"{json.dumps(params) if params else 'defaults'}\n")  # fmt: skip
     print(table(["docs", "band tasks s", "band tasks peak RSS MiB", "union s", "union peak RSS MiB",
                  "removed", "copies made"], rows))  # fmt: skip
 
@@ -274,15 +304,15 @@ def bench_cluster_scale(sizes: list[int], tasks: int, workdir: Path | None) -> N
 def main(argv=None) -> None:
     """Entry of the fresh child processes only (the benchmark itself runs from bench.minhash)."""
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--_pipeline", nargs=4)
-    ap.add_argument("--_stage", nargs=3)
+    ap.add_argument("--_pipeline", nargs=5)
+    ap.add_argument("--_stage", nargs=4)
     args = ap.parse_args(argv)
     if args._pipeline:
-        kind, inp, run, tasks = args._pipeline
-        return _pipeline_child(kind, inp, run, int(tasks))
+        kind, inp, run, tasks, params = args._pipeline
+        return _pipeline_child(kind, inp, run, int(tasks), json.loads(params))
     if args._stage:
-        run, tasks, stage = args._stage
-        return _stage_child(run, int(tasks), int(stage))
+        run, tasks, stage, params = args._stage
+        return _stage_child(run, int(tasks), int(stage), json.loads(params))
     ap.error("use `python -m bench.minhash --parts c,d`; this module is its child processes' entry")
 
 

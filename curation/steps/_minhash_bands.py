@@ -32,6 +32,7 @@ from curation.steps._minhash_io import (
     UNKNOWN_COUNT,
     atomic_savez,
     iter_sig_chunks,
+    sig_chunk_docs,
     read_member,
     read_meta,
     signature_files,
@@ -40,8 +41,8 @@ from curation.steps._minhash_plan import choose_mode, link_bucket, lsh_bands, se
 
 KEY_BYTES_PER_DOC = 48  # a share's uint64 key + int64 doc, the argsort's int64, sorted copies
 SHARE_BUDGET = 96 << 20  # bytes of keys held at once: parts = ceil(docs * 48 B / budget)
-CAND_BATCH = 65536  # bucket members whose signatures are loaded at once (~35 MB at 128 perms)
 CAND_BYTES_PER_DOC = 40  # per loaded member, besides its signature: numbers, counts, local indices
+CAND_BYTES = 65536 * (128 * 4 + CAND_BYTES_PER_DOC)  # bucket members loaded at once: 36 MB, any num_perm
 _MIX = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB], dtype=np.uint64)
 
 
@@ -49,6 +50,12 @@ def key_budget(params) -> int:
     """Bytes of band keys a task holds at once: `shard_keys_mb`, else SHARE_BUDGET."""
     mb = getattr(params, "shard_keys_mb", None)
     return mb << 20 if mb else SHARE_BUDGET
+
+
+def cand_batch(num_perm: int) -> int:
+    """Bucket members whose signatures are loaded at once (65,536 at 128 permutations, 34,000 at
+    256): bytes, not members, are fixed, so more permutations cost more passes, not more memory."""
+    return max(2, CAND_BYTES // (num_perm * 4 + CAND_BYTES_PER_DOC))
 
 
 def share_plan(docs: int, bands: int, budget: int | None = None) -> tuple[int, list[tuple[int, int]]]:
@@ -77,8 +84,8 @@ def sharded_memory_estimate(docs: int, num_perm: int, bands: int, budget: int | 
     held = min(len(shares), max(1, budget // max(1, per_share))) * per_share
     parts_ = {
         "keys": held,
-        "chunk": 32768 * num_perm * 4,
-        "candidates": min(docs, CAND_BATCH) * (num_perm * 4 + CAND_BYTES_PER_DOC),
+        "chunk": sig_chunk_docs(num_perm) * num_perm * 4,
+        "candidates": min(docs, cand_batch(num_perm)) * (num_perm * 4 + CAND_BYTES_PER_DOC),
     }
     parts_["total"] = sum(parts_.values())
     return {"shares": len(shares), "parts": parts, **parts_}
@@ -110,14 +117,14 @@ class MinhashBandStage(PipelineStep):
             parts, shares = share_plan(docs, bands, budget)
             mine = shares[rank::world_size]
             per_scan = max(1, budget // max(1, -(-docs // parts) * KEY_BYTES_PER_DOC))
-            links, runs = [], 0
+            links, runs, batch = [], 0, cand_batch(p.num_perm)
             for g in range(0, len(mine), per_scan):  # one pass over the signatures per group of shares
                 pending, cand = [], np.zeros(0, dtype=np.int64)
                 for band, mem, starts, sizes in self._runs(files, mine[g : g + per_scan], parts, rows):
                     runs += len(starts)
-                    for piece in self._pieces(band, mem, starts, sizes):
+                    for piece in self._pieces(band, mem, starts, sizes, batch):
                         merged = np.union1d(cand, piece[1])
-                        if len(merged) > CAND_BATCH and pending:  # the batch is full: link it
+                        if len(merged) > batch and pending:  # the batch is full: link it
                             links += self._link_batch(files, pending, cand, rows)
                             pending, merged = [], np.unique(piece[1])
                         pending.append(piece)
@@ -166,11 +173,11 @@ class MinhashBandStage(PipelineStep):
             yield band, n[take], np.cumsum(sizes) - sizes, sizes
 
     @staticmethod
-    def _pieces(band: int, mem, starts, sizes):
-        """One share's runs cut into pieces of <= CAND_BATCH members (a run is never cut)."""
+    def _pieces(band: int, mem, starts, sizes, batch: int):
+        """One share's runs cut into pieces of <= `batch` members (a run is never cut)."""
         lo, ends = 0, np.cumsum(sizes)
         while lo < len(starts):
-            hi = int(np.searchsorted(ends, ends[lo] - sizes[lo] + CAND_BATCH, side="right"))
+            hi = int(np.searchsorted(ends, ends[lo] - sizes[lo] + batch, side="right"))
             hi = max(hi, lo + 1)
             seg = mem[starts[lo] : starts[hi - 1] + sizes[hi - 1]]
             yield band, seg, starts[lo:hi] - starts[lo], sizes[lo:hi]

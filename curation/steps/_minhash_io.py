@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from array import array
 from pathlib import Path
 
 import numpy as np
@@ -28,29 +29,80 @@ UNKNOWN_COUNT = 2**32 - 1  # shingle count of a document signed by an older vers
 def atomic_savez(path: Path, **arrays) -> None:
     """`np.savez` (uncompressed) through the run folder's one atomic writer (temp file, fsync, rename).
 
-    A value may be a list of row blocks (same dtype and row shape): it is written as one array,
-    block after block, so a task's signatures are never copied into one array first."""
+    A value may be a `SpilledRows`: it is written as one array, block after block, read back from its
+    spill file, so a task's signatures are never held in memory."""
     with atomic_open(path) as f:
-        if not any(isinstance(v, list) for v in arrays.values()):
+        if not any(isinstance(v, SpilledRows) for v in arrays.values()):
             np.savez(f, **arrays)
             return
         with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
             for name, value in arrays.items():
                 with zf.open(f"{name}.npy", "w", force_zip64=True) as out:
-                    if isinstance(value, list):
-                        _write_blocks(out, value)
+                    if isinstance(value, SpilledRows):
+                        header = {"descr": "<u4", "fortran_order": False, "shape": value.shape}
+                        np.lib.format.write_array_header_1_0(out, header)
+                        for block in value.blocks():  # the same bytes as np.save of all rows
+                            out.write(block.reshape(-1).view(np.uint8))
                     else:
                         np.lib.format.write_array(out, np.asanyarray(value), allow_pickle=False)
 
 
-def _write_blocks(out, blocks: list[np.ndarray]) -> None:
-    """One .npy array made of row blocks (the same bytes as np.save of their concatenation)."""
-    first = blocks[0]
-    shape = (sum(len(b) for b in blocks), *first.shape[1:])
-    header = {"descr": np.lib.format.dtype_to_descr(first.dtype), "fortran_order": False, "shape": shape}
-    np.lib.format.write_array_header_1_0(out, header)
-    for b in blocks:
-        out.write(np.ascontiguousarray(b).reshape(-1).view(np.uint8))
+class SpilledRows:
+    """A task's signature rows, streamed to disk as they are made.
+
+    Signatures go in blocks of BLOCK_BYTES to a spill file beside the task's signature file
+    (`.<rank>.rows.tmp`, truncated when a rerun of the task opens it), so the task holds one block,
+    not its signatures (1 KB per document at 256 permutations: 244 MiB for a 250k-document task).
+    Ids, positions and shingle counts stay in memory (~90 B per document). Unsigned documents (None
+    rows) are skipped. `close()` deletes the spill file."""
+
+    BLOCK_BYTES = 2 << 20
+
+    def __init__(self, spill: Path, num_perm: int):
+        spill.parent.mkdir(parents=True, exist_ok=True)
+        self.path, self.num_perm = spill, num_perm
+        self.file = open(spill, "w+b")
+        self.block_rows = max(1, self.BLOCK_BYTES // (4 * num_perm))
+        self.block = np.empty((self.block_rows, num_perm), dtype=np.uint32)
+        self.fill = self.spilled = 0
+        self.ids: list[str] = []
+        self.index, self.counts = array("q"), array("I")
+
+    def append(self, row) -> None:
+        if row is None:
+            return
+        sig, doc_id, index, count = row
+        if self.fill == self.block_rows:
+            self._spill()
+        self.block[self.fill] = sig
+        self.fill += 1
+        self.ids.append(doc_id)
+        self.index.append(index)
+        self.counts.append(count)
+
+    def _spill(self) -> None:
+        self.file.write(self.block[: self.fill].reshape(-1).view(np.uint8))
+        self.spilled += self.fill
+        self.fill = 0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.spilled + self.fill, self.num_perm)
+
+    def blocks(self):
+        """The rows in order, a block at a time, read back from the spill file."""
+        self._spill()
+        self.file.flush()
+        self.file.seek(0)
+        for start in range(0, self.spilled, self.block_rows):
+            out = np.empty((min(self.block_rows, self.spilled - start), self.num_perm), dtype=np.uint32)
+            if self.file.readinto(memoryview(out.reshape(-1).view(np.uint8))) != out.nbytes:
+                raise OSError(f"{self.path}: spill file truncated")
+            yield out
+
+    def close(self) -> None:
+        self.file.close()
+        self.path.unlink(missing_ok=True)
 
 
 def pack_ids(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -65,27 +117,20 @@ def unpack_ids(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
     return [raw[off[i] : off[i + 1]].decode() for i in range(len(off) - 1)]
 
 
-def write_signatures(
-    folder: Path, rank: int, world_size: int, sigs: np.ndarray, ids: list[str], positions, counts=None
-):
+def write_signatures(folder: Path, rank: int, world_size: int, sigs, ids: list[str], positions, counts=None):
     """Write one task's signatures, doc ids, positions (index in the task's stream) and shingle counts.
 
-    `sigs`: one array, or a non-empty list of row blocks (written block by block, never concatenated)."""
+    `sigs`: one uint32 array, or a `SpilledRows` (written block by block from its spill file)."""
     blob, offsets = pack_ids(ids)
     index = np.asarray(positions, dtype=np.int64)
     counts = np.asarray(counts if counts is not None else [UNKNOWN_COUNT] * len(ids), dtype=np.uint32)
     sha = hashlib.sha1()
-    for block in sigs if isinstance(sigs, list) else [sigs]:
+    for block in sigs.blocks() if isinstance(sigs, SpilledRows) else [sigs]:
         sha.update(np.ascontiguousarray(block).reshape(-1).view(np.uint8))
     for part in (blob, index, counts):
         sha.update(part.tobytes())
-    meta = {
-        "rank": rank,
-        "world_size": world_size,
-        "docs": len(ids),
-        "num_perm": (sigs[0] if isinstance(sigs, list) else sigs).shape[1],
-        "digest": sha.hexdigest(),
-    }
+    meta = {"rank": rank, "world_size": world_size, "docs": len(ids), "num_perm": sigs.shape[1],
+            "digest": sha.hexdigest()}  # fmt: skip
     arrays = {
         "sigs": sigs,
         "ids": blob,
@@ -138,10 +183,18 @@ def iter_member_rows(path: Path, name: str, chunk_rows: int = 1 << 20):
             yield chunk
 
 
-def iter_sig_chunks(files: list[tuple[Path, dict]], num_perm: int, chunk_docs: int = 32768):
+SIG_CHUNK_BYTES = 16 << 20  # signatures streamed at once by a band task: 32,768 rows at 128 permutations
+
+
+def sig_chunk_docs(num_perm: int) -> int:
+    return max(1, SIG_CHUNK_BYTES // (4 * num_perm))
+
+
+def iter_sig_chunks(files: list[tuple[Path, dict]], num_perm: int, chunk_docs: int | None = None):
     """Yield (first global doc number, uint32[n, num_perm]) over all signature files, in rank order,
-    `chunk_docs` rows at a time: the band-sharded path never holds every signature at once."""
-    base = 0
+    `chunk_docs` rows (default: SIG_CHUNK_BYTES) at a time: the band-sharded path never holds every
+    signature at once."""
+    chunk_docs, base = chunk_docs or sig_chunk_docs(num_perm), 0
     for path, meta in files:
         if meta["num_perm"] != num_perm:
             raise ValueError(f"{path}: num_perm {meta['num_perm']} != {num_perm}; rerun the signature step")

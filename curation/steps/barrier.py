@@ -67,18 +67,23 @@ class BarrierSignature(PipelineStep):
         atomic_write(path, b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in rows))
 
     def new_rows(self):
-        """The container `run` appends each task's rows to (a list; a step may keep them compactly)."""
+        """The container `run` appends each task's rows to (a list; a step may keep them on disk, and
+        `run` calls its `close()`, if it has one, when the task ends or fails)."""
         return []
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         rows = self.new_rows()
-        for i, doc in enumerate(data):
-            with self.track_time():
-                pos = position(rank, i)
-                doc.metadata[self.pos_key] = pos
-                rows.append(self.sign(doc, pos))
-            yield doc
-        self.write_rows(Path(self.work_dir) / self.subdir / f"{rank:05d}{self.suffix}", rows)
+        try:
+            for i, doc in enumerate(data):
+                with self.track_time():
+                    pos = position(rank, i)
+                    doc.metadata[self.pos_key] = pos
+                    rows.append(self.sign(doc, pos))
+                yield doc
+            self.write_rows(Path(self.work_dir) / self.subdir / f"{rank:05d}{self.suffix}", rows)
+        finally:
+            if hasattr(rows, "close"):  # e.g. a spill file of rows kept on disk
+                rows.close()
 
 
 class BarrierDecide(PipelineStep):

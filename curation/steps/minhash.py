@@ -29,7 +29,6 @@ bit-identical to datasketch's `MinHash(num_perm, seed)` fed with the same shingl
 
 from __future__ import annotations
 
-from array import array
 from pathlib import Path
 from typing import Literal
 
@@ -39,7 +38,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from curation.registry import Barrier, OpParams, StepContext, register_op
 from curation.steps._minhash_bands import MinhashBandStage
-from curation.steps._minhash_io import ClusterLookup, write_signatures
+from curation.steps._minhash_io import ClusterLookup, SpilledRows, write_signatures
 from curation.steps._minhash_lsh import MinhashClusterStage
 from curation.steps._minhash_redis import MinhashRedisInsertStage, RedisParams
 from curation.steps._minhash_sig import (  # noqa: F401 (re-exported for tests and bench)
@@ -178,41 +177,12 @@ class MinhashSignatureStep(BarrierSignature):
         self._rank, self._world_size = rank, world_size  # recorded in the signature file's meta
         yield from super().run(data, rank, world_size)
 
-    def new_rows(self) -> SignatureRows:
-        return SignatureRows(self.params.num_perm)
+    def new_rows(self) -> SpilledRows:
+        spill = Path(self.work_dir) / self.subdir / f".{self._rank:05d}.rows.tmp"
+        return SpilledRows(spill, self.params.num_perm)
 
-    def write_rows(self, path: Path, rows: SignatureRows) -> None:
-        sigs = rows.sig_blocks() or np.zeros((0, self.params.num_perm), dtype=np.uint32)
-        write_signatures(path.parent, self._rank, self._world_size, sigs, rows.ids, rows.index, rows.counts)
-
-
-class SignatureRows:
-    """A task's signature rows, kept compactly until the task ends: signatures in uint32 blocks of
-    BLOCK rows (512 B per document at 128 permutations, no object per row) written block by block,
-    ids, positions and shingle counts. Unsigned documents (None rows) are skipped."""
-
-    BLOCK = 8192
-
-    def __init__(self, num_perm: int):
-        self.num_perm, self.blocks, self.fill = num_perm, [], self.BLOCK
-        self.ids: list[str] = []
-        self.index, self.counts = array("q"), array("I")
-
-    def append(self, row) -> None:
-        if row is None:
-            return
-        sig, doc_id, index, count = row
-        if self.fill == self.BLOCK:
-            self.blocks.append(np.empty((self.BLOCK, self.num_perm), dtype=np.uint32))
-            self.fill = 0
-        self.blocks[-1][self.fill] = sig
-        self.fill += 1
-        self.ids.append(doc_id)
-        self.index.append(index)
-        self.counts.append(count)
-
-    def sig_blocks(self) -> list[np.ndarray]:
-        return [*self.blocks[:-1], self.blocks[-1][: self.fill]] if self.blocks else []
+    def write_rows(self, path: Path, rows: SpilledRows) -> None:
+        write_signatures(path.parent, self._rank, self._world_size, rows, rows.ids, rows.index, rows.counts)
 
 
 class MinhashDedupFilter(BarrierFilter):

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash
 
+from curation.steps._minhash_io import SpilledRows
 from curation.steps.minhash import TOKEN_RE, MinhashParams, MinhashSigner, normalize_tokens, shingles
 from tests.curation.steps.minhash_corpus import (
     _corpus,
@@ -340,34 +341,44 @@ def test_sharded_key_space_parts_give_the_same_links(tmp_path, monkeypatch):
     inp = _write_shards(tmp_path / "in", shards)
     one = _decisions(_run_barrier(tmp_path / "one", inp, tasks=2, mode="sharded"))
     monkeypatch.setattr(_minhash_bands, "SHARE_BUDGET", 48 * 50)  # ~50 docs per share: several parts
-    monkeypatch.setattr(_minhash_bands, "CAND_BATCH", 7)  # bucket members' signatures loaded 7 at a time
+    monkeypatch.setattr(_minhash_bands, "cand_batch", lambda num_perm: 7)  # members loaded 7 at a time
     assert _minhash_bands.share_plan(300, 25)[0] > 1
     many = _decisions(_run_barrier(tmp_path / "many", inp, tasks=2, max_workers=1, mode="sharded"))
     assert many == one
 
 
-def test_signature_rows_are_written_block_by_block_as_one_array(tmp_path):
-    """The signature step's compact rows (uint32 blocks, unsigned docs skipped) give the same file,
-    byte for byte, as one stacked array: same digest, so resumed runs and the cluster stage agree."""
+@pytest.mark.parametrize("n", [0, 5, 32768, 2 * 32768 + 5])  # 16 permutations: blocks of 32768 rows
+def test_signature_rows_spilled_to_disk_give_the_same_file_as_one_array(tmp_path, n):
+    """The signature step streams its rows to a spill file (one block in memory, unsigned docs
+    skipped) and writes the same file, byte for byte, as one stacked array: same digest, so resumed
+    runs and the cluster stage agree. The spill file is gone after close()."""
     from curation.steps._minhash_io import read_meta, write_signatures
-    from curation.steps.minhash import SignatureRows
 
     rng = np.random.default_rng(3)
-    n = SignatureRows.BLOCK + 5  # a full block and a partial one
     sigs = rng.integers(0, 2**32, size=(n, 16), dtype=np.uint32)
     ids = [f"doc{i}" for i in range(n)]
-    rows = SignatureRows(16)
+    rows = SpilledRows(tmp_path / "spill" / ".00000.rows.tmp", 16)
     for i in range(n):
         rows.append((sigs[i], ids[i], 2 * i, i % 7))
         rows.append(None)  # an unsigned document
-    assert len(rows.sig_blocks()) == 2 and sum(map(len, rows.sig_blocks())) == n
+    assert rows.block_rows == 32768 and rows.fill <= rows.block_rows and rows.shape == (n, 16)
     write_signatures(tmp_path / "one", 0, 1, sigs, ids, range(0, 2 * n, 2), [i % 7 for i in range(n)])
-    write_signatures(tmp_path / "blocks", 0, 1, rows.sig_blocks(), rows.ids, rows.index, rows.counts)
+    write_signatures(tmp_path / "blocks", 0, 1, rows, rows.ids, rows.index, rows.counts)
+    rows.close()
+    assert not (tmp_path / "spill" / ".00000.rows.tmp").exists()
     one, blocks = tmp_path / "one" / "00000.npz", tmp_path / "blocks" / "00000.npz"
     assert one.read_bytes() == blocks.read_bytes()
     assert read_meta(blocks)["docs"] == n
     with np.load(blocks) as z:
         assert (z["sigs"] == sigs).all()
+
+
+def test_signature_step_leaves_no_spill_file(tmp_path):
+    """A finished signature task removes its spill file; only the rank files remain."""
+    shards, _ = _corpus()
+    _run_barrier(tmp_path / "run", _write_shards(tmp_path / "in", shards), tasks=2)
+    names = sorted(p.name for p in (tmp_path / "run" / "work" / "minhash_dedup" / "signatures").iterdir())
+    assert names == ["00000.npz", "00001.npz"]
 
 
 def test_filter_loads_the_clusters_of_the_ranks_it_sees_only(tmp_path):

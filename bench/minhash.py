@@ -41,11 +41,18 @@ from bench.minhash_scale import bench_cluster_scale, bench_end_to_end
 # --- (a) signature speed ---------------------------------------------------------------------------
 
 
+def _num_perm() -> int:
+    """The default permutations (MinhashParams): what (a) and (b) measure."""
+    from curation.steps.minhash import MinhashParams
+
+    return MinhashParams().num_perm
+
+
 def _ours(texts, hashing="sha1"):
     """The signature step's own call (streamed pieces, normalization and shingling included)."""
     from curation.steps.minhash import MinhashSigner
 
-    signer = MinhashSigner(128, 1, hashing)
+    signer = MinhashSigner(_num_perm(), 1, hashing)
     t0 = time.perf_counter()
     for t in texts:
         signer.sign_text(t, 5)
@@ -63,7 +70,7 @@ def _ds_update(texts):
 
     t0 = time.perf_counter()
     for t in texts:
-        m = MinHash(128, 1)
+        m = MinHash(_num_perm(), 1)
         for s in shingles(t):
             m.update(s)
     return time.perf_counter() - t0
@@ -76,7 +83,7 @@ def _ds_update_batch(texts):
 
     t0 = time.perf_counter()
     for t in texts:
-        m = MinHash(128, 1)
+        m = MinHash(_num_perm(), 1)
         m.update_batch(list(shingles(t)))
     return time.perf_counter() - t0
 
@@ -87,7 +94,7 @@ def _ds_bulk(texts):
     from curation.steps.minhash import shingles
 
     t0 = time.perf_counter()
-    MinHash.bulk([list(shingles(t)) for t in texts], num_perm=128, seed=1)
+    MinHash.bulk([list(shingles(t)) for t in texts], num_perm=_num_perm(), seed=1)
     return time.perf_counter() - t0
 
 
@@ -112,7 +119,7 @@ def _parts(texts):
 
     from curation.steps.minhash import MinhashSigner, normalize_tokens
 
-    signer, n = MinhashSigner(128, 1), 5
+    signer, n = MinhashSigner(_num_perm(), 1), 5
     t = {"normalize": 0.0, "shingles": 0.0, "sha1": 0.0, "permute+min": 0.0}
     for text in texts:
         t0 = time.perf_counter()
@@ -142,7 +149,7 @@ def _floor(texts):
 
     from curation.steps.minhash import CHUNK_ROWS, MinhashSigner, shingles
 
-    signer = MinhashSigner(128, 1)
+    signer = MinhashSigner(_num_perm(), 1)
     count = sum(len(shingles(t)) for t in texts)
     buf = bytes(64 * count)
     t0 = time.perf_counter()
@@ -174,7 +181,7 @@ def bench_signatures(data: Path, repeats: int) -> None:
     dt = res["datatrove MinhashDedupSignature"]
     rows = [[k, f"{n / v:,.0f}", f"{v / n * 1e6:,.0f}", f"{dt / v:.1f}x"] for k, v in res.items()]
     print(f"\n### (a) Signatures, {n} docs of docs_en (<= 20k chars, {sum(map(len, texts)) / 1e6:.1f} M chars), "
-          f"128 perms, 5-word shingles, 1 core, median of {repeats}\n")  # fmt: skip
+          f"{_num_perm()} perms (datatrove: its default config), 5-word shingles, 1 core, median of {repeats}\n")  # fmt: skip
     print(table(["method", "docs/s", "µs/doc", "vs datatrove"], rows))
     parts = _parts(texts)
     fl = _floor(texts)
@@ -264,13 +271,18 @@ ACC_THRESHOLDS = (0.45, 0.5, 0.55, 0.6, 0.7, 0.8)
 SHORT_THRESHOLD = 0.8
 
 
-def bench_accuracy(data: Path, num_perm: int = 128) -> list[dict]:
+def bench_accuracy(data: Path, num_perm: int | None = None) -> list[dict]:
     """Every config x threshold, as the cluster stage decides (LSH collision, then signature agreement
     >= threshold): Webis P/R/F1, MRPC paraphrase firing rate, synthetic clear-duplicate recall and
-    false merges. Exact-Jaccard rows (no MinHash noise) show what the shingling itself can do."""
+    false merges. Exact-Jaccard rows (no MinHash noise) show what the shingling itself can do.
+    num_perm and the LSH weighting are the defaults' (MinhashParams) unless given."""
     from datasketch.lsh import _optimal_param
 
-    from curation.steps.minhash import MinhashSigner, shingles
+    from curation.steps._minhash_plan import LSH_WEIGHTS
+    from curation.steps.minhash import MinhashParams, MinhashSigner, shingles
+
+    defaults = MinhashParams()
+    num_perm, weights = num_perm or defaults.num_perm, LSH_WEIGHTS[defaults.lsh_tuning]
 
     pairs = load_jsonl(data / "neardup" / "webis_pairs.jsonl.gz")
     gold = [p["label"] >= 1 for p in pairs]
@@ -297,7 +309,7 @@ def bench_accuracy(data: Path, num_perm: int = 128) -> list[dict]:
             sa, sb = set(shingles(a, n, min_line_words=mlw)), set(shingles(b, n, min_line_words=mlw))
             ex.append(len(sa & sb) / len(sa | sb) if sa | sb else 1.0)
         for t in ACC_THRESHOLDS:
-            bands, rows = _optimal_param(t, num_perm, 0.5, 0.5)
+            bands, rows = _optimal_param(t, num_perm, *weights)
 
             def decide(pair, t=t, bands=bands, rows=rows, short=short):
                 sa, ca, sb, cb = pair
@@ -318,7 +330,7 @@ def bench_accuracy(data: Path, num_perm: int = 128) -> list[dict]:
     print(f"\n### (b) Accuracy: {len(pairs)} Webis pairs ({sum(gold)} near-duplicates, label >= 1), "
           f"{len(mrpc)} MRPC paraphrase pairs, {len(synth)} synthetic pairs ({sum(clear)} with word-5-gram "
           f"Jaccard >= 0.85, {sum(low)} below 0.5); {num_perm} perms, LSH bands x rows = datasketch optimum "
-          "for the threshold, then signature agreement >= threshold\n")  # fmt: skip
+          f"for the threshold ({defaults.lsh_tuning}: weights {weights}), then signature agreement >= threshold\n")  # fmt: skip
     rows = []
     for r in sorted(results, key=lambda r: -r["webis"][2]):
         rows.append([r["hashing"], r["ngram"], r["min_line_words"], r["short"] or "-", r["threshold"], r["lsh"],
@@ -339,10 +351,11 @@ SEED_CONFIGS = [  # (ngram, num_perm, lsh): candidates for the defaults, judged 
 def bench_accuracy_seeds(data: Path, seeds: list[int], threshold: float = 0.5) -> None:
     """(b2) MinHash noise: each candidate's Webis F1 over permutation seeds (mean, min..max, seed 1), with
     the constraints at their worst seed. `lsh`: `balanced` is datasketch's optimum with false positives
-    and negatives weighted 0.5/0.5 (the default); `recall` weighs false negatives 0.9, since a verified
-    candidate's false positive costs one comparison while a missed pair is lost."""
+    and negatives weighted 0.5/0.5; `recall` (the default `lsh_tuning`) weighs false negatives 0.9, since a
+    verified candidate's false positive costs one comparison while a missed pair is lost."""
     from datasketch.lsh import _optimal_param
 
+    from curation.steps._minhash_plan import LSH_WEIGHTS
     from curation.steps.minhash import MinhashSigner
 
     pairs = load_jsonl(data / "neardup" / "webis_pairs.jsonl.gz")
@@ -353,7 +366,7 @@ def bench_accuracy_seeds(data: Path, seeds: list[int], threshold: float = 0.5) -
     clear, low = [j >= 0.85 for j in ref_j], [j < 0.5 for j in ref_j]
     rows = []
     for n, perm, lsh in SEED_CONFIGS:
-        bands, r = _optimal_param(threshold, perm, *((0.5, 0.5) if lsh == "balanced" else (0.1, 0.9)))
+        bands, r = _optimal_param(threshold, perm, *LSH_WEIGHTS[lsh])
         f1s, worst = [], [0.0, 1.0, 0.0]  # MRPC max, clear recall min, low merged max
         for seed in seeds:
             signer = MinhashSigner(perm, seed, "fast")

@@ -20,11 +20,15 @@ REDIS_SCAN_BYTES_PER_DOC = 120  # one band's keys fetched at a time from Redis (
 FETCH_BATCH = 5000  # Redis bucket fetches per pipeline round trip
 
 
+LSH_WEIGHTS = {"recall": (0.1, 0.9), "balanced": (0.5, 0.5)}  # (false positive, false negative) weights
+
+
 def lsh_bands(params) -> tuple[int, int]:
-    """(bands, rows): explicit, or datasketch's optimum for the threshold (0.8, 128 perms -> 9 x 13)."""
+    """(bands, rows): explicit, or datasketch's optimum for threshold and num_perm with the weights of
+    `lsh_tuning` (defaults 0.5, 256, recall -> 42 x 4; balanced -> 42 x 6; 0.8, 128, balanced -> 9 x 13)."""
     if params.bands is not None:
         return params.bands, params.rows
-    return _optimal_param(params.threshold, params.num_perm, 0.5, 0.5)
+    return _optimal_param(params.threshold, params.num_perm, *LSH_WEIGHTS[params.lsh_tuning])
 
 
 def memory_estimate(docs: int, bands: int, num_perm: int, id_bytes: int, redis: bool) -> dict[str, int]:

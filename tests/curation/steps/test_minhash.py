@@ -89,11 +89,22 @@ def test_auto_shingles_by_language(tmp_path):
     assert prompt.doc_shingles(Document(text="x", id="a", metadata={})) is None
 
 
+def test_lsh_bands_follow_lsh_tuning():
+    """Bands x rows when not given: the recall-weighted optimum by default (42 x 4 at J 0.5 and 256
+    permutations, the setting chosen on Webis), the balanced one on request; explicit ones win."""
+    from curation.steps._minhash_plan import lsh_bands
+
+    assert lsh_bands(MinhashParams()) == (42, 4)
+    assert lsh_bands(MinhashParams(lsh_tuning="balanced")) == (42, 6)
+    assert lsh_bands(MinhashParams(num_perm=128, threshold=0.8, lsh_tuning="balanced")) == (9, 13)
+    assert lsh_bands(MinhashParams(bands=20, rows=5)) == (20, 5)
+
+
 def test_params_validation():
     with pytest.raises(ValueError):
         MinhashParams(bands=4)
     with pytest.raises(ValueError):
-        MinhashParams(bands=20, rows=10)
+        MinhashParams(bands=20, rows=13)  # 260 > num_perm 256
     with pytest.raises(ValueError):
         MinhashParams(treshold=0.7)
 

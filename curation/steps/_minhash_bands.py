@@ -30,6 +30,7 @@ from datatrove.utils.logging import logger
 
 from curation.steps._minhash_io import (
     UNKNOWN_COUNT,
+    SignatureRowsReader,
     atomic_savez,
     iter_sig_chunks,
     sig_chunk_docs,
@@ -185,12 +186,8 @@ class MinhashBandStage(PipelineStep):
 
     def _link_batch(self, files, pieces, cand: np.ndarray, rows: int) -> list[np.ndarray]:
         """Load the signatures of `cand` (the batch's members, shared by the bands of a group of
-        shares) with one pass over the files, then link every piece's runs."""
-        p = self.params
-        sigs = np.empty((len(cand), p.num_perm), dtype=np.uint32)
-        for first, chunk in iter_sig_chunks(files, p.num_perm):
-            a, b = np.searchsorted(cand, [first, first + len(chunk)])
-            sigs[a:b] = chunk[cand[a:b] - first]
+        shares) through memory maps (only their rows are read), then link every piece's runs."""
+        sigs = SignatureRowsReader(files, self.params.num_perm).take(cand)
         counts = candidate_counts(files, cand)
         out = []
         for band, mem, starts, sizes in pieces:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from array import array
 from pathlib import Path
@@ -222,6 +223,74 @@ def iter_sig_chunks(files: list[tuple[Path, dict]], num_perm: int, chunk_docs: i
                     got += k
                 yield base + start, out
         base += meta["docs"]
+
+
+def member_data_offset(path: Path, name: str) -> tuple[int, tuple, np.dtype] | None:
+    """(byte offset of the array data in the file, shape, dtype) of an uncompressed npz member, or None
+    if the member is compressed: its rows can then be read in place, a few at a time."""
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(f"{name}.npy")
+        if info.compress_type != zipfile.ZIP_STORED:
+            return None
+        with zf.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, dtype = read_header(f)
+            npy_header = f.tell()  # bytes into the member (magic + header)
+    if fortran:
+        return None
+    with open(path, "rb") as raw:  # the local file header's name and extra lengths may differ from the index
+        raw.seek(info.header_offset + 26)
+        n, m = np.frombuffer(raw.read(4), dtype="<u2").tolist()
+    return info.header_offset + 30 + n + m + npy_header, shape, dtype
+
+
+class SignatureRowsReader:
+    """Rows of the signature files by global document number (sorted numbers, many at once), read in
+    place with positioned reads of the needed rows (neighbouring rows in one read): the cost of a fetch
+    is the rows fetched, not the corpus, and nothing stays mapped in the process."""
+
+    GAP_BYTES = 8192  # rows closer than this are read in one call, the rows between them discarded
+
+    def __init__(self, files: list[tuple[Path, dict]], num_perm: int):
+        self.files, self.bases, base = [], [], 0
+        for path, meta in files:
+            if meta["num_perm"] != num_perm:
+                raise ValueError(f"{path}: num_perm {meta['num_perm']} != {num_perm}; rerun the signature step")
+            where = member_data_offset(path, "sigs")
+            if where is None or where[1] != (meta["docs"], num_perm) or where[2] != np.uint32:
+                raise ValueError(f"{path}:sigs is not an uncompressed uint32({meta['docs']}, {num_perm}) array")
+            self.files.append((path, where[0]))
+            self.bases.append(base)
+            base += meta["docs"]
+        self.bases.append(base)
+        self.num_perm, self.row_bytes = num_perm, 4 * num_perm
+
+    def take(self, docs: np.ndarray) -> np.ndarray:
+        """uint32[len(docs), num_perm]: the signatures of `docs` (sorted, distinct global numbers)."""
+        out = np.empty((len(docs), self.num_perm), dtype=np.uint32)
+        gap = max(1, self.GAP_BYTES // self.row_bytes)
+        for (path, offset), lo_base, hi_base in zip(self.files, self.bases, self.bases[1:]):
+            a, b = np.searchsorted(docs, [lo_base, hi_base])
+            if b == a:
+                continue
+            rows = docs[a:b] - lo_base
+            cut = np.flatnonzero(np.diff(rows) > gap) + 1  # runs of rows read with one call each
+            runs = np.split(rows, cut)
+            with open(path, "rb", buffering=0) as f:
+                fd, pos = f.fileno(), a
+                for run in runs:
+                    first, last = int(run[0]), int(run[-1])
+                    n = last - first + 1
+                    buf = os.pread(fd, n * self.row_bytes, offset + first * self.row_bytes)
+                    if len(buf) != n * self.row_bytes:
+                        raise ValueError(f"{path}:sigs is truncated")
+                    block = np.frombuffer(buf, dtype=np.uint32).reshape(n, self.num_perm)
+                    out[pos : pos + len(run)] = block[run - first]
+                    pos += len(run)
+        return out
 
 
 def read_member(path: Path, name: str) -> np.ndarray | None:

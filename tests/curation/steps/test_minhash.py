@@ -384,6 +384,25 @@ def test_signature_rows_spilled_to_disk_give_the_same_file_as_one_array(tmp_path
         assert (z["sigs"] == sigs).all()
 
 
+def test_signature_rows_reader_reads_the_rows_asked_for(tmp_path):
+    """A band task fetches its bucket members' signatures in place (positioned reads of those rows,
+    neighbours in one read): the same rows as loading every file, across files, an empty one included."""
+    from curation.steps._minhash_io import SignatureRowsReader, signature_files, write_signatures
+
+    rng = np.random.default_rng(5)
+    sizes, folder, arrays = [300, 0, 1000, 7], tmp_path / "signatures", []
+    for r, n in enumerate(sizes):
+        arrays.append(rng.integers(0, 2**32, size=(n, 32), dtype=np.uint32))
+        write_signatures(folder, r, len(sizes), arrays[-1], [f"d{r}-{i}" for i in range(n)], range(n))
+    every = np.concatenate(arrays)
+    reader = SignatureRowsReader(signature_files(folder, len(sizes)), 32)
+    for docs in (np.arange(len(every)), np.sort(rng.choice(len(every), 50, replace=False)),
+                 np.array([0, 299, 300, 1306]), np.array([], dtype=np.int64)):  # fmt: skip
+        assert (reader.take(docs) == every[docs]).all()
+    with pytest.raises(ValueError, match="num_perm"):
+        SignatureRowsReader(signature_files(folder, len(sizes)), 64)
+
+
 def test_signature_step_leaves_no_spill_file(tmp_path):
     """A finished signature task removes its spill file; only the rank files remain."""
     shards, _ = _corpus()

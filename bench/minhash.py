@@ -412,7 +412,9 @@ def main(argv=None) -> None:
     ap.add_argument("--workdir", type=Path, help="for (c): keep generated corpora here (never in the repo)")
     ap.add_argument("--seeds", default="1,2,3,4,5", help="permutation seeds for (b2)")
     ap.add_argument(
-        "--params", type=json.loads, help="for (c) and (d): MinhashParams fields as JSON, e.g. '{\"num_perm\": 128}'"
+        "--params",
+        type=json.loads,
+        help="for (c) and (d): MinhashParams fields as JSON, e.g. '{\"num_perm\": 128}'",
     )
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))

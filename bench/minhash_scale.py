@@ -117,7 +117,8 @@ def _pipeline_child(kind: str, inp: str, run: str, tasks: int, params: dict | No
         from curation.steps.minhash import MinhashParams
 
         barrier = get_op("minhash_dedup").build(
-            MinhashParams(mode=kind, **(params or {})), StepContext(run_dir=run_dir, step_id="minhash", tasks=tasks)
+            MinhashParams(mode=kind, **(params or {})),
+            StepContext(run_dir=run_dir, step_id="minhash", tasks=tasks),
         )
         seg = run_dir / "work" / "segments" / "00"
         stages = [([JsonlReader(inp), *barrier.before, JsonlWriter(str(seg))], tasks), *barrier.stages,
@@ -269,7 +270,9 @@ def _stage_child(run: str, tasks: int, stage: int, params: dict | None = None) -
     print(json.dumps({"seconds": time.perf_counter() - t0, "peak": peak_rss_bytes()}))
 
 
-def bench_cluster_scale(sizes: list[int], tasks: int, workdir: Path | None, params: dict | None = None) -> None:
+def bench_cluster_scale(
+    sizes: list[int], tasks: int, workdir: Path | None, params: dict | None = None
+) -> None:
     """(d) per-process peak RSS and time of the band-sharded cluster stage (band tasks, union) vs docs."""
     from curation.registry import StepContext
     from curation.steps.minhash import MinhashParams

@@ -33,9 +33,9 @@ from curation.steps._minhash_io import (
     SignatureRowsReader,
     atomic_savez,
     iter_sig_chunks,
-    sig_chunk_docs,
     read_member,
     read_meta,
+    sig_chunk_docs,
     signature_files,
 )
 from curation.steps._minhash_plan import choose_mode, link_bucket, lsh_bands, settings_key, signatures_digest

@@ -5,6 +5,7 @@ leaves a half-written file that a resumed run would trust):
 - `signatures/<rank:05d>.npz`: `sigs` uint32[docs, num_perm], `ids` (UTF-8 bytes) + `id_offsets`,
   `index` (position in the task's document stream), `counts` (shingles per doc), `meta` (JSON: rank, world_size, docs, num_perm,
   digest).
+- `signatures/.<rank:05d>.rows.tmp`: a running signature task's rows (`SpilledRows`), deleted when it ends.
 - `clusters.npz`: `table` int64[clustered docs, 4] = (rank, index, cluster, cluster size), keeper
   first within a cluster; the keeper id of each cluster (`keepers`); `meta` (JSON: clusters,
   clustered_docs, duplicates, docs, digest of the inputs and settings, used to skip a finished stage).
@@ -62,7 +63,7 @@ class SpilledRows:
     def __init__(self, spill: Path, num_perm: int):
         spill.parent.mkdir(parents=True, exist_ok=True)
         self.path, self.num_perm = spill, num_perm
-        self.file = open(spill, "w+b")
+        self.file = open(spill, "w+b")  # noqa: SIM115 (open across appends; close() closes it)
         self.block_rows = max(1, self.BLOCK_BYTES // (4 * num_perm))
         self.block = np.empty((self.block_rows, num_perm), dtype=np.uint32)
         self.fill = self.spilled = 0
@@ -143,14 +144,18 @@ def write_signatures(folder: Path, rank: int, world_size: int, sigs, ids: list[s
     atomic_savez(folder / f"{rank:05d}.npz", **arrays)
 
 
+def _npy_header(f) -> tuple[tuple, bool, np.dtype]:
+    """(shape, fortran_order, dtype) of the .npy stream `f`, left at the start of the data."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(f)
+    return np.lib.format.read_array_header_2_0(f)
+
+
 def read_npz_member_into(path: Path, name: str, out: np.ndarray) -> None:
     """Read an (uncompressed) npz member straight into `out`: no second copy of all signatures."""
     with zipfile.ZipFile(path) as zf, zf.open(f"{name}.npy") as f:
-        version = np.lib.format.read_magic(f)
-        read_header = (
-            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        )
-        shape, fortran, dtype = read_header(f)
+        shape, fortran, dtype = _npy_header(f)
         if shape != out.shape or dtype != out.dtype or fortran:
             raise ValueError(f"{path}:{name} is {dtype}{shape}, expected {out.dtype}{out.shape}")
         view = memoryview(out.reshape(-1).view(np.uint8))
@@ -165,11 +170,7 @@ def read_npz_member_into(path: Path, name: str, out: np.ndarray) -> None:
 def iter_member_rows(path: Path, name: str, chunk_rows: int = 1 << 20):
     """The rows of an (uncompressed) npz member, `chunk_rows` at a time (never the whole array)."""
     with zipfile.ZipFile(path) as zf, zf.open(f"{name}.npy") as f:
-        version = np.lib.format.read_magic(f)
-        read_header = (
-            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        )
-        shape, fortran, dtype = read_header(f)
+        shape, fortran, dtype = _npy_header(f)
         if fortran or not shape:
             raise ValueError(f"{path}:{name} is not a C-ordered array of rows")
         for start in range(0, shape[0], chunk_rows):
@@ -200,13 +201,7 @@ def iter_sig_chunks(files: list[tuple[Path, dict]], num_perm: int, chunk_docs: i
         if meta["num_perm"] != num_perm:
             raise ValueError(f"{path}: num_perm {meta['num_perm']} != {num_perm}; rerun the signature step")
         with zipfile.ZipFile(path) as zf, zf.open("sigs.npy") as f:
-            version = np.lib.format.read_magic(f)
-            read_header = (
-                np.lib.format.read_array_header_1_0
-                if version == (1, 0)
-                else np.lib.format.read_array_header_2_0
-            )
-            shape, fortran, dtype = read_header(f)
+            shape, fortran, dtype = _npy_header(f)
             if fortran or dtype != np.uint32 or shape != (meta["docs"], num_perm):
                 raise ValueError(
                     f"{path}:sigs is {dtype}{shape}, expected uint32({meta['docs']}, {num_perm})"
@@ -233,11 +228,7 @@ def member_data_offset(path: Path, name: str) -> tuple[int, tuple, np.dtype] | N
         if info.compress_type != zipfile.ZIP_STORED:
             return None
         with zf.open(info) as f:
-            version = np.lib.format.read_magic(f)
-            read_header = (
-                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            )
-            shape, fortran, dtype = read_header(f)
+            shape, fortran, dtype = _npy_header(f)
             npy_header = f.tell()  # bytes into the member (magic + header)
     if fortran:
         return None
@@ -258,10 +249,14 @@ class SignatureRowsReader:
         self.files, self.bases, base = [], [], 0
         for path, meta in files:
             if meta["num_perm"] != num_perm:
-                raise ValueError(f"{path}: num_perm {meta['num_perm']} != {num_perm}; rerun the signature step")
+                raise ValueError(
+                    f"{path}: num_perm {meta['num_perm']} != {num_perm}; rerun the signature step"
+                )
             where = member_data_offset(path, "sigs")
             if where is None or where[1] != (meta["docs"], num_perm) or where[2] != np.uint32:
-                raise ValueError(f"{path}:sigs is not an uncompressed uint32({meta['docs']}, {num_perm}) array")
+                raise ValueError(
+                    f"{path}:sigs is not an uncompressed uint32({meta['docs']}, {num_perm}) array"
+                )
             self.files.append((path, where[0]))
             self.bases.append(base)
             base += meta["docs"]

@@ -282,7 +282,8 @@ def bench_accuracy(data: Path, num_perm: int | None = None) -> list[dict]:
     from curation.steps.minhash import MinhashParams, MinhashSigner, shingles
 
     defaults = MinhashParams()
-    num_perm, weights = num_perm or defaults.num_perm, LSH_WEIGHTS[defaults.lsh_tuning]
+    tuning = defaults.lsh_tuning or "recall"  # the default with verification, as decided below
+    num_perm, weights = num_perm or defaults.num_perm, LSH_WEIGHTS[tuning]
 
     pairs = load_jsonl(data / "neardup" / "webis_pairs.jsonl.gz")
     gold = [p["label"] >= 1 for p in pairs]
@@ -330,7 +331,7 @@ def bench_accuracy(data: Path, num_perm: int | None = None) -> list[dict]:
     print(f"\n### (b) Accuracy: {len(pairs)} Webis pairs ({sum(gold)} near-duplicates, label >= 1), "
           f"{len(mrpc)} MRPC paraphrase pairs, {len(synth)} synthetic pairs ({sum(clear)} with word-5-gram "
           f"Jaccard >= 0.85, {sum(low)} below 0.5); {num_perm} perms, LSH bands x rows = datasketch optimum "
-          f"for the threshold ({defaults.lsh_tuning}: weights {weights}), then signature agreement >= threshold\n")  # fmt: skip
+          f"for the threshold ({tuning}: weights {weights}), then signature agreement >= threshold\n")  # fmt: skip
     rows = []
     for r in sorted(results, key=lambda r: -r["webis"][2]):
         rows.append([r["hashing"], r["ngram"], r["min_line_words"], r["short"] or "-", r["threshold"], r["lsh"],

@@ -117,7 +117,7 @@ def _pipeline_child(kind: str, inp: str, run: str, tasks: int, params: dict | No
         from curation.steps.minhash import MinhashParams
 
         barrier = get_op("minhash_dedup").build(
-            MinhashParams(mode=kind, **(params or {})),
+            MinhashParams(**{"mode": kind, **(params or {})}),
             StepContext(run_dir=run_dir, step_id="minhash", tasks=tasks),
         )
         seg = run_dir / "work" / "segments" / "00"
@@ -261,7 +261,7 @@ def _stage_child(run: str, tasks: int, stage: int, params: dict | None = None) -
     logger.remove()
     logging.disable(logging.INFO)
     barrier = get_op("minhash_dedup").build(
-        MinhashParams(mode="sharded", **(params or {})),
+        MinhashParams(**{"mode": "sharded", **(params or {})}),
         StepContext(run_dir=Path(run), step_id="minhash", tasks=tasks),
     )
     pipe, n = barrier.stages[stage]

@@ -1,6 +1,7 @@
 """Band-sharded MinHash clustering: the cluster stage spread over tasks, memory independent of the corpus.
 
-The in-memory path keeps a datasketch index of every document (~4 KB each: ~400 GiB at 100M docs).
+The in-memory path keeps a datasketch index of every document (~16.6 KB each at the default 42 bands:
+~1.5 TiB at 100M docs).
 This path never does:
 
 1. `MinhashBandStage` (`tasks` workers). The (band, part) shares, `bands x parts` in all, are dealt
@@ -29,11 +30,9 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
 from curation.steps._minhash_io import (
-    UNKNOWN_COUNT,
     SignatureRowsReader,
     atomic_savez,
     iter_sig_chunks,
-    read_member,
     read_meta,
     sig_chunk_docs,
     signature_files,
@@ -43,7 +42,9 @@ from curation.steps._minhash_plan import choose_mode, link_bucket, lsh_bands, se
 KEY_BYTES_PER_DOC = 48  # a share's uint64 key + int64 doc, the argsort's int64, sorted copies
 SHARE_BUDGET = 96 << 20  # bytes of keys held at once: parts = ceil(docs * 48 B / budget)
 CAND_BYTES_PER_DOC = 40  # per loaded member, besides its signature: numbers, counts, local indices
-CAND_BYTES = 65536 * (128 * 4 + CAND_BYTES_PER_DOC)  # bucket members loaded at once: 36 MB, any num_perm
+CAND_BYTES = (
+    36 << 20
+)  # bucket members' signatures loaded at once, whatever num_perm (one bigger bucket excepted)
 _MIX = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB], dtype=np.uint64)
 
 
@@ -54,8 +55,9 @@ def key_budget(params) -> int:
 
 
 def cand_batch(num_perm: int) -> int:
-    """Bucket members whose signatures are loaded at once (65,536 at 128 permutations, 34,000 at
-    256): bytes, not members, are fixed, so more permutations cost more passes, not more memory."""
+    """Bucket members whose signatures are loaded at once (68,385 at 128 permutations, 35,478 at
+    256): bytes, not members, are fixed, so more permutations cost more batches, not more memory. A
+    bucket is never cut, so one bucket larger than this is loaded whole."""
     return max(2, CAND_BYTES // (num_perm * 4 + CAND_BYTES_PER_DOC))
 
 
@@ -114,6 +116,7 @@ class MinhashBandStage(PipelineStep):
         if out.exists() and read_meta(out).get("digest") == digest:
             return
         with self.track_time():
+            self._reader = SignatureRowsReader(files, p.num_perm)
             budget = key_budget(p)
             parts, shares = share_plan(docs, bands, budget)
             mine = shares[rank::world_size]
@@ -126,12 +129,12 @@ class MinhashBandStage(PipelineStep):
                     for piece in self._pieces(band, mem, starts, sizes, batch):
                         merged = np.union1d(cand, piece[1])
                         if len(merged) > batch and pending:  # the batch is full: link it
-                            links += self._link_batch(files, pending, cand, rows)
+                            links += self._link_batch(pending, cand, rows)
                             pending, merged = [], np.unique(piece[1])
                         pending.append(piece)
                         cand = merged
                 if pending:
-                    links += self._link_batch(files, pending, cand, rows)
+                    links += self._link_batch(pending, cand, rows)
                 # a pair collides in many bands: deduplicate after every pass, so the links held
                 # stay ~16 B per distinct pair, not per band the pair collided in
                 links = [_unique_pairs(links)]
@@ -184,11 +187,10 @@ class MinhashBandStage(PipelineStep):
             yield band, seg, starts[lo:hi] - starts[lo], sizes[lo:hi]
             lo = hi
 
-    def _link_batch(self, files, pieces, cand: np.ndarray, rows: int) -> list[np.ndarray]:
+    def _link_batch(self, pieces, cand: np.ndarray, rows: int) -> list[np.ndarray]:
         """Load the signatures of `cand` (the batch's members, shared by the bands of a group of
-        shares) through memory maps (only their rows are read), then link every piece's runs."""
-        sigs = SignatureRowsReader(files, self.params.num_perm).take(cand)
-        counts = candidate_counts(files, cand)
+        shares) with positioned reads of their rows only, then link every piece's runs."""
+        sigs, counts = self._reader.take(cand)
         out = []
         for band, mem, starts, sizes in pieces:
             out += self._decide(band, mem, starts, sizes, cand, sigs, counts, rows)
@@ -229,17 +231,3 @@ def _unique_pairs(links: list[np.ndarray]) -> np.ndarray:
     """The distinct (a, b) rows of the link arrays, sorted."""
     pairs = np.concatenate(links) if links else np.zeros((0, 2), dtype=np.int64)
     return np.unique(pairs, axis=0) if len(pairs) else pairs
-
-
-def candidate_counts(files, cand: np.ndarray) -> np.ndarray:
-    """Shingle counts of the candidate docs (sorted global numbers), file by file."""
-    out = np.full(len(cand), UNKNOWN_COUNT, dtype=np.uint32)
-    base = 0
-    for path, meta in files:
-        lo, hi = np.searchsorted(cand, [base, base + meta["docs"]])
-        if hi > lo:
-            c = read_member(path, "counts")
-            if c is not None:
-                out[lo:hi] = c[cand[lo:hi] - base]
-        base += meta["docs"]
-    return out

@@ -3,9 +3,8 @@
 Files under `work/<step_id>/` (each written to a temporary name, then renamed, so a crash never
 leaves a half-written file that a resumed run would trust):
 - `signatures/<rank:05d>.npz`: `sigs` uint32[docs, num_perm], `ids` (UTF-8 bytes) + `id_offsets`,
-  `index` (position in the task's document stream), `counts` (shingles per doc), `meta` (JSON: rank, world_size, docs, num_perm,
-  digest).
-- `signatures/.<rank:05d>.rows.tmp`: a running signature task's rows (`SpilledRows`), deleted when it ends.
+  `index` (position in the task's document stream), `counts` (shingles per doc), `meta` (JSON: rank,
+  world_size, docs, num_perm, digest).
 - `clusters.npz`: `table` int64[clustered docs, 4] = (rank, index, cluster, cluster size), keeper
   first within a cluster; the keeper id of each cluster (`keepers`); `meta` (JSON: clusters,
   clustered_docs, duplicates, docs, digest of the inputs and settings, used to skip a finished stage).
@@ -16,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import zipfile
 from array import array
 from pathlib import Path
@@ -52,18 +52,18 @@ def atomic_savez(path: Path, **arrays) -> None:
 class SpilledRows:
     """A task's signature rows, streamed to disk as they are made.
 
-    Signatures go in blocks of BLOCK_BYTES to a spill file beside the task's signature file
-    (`.<rank>.rows.tmp`, truncated when a rerun of the task opens it), so the task holds one block,
-    not its signatures (1 KB per document at 256 permutations: 244 MiB for a 250k-document task).
-    Ids, positions and shingle counts stay in memory (~90 B per document). Unsigned documents (None
-    rows) are skipped. `close()` deletes the spill file."""
+    Signatures go in blocks of BLOCK_BYTES to an unnamed temporary file in the signature folder, so the
+    task holds one block, not its signatures (1 KB per document at 256 permutations: 244 MiB for a
+    250k-document task). Unnamed, so two attempts of the same task (a requeue while the first still
+    runs) never share it and a killed task leaves nothing behind. Ids, positions and shingle counts stay
+    in memory (~90 B per document). Unsigned documents (None rows) are skipped."""
 
     BLOCK_BYTES = 2 << 20
 
-    def __init__(self, spill: Path, num_perm: int):
-        spill.parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.num_perm = spill, num_perm
-        self.file = open(spill, "w+b")  # noqa: SIM115 (open across appends; close() closes it)
+    def __init__(self, folder: Path, num_perm: int):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder, self.num_perm = folder, num_perm
+        self.file = tempfile.TemporaryFile(dir=folder)  # noqa: SIM115 (kept open; close() closes it)
         self.block_rows = max(1, self.BLOCK_BYTES // (4 * num_perm))
         self.block = np.empty((self.block_rows, num_perm), dtype=np.uint32)
         self.fill = self.spilled = 0
@@ -99,12 +99,11 @@ class SpilledRows:
         for start in range(0, self.spilled, self.block_rows):
             out = np.empty((min(self.block_rows, self.spilled - start), self.num_perm), dtype=np.uint32)
             if self.file.readinto(memoryview(out.reshape(-1).view(np.uint8))) != out.nbytes:
-                raise OSError(f"{self.path}: spill file truncated")
+                raise OSError(f"{self.folder}: signature spill file truncated")
             yield out
 
     def close(self) -> None:
         self.file.close()
-        self.path.unlink(missing_ok=True)
 
 
 def pack_ids(ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -131,8 +130,8 @@ def write_signatures(folder: Path, rank: int, world_size: int, sigs, ids: list[s
         sha.update(np.ascontiguousarray(block).reshape(-1).view(np.uint8))
     for part in (blob, index, counts):
         sha.update(part.tobytes())
-    meta = {"rank": rank, "world_size": world_size, "docs": len(ids), "num_perm": sigs.shape[1],
-            "digest": sha.hexdigest()}  # fmt: skip
+    meta = {"rank": rank, "world_size": world_size, "docs": len(ids), "num_perm": sigs.shape[1]}
+    meta["digest"] = sha.hexdigest()
     arrays = {
         "sigs": sigs,
         "ids": blob,
@@ -239,53 +238,71 @@ def member_data_offset(path: Path, name: str) -> tuple[int, tuple, np.dtype] | N
 
 
 class SignatureRowsReader:
-    """Rows of the signature files by global document number (sorted numbers, many at once), read in
-    place with positioned reads of the needed rows (neighbouring rows in one read): the cost of a fetch
-    is the rows fetched, not the corpus, and nothing stays mapped in the process."""
+    """Signatures and shingle counts of the signature files by global document number (sorted numbers,
+    many at once), read in place with positioned reads of the needed rows (neighbouring rows in one
+    read): the cost of a fetch is the rows fetched, not the corpus. Built once per band task (the zip
+    directories are parsed here, not per fetch); nothing stays open or mapped between fetches."""
 
     GAP_BYTES = 8192  # rows closer than this are read in one call, the rows between them discarded
 
     def __init__(self, files: list[tuple[Path, dict]], num_perm: int):
-        self.files, self.bases, base = [], [], 0
+        self.paths, self.sig_at, self.count_at, self.bases, base = [], [], [], [], 0
         for path, meta in files:
             if meta["num_perm"] != num_perm:
                 raise ValueError(
                     f"{path}: num_perm {meta['num_perm']} != {num_perm}; rerun the signature step"
                 )
-            where = member_data_offset(path, "sigs")
-            if where is None or where[1] != (meta["docs"], num_perm) or where[2] != np.uint32:
+            sigs = member_data_offset(path, "sigs")
+            if sigs is None or sigs[1] != (meta["docs"], num_perm) or sigs[2] != np.uint32:
                 raise ValueError(
                     f"{path}:sigs is not an uncompressed uint32({meta['docs']}, {num_perm}) array"
                 )
-            self.files.append((path, where[0]))
+            counts = member_data_offset(path, "counts") if _has_member(path, "counts") else None
+            if counts is not None and (counts[1] != (meta["docs"],) or counts[2] != np.uint32):
+                raise ValueError(f"{path}:counts is not an uncompressed uint32({meta['docs']}) array")
+            self.paths.append(path)
+            self.sig_at.append(sigs[0])
+            self.count_at.append(None if counts is None else counts[0])  # None: signed by an older version
             self.bases.append(base)
             base += meta["docs"]
         self.bases.append(base)
-        self.num_perm, self.row_bytes = num_perm, 4 * num_perm
+        self.num_perm = num_perm
 
-    def take(self, docs: np.ndarray) -> np.ndarray:
-        """uint32[len(docs), num_perm]: the signatures of `docs` (sorted, distinct global numbers)."""
-        out = np.empty((len(docs), self.num_perm), dtype=np.uint32)
-        gap = max(1, self.GAP_BYTES // self.row_bytes)
-        for (path, offset), lo_base, hi_base in zip(self.files, self.bases, self.bases[1:]):
-            a, b = np.searchsorted(docs, [lo_base, hi_base])
+    def take(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(uint32[len(docs), num_perm] signatures, uint32[len(docs)] shingle counts) of `docs`
+        (sorted, distinct global numbers)."""
+        sigs = np.empty((len(docs), self.num_perm), dtype=np.uint32)
+        counts = np.full(len(docs), UNKNOWN_COUNT, dtype=np.uint32)
+        for i, path in enumerate(self.paths):
+            a, b = np.searchsorted(docs, [self.bases[i], self.bases[i + 1]])
             if b == a:
                 continue
-            rows = docs[a:b] - lo_base
-            cut = np.flatnonzero(np.diff(rows) > gap) + 1  # runs of rows read with one call each
-            runs = np.split(rows, cut)
+            rows = docs[a:b] - self.bases[i]
             with open(path, "rb", buffering=0) as f:
-                fd, pos = f.fileno(), a
-                for run in runs:
-                    first, last = int(run[0]), int(run[-1])
-                    n = last - first + 1
-                    buf = os.pread(fd, n * self.row_bytes, offset + first * self.row_bytes)
-                    if len(buf) != n * self.row_bytes:
-                        raise ValueError(f"{path}:sigs is truncated")
-                    block = np.frombuffer(buf, dtype=np.uint32).reshape(n, self.num_perm)
-                    out[pos : pos + len(run)] = block[run - first]
-                    pos += len(run)
-        return out
+                _read_rows(f.fileno(), path, self.sig_at[i], rows, sigs[a:b])
+                if self.count_at[i] is not None:
+                    _read_rows(f.fileno(), path, self.count_at[i], rows, counts[a:b])
+        return sigs, counts
+
+
+def _has_member(path: Path, name: str) -> bool:
+    with zipfile.ZipFile(path) as zf:
+        return f"{name}.npy" in zf.namelist()
+
+
+def _read_rows(fd: int, path: Path, offset: int, rows: np.ndarray, out: np.ndarray) -> None:
+    """out[k] = row rows[k] of the C-ordered array at byte `offset` of the file (rows sorted)."""
+    row_bytes = out[0].nbytes if len(out) else 0
+    gap = max(1, SignatureRowsReader.GAP_BYTES // max(1, row_bytes))
+    pos = 0
+    for run in np.split(rows, np.flatnonzero(np.diff(rows) > gap) + 1):  # one read per run of rows
+        first, n = int(run[0]), int(run[-1] - run[0]) + 1
+        buf = os.pread(fd, n * row_bytes, offset + first * row_bytes)
+        if len(buf) != n * row_bytes:
+            raise ValueError(f"{path} is truncated")
+        block = np.frombuffer(buf, dtype=out.dtype).reshape(n, *out.shape[1:])
+        out[pos : pos + len(run)] = block[run - first]
+        pos += len(run)
 
 
 def read_member(path: Path, name: str) -> np.ndarray | None:

@@ -25,10 +25,12 @@ LSH_WEIGHTS = {"recall": (0.1, 0.9), "balanced": (0.5, 0.5)}  # (false positive,
 
 def lsh_bands(params) -> tuple[int, int]:
     """(bands, rows): explicit, or datasketch's optimum for threshold and num_perm with the weights of
-    `lsh_tuning` (defaults 0.5, 256, recall -> 42 x 4; balanced -> 42 x 6; 0.8, 128, balanced -> 9 x 13)."""
+    `lsh_tuning` (defaults 0.5, 256, recall -> 42 x 4; balanced -> 42 x 6; 0.8, 128, balanced -> 9 x 13).
+    Unset, it is recall when candidates are verified and balanced when they are merged unchecked."""
     if params.bands is not None:
         return params.bands, params.rows
-    return _optimal_param(params.threshold, params.num_perm, *LSH_WEIGHTS[params.lsh_tuning])
+    tuning = params.lsh_tuning or ("recall" if params.verify else "balanced")
+    return _optimal_param(params.threshold, params.num_perm, *LSH_WEIGHTS[tuning])
 
 
 def memory_estimate(docs: int, bands: int, num_perm: int, id_bytes: int, redis: bool) -> dict[str, int]:

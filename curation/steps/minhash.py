@@ -24,8 +24,9 @@ Parts, so that every shard's signatures exist before any document is judged:
 
 Defaults (threshold 0.5, word 5-grams, min_line_words 4, short docs 0.8, `hashing: fast`, 256
 permutations with recall-weighted bands, 42 x 4) were chosen on Webis/MRPC in bench/minhash.py (Webis
-F1 0.883 averaged over permutation seeds; 128 permutations stay at 0.876); the README has the tables. `hashing: sha1` gives signatures
-bit-identical to datasketch's `MinHash(num_perm, seed)` fed with the same shingles (tested).
+F1 0.883 averaged over permutation seeds; 128 permutations stay at 0.876); the README has the tables.
+`hashing: sha1` gives signatures bit-identical to datasketch's `MinHash(num_perm, seed)` fed with the
+same shingles (tested).
 """
 
 from __future__ import annotations
@@ -84,15 +85,16 @@ class MinhashParams(OpParams):
     )
     bands: int | None = Field(None, ge=2, description="LSH bands (with rows); default: from lsh_tuning")
     rows: int | None = Field(None, ge=1, description="LSH rows per band (with bands)")
-    lsh_tuning: Literal["recall", "balanced"] = Field(
-        "recall",
-        description="bands x rows when not given: datasketch's optimum for threshold and num_perm, with "
-        "false negatives weighted 0.9 ('recall': candidates are verified, a missed pair is lost) or 0.5",
+    lsh_tuning: Literal["recall", "balanced"] | None = Field(
+        None,
+        description="bands x rows when not given: datasketch's optimum for threshold and num_perm with "
+        "false negatives weighted 0.9 ('recall': a verified false candidate costs one comparison, a "
+        "missed pair is lost) or 0.5 ('balanced'); default: recall with verify, balanced without",
     )
     seed: int = Field(1, description="permutation seed (same on every worker)")
     hashing: Hashing = Field(
         "fast",
-        description="shingle hash: 'sha1' (bit-identical to datasketch MinHash) or 'fast' (numpy, ~4x faster)",
+        description="shingle hash: 'sha1' (bit-identical to datasketch MinHash) or 'fast' (numpy, ~3x)",
     )
     short_shingles: int = Field(
         40, ge=0, description="a pair whose smaller doc has fewer shingles needs short_threshold (0: off)"
@@ -184,8 +186,7 @@ class MinhashSignatureStep(BarrierSignature):
         yield from super().run(data, rank, world_size)
 
     def new_rows(self) -> SpilledRows:
-        spill = Path(self.work_dir) / self.subdir / f".{self._rank:05d}.rows.tmp"
-        return SpilledRows(spill, self.params.num_perm)
+        return SpilledRows(Path(self.work_dir) / self.subdir, self.params.num_perm)
 
     def write_rows(self, path: Path, rows: SpilledRows) -> None:
         write_signatures(path.parent, self._rank, self._world_size, rows, rows.ids, rows.index, rows.counts)

@@ -36,8 +36,9 @@ from curation.steps._minhash_io import (
     read_meta,
     sig_chunk_docs,
     signature_files,
+    signatures_digest,
 )
-from curation.steps._minhash_plan import choose_mode, link_bucket, lsh_bands, settings_key, signatures_digest
+from curation.steps._minhash_plan import choose_mode, link_bucket, lsh_bands, settings_key
 
 KEY_BYTES_PER_DOC = 48  # a share's uint64 key + int64 doc, the argsort's int64, sorted copies
 SHARE_BUDGET = 96 << 20  # bytes of keys held at once: parts = ceil(docs * 48 B / budget)

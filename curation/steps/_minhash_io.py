@@ -326,6 +326,11 @@ def signature_files(folder: Path, expected_tasks: int) -> list[tuple[Path, dict]
     return [(f, read_meta(f)) for f in files]
 
 
+def signatures_digest(files: list[tuple[Path, dict]]) -> str:
+    """Identity of a set of signature files (their own digests, in rank order)."""
+    return hashlib.sha1("".join(m["digest"] for _, m in files).encode()).hexdigest()
+
+
 class Signatures:
     """All signatures in one array (preallocated: no concatenation copy) + ids, in rank order."""
 
@@ -353,7 +358,7 @@ class Signatures:
                 pos += n
         self.id_blob = np.concatenate(blobs) if blobs else np.zeros(0, dtype=np.uint8)
         self.id_offsets = np.concatenate(offsets)
-        self.digest = hashlib.sha1("".join(m["digest"] for _, m in files).encode()).hexdigest()
+        self.digest = signatures_digest(files)
 
     def id_bytes(self, i: int) -> bytes:
         return self.id_blob[self.id_offsets[i] : self.id_offsets[i + 1]].tobytes()

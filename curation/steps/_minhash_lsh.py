@@ -28,6 +28,7 @@ from curation.steps._minhash_io import (
     read_member,
     read_meta,
     signature_files,
+    signatures_digest,
 )
 from curation.steps._minhash_plan import (  # noqa: F401 (re-exported: bench and tests import them here)
     FETCH_BATCH,
@@ -42,7 +43,6 @@ from curation.steps._minhash_plan import (  # noqa: F401 (re-exported: bench and
     memory_estimate,
     pair_thresholds,
     settings_key,
-    signatures_digest,
 )
 from curation.steps._minhash_redis import (
     _drop_index,

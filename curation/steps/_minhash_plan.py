@@ -5,8 +5,6 @@ each other.)"""
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 from datasketch.lsh import _optimal_param
 
@@ -98,7 +96,3 @@ def choose_mode(params, files, bands: int) -> str:
     est = memory_estimate(docs, bands, params.num_perm, id_bytes(files, params.num_perm), False)
     return "sharded" if est["total"] > params.memory_budget_mb * 2**20 else "memory"
 
-
-def signatures_digest(files) -> str:
-    """Identity of a set of signature files (their own digests, in rank order)."""
-    return hashlib.sha1("".join(m["digest"] for _, m in files).encode()).hexdigest()

@@ -21,7 +21,7 @@ from datatrove.pipeline.base import PipelineStep
 from pydantic import ConfigDict, Field, field_serializer, model_validator
 
 from curation.registry import OpParams
-from curation.steps._minhash_io import signature_files
+from curation.steps._minhash_io import signature_files, signatures_digest
 from curation.steps._minhash_plan import FETCH_BATCH, lsh_bands
 
 
@@ -135,9 +135,9 @@ class MinhashRedisInsertStage(PipelineStep):
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
         files = signature_files(Path(self.work_dir) / "signatures", self.expected_tasks)
+        digest = signatures_digest(files)
         metas = [m for _, m in files]
         files = [f for f, _ in files]
-        digest = hashlib.sha1("".join(m["digest"] for m in metas).encode()).hexdigest()
         bands, rows = lsh_bands(self.params)
         lsh = make_lsh(self.params, bands, rows, redis_basename(Path(self.work_dir), digest, bands, rows))
         offsets = np.cumsum([0] + [m["docs"] for m in metas])

@@ -67,6 +67,7 @@ class SpilledRows:
         self.block_rows = max(1, self.BLOCK_BYTES // (4 * num_perm))
         self.block = np.empty((self.block_rows, num_perm), dtype=np.uint32)
         self.fill = self.spilled = 0
+        self._sha = hashlib.sha1()  # of the rows' bytes, updated as they are spilled
         self.ids: list[str] = []
         self.index, self.counts = array("q"), array("I")
 
@@ -83,9 +84,16 @@ class SpilledRows:
         self.counts.append(count)
 
     def _spill(self) -> None:
-        self.file.write(self.block[: self.fill].reshape(-1).view(np.uint8))
+        data = self.block[: self.fill].reshape(-1).view(np.uint8)
+        self._sha.update(data)
+        self.file.write(data)
         self.spilled += self.fill
         self.fill = 0
+
+    def sha1(self):
+        """A sha1 object fed with every row's bytes so far (the rows are not read back for it)."""
+        self._spill()
+        return self._sha.copy()
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -98,8 +106,7 @@ class SpilledRows:
         self.file.seek(0)
         for start in range(0, self.spilled, self.block_rows):
             out = np.empty((min(self.block_rows, self.spilled - start), self.num_perm), dtype=np.uint32)
-            if self.file.readinto(memoryview(out.reshape(-1).view(np.uint8))) != out.nbytes:
-                raise OSError(f"{self.folder}: signature spill file truncated")
+            _fill(self.file, out, f"{self.folder}: signature spill file")
             yield out
 
     def close(self) -> None:
@@ -125,9 +132,10 @@ def write_signatures(folder: Path, rank: int, world_size: int, sigs, ids: list[s
     blob, offsets = pack_ids(ids)
     index = np.asarray(positions, dtype=np.int64)
     counts = np.asarray(counts if counts is not None else [UNKNOWN_COUNT] * len(ids), dtype=np.uint32)
-    sha = hashlib.sha1()
-    for block in sigs.blocks() if isinstance(sigs, SpilledRows) else [sigs]:
-        sha.update(np.ascontiguousarray(block).reshape(-1).view(np.uint8))
+    if isinstance(sigs, SpilledRows):
+        sha = sigs.sha1()
+    else:
+        sha = hashlib.sha1(np.ascontiguousarray(sigs).reshape(-1).view(np.uint8))
     for part in (blob, index, counts):
         sha.update(part.tobytes())
     meta = {"rank": rank, "world_size": world_size, "docs": len(ids), "num_perm": sigs.shape[1]}
@@ -151,36 +159,43 @@ def _npy_header(f) -> tuple[tuple, bool, np.dtype]:
     return np.lib.format.read_array_header_2_0(f)
 
 
+def _fill(f, out: np.ndarray, what: str) -> None:
+    """Read exactly out.nbytes from `f` into `out`, 16 MiB at a time (a zip member reads through a
+    temporary bytes object of each call's size)."""
+    view, got = memoryview(out.reshape(-1).view(np.uint8)), 0
+    while got < len(view):
+        n = f.readinto(view[got : got + (16 << 20)])
+        if not n:
+            raise ValueError(f"{what} is truncated")
+        got += n
+
+
+def _check_num_perm(path: Path, meta: dict, num_perm: int) -> None:
+    if meta["num_perm"] != num_perm:
+        raise ValueError(f"{path}: num_perm {meta['num_perm']} != {num_perm}; rerun the signature step")
+
+
 def read_npz_member_into(path: Path, name: str, out: np.ndarray) -> None:
     """Read an (uncompressed) npz member straight into `out`: no second copy of all signatures."""
     with zipfile.ZipFile(path) as zf, zf.open(f"{name}.npy") as f:
         shape, fortran, dtype = _npy_header(f)
         if shape != out.shape or dtype != out.dtype or fortran:
             raise ValueError(f"{path}:{name} is {dtype}{shape}, expected {out.dtype}{out.shape}")
-        view = memoryview(out.reshape(-1).view(np.uint8))
-        got = 0
-        while got < len(view):  # 16 MiB at a time: zipfile reads through a temporary bytes object
-            n = f.readinto(view[got : got + (16 << 20)])
-            if not n:
-                raise ValueError(f"{path}:{name} is truncated")
-            got += n
+        _fill(f, out, f"{path}:{name}")
 
 
-def iter_member_rows(path: Path, name: str, chunk_rows: int = 1 << 20):
-    """The rows of an (uncompressed) npz member, `chunk_rows` at a time (never the whole array)."""
+def iter_member_rows(path: Path, name: str, chunk_rows: int = 1 << 20, expect: tuple | None = None):
+    """The rows of an (uncompressed) npz member, `chunk_rows` at a time (never the whole array).
+    `expect`: (dtype, shape) the member must have."""
     with zipfile.ZipFile(path) as zf, zf.open(f"{name}.npy") as f:
         shape, fortran, dtype = _npy_header(f)
         if fortran or not shape:
             raise ValueError(f"{path}:{name} is not a C-ordered array of rows")
+        if expect is not None and (dtype != expect[0] or shape != expect[1]):
+            raise ValueError(f"{path}:{name} is {dtype}{shape}, expected {np.dtype(expect[0])}{expect[1]}")
         for start in range(0, shape[0], chunk_rows):
             chunk = np.empty((min(chunk_rows, shape[0] - start), *shape[1:]), dtype=dtype)
-            view = memoryview(chunk.reshape(-1).view(np.uint8))
-            got = 0
-            while got < len(view):
-                n = f.readinto(view[got : got + (16 << 20)])
-                if not n:
-                    raise ValueError(f"{path}:{name} is truncated")
-                got += n
+            _fill(f, chunk, f"{path}:{name}")
             yield chunk
 
 
@@ -197,34 +212,19 @@ def iter_sig_chunks(files: list[tuple[Path, dict]], num_perm: int, chunk_docs: i
     signature at once."""
     chunk_docs, base = chunk_docs or sig_chunk_docs(num_perm), 0
     for path, meta in files:
-        if meta["num_perm"] != num_perm:
-            raise ValueError(f"{path}: num_perm {meta['num_perm']} != {num_perm}; rerun the signature step")
-        with zipfile.ZipFile(path) as zf, zf.open("sigs.npy") as f:
-            shape, fortran, dtype = _npy_header(f)
-            if fortran or dtype != np.uint32 or shape != (meta["docs"], num_perm):
-                raise ValueError(
-                    f"{path}:sigs is {dtype}{shape}, expected uint32({meta['docs']}, {num_perm})"
-                )
-            for start in range(0, meta["docs"], chunk_docs):
-                n = min(chunk_docs, meta["docs"] - start)
-                out = np.empty((n, num_perm), dtype=np.uint32)
-                view = memoryview(out.reshape(-1).view(np.uint8))
-                got = 0
-                while got < len(view):
-                    k = f.readinto(view[got:])
-                    if not k:
-                        raise ValueError(f"{path}:sigs is truncated")
-                    got += k
-                yield base + start, out
+        _check_num_perm(path, meta, num_perm)
+        expect = (np.uint32, (meta["docs"], num_perm))
+        for k, chunk in enumerate(iter_member_rows(path, "sigs", chunk_docs, expect)):
+            yield base + k * chunk_docs, chunk
         base += meta["docs"]
 
 
 def member_data_offset(path: Path, name: str) -> tuple[int, tuple, np.dtype] | None:
     """(byte offset of the array data in the file, shape, dtype) of an uncompressed npz member, or None
-    if the member is compressed: its rows can then be read in place, a few at a time."""
+    if the member is missing or compressed: its rows can then be read in place, a few at a time."""
     with zipfile.ZipFile(path) as zf:
-        info = zf.getinfo(f"{name}.npy")
-        if info.compress_type != zipfile.ZIP_STORED:
+        info = zf.NameToInfo.get(f"{name}.npy")
+        if info is None or info.compress_type != zipfile.ZIP_STORED:
             return None
         with zf.open(info) as f:
             shape, fortran, dtype = _npy_header(f)
@@ -248,16 +248,13 @@ class SignatureRowsReader:
     def __init__(self, files: list[tuple[Path, dict]], num_perm: int):
         self.paths, self.sig_at, self.count_at, self.bases, base = [], [], [], [], 0
         for path, meta in files:
-            if meta["num_perm"] != num_perm:
-                raise ValueError(
-                    f"{path}: num_perm {meta['num_perm']} != {num_perm}; rerun the signature step"
-                )
+            _check_num_perm(path, meta, num_perm)
             sigs = member_data_offset(path, "sigs")
             if sigs is None or sigs[1] != (meta["docs"], num_perm) or sigs[2] != np.uint32:
                 raise ValueError(
                     f"{path}:sigs is not an uncompressed uint32({meta['docs']}, {num_perm}) array"
                 )
-            counts = member_data_offset(path, "counts") if _has_member(path, "counts") else None
+            counts = member_data_offset(path, "counts")  # None: signed by an older version (no counts)
             if counts is not None and (counts[1] != (meta["docs"],) or counts[2] != np.uint32):
                 raise ValueError(f"{path}:counts is not an uncompressed uint32({meta['docs']}) array")
             self.paths.append(path)
@@ -283,11 +280,6 @@ class SignatureRowsReader:
                 if self.count_at[i] is not None:
                     _read_rows(f.fileno(), path, self.count_at[i], rows, counts[a:b])
         return sigs, counts
-
-
-def _has_member(path: Path, name: str) -> bool:
-    with zipfile.ZipFile(path) as zf:
-        return f"{name}.npy" in zf.namelist()
 
 
 def _read_rows(fd: int, path: Path, offset: int, rows: np.ndarray, out: np.ndarray) -> None:
@@ -342,10 +334,7 @@ class Signatures:
         self.counts = np.empty(self.docs, dtype=np.uint32)
         blobs, offsets, pos, base = [], [np.zeros(1, dtype=np.int64)], 0, 0
         for path, meta in files:
-            if meta["num_perm"] != num_perm:
-                raise ValueError(
-                    f"{path}: num_perm {meta['num_perm']} != {num_perm}; rerun the signature step"
-                )
+            _check_num_perm(path, meta, num_perm)
             n = meta["docs"]
             read_npz_member_into(path, "sigs", self.sigs[pos : pos + n])
             with np.load(path) as z:

@@ -347,6 +347,10 @@ def run_ablation(cfg: AblationConfig) -> dict:
     results["sample"] = sample_stats
     results["eval_docs"] = {k: len(v) for k, v in eval_docs.items()}
     results["train_tokens_per_s"] = round(sum(r["tokens_per_s"] for _, r in recs) / max(len(recs), 1), 1)
+    from training.repetition import for_ablation  # pool_tokens studies: prediction + A/A tally
+
+    if (rep := for_ablation(cfg, results)) is not None:
+        results["repetition"] = rep
     results["wall_seconds"] = round(time.time() - t_start, 1)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     plot_results(results, out / "loss_vs_tokens.png")

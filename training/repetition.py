@@ -166,4 +166,6 @@ def for_ablation(cfg, results: dict) -> dict | None:
     pools = {n: v.pool_tokens for n, v in cfg.variants.items() if v.pool_tokens}
     if not pools:
         return None
-    return repetition_report(results, pools, param_count(cfg.model, cfg.vocab_size or get_preset(cfg.model).vocab_size))
+    return repetition_report(
+        results, pools, param_count(cfg.model, cfg.vocab_size or get_preset(cfg.model).vocab_size)
+    )

@@ -111,7 +111,10 @@ def size_file(scale: dict, size: int, first_out: Path | None, first_cfg=None) ->
             folder = runs[v.run] if v.run in runs else Path(v.run) if v.run else first_out / "runs" / k
             runs[k] = folder
         d["variants"] = {
-            k: {**{f: x for f, x in (base["variants"][k] or {}).items() if f not in ("recipe", "run")}, "run": str(r)}
+            k: {
+                **{f: x for f, x in (base["variants"][k] or {}).items() if f not in ("recipe", "run")},
+                "run": str(r),
+            }
             for k, r in runs.items()
         }
     return d, n
@@ -119,10 +122,10 @@ def size_file(scale: dict, size: int, first_out: Path | None, first_cfg=None) ->
 
 def run_scale(path: str | Path, out: str | None = None, workers: int | None = None) -> dict:
     """Both sizes' ablations, then `transfer[]`; writes <out>/results.json and returns it."""
+    import yaml
+
     from training.ablate import run_ablation
     from training.transfer import transfer
-
-    import yaml
 
     t0 = time.time()
     scale = load_scale(path, out)
@@ -133,26 +136,39 @@ def run_scale(path: str | Path, out: str | None = None, workers: int | None = No
         d, n = size_file(scale, i, first_out, first_cfg)
         params[preset] = n
         f = root / f"{preset}.yaml"  # the resolved per-size ablation file: rerunnable on its own
-        f.write_text(f"# generated from {scale['path']} by training/scale_ablate.py\n" + yaml.safe_dump(d, sort_keys=False))
+        f.write_text(
+            f"# generated from {scale['path']} by training/scale_ablate.py\n"
+            + yaml.safe_dump(d, sort_keys=False)
+        )
         cfg = load_ablation(f)
         if workers:
             cfg.workers = workers
-        _log(f"{preset}: {n / 1e6:.2f}M params, budgets {cfg.budgets} ({len(cfg.variants)} variants x {len(cfg.seeds)} seeds)")
+        _log(
+            f"{preset}: {n / 1e6:.2f}M params, budgets {cfg.budgets} ({len(cfg.variants)} variants x {len(cfg.seeds)} seeds)"
+        )
         per_size[preset] = run_ablation(cfg)
         if first_cfg is None:
             first_out, first_cfg = Path(cfg.out), cfg
-    evals = per_size[scale["sizes"][0]]["evals"]
+    evals = list(per_size[scale["sizes"][0]]["evals"])  # names (a list, or evals.<name> in newer files)
+    rows = transfer(per_size, scale["sizes"], evals)
+    for p, r in per_size.items():  # each size's results.json carries the table too (the dashboard's view)
+        r["transfer"] = rows
+        (root / p / "results.json").write_text(json.dumps(r, indent=2) + "\n")
     res = {
         "schema": 2,
         "kind": "scale",
         "name": scale["base"].get("name"),
         "sizes": {
-            p: {"params": params[p], "budgets": per_size[p]["budgets"], "results": str(root / p / "results.json")}
+            p: {
+                "params": params[p],
+                "budgets": per_size[p]["budgets"],
+                "results": str(root / p / "results.json"),
+            }
             for p in scale["sizes"]
         },
         "tokens_per_param": scale["tokens_per_param"],
         "evals": evals,
-        "transfer": transfer(per_size, scale["sizes"], evals),
+        "transfer": rows,
         "transfer_method": "Kendall tau-b and decision agreement (share of variant pairs ordered alike) of the "
         "seed-mean bpb rankings at each size's top budget (same tokens per parameter); ci95: percentile "
         "bootstrap resampling seeds independently per size (training/transfer.py)",
@@ -166,8 +182,9 @@ def run_scale(path: str | Path, out: str | None = None, workers: int | None = No
 def summary_lines(res: dict) -> list[str]:
     """The CLI's table: one line per eval domain."""
     small, large = list(res["sizes"])
-    lines = [f"rank agreement {small} ({res['sizes'][small]['params'] / 1e6:.2f}M) vs {large} "
-             f"({res['sizes'][large]['params'] / 1e6:.2f}M) at {res['tokens_per_param'][-1]:g} tokens/param:"]  # fmt: skip
+    head = f"rank agreement {small} ({res['sizes'][small]['params'] / 1e6:.2f}M) vs {large} "
+    head += f"({res['sizes'][large]['params'] / 1e6:.2f}M) at {res['tokens_per_param'][-1]:g} tokens/param:"
+    lines = [head]
     for r in res["transfer"]:
         ci = r["ci95"]
         ci_s = f"[{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else "[n/a]"

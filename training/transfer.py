@@ -111,7 +111,11 @@ def scores_at(variants: dict, ev: str, tokens: int) -> dict[str, dict[int, float
     """{variant: {seed: bpb on `ev` at `tokens`}} from results.json `variants` (contract points)."""
     out: dict[str, dict[int, float]] = {}
     for name, v in variants.items():
-        row = {p["seed"]: p["bpb"][ev] for p in v["points"] if p["tokens"] == tokens and p["bpb"].get(ev) is not None}
+        row = {
+            p["seed"]: p["bpb"][ev]
+            for p in v["points"]
+            if p["tokens"] == tokens and p["bpb"].get(ev) is not None
+        }
         if row:
             out[name] = row
     return out

@@ -118,7 +118,11 @@ def write_synthetic_scale_study(folder: str | Path) -> dict:
     sizes = {}
     for i, size in enumerate(("micro", "tiny")):
         res = write_synthetic_ablation(folder / size, seed=i)
-        sizes[size] = {"params": 463424 * 3**i, "budgets": res["budgets"], "results": str(folder / size / "results.json")}
+        sizes[size] = {
+            "params": 463424 * 3**i,
+            "budgets": res["budgets"],
+            "results": str(folder / size / "results.json"),
+        }
     top = {"schema": 2, "kind": "scale", "name": "scale", "sizes": sizes, "tokens_per_param": [0.05, 0.1],
            "evals": EVALS, "transfer": res["transfer"], "wall_seconds": 900.0}  # fmt: skip
     (folder / "results.json").write_text(json.dumps(top, indent=2) + "\n")

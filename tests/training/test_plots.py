@@ -10,9 +10,13 @@ def _results():
     def pts(level, evs):
         return [{"tokens": t, "seed": s, "epochs": t / 4096, "bpb": {e: level + 1 / t + s * 0.01 for e in evs}}
                 for t in (1024, 2048, 8192) for s in (0, 1)]  # fmt: skip
+
     return {
         "evals": {"en": {"docs": 40}, "code": {"docs": 41}},  # newer files: evals.<name>
-        "variants": {"raw": {"points": pts(3.0, ["en", "code"])}, "only_code": {"points": pts(2.5, ["code"])}},
+        "variants": {
+            "raw": {"points": pts(3.0, ["en", "code"])},
+            "only_code": {"points": pts(2.5, ["code"])},
+        },
     }
 
 

@@ -41,9 +41,11 @@ def test_fresh_data_is_worth_one_and_the_parameter_term_lowers_worth():
 
 def _variants(fresh: list[float], rep: list[float], tokens=(1000, 4000), pool=2000) -> dict:
     """fresh/rep bpb per seed (same at every budget); rep repeats past `pool` tokens."""
+
     def pts(vals, pooled):
         return [{"tokens": t, "seed": s, "epochs": t / pool if pooled else 0.1, "bpb": {"en": x + t * 0}}
                 for t in tokens for s, x in enumerate(vals)]  # fmt: skip
+
     return {"fresh": {"points": pts(fresh, False)}, "rep": {"points": pts(rep, True)}}
 
 

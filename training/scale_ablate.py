@@ -120,14 +120,42 @@ def size_file(scale: dict, size: int, first_out: Path | None, first_cfg=None) ->
     return d, n
 
 
-def run_scale(path: str | Path, out: str | None = None, workers: int | None = None) -> dict:
-    """Both sizes' ablations, then `transfer[]`; writes <out>/results.json and returns it."""
+def _load_size(d: dict, f: Path, scale: dict):
+    """Write one size's ablation file and load it; its errors name the scale file, not the generated one."""
     import yaml
 
+    f.parent.mkdir(parents=True, exist_ok=True)
+    head = f"# generated from {scale['path']} by training/scale_ablate.py\n"
+    f.write_text(head + yaml.safe_dump(d, sort_keys=False))
+    try:
+        return load_ablation(f)
+    except ConfigError as e:
+        raise ConfigError(str(e).replace(str(f), f"{scale['path']} (size {d['model']})")) from None
+
+
+def check_scale(path: str | Path, out: str | None = None) -> list:
+    """Both sizes' ablation configs, validated before anything runs (in a scratch folder)."""
+    import tempfile
+
+    scale = load_scale(path, out)
+    cfgs, first_out, first_cfg = [], None, None
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, preset in enumerate(scale["sizes"]):
+            d, _ = size_file(scale, i, first_out, first_cfg)
+            cfg = _load_size(d, Path(tmp) / f"{preset}.yaml", scale)
+            cfgs.append(cfg)
+            if first_cfg is None:
+                first_out, first_cfg = Path(cfg.out), cfg
+    return cfgs
+
+
+def run_scale(path: str | Path, out: str | None = None, workers: int | None = None) -> dict:
+    """Both sizes' ablations, then `transfer[]`; writes <out>/results.json and returns it."""
     from training.ablate import run_ablation
     from training.transfer import transfer
 
     t0 = time.time()
+    check_scale(path, out)  # a mistake in either size fails now, not after the first size has trained
     scale = load_scale(path, out)
     root = Path(scale["out"])
     root.mkdir(parents=True, exist_ok=True)
@@ -135,12 +163,7 @@ def run_scale(path: str | Path, out: str | None = None, workers: int | None = No
     for i, preset in enumerate(scale["sizes"]):
         d, n = size_file(scale, i, first_out, first_cfg)
         params[preset] = n
-        f = root / f"{preset}.yaml"  # the resolved per-size ablation file: rerunnable on its own
-        f.write_text(
-            f"# generated from {scale['path']} by training/scale_ablate.py\n"
-            + yaml.safe_dump(d, sort_keys=False)
-        )
-        cfg = load_ablation(f)
+        cfg = _load_size(d, root / f"{preset}.yaml", scale)  # the per-size file: rerunnable on its own
         if workers:
             cfg.workers = workers
         _log(
@@ -200,10 +223,12 @@ def cmd_scale_ablate(args) -> int:
     if getattr(args, "budgets", None):
         raise ConfigError("--budgets: a scale file sets tokens_per_param instead (edit the file)")
     if getattr(args, "dry_run", False):
-        scale = load_scale(args.config, args.out)
-        for i, preset in enumerate(scale["sizes"]):
-            d, n = size_file(scale, i, Path(scale["out"]) / scale["sizes"][0], None)
-            print(f"{preset}: {n:,} params, budgets {d['budgets']}")
+        from training.model import get_preset
+
+        for cfg in check_scale(args.config, args.out):
+            n = param_count(cfg.model, cfg.vocab_size or get_preset(cfg.model).vocab_size)
+            runs = len(cfg.variants) * len(cfg.seeds)
+            print(f"{cfg.model}: {n:,} params, budgets {cfg.budgets}, {runs} training runs")
         return 0
     res = run_scale(args.config, args.out, args.workers)
     for line in summary_lines(res):

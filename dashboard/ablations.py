@@ -218,8 +218,8 @@ def transfer_frame(results: dict) -> pd.DataFrame:
                 "tau_ci95": "n/a" if not ci else f"[{ci[0]:+.2f}, {ci[1]:+.2f}]",
                 "decision_agreement": r.get("decision_agreement"),
                 "variants": r.get("variants"),
-                f"ranking ({small})": " < ".join((r.get("ranking") or {}).get(small, [])),
-                f"ranking ({large})": " < ".join((r.get("ranking") or {}).get(large, [])),
+                f"ranking, best first ({small})": " < ".join((r.get("ranking") or {}).get(small, [])),
+                f"ranking, best first ({large})": " < ".join((r.get("ranking") or {}).get(large, [])),
             }
         )
     return pd.DataFrame(rows)

@@ -214,7 +214,7 @@ def summary_lines(res: dict) -> list[str]:
         tau = "n/a" if r["kendall_tau"] is None else f"{r['kendall_tau']:+.2f}"
         agree = "n/a" if r["decision_agreement"] is None else f"{r['decision_agreement']:.0%}"
         lines.append(f"  {r['eval']}: Kendall tau {tau} {ci_s}, decisions agreeing {agree} "
-                     f"({r['variants']} variants; {small}: {' < '.join(r['ranking'][small])}; "
+                     f"({r['variants']} variants, best first; {small}: {' < '.join(r['ranking'][small])}; "
                      f"{large}: {' < '.join(r['ranking'][large])})")  # fmt: skip
     return lines
 

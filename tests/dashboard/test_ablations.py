@@ -45,7 +45,7 @@ def test_transfer_frame_shows_tau_interval_and_both_rankings(ablation_dir):
     tf = ablations.transfer_frame(load_results(ablation_dir))
     assert list(tf["eval"]) == ["en_prose", "tech_docs", "multilingual"]
     assert tf.loc[0, "tau_ci95"] == "[-0.33, +1.00]" and tf.loc[0, "sizes"] == "micro → tiny"
-    assert tf.loc[0, "ranking (tiny)"] == "roots < roots+dedup < baseline"
+    assert tf.loc[0, "ranking, best first (tiny)"] == "roots < roots+dedup < baseline"
 
 
 def test_old_files_render_without_the_new_parts(tmp_path):

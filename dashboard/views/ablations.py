@@ -99,7 +99,7 @@ else:
         },
     )
     st.caption("Out of pool: the domain's text comes from sources that never enter the training sample.")
-if not (tf := ablations.transfer_frame(results)).empty:
+if scale is None and not (tf := ablations.transfer_frame(results)).empty:  # a scale folder showed it above
     st.subheader("Rank agreement across model sizes")
     st.dataframe(tf, hide_index=True, width="stretch")
 

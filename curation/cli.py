@@ -257,6 +257,12 @@ def cmd_run(args) -> int:
     if not summary["invariant"]["ok"]:
         con.print("[red]the ledger does not balance: documents were lost; see the problems above[/red]")
         return 1
+    from curation.outcome import empty_run_problem
+
+    empty = empty_run_problem(summary, str(result.path))
+    if empty and not recipe.output.allow_empty:
+        print(f"error: {empty} (set output.allow_empty: true if that is intended)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -281,7 +287,8 @@ def register_cli(sub) -> None:
     p = sub.add_parser("run", help="run a recipe into its run folder (resumable)", epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("recipe", help="recipe YAML file")
-    p.add_argument("--limit", type=int, help="read at most N documents (split evenly over tasks)")
+    p.add_argument("--limit", type=int, help="read at most N input records, readable or rejected (split evenly "
+                   "over tasks)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved recipe and the plan, run nothing")
     p.add_argument("--force", action="store_true", help="discard an existing run folder and start over")
     p.add_argument("--output", help="override output.path (the run folder)")

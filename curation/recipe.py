@@ -32,6 +32,8 @@ class OutputConfig(BaseModel):
     max_shard_docs: int | None = Field(100_000, ge=1, description="start a new shard after this many docs")
     max_shard_bytes: int | None = Field(None, ge=1, description="start a new shard after this many text bytes")
     keep_removed: bool = Field(False, description="write removed documents to removed/<step>/")
+    allow_empty: bool = Field(False, description="a run that keeps no document (or rejects every record) "
+                              "exits 0; by default it exits 1 with what removed or rejected them")
 
 
 class Step(BaseModel):
@@ -70,9 +72,10 @@ class Recipe(BaseModel):
         return yaml.safe_dump(self.resolved(), sort_keys=False, allow_unicode=True)
 
     def fingerprint(self) -> str:
-        """Identity of what the run computes (workers excluded: they don't change the output)."""
+        """Identity of what the run computes (workers and allow_empty excluded: they don't change the output)."""
         data = self.resolved()
         data["executor"] = {k: v for k, v in data["executor"].items() if k != "workers"}
+        data["output"] = {k: v for k, v in data["output"].items() if k != "allow_empty"}  # how it ends, not what
         return hashlib.sha256(yaml.safe_dump(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

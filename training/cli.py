@@ -154,7 +154,8 @@ def cmd_eval(args) -> int:
     out = Path(args.out) if args.out else None
     if plain:
         rec = evaluate_checkpoint(
-            args.checkpoint, plain, out=out, max_tokens=args.max_tokens, device=args.device
+            args.checkpoint, plain, out=out, max_tokens=args.max_tokens, device=args.device,
+            allow_overlap=args.allow_overlap,
         )
     if chat:
         sets = {**(rec["eval_sets"] if plain else {}),
@@ -162,8 +163,10 @@ def cmd_eval(args) -> int:
         ckpt = checkpoint_dir(args.checkpoint)
         rec = write_eval_json(out or ckpt / "eval.json", checkpoint=str(ckpt), eval_sets=sets)
     for name, r in rec["eval_sets"].items():
+        bad = (r.get("bad_lines") or {}).get("count")
         print(
-            f"{name}: loss {r['loss']:.4f} nats/token, {r['bpb']:.4f} bits/byte ({r['tokens']:,} tokens, {r['docs']} docs)"
+            f"{name}: loss {r['loss']:.4f} nats/token, {r['bpb']:.4f} bits/byte ({r['tokens']:,} tokens, {r['docs']} docs"
+            + (f"; {bad:,} unreadable lines set aside" if bad else "") + ")"
         )
     return 0
 
@@ -259,7 +262,15 @@ def register_cli(subparsers) -> None:
         "--data", action="append", required=True, help="eval set: .jsonl, .jsonl.gz or .txt (repeatable)"
     )
     p.add_argument("--out", help="eval.json path (default CHECKPOINT/eval.json)")
-    p.add_argument("--max-tokens", type=int, help="cap per eval set (whole documents in file order)")
+    p.add_argument(
+        "--max-tokens", type=int, help="cap per eval set: whole documents sampled across the file (by id hash)"
+    )
+    p.add_argument(
+        "--allow-overlap",
+        action="store_true",
+        help="evaluate even when eval documents are in the checkpoint's training data (by id or exact text): "
+        "warn and report it in eval.json instead of refusing",
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=_guard(cmd_eval))
 

@@ -30,6 +30,8 @@ def empty_run_problem(summary: dict, run_dir: str = "RUN") -> str | None:
     steps = [s for s in summary["steps"] if s["removed"]]
     biggest = max(steps, key=lambda s: s["removed"]) if steps else None
     cause = (
-        f"; {biggest['name']} removed {biggest['removed']:,} ({_top(biggest['removed_by_reason'])})" if biggest else ""
+        f"; {biggest['name']} removed {biggest['removed']:,} ({_top(biggest['removed_by_reason'])})"
+        if biggest
+        else ""
     )
     return f"the run kept no documents of {records:,} input records ({rejected:,} rejected){cause}"

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from curation.errors import RecipeError
 from curation.executors.base import ExecutorConfig, all_executors
+from curation.recipe_langs import check_languages
 from curation.recipe_yaml import MAX_DEPTH, KeyPath, key_str, load_yaml
 from curation.registry import InputParams, OpParams, all_readers, get_op
 
@@ -316,7 +317,7 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
         raise ctx.error(("input", "format"), f"unknown input format {fmt!r}{_suggest(fmt, readers)}; known: {', '.join(readers)}")
     inp = _validate_model(readers[fmt].params, raw_input, ("input",), ctx)
 
-    steps, counts = [], {}
+    steps, counts, paths = [], {}, []
     for op_name, params, path in _step_items(data.get("steps"), ctx):
         try:
             op = get_op(op_name)
@@ -325,6 +326,8 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
         counts[op_name] = counts.get(op_name, 0) + 1
         step_id = op_name if counts[op_name] == 1 else f"{op_name}_{counts[op_name]}"
         steps.append(Step(op=op_name, id=step_id, params=_validate_model(op.params, params, path + (op_name,), ctx)))
+        paths.append(path + (op_name,))
+    check_languages(list(zip(steps, paths)), ctx)  # every language code a step names (recipe_langs.py)
 
     output = _validate_model(OutputConfig, data.get("output"), ("output",), ctx)
     if output.path is None:

@@ -109,10 +109,11 @@ class RecordLimitReached(BaseException):
 
 
 def input_path(reader, source: str) -> str:
-    """A rejected record's file as the user gave it (the input folder joined with the file's path in it),
-    not the bare name datatrove passes around for a single-file input."""
+    """A rejected record's file: for a single-file input, the path the recipe gave (datatrove passes the
+    bare file name around, which says nothing in a folder of many runs' inputs); for a folder or glob,
+    the path relative to the input root, as datatrove gives it."""
     folder = getattr(getattr(reader, "data_folder", None), "path", None)
-    if not folder or not isinstance(source, str) or source.startswith(("/", folder)):
+    if not folder or source != getattr(reader, "glob_pattern", None):
         return source
     return f"{folder.rstrip('/')}/{source}"
 
@@ -134,8 +135,8 @@ class RejectingReaderMixin:
         self.stat_update("rejected")
         write_rejected(self, {"source": input_path(self, source), "line": line, "error": error, "raw": raw,
                               "offset": offset})
-        self._records = getattr(self, "_records", 0) + 1
-        if 0 < getattr(self, "_record_limit", -1) <= self._records:
+        self._records_read = getattr(self, "_records_read", 0) + 1
+        if 0 < getattr(self, "_limit_records", -1) <= self._records_read:
             raise RecordLimitReached
 
     def read_files_shard(self, shard):
@@ -144,7 +145,7 @@ class RejectingReaderMixin:
         if self.limit == -1:
             yield from super().read_files_shard(shard)
             return
-        self._record_limit, self._records = self.limit, 0
+        self._limit_records, self._records_read = self.limit, 0
         with tqdm(total=self.limit, desc="Document progress", unit="doc", disable=not self.doc_progress) as bar:
             for filepath in shard:
                 self.stat_update("input_files")
@@ -154,15 +155,15 @@ class RejectingReaderMixin:
                         yield doc
                         bar.update()
                         ndocs += 1
-                        self._records += 1
-                        if self._records >= self.limit:
+                        self._records_read += 1
+                        if self._records_read >= self.limit:
                             break
                 except RecordLimitReached:  # reject() counted the record that reached the limit
                     pass
                 self.stat_update("documents", value=ndocs, unit="input_file")
-                if self._records >= self.limit:
+                if self._records_read >= self.limit:
                     break
-        self._record_limit = -1
+        self._limit_records = -1
 
     def get_document_from_dict(self, data, source_file: str, id_in_file):
         if not isinstance(data, dict):

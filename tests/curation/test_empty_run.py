@@ -39,7 +39,9 @@ def test_a_run_that_rejects_every_record_exits_1_and_says_why(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "every one of the 40 input records was rejected (40 x missing text field 'body')" in err
     assert "output.allow_empty: true" in err
-    rejected = [json.loads(x) for x in next((tmp_path / "run" / "rejected").glob("*.jsonl")).read_text().splitlines()]
+    rejected = [
+        json.loads(x) for x in next((tmp_path / "run" / "rejected").glob("*.jsonl")).read_text().splitlines()
+    ]
     assert rejected[0]["source"] == str(tmp_path / "in" / "docs.jsonl.gz")  # the path, not "docs.jsonl.gz"
 
 
@@ -47,8 +49,9 @@ def test_a_run_that_keeps_nothing_exits_1_unless_allowed(tmp_path, capsys):
     (tmp_path / "in").mkdir()
     _write(tmp_path / "in" / "docs.jsonl.gz", _docs(10))
     assert main(["run", _recipe(tmp_path, keep="fy"), "--no-progress"]) == 1
-    assert "kept no documents of 10 input records (0 rejected); language_id removed 10 (lang_not_kept 10)" in (
-        capsys.readouterr().err
+    assert (
+        "kept no documents of 10 input records (0 rejected); language_id removed 10 (lang_not_kept 10)"
+        in (capsys.readouterr().err)
     )
     # allow_empty does not change what the run computes: the finished run is reused, and it exits 0
     assert main(["run", _recipe(tmp_path, keep="fy", extra=", allow_empty: true"), "--no-progress"]) == 0

@@ -22,10 +22,10 @@ EPILOGS = {
   curate tokenize runs/sample --vocab-size 4096 --val-fraction 0.02
   curate tokenize runs/b --tokenizer runs/a/tokenizer   reuse another run's tokenizer""",
     "train": """examples:
-  curate train recipes/train/tiny.yaml              keys: see training/train.py TrainConfig
+  curate train recipes/train/tiny.yaml              the example config below
+  curate train recipes/train/tiny.yaml --dry-run    every key with its value (defaults filled in)
   curate train recipes/train/tiny.yaml --set model=small --set tokens=5000000
   curate train recipes/train/tiny.yaml --max-minutes 5   stop at 5 minutes: checkpoint, then evaluate
-  curate train recipes/train/tiny.yaml --dry-run    print the resolved config and exit
 
 fine-tuning on chat shards (`curate tokenize RUN --tokenizer CKPT` on a run with messages):
   data: runs/instructions/tokenized
@@ -239,7 +239,7 @@ def register_cli(subparsers) -> None:
         epilog=_train_epilog(),
         formatter_class=fmt,
     )
-    p.add_argument("config", help="train config YAML (training/train.py TrainConfig)")
+    p.add_argument("config", help="train config YAML (the example below; --dry-run prints every key)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument(
@@ -280,7 +280,9 @@ def register_cli(subparsers) -> None:
         epilog=EPILOGS["ablate"],
         formatter_class=fmt,
     )
-    p.add_argument("config", help="ablation YAML (training/ablation_config.py)")
+    p.add_argument(
+        "config", help="ablation YAML, e.g. recipes/ablations/demo.yaml (--dry-run prints every key with its value)"
+    )
     p.add_argument("--out", help="output folder (default: the config's `out`, else runs/ablations/<name>)")
     p.add_argument(
         "--dry-run", action="store_true", help="print the resolved config and the grid size, run nothing"

@@ -51,3 +51,12 @@ def test_example_config_ships_loads_and_is_in_help(capsys):
         main(["train", "--help"])
     out = capsys.readouterr().out
     assert "recipes/train/tiny.yaml:" in out and "max_minutes:" in out and "--max-minutes" in out
+
+
+def test_help_points_at_commands_not_at_source_files(capsys):
+    for cmd in ("train", "ablate", "tokenize", "eval"):
+        with pytest.raises(SystemExit):
+            main([cmd, "--help"])
+        out = capsys.readouterr().out
+        assert "training/train.py" not in out and "ablation_config.py" not in out, cmd
+    assert "TrainConfig" not in EXAMPLE_TRAIN_CONFIG.read_text()

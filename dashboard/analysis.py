@@ -165,8 +165,10 @@ def histogram(
     """Weighted histogram of one metric split by outcome (`outcome_labels` for `step` and this metric),
     pre-binned so charts stay small.
 
-    The range is the 0.5th..99.5th percentile (widened to `include`, e.g. the thresholds); values
-    outside fall in the edge bins. Columns: start, end, outcome, docs.
+    The range is the 0.5th..99.5th percentile, widened to `include` (e.g. the thresholds) that lie
+    within one such span of it: a limit far past the data (ROOTS' max_words 100,000 on documents of a
+    few hundred words) would squeeze every document into one bar, so it is left out (the page says
+    so). Values outside fall in the edge bins. Columns: start, end, outcome, docs.
     """
     values = pd.to_numeric(frame[metric], errors="coerce") if metric in frame else pd.Series(dtype=float)
     ok = values.notna() & np.isfinite(values)
@@ -174,8 +176,10 @@ def histogram(
         return pd.DataFrame(columns=["start", "end", "outcome", "docs"])
     v = values[ok]
     lo, hi = float(v.quantile(0.005)), float(v.quantile(0.995))
+    span = (hi - lo) or abs(hi) or 1.0
     for x in include or []:
-        lo, hi = min(lo, x), max(hi, x)
+        if lo - span <= x <= hi + span:
+            lo, hi = min(lo, x), max(hi, x)
     if hi <= lo:
         hi = lo + 1.0
     edges = np.linspace(lo, hi, bins + 1)

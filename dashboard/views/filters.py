@@ -222,6 +222,12 @@ for metric in shown:
                 for (s, k), v in new_values.items()
                 if abs(v - applies[(s, k)][1]) > 1e-12
             ]
+            if not hist.empty:  # limits far past the data are not drawn (they would squash the bars)
+                x_lo, x_hi = float(hist["start"].min()), float(hist["end"].max())
+                off = sorted({f"{r['what']} {r['x']:g}" for r in rule_rows if not x_lo <= r["x"] <= x_hi})
+                rule_rows = [r for r in rule_rows if x_lo <= r["x"] <= x_hi]
+                if off:
+                    st.caption(f"Off the chart (far past the data, {x_lo:.4g}–{x_hi:.4g}): {', '.join(off)}")
             if rule_rows:
                 rules_df = pd.DataFrame(rule_rows)
                 rules_df["kind"] = rules_df["what"].map(

@@ -44,6 +44,7 @@ fine-tuning on chat shards (`curate tokenize RUN --tokenizer CKPT` on a run with
 }
 
 
+MIN_VALIDATION_DOCS = 10  # fewer: one document's loss stands for the split (the demo run once had 1)
 EXAMPLE_TRAIN_CONFIG = Path(__file__).resolve().parents[1] / "recipes" / "train" / "tiny.yaml"
 
 
@@ -96,9 +97,10 @@ def cmd_tokenize(args) -> int:
     if args.tokenizer and not tok.exists():
         raise ConfigError(f"tokenizer not found: {tok}")
     if not args.tokenizer and (args.retrain or not (tok / "tokenizer.json").exists()):
-        print(
-            f"training a byte-level BPE (vocab {args.vocab_size}) on ~{args.sample_bytes / 1e6:.0f} MB of {run_dir}"
-        )
+        from training.data import run_bytes
+
+        size = min(args.sample_bytes, run_bytes(run_dir))  # a 0.45 MB run is not "~20 MB"
+        print(f"training a byte-level BPE (vocab {args.vocab_size}) on ~{size / 1e6:.2g} MB of {run_dir}")
         texts = chat_texts(run_dir, args.sample_bytes) if chat else sample_run(run_dir, args.sample_bytes)
         save_tokenizer(train_bpe(texts, args.vocab_size), tok)
     if chat:
@@ -108,6 +110,13 @@ def cmd_tokenize(args) -> int:
     for split, s in index["splits"].items():
         print(
             f"{split}: {s['docs']:,} docs, {s['tokens']:,} tokens, {s['bytes'] / max(s['tokens'], 1):.2f} bytes/token"
+        )
+    n_val = index["splits"]["validation"]["docs"]
+    if n_val < MIN_VALIDATION_DOCS:
+        print(
+            f"note: the validation split holds {n_val} document(s) (--val-fraction {args.val_fraction:g} of a small "
+            f"run): its loss is noise; a larger --val-fraction, or eval_sets in the train config, measure better",
+            file=sys.stderr,
         )
     print(f"wrote {Path(args.out) if args.out else run_dir / 'tokenized'}/index.json (tokenizer {tok})")
     return 0

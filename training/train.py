@@ -16,7 +16,8 @@ non-overlapping windows of the train split in a fresh seeded order every epoch, 
 than the data repeats it, and `epochs` says how often. Writes to `out_dir`:
 
     metrics.jsonl      {"step", "tokens", "loss", "lr", "tokens_per_s", "epochs", "elapsed_s"} every log_every steps
-    eval.json          validation-split loss + loss/bpb per eval set (training/evaluate.py), metric_version;
+    eval.json          validation-split loss + loss/bpb per eval set (training/evaluate.py), metric_version,
+                       eval_overlap (eval documents found in the train split, training/overlap.py);
                        with `branch_tokens`: "budgets": [{"tokens", "steps", "epochs", "validation", "eval_sets"}]
     checkpoint/        config.json + model.safetensors + tokenizer + train_state.json (+ optimizer.pt when resumable)
 """

@@ -177,6 +177,15 @@ def _hash_sample(
             return
 
 
+def set_name(path: str | Path) -> str:
+    """Eval set name from its path: `heldout.jsonl.gz` -> `heldout`."""
+    name = Path(path).name
+    for suffix in (".jsonl.gz", ".jsonl", ".txt"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def read_eval_set(path: str | Path, max_docs: int | None = None, bad: list[str] | None = None) -> list[dict]:
     """An eval set as a list of `{"text", "id"}`: .jsonl/.jsonl.gz lines, a .txt file (one document)
     or a folder of .txt files (one document each). `bad`: unreadable lines are set aside into it as

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.data import id_fraction, read_eval_set
+from training.data import id_fraction, read_eval_set, set_name
 from training.overlap import check_overlap, find_overlap
 from training.tokenizer import encode_docs
 
@@ -143,15 +143,6 @@ def eval_tokens(model, arrays: list[np.ndarray], seq_len: int, batch: int, devic
         nats, n = nll_windows(model, take, seq_len, batch, device, ignore_id=None)
         total, count = total + nats, count + n
     return {"loss": total / count if count else None, "tokens": count}
-
-
-def set_name(path: str | Path) -> str:
-    """Eval set name from its path: `heldout.jsonl.gz` -> `heldout`."""
-    name = Path(path).name
-    for suffix in (".jsonl.gz", ".jsonl", ".txt"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
 
 
 def eval_sets(

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import ConfigError, read_eval_set, read_run
+from training.data import ConfigError, read_eval_set, read_run, set_name
 
 KEYS_FILE = "train_keys.npy"
 MAX_EXAMPLES = 5  # ids named in a message or in eval.json
@@ -61,8 +61,6 @@ def _train_keys(folder: Path, index: dict) -> tuple[set[int], set[int], str] | N
 def find_overlap(folder: Path, index: dict, paths: list[str]) -> dict:
     """`{set name: {"docs", "in_training", "by_id", "by_text", "examples", "checked_against"}}` for each
     eval set path (`{"checked": False, ...}` when the training data's keys are unknown)."""
-    from training.evaluate import set_name
-
     if not paths:
         return {}
     known = _train_keys(folder, index)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -100,7 +101,7 @@ def ensure_run(name: str, v: Variant, out: Path, stale: bool = False, input_path
         cmd += ["--set", f"input.path={input_path}"]
     if v.limit:
         cmd += ["--limit", str(v.limit)]
-    _log(f"{name}: {' '.join(cmd[1:])}")
+    _log(f"{name}: curate {shlex.join(cmd[3:])}")  # what a user would type (cmd runs the same through sys.executable)
     (out / "logs").mkdir(parents=True, exist_ok=True)
     log = out / "logs" / f"curate_{name}.log"
     t0 = time.time()

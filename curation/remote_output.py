@@ -43,7 +43,9 @@ def remote_folder(recipe, *parts: str) -> RemoteFolder:
 
 
 def _fs(recipe):
+    """The output's filesystem with no cached listing (tasks in other processes wrote since)."""
     fs, root = filesystem(recipe.output.path, recipe.output.storage_options)
+    fs.invalidate_cache()
     return fs, root.rstrip("/")
 
 
@@ -58,7 +60,10 @@ def check_output_url(recipe) -> str | None:
     with storage_errors(url):
         if fs.exists(f"{root}/{CLAIM}"):
             return None
-        found = fs.find(root, maxdepth=None, withdirs=False) if fs.isdir(root) else []
+        try:
+            found = fs.ls(root, detail=False)  # one listing page, not the whole prefix
+        except FileNotFoundError:
+            found = []
     if found:
         return (f"{mask(url)} holds objects and is not a rootstock run (no {CLAIM}); choose a new or empty "
                 "prefix")

@@ -247,3 +247,22 @@ def test_store_problems_are_one_line_exit_1(s3, tmp_path, write_recipe, problem)
         assert ("cannot reach the object store at http://127.0.0.1:9" if problem == "unreachable"
                 else "no usable credentials") in lines[0]
     assert not (tmp_path / "runs").exists()  # nothing written
+
+
+def test_pii_sweep_scrubs_removed_documents_in_the_bucket(s3, tmp_path, write_recipe):
+    email = "canary.mail@leak-test.org"
+    long_text = f"Write to {email} about the report. " + "The quarterly figures are attached below. " * 10
+    rows = [{"id": "kept", "text": long_text}, {"id": "short", "text": f"mail {email}"}]
+    s3.fs.pipe(s3.key("in", "a.jsonl"), "".join(json.dumps(r) + "\n" for r in rows).encode())
+    rec = {"name": "pii", "input": {"format": "jsonl", "path": s3.url("in")},
+           "steps": [{"length_filter": {"min_chars": 100}}, {"pii": {}}],
+           "output": {"path": s3.url("out"), "keep_removed": True, "control_path": str(tmp_path / "ctl")},
+           "executor": {"tasks": 1, "workers": 1}}
+    assert curate(write_recipe, rec) == 0
+    objects = bucket_files(s3, "out")
+    removed = [k for k in objects if k.startswith("removed/length_filter/")]
+    assert removed and any(k.startswith("output/") for k in objects)
+    for key, body in objects.items():
+        text = (gzip.decompress(body) if key.endswith(".gz") else body).decode()
+        assert "canary.mail" not in text and "leak-test.org" not in text, key
+    assert json.loads(objects["summary.json"])["pii_run_folder"]["removed_records"] == 1

@@ -112,6 +112,7 @@ def main() -> None:
                 for label in sides:
                     cpu0 = proc_cpu(server.pid)
                     times[label].append(timed_run(recipes[label], env, tmp))
+                    print(f"  {label}: wall {times[label][-1][0]:.2f} s, CPU {times[label][-1][1]:.2f} s", flush=True)
                     if label.startswith("s3"):
                         moto_cpu += proc_cpu(server.pid) - cpu0
             docs = sum(len(gzip.decompress(b).splitlines()) for b in files.values())

@@ -130,11 +130,19 @@ def split_glob(url: str, glob: str | None, options: dict | None = None) -> tuple
             return f"{proto}://{'/'.join(parts[:i])}", "/".join(parts[i:])
     fs, path = filesystem(url, options)
     with storage_errors(url):
-        if fs.isfile(path):
-            return url.rsplit("/", 1)[0], url.rsplit("/", 1)[1]
-        if not fs.isdir(path):
-            raise FileNotFoundError(f"input path does not exist: {url}")
+        is_file = fs.isfile(path)
+        is_dir = not is_file and fs.isdir(path)
+    if is_file:
+        return url.rsplit("/", 1)[0], url.rsplit("/", 1)[1]
+    if not is_dir:
+        raise FileNotFoundError(f"input path does not exist: {url}")
     return url.rstrip("/"), glob
+
+
+def _no_bucket(e: BaseException) -> bool:
+    """s3fs's FileNotFoundError for a missing bucket (not for a missing object)."""
+    text = str(e).lower()
+    return isinstance(e, FileNotFoundError) and ("nosuchbucket" in text or "bucket does not exist" in text)
 
 
 def _error_line(url: str, e: BaseException) -> str | None:
@@ -151,7 +159,7 @@ def _error_line(url: str, e: BaseException) -> str | None:
         return f"{where}: cannot reach the object store{at} ({name})"
     if isinstance(e, PermissionError):
         return f"{where}: access denied by the object store{at} (check the credentials and the bucket policy)"
-    if isinstance(e, FileNotFoundError) and "bucket" in str(e).lower():
+    if _no_bucket(e):
         return f"{where}: no such bucket{at}"
     if name in ("ClientError", "InvalidAccessKeyId", "SignatureDoesNotMatch") or "InvalidAccessKeyId" in str(e):
         return f"{where}: the object store{at} refused the request ({name}; check the credentials)"
@@ -169,7 +177,7 @@ class storage_errors:
         return self
 
     def __exit__(self, typ, e, tb):
-        if e is None or isinstance(e, StorageError) or (isinstance(e, FileNotFoundError) and "bucket" not in str(e).lower()):
+        if e is None or isinstance(e, StorageError) or (isinstance(e, FileNotFoundError) and not _no_bucket(e)):
             return False
         line = _error_line(self.url, e)
         if line is None and e.__cause__ is not None:

@@ -266,3 +266,13 @@ def test_pii_sweep_scrubs_removed_documents_in_the_bucket(s3, tmp_path, write_re
         text = (gzip.decompress(body) if key.endswith(".gz") else body).decode()
         assert "canary.mail" not in text and "leak-test.org" not in text, key
     assert json.loads(objects["summary.json"])["pii_run_folder"]["removed_records"] == 1
+
+
+def test_missing_bucket_is_exit_1_and_missing_input_prefix_exit_2(s3, tmp_path, write_recipe, capsys):
+    path = write_recipe(recipe(str(SAMPLE), "s3://no-such-bucket-here/out", control_path=str(tmp_path / "c")))
+    assert main(["validate", str(path)]) == 1
+    assert capsys.readouterr().err.strip() == (f"error: s3://no-such-bucket-here/out: no such bucket at {s3.endpoint}")
+    path = write_recipe(recipe(s3.url("bucket-prefix-missing"), s3.url("out")), name="missing.yaml")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"{path}:") and "input.path: no such object or prefix" in err

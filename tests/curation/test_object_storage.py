@@ -275,4 +275,4 @@ def test_missing_bucket_is_exit_1_and_missing_input_prefix_exit_2(s3, tmp_path, 
     path = write_recipe(recipe(s3.url("bucket-prefix-missing"), s3.url("out")), name="missing.yaml")
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"{path}:") and "input.path: no such object or prefix" in err
+    assert err.startswith(f"error: {path}:") and "input.path: no such object or prefix" in err

@@ -54,7 +54,9 @@ def check_output_url(recipe) -> str | None:
     and the prefix is empty or a rootstock run's (has run.json). Returns a problem, or None."""
     url = recipe.output.path.rstrip("/")
     if is_url(recipe.input.path) and (recipe.input.path.rstrip("/") + "/").startswith(url + "/"):
-        return f"refusing {url}: the input {recipe.input.path} is under it (the run would read its own output)"
+        return (
+            f"refusing {url}: the input {recipe.input.path} is under it (the run would read its own output)"
+        )
     check_reachable(url, recipe.output.storage_options)
     fs, root = _fs(recipe)
     with storage_errors(url):
@@ -65,8 +67,9 @@ def check_output_url(recipe) -> str | None:
         except FileNotFoundError:
             found = []
     if found:
-        return (f"{mask(url)} holds objects and is not a rootstock run (no {CLAIM}); choose a new or empty "
-                "prefix")
+        return (
+            f"{mask(url)} holds objects and is not a rootstock run (no {CLAIM}); choose a new or empty prefix"
+        )
     return None
 
 
@@ -104,8 +107,10 @@ def check_claim(recipe, force: bool) -> None:
     path = RunFolder(recipe.run_dir).root / TOKEN_FILE
     mine = json.loads(path.read_text()).get("token") if path.is_file() else None
     if claim.get("token") != mine:
-        raise UsageError(f"{mask(recipe.output.path)} belongs to the run of another control folder "
-                         f"({claim.get('control', '?')}); rerun with --force to take it over, or choose another prefix")
+        raise UsageError(
+            f"{mask(recipe.output.path)} belongs to the run of another control folder "
+            f"({claim.get('control', '?')}); rerun with --force to take it over, or choose another prefix"
+        )
 
 
 def take(recipe, limit: int, force: bool) -> None:
@@ -113,8 +118,12 @@ def take(recipe, limit: int, force: bool) -> None:
     runs write there (BUCKET_PRODUCED, nothing else) and rewrite it."""
     fs, root = _fs(recipe)
     token = _token(recipe)
-    claim = {"token": token, "control": str(Path(recipe.run_dir).resolve()), "fingerprint": recipe.fingerprint(),
-             "limit": limit}
+    claim = {
+        "token": token,
+        "control": str(Path(recipe.run_dir).resolve()),
+        "fingerprint": recipe.fingerprint(),
+        "limit": limit,
+    }
     body = json.dumps(claim, indent=2).encode()
     with storage_errors(recipe.output.path):
         if force:
@@ -128,7 +137,9 @@ def take(recipe, limit: int, force: bool) -> None:
                 f.write(body)
         except FileExistsError:
             if (_read_claim(fs, root) or {}).get("token") != token:
-                raise UsageError(f"{mask(recipe.output.path)} was just claimed by another run; choose another prefix") from None
+                raise UsageError(
+                    f"{mask(recipe.output.path)} was just claimed by another run; choose another prefix"
+                ) from None
 
 
 def _sweep_steps(recipe) -> list[str]:
@@ -140,8 +151,11 @@ def _sweep_steps(recipe) -> list[str]:
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def finish(recipe, stages, started: str) -> dict:
@@ -159,7 +173,7 @@ def finish(recipe, stages, started: str) -> dict:
         names = ["output"] + [f"removed/{s}" for s in _sweep_steps(recipe)]
         for name in names:
             for key in fs.find(f"{root}/{name}"):
-                dest = Path(tmp) / key[len(root) + 1:]
+                dest = Path(tmp) / key[len(root) + 1 :]
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 fs.get_file(key, str(dest))
         before = _digests(Path(tmp))
@@ -184,7 +198,9 @@ def input_stats(reader) -> dict[str, list]:
     """`{URL: [size, ETag or mtime]}` of an object-store input (run.json `inputs`: a rerun after the
     input changed is refused)."""
     df = reader.data_folder
-    files = df.list_files(glob_pattern=getattr(reader, "glob_pattern", None), recursive=getattr(reader, "recursive", True))
+    files = df.list_files(
+        glob_pattern=getattr(reader, "glob_pattern", None), recursive=getattr(reader, "recursive", True)
+    )
     out = {}
     with storage_errors(df.url):
         for f in files:

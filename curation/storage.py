@@ -49,7 +49,9 @@ def secret_keys(options: Any, path: tuple = ()) -> list[tuple]:
             p = path + (k,)
             if isinstance(v, (dict, list)):
                 out += secret_keys(v, p)
-            elif SECRET_KEY.search(str(k)) and v is not None and not (isinstance(v, str) and ENV_REF.match(v)):
+            elif (
+                SECRET_KEY.search(str(k)) and v is not None and not (isinstance(v, str) and ENV_REF.match(v))
+            ):
                 out.append(p)
     elif isinstance(options, list):
         for i, v in enumerate(options):
@@ -64,11 +66,15 @@ def resolve(options: Any, where: str = "storage_options") -> Any:
     if isinstance(options, list):
         return [resolve(v, f"{where}.{i}") for i, v in enumerate(options)]
     if isinstance(options, str) and "${" in options:
+
         def env(m):
             if m.group(1) not in os.environ:
-                raise StorageError(f"{where}: environment variable {m.group(1)} is not set (it must be set "
-                                   "where the run and its tasks run)")
+                raise StorageError(
+                    f"{where}: environment variable {m.group(1)} is not set (it must be set "
+                    "where the run and its tasks run)"
+                )
             return os.environ[m.group(1)]
+
         return ENV_ANY.sub(env, options)
     return options
 
@@ -86,11 +92,17 @@ def filesystem(url: str, options: dict | None = None, preflight: bool = False):
     opts = resolve(dict(options or {}))
     if preflight and url.startswith(("s3://", "s3a://")):
         cfg = {"retries": {"max_attempts": 1, "mode": "standard"}, "connect_timeout": 5, "read_timeout": 20}
-        opts = {**opts, "config_kwargs": {**cfg, **opts.get("config_kwargs", {})}, "skip_instance_cache": True}
+        opts = {
+            **opts,
+            "config_kwargs": {**cfg, **opts.get("config_kwargs", {})},
+            "skip_instance_cache": True,
+        }
     try:
         return url_to_fs(url, **opts)
     except ImportError as e:
-        raise StorageError(f"{mask(url)}: {e} (for s3:// install the extra: pip install 'rootstock[s3]')") from None
+        raise StorageError(
+            f"{mask(url)}: {e} (for s3:// install the extra: pip install 'rootstock[s3]')"
+        ) from None
 
 
 class RemoteFolder(DataFolder):
@@ -152,16 +164,26 @@ def _error_line(url: str, e: BaseException) -> str | None:
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     at = f" at {mask(endpoint)}" if endpoint else ""
     if name in ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound"):
-        return (f"{where}: no usable credentials ({e}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-                "(or AWS_PROFILE), or name variables in storage_options")
-    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError", "ReadTimeoutError",
-                "ClientConnectorError", "ServerDisconnectedError") or isinstance(e, (ConnectionError, TimeoutError)):
+        return (
+            f"{where}: no usable credentials ({e}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            "(or AWS_PROFILE), or name variables in storage_options"
+        )
+    if name in (
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ConnectionClosedError",
+        "ReadTimeoutError",
+        "ClientConnectorError",
+        "ServerDisconnectedError",
+    ) or isinstance(e, (ConnectionError, TimeoutError)):
         return f"{where}: cannot reach the object store{at} ({name})"
     if isinstance(e, PermissionError):
         return f"{where}: access denied by the object store{at} (check the credentials and the bucket policy)"
     if _no_bucket(e):
         return f"{where}: no such bucket{at}"
-    if name in ("ClientError", "InvalidAccessKeyId", "SignatureDoesNotMatch") or "InvalidAccessKeyId" in str(e):
+    if name in ("ClientError", "InvalidAccessKeyId", "SignatureDoesNotMatch") or "InvalidAccessKeyId" in str(
+        e
+    ):
         return f"{where}: the object store{at} refused the request ({name}; check the credentials)"
     return None
 
@@ -177,7 +199,11 @@ class storage_errors:
         return self
 
     def __exit__(self, typ, e, tb):
-        if e is None or isinstance(e, StorageError) or (isinstance(e, FileNotFoundError) and not _no_bucket(e)):
+        if (
+            e is None
+            or isinstance(e, StorageError)
+            or (isinstance(e, FileNotFoundError) and not _no_bucket(e))
+        ):
             return False
         line = _error_line(self.url, e)
         if line is None and e.__cause__ is not None:

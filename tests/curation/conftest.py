@@ -10,9 +10,14 @@ import uuid
 
 import pytest
 
-S3_ENV = {"AWS_ACCESS_KEY_ID": "rootstock-test", "AWS_SECRET_ACCESS_KEY": "rootstock-test-secret",
-          "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-          "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_CONFIG_FILE": os.devnull}
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "rootstock-test",
+    "AWS_SECRET_ACCESS_KEY": "rootstock-test-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_CONFIG_FILE": os.devnull,
+}
 
 
 @pytest.fixture(scope="session")
@@ -37,8 +42,12 @@ class Bucket:
 
         self.endpoint, self.name = endpoint, f"t-{uuid.uuid4().hex[:12]}"
         self.env = {**os.environ, **S3_ENV, "AWS_ENDPOINT_URL": endpoint}
-        self.fs = s3fs.S3FileSystem(skip_instance_cache=True, endpoint_url=endpoint, key=S3_ENV["AWS_ACCESS_KEY_ID"],
-                                    secret=S3_ENV["AWS_SECRET_ACCESS_KEY"])
+        self.fs = s3fs.S3FileSystem(
+            skip_instance_cache=True,
+            endpoint_url=endpoint,
+            key=S3_ENV["AWS_ACCESS_KEY_ID"],
+            secret=S3_ENV["AWS_SECRET_ACCESS_KEY"],
+        )
         self.fs.mkdir(self.name)
 
     def url(self, *parts: str) -> str:

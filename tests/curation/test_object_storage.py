@@ -37,9 +37,13 @@ def upload_sample(s3, prefix="in", parts=2):
 
 
 def recipe(inp, out, **output):
-    return {"name": "s3", "input": {"format": "jsonl", "path": inp}, "steps": STEPS,
-            "output": {"path": out, "keep_removed": True, "max_shard_docs": 40, **output},
-            "executor": {"tasks": 2, "workers": 1}}
+    return {
+        "name": "s3",
+        "input": {"format": "jsonl", "path": inp},
+        "steps": STEPS,
+        "output": {"path": out, "keep_removed": True, "max_shard_docs": 40, **output},
+        "executor": {"tasks": 2, "workers": 1},
+    }
 
 
 def curate(write_recipe, rec, *args, name="recipe.yaml"):
@@ -48,10 +52,12 @@ def curate(write_recipe, rec, *args, name="recipe.yaml"):
 
 def bucket_files(s3, *prefix) -> dict[str, bytes]:
     root = s3.key(*prefix)
-    return {k[len(root) + 1:]: s3.fs.cat_file(k) for k in s3.fs.find(root)}
+    return {k[len(root) + 1 :]: s3.fs.cat_file(k) for k in s3.fs.find(root)}
 
 
-def test_jsonl_from_bucket_to_bucket_matches_local_run_and_loads_with_datasets(s3, tmp_path, write_recipe, monkeypatch):
+def test_jsonl_from_bucket_to_bucket_matches_local_run_and_loads_with_datasets(
+    s3, tmp_path, write_recipe, monkeypatch
+):
     docs = upload_sample(s3)
     local_in = tmp_path / "in"
     local_in.mkdir()
@@ -64,12 +70,17 @@ def test_jsonl_from_bucket_to_bucket_matches_local_run_and_loads_with_datasets(s
 
     remote = bucket_files(s3, "runs/web")
     local = tmp_path / "local"
-    produced = sorted(str(p.relative_to(local)) for p in local.rglob("*")
-                      if p.is_file() and p.parts[len(local.parts)] in ("output", "removed"))
+    produced = sorted(
+        str(p.relative_to(local))
+        for p in local.rglob("*")
+        if p.is_file() and p.parts[len(local.parts)] in ("output", "removed")
+    )
     assert produced and sorted(k for k in remote if k.startswith(("output/", "removed/"))) == produced
     for rel in produced:
         assert remote[rel] == (local / rel).read_bytes(), rel  # same bytes, gzip headers included
-    assert {"length_filter", "exact_dedup"} == {rel.split("/")[1] for rel in produced if rel.startswith("removed/")}
+    assert {"length_filter", "exact_dedup"} == {
+        rel.split("/")[1] for rel in produced if rel.startswith("removed/")
+    }
 
     summary = json.loads(remote["summary.json"])
     local_summary = json.loads((local / "summary.json").read_text())
@@ -86,8 +97,12 @@ def test_jsonl_from_bucket_to_bucket_matches_local_run_and_loads_with_datasets(s
 
     # datasets' offline mode refuses every remote URL, the user's own bucket included (docs/object-storage.md)
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", False)
-    ds = load_dataset("json", data_files=s3.url("runs/web/output/*.jsonl.gz"), split="train",
-                      storage_options={"client_kwargs": {"endpoint_url": s3.endpoint}})
+    ds = load_dataset(
+        "json",
+        data_files=s3.url("runs/web/output/*.jsonl.gz"),
+        split="train",
+        storage_options={"client_kwargs": {"endpoint_url": s3.endpoint}},
+    )
     assert ds.num_rows == summary["output"]["docs"] == len(read_output(local))
     assert sorted(ds["id"]) == sorted(d["id"] for d in read_output(local))
 
@@ -99,15 +114,26 @@ def test_warc_from_bucket(s3, tmp_path, write_recipe, monkeypatch):
     buf = BytesIO()
     writer = WARCWriter(buf, gzip=True)
     for i in range(3):
-        html = f"<html><body><article><p>Page {i} of the crawl, long enough to be kept as text by the extractor."
+        html = (
+            f"<html><body><article><p>Page {i} of the crawl, long enough to be kept as text by the extractor."
+        )
         html += " It has a second sentence about object storage.</p></article></body></html>"
-        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
-        writer.write_record(writer.create_warc_record(f"https://example.org/{i}", "response",
-                                                      payload=BytesIO(html.encode()), http_headers=headers))
+        headers = StatusAndHeaders(
+            "200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1"
+        )
+        writer.write_record(
+            writer.create_warc_record(
+                f"https://example.org/{i}", "response", payload=BytesIO(html.encode()), http_headers=headers
+            )
+        )
     s3.fs.pipe(s3.key("crawl", "a.warc.gz"), buf.getvalue())
     monkeypatch.chdir(tmp_path)
-    rec = {"name": "warc", "input": {"format": "warc", "path": s3.url("crawl"), "timeout_s": 60}, "steps": [],
-           "output": {"path": s3.url("out")}}
+    rec = {
+        "name": "warc",
+        "input": {"format": "warc", "path": s3.url("crawl"), "timeout_s": 60},
+        "steps": [],
+        "output": {"path": s3.url("out")},
+    }
     assert curate(write_recipe, rec) == 0
     summary = json.loads(s3.fs.cat_file(s3.key("out", "summary.json")))
     assert summary["invariant"]["ok"] and summary["output"]["docs"] == 3
@@ -120,9 +146,14 @@ def test_warc_from_bucket(s3, tmp_path, write_recipe, monkeypatch):
 def _curate_proc(path: Path, env: dict, cwd: Path):
     """`curate run` in its own process group (killable as a whole); its output goes to `<recipe>.log`."""
     with open(path.with_suffix(".log"), "ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "rootstock.cli", "run", str(path), "--no-progress"],
-                                cwd=cwd, env={**env, "PYTHONPATH": str(ROOT)}, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "rootstock.cli", "run", str(path), "--no-progress"],
+            cwd=cwd,
+            env={**env, "PYTHONPATH": str(ROOT)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 @pytest.mark.timeout(900)  # three `curate` processes; slow only on a loaded machine
@@ -216,7 +247,9 @@ def test_storage_options_name_variables_and_no_secret_is_pickled(s3, tmp_path, w
 
 
 def test_a_secret_in_clear_is_refused_without_echoing_it(tmp_path, write_recipe, capsys):
-    rec = recipe(str(SAMPLE), "s3://bucket/x", storage_options={"key": "AKIA-visible", "secret": "hunter2-in-clear"})
+    rec = recipe(
+        str(SAMPLE), "s3://bucket/x", storage_options={"key": "AKIA-visible", "secret": "hunter2-in-clear"}
+    )
     path = write_recipe(rec)
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip()
@@ -225,8 +258,15 @@ def test_a_secret_in_clear_is_refused_without_echoing_it(tmp_path, write_recipe,
 
 
 def _cli(args: list[str], env: dict, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rootstock.cli", *args], cwd=cwd, env={**env, "PYTHONPATH": str(ROOT)},
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "rootstock.cli", *args],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 @pytest.mark.timeout(900)  # four `curate` processes
@@ -244,8 +284,11 @@ def test_store_problems_are_one_line_exit_1(s3, tmp_path, write_recipe, problem)
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
         assert s3.url("out") in lines[0] and "rootstock-test-secret" not in proc.stderr + proc.stdout
-        assert ("cannot reach the object store at http://127.0.0.1:9" if problem == "unreachable"
-                else "no usable credentials") in lines[0]
+        assert (
+            "cannot reach the object store at http://127.0.0.1:9"
+            if problem == "unreachable"
+            else "no usable credentials"
+        ) in lines[0]
     assert not (tmp_path / "runs").exists()  # nothing written
 
 
@@ -254,10 +297,13 @@ def test_pii_sweep_scrubs_removed_documents_in_the_bucket(s3, tmp_path, write_re
     long_text = f"Write to {email} about the report. " + "The quarterly figures are attached below. " * 10
     rows = [{"id": "kept", "text": long_text}, {"id": "short", "text": f"mail {email}"}]
     s3.fs.pipe(s3.key("in", "a.jsonl"), "".join(json.dumps(r) + "\n" for r in rows).encode())
-    rec = {"name": "pii", "input": {"format": "jsonl", "path": s3.url("in")},
-           "steps": [{"length_filter": {"min_chars": 100}}, {"pii": {}}],
-           "output": {"path": s3.url("out"), "keep_removed": True, "control_path": str(tmp_path / "ctl")},
-           "executor": {"tasks": 1, "workers": 1}}
+    rec = {
+        "name": "pii",
+        "input": {"format": "jsonl", "path": s3.url("in")},
+        "steps": [{"length_filter": {"min_chars": 100}}, {"pii": {}}],
+        "output": {"path": s3.url("out"), "keep_removed": True, "control_path": str(tmp_path / "ctl")},
+        "executor": {"tasks": 1, "workers": 1},
+    }
     assert curate(write_recipe, rec) == 0
     objects = bucket_files(s3, "out")
     removed = [k for k in objects if k.startswith("removed/length_filter/")]
@@ -271,7 +317,9 @@ def test_pii_sweep_scrubs_removed_documents_in_the_bucket(s3, tmp_path, write_re
 def test_missing_bucket_is_exit_1_and_missing_input_prefix_exit_2(s3, tmp_path, write_recipe, capsys):
     path = write_recipe(recipe(str(SAMPLE), "s3://no-such-bucket-here/out", control_path=str(tmp_path / "c")))
     assert main(["validate", str(path)]) == 1
-    assert capsys.readouterr().err.strip() == (f"error: s3://no-such-bucket-here/out: no such bucket at {s3.endpoint}")
+    assert capsys.readouterr().err.strip() == (
+        f"error: s3://no-such-bucket-here/out: no such bucket at {s3.endpoint}"
+    )
     path = write_recipe(recipe(s3.url("bucket-prefix-missing"), s3.url("out")), name="missing.yaml")
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip()

@@ -180,15 +180,22 @@ def check_output_path(recipe: Recipe) -> None:
     """
     from curation.formats.base import folder_and_glob
     from curation.recipe import RecipeContext
+    from curation.remote_output import check_output_url, is_remote
+    from curation.storage import is_url
 
     ctx = RecipeContext(recipe.source, recipe.lines or {})
+    if is_remote(recipe) and (problem := check_output_url(recipe)):
+        raise ctx.error(("output", "path"), problem)
+    key = ("output", "control_path") if is_remote(recipe) else ("output", "path")
     try:
-        out = Path(recipe.output.path).expanduser().resolve()
+        out = Path(recipe.run_dir).expanduser().resolve()
     except (OSError, ValueError) as e:
-        raise ctx.error(("output", "path"), f"unusable path: {e}") from None
+        raise ctx.error(key, f"unusable path: {e}") from None
     if out == Path(out.anchor) or out == Path.home().resolve():
-        raise ctx.error(("output", "path"), f"refusing {out}: a run folder must be a folder of its own")
+        raise ctx.error(key, f"refusing {out}: a run folder must be a folder of its own")
     try:
+        if is_url(recipe.input.path):
+            raise ValueError("an object-store input shares no folder with a local run folder")
         folder, pattern = folder_and_glob(recipe.input.path, recipe.input.glob)
         inputs = [Path(folder).resolve()]
         if Path(recipe.input.path).exists():
@@ -197,15 +204,15 @@ def check_output_path(recipe: Recipe) -> None:
         inputs, pattern = [], None
     for inp in inputs:
         if out == inp or out in inp.parents:
-            raise ctx.error(("output", "path"), f"refusing {out}: it is the input or holds it ({recipe.input.path})")
+            raise ctx.error(key, f"refusing {out}: it is the input or holds it ({recipe.input.path})")
         recursive = inp.is_dir() and (pattern is None or "**" in pattern)
         if recursive and inp in out.parents:
-            raise ctx.error(("output", "path"), f"refusing {out}: it is inside the input folder {inp}, "
+            raise ctx.error(key, f"refusing {out}: it is inside the input folder {inp}, "
                             "which is read recursively (the run would read its own output)")
     if out.exists() and not out.is_dir():
-        raise ctx.error(("output", "path"), f"{out} exists and is not a folder")
+        raise ctx.error(key, f"{out} exists and is not a folder")
     if out.is_dir() and not RunFolder(out).is_run_folder() and any(out.iterdir()):
-        raise ctx.error(("output", "path"), f"{out} exists, is not empty and is not a rootstock run folder "
+        raise ctx.error(key, f"{out} exists, is not empty and is not a rootstock run folder "
                         "(no run.json); choose a new or empty folder")
 
 
@@ -221,7 +228,13 @@ def check_run_paths(recipe: Recipe) -> None:
 def input_stats(stages: list) -> dict[str, list[int]]:
     """`{input file: [size, mtime_ns]}` of the files the run reads (recorded in run.json: a rerun after
     the input changed is refused instead of returning stale output)."""
+    from curation.storage import RemoteFolder
+
     reader = stages[0].pipeline[0] if stages and stages[0].pipeline else None
+    if isinstance(getattr(reader, "data_folder", None), RemoteFolder):
+        from curation.remote_output import input_stats as remote_input_stats
+
+        return remote_input_stats(reader)
     files: list[Path] = []
     if getattr(reader, "data_folder", None) is not None and hasattr(reader.data_folder, "list_files"):
         root = Path(reader.data_folder.path)
@@ -325,6 +338,7 @@ def run(
     Raises:
         RecipeError, UsageError: bad recipe, overrides or run folder.
     """
+    from curation import remote_output
     from curation.executors import get_executor
     from curation.executors.base import quiet_terminal_logging
     from curation.formats._uniform import uniform_output
@@ -342,6 +356,7 @@ def run(
         return result
     stages = plan(recipe, limit, progress)
     folder = RunFolder(recipe.run_dir)
+    remote = remote_output.is_remote(recipe)
     created = not folder.root.exists()
     lock = RunLock(folder.root)
     try:
@@ -350,7 +365,11 @@ def run(
         raise UsageError(str(e)) from None
     try:
         try:
+            if remote:
+                remote_output.check_claim(recipe, force)
             started = prepare_run_dir(recipe, limit, force, input_stats(stages))
+            if remote:
+                remote_output.take(recipe, limit, force)
         except BaseException:
             if created:  # nothing of this run may stay behind: the corrected rerun needs no --force
                 lock.release()
@@ -363,6 +382,10 @@ def run(
         result = Run(recipe.run_dir, recipe, stages)
         result.jobs = executor.execute(recipe, stages, on_stage=on_stage)
         if result.jobs:  # submitted to a cluster: summary.json is written by a later call, once they finished
+            return result
+        if remote:  # output/, removed/ and summary.json in the bucket (curation/remote_output.py)
+            remote_output.finish(recipe, stages, started)
+            result.seconds = time.time() - t0
             return result
         uniform_output(folder.output)  # one schema: datasets.load_dataset loads every shard
         swept = sweep_pii(recipe)  # a recipe with `pii`: no detected value left in the folder (before summary.json)

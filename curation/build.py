@@ -17,6 +17,7 @@ from curation.formats.jsonl import SegmentReader
 from curation.formats.writers import make_output_writer, record_adapter, reproducible
 from curation.recipe import Recipe
 from curation.registry import Barrier, ReaderContext, StepContext, all_readers, get_op
+from curation.storage import RemoteFolder, is_url, join
 from curation.timing import measure_own_time
 from runfolder import RunFolder
 
@@ -88,8 +89,11 @@ def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> lis
 
     stages: list[Stage] = []
     segment = 0
+    out = recipe.output
     for step in recipe.steps:
-        ctx = StepContext(run_dir=run_dir, step_id=step.id, tasks=tasks, keep_removed=recipe.output.keep_removed)
+        ctx = StepContext(run_dir=run_dir, step_id=step.id, tasks=tasks, keep_removed=recipe.output.keep_removed,
+                          removed_url=join(out.path, "removed") if is_url(out.path) else None,
+                          storage_options=out.storage_options)
         part = get_op(step.op).build(step.params, ctx)
         if not isinstance(part, Barrier):
             pipeline.append(tag(part, "step", step.id))
@@ -106,8 +110,8 @@ def build_stages(recipe: Recipe, limit: int = -1, progress: bool = False) -> lis
         reader.rejected_dir = str(RunFolder(run_dir).rejected)
         reader.rejected_name = f"{{rank:05d}}.segment{segment:02d}.jsonl"  # never the first reader's file
         pipeline = [tag(reader, "segment_reader"), tag(part.filter, "step", step.id)]
-    out = recipe.output
-    writer = make_output_writer(str(RunFolder(run_dir).output), out.format, out.max_shard_docs, out.max_shard_bytes)
+    target = RemoteFolder(join(out.path, "output"), out.storage_options) if is_url(out.path) else str(RunFolder(run_dir).output)
+    writer = make_output_writer(target, out.format, out.max_shard_docs, out.max_shard_bytes)
     writer.rejected_dir = str(RunFolder(run_dir).rejected)  # a document the format cannot write
     pipeline.append(tag(writer, "output"))
     stages.append(Stage(f"segment_{segment}", pipeline, tasks))

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a hub at run time
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -30,6 +31,7 @@ EXAMPLES = """examples:
 from curation.classifier_cli import add_classifier_commands
 from curation.errors import RecipeError, UsageError
 from runfolder.tokens import output_tokens, tokens_label
+from curation.storage import StorageError
 
 
 def _console():
@@ -225,7 +227,11 @@ def cmd_run(args) -> int:
     overrides = list(args.set)
     recipe = api.load_recipe(args.recipe, overrides)
     if args.output:
+        from curation.storage import is_url
+
         recipe.output.path = args.output
+        if is_url(args.output) and recipe.output.control_path is None:
+            recipe.output.control_path = str(Path("runs") / recipe.name)
     if args.tasks:
         recipe.executor.tasks = args.tasks
     con = _console()
@@ -254,8 +260,12 @@ def cmd_run(args) -> int:
     summary = result.summary
     print_summary(summary, str(result.path))
     con.print(f"done in {time.time() - t0:.1f}s")
-    con.print(f"output:    {result.folder.output}")
-    con.print(f"summary:   {result.folder.summary}")
+    if recipe.output.control_path is not None:  # an object-store output (docs/object-storage.md)
+        con.print(f"output:    {recipe.output.path.rstrip('/')}/output")
+        con.print(f"summary:   {recipe.output.path.rstrip('/')}/summary.json (copy: {result.folder.summary})")
+    else:
+        con.print(f"output:    {result.folder.output}")
+        con.print(f"summary:   {result.folder.summary}")
     con.print(f"dashboard: curate dashboard {result.path}")
     if not summary["invariant"]["ok"]:
         con.print("[red]the ledger does not balance: documents were lost; see the problems above[/red]")
@@ -278,6 +288,9 @@ def _guard(fn):
         except (RecipeError, UsageError, FileNotFoundError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        except StorageError as e:  # the object store: unreachable, no credentials, access denied
+            print(f"error: {e}", file=sys.stderr)
+            return 1
         except KeyboardInterrupt:
             print("interrupted; run the same command again to resume", file=sys.stderr)
             return 130

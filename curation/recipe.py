@@ -35,6 +35,11 @@ class OutputConfig(BaseModel):
     keep_removed: bool = Field(False, description="write removed documents to removed/<step>/")
     allow_empty: bool = Field(False, description="a run that keeps no document (or rejects every record) "
                               "exits 0; by default it exits 1 with what removed or rejected them")
+    storage_options: dict[str, Any] | None = Field(
+        None, description="fsspec options for an s3:// (or other URL) path; secrets as ${ENV_VAR} only")
+    control_path: str | None = Field(
+        None, description="with a URL path: the local or shared folder for the lock, logs, work/ and rejected/ "
+        "(default runs/<name>)")
 
 
 class Step(BaseModel):
@@ -56,16 +61,26 @@ class Recipe(BaseModel):
 
     @property
     def run_dir(self) -> Path:
+        """The local (or shared) run folder: `output.path`, or `output.control_path` when `output.path` is
+        an object-store URL (then output/, removed/ and summary.json also go to the URL)."""
+        if self.output.control_path is not None:
+            return Path(self.output.control_path)
         return Path(self.output.path)
 
     def resolved(self) -> dict:
-        """The recipe with every default filled in (written as recipe.resolved.yaml)."""
+        """The recipe with every default filled in (written as recipe.resolved.yaml). The object-storage
+        keys appear only when set, so a local recipe's fingerprint is what it always was."""
+        inp, out = self.input.model_dump(), self.output.model_dump()
+        for section, keys in ((inp, ("storage_options",)), (out, ("storage_options", "control_path"))):
+            for key in keys:
+                if section.get(key) is None:
+                    section.pop(key, None)
         return {
             "name": self.name,
             "description": self.description,
-            "input": self.input.model_dump(),
+            "input": inp,
             "steps": [{s.op: s.params.model_dump()} for s in self.steps],
-            "output": self.output.model_dump(),
+            "output": out,
             "executor": self.executor.model_dump(),
         }
 
@@ -332,6 +347,7 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
     output = _validate_model(OutputConfig, data.get("output"), ("output",), ctx)
     if output.path is None:
         output.path = str(Path("runs") / name)
+    _check_storage(inp, output, name, ctx)
     raw_executor = data.get("executor") or {}
     kinds = all_executors()
     kind = raw_executor.get("kind", "local") if isinstance(raw_executor, dict) else "local"
@@ -357,6 +373,25 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
     )
 
 
+def _check_storage(inp, output: OutputConfig, name: str, ctx: RecipeContext) -> None:
+    """`storage_options` hold no secret in clear; `control_path` only with (and by default for) a URL."""
+    from curation.storage import is_url, secret_keys
+
+    for section, params in (("input", inp), ("output", output)):
+        for key in secret_keys(getattr(params, "storage_options", None) or {}):
+            raise ctx.error((section, "storage_options", *key), "a credential in clear: write `${ENV_VAR}` and set "
+                            "that variable where the run and its tasks run (or use the AWS_* variables)")
+    if is_url(output.path):
+        if output.control_path is None:
+            output.control_path = str(Path("runs") / name)
+        if is_url(output.control_path):
+            raise ctx.error(("output", "control_path"), "must be a local or shared-filesystem folder (it holds the "
+                            "run's lock, logs and completion markers), not a URL")
+    elif output.control_path is not None:
+        raise ctx.error(("output", "control_path"), "only for an object-store output.path (s3://...); a local "
+                        "output.path is the run folder itself")
+
+
 def check_input_paths(recipe: Recipe) -> None:
     """`input.path` must name existing input: checked by `curate validate` and before a run writes
     anything, not by `load_recipe` (an ablation's variants name a sample it writes later).
@@ -365,9 +400,13 @@ def check_input_paths(recipe: Recipe) -> None:
         RecipeError: at `input.path`, when nothing exists there or a glob matches no file.
     """
     from curation.formats.base import folder_and_glob
+    from curation.storage import is_url
 
     ctx = RecipeContext(recipe.source, recipe.lines or {})
     path = recipe.input.path
+    if is_url(path):
+        _check_input_url(recipe, ctx)
+        return
     try:
         folder, pattern = folder_and_glob(path, recipe.input.glob)
     except FileNotFoundError:
@@ -384,3 +423,20 @@ def check_input_paths(recipe: Recipe) -> None:
         found = base
     if found is None:
         raise ctx.error(("input", "path"), f"matches no files: {path}")
+
+
+def _check_input_url(recipe: Recipe, ctx: RecipeContext) -> None:
+    """An object-store input must be reachable and match at least one object."""
+    from curation.storage import RemoteFolder, check_reachable, split_glob, storage_errors
+
+    path, options = recipe.input.path, recipe.input.storage_options
+    check_reachable(path, options)
+    try:
+        folder, pattern = split_glob(path, recipe.input.glob, options)
+    except FileNotFoundError:
+        raise ctx.error(("input", "path"), f"no such object or prefix: {path}") from None
+    except ValueError as e:
+        raise ctx.error(("input", "path"), f"unusable URL {path!r}: {e}") from None
+    with storage_errors(path):
+        if not RemoteFolder(folder, options).list_files(glob_pattern=pattern, recursive=True):
+            raise ctx.error(("input", "path"), f"matches no objects: {path}")

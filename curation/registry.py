@@ -12,6 +12,7 @@ import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from datatrove.pipeline.base import PipelineStep
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,6 +42,8 @@ class StepContext:
     step_id: str
     tasks: int = 1
     keep_removed: bool = False
+    removed_url: str | None = None  # with an object-store output: `<output.path>/removed`
+    storage_options: dict | None = None
 
     @property
     def work_dir(self) -> Path:
@@ -53,6 +56,10 @@ class StepContext:
             return None
         from curation.formats.writers import RemovedWriter
 
+        if self.removed_url:
+            from curation.storage import RemoteFolder, join
+
+            return RemovedWriter(RemoteFolder(join(self.removed_url, self.step_id), self.storage_options), self.step_id)
         return RemovedWriter(str(RunFolder(self.run_dir).removed(self.step_id)), step_id=self.step_id)
 
 
@@ -157,6 +164,8 @@ class InputParams(OpParams):
     # Longer documents are rejected with the reason: one 500 MB line must not take a run down. 16 MiB is
     # far above any web page or book we know of (a whole bible is ~4.5 MB) yet bounds every step's memory.
     max_doc_bytes: int = Field(16 * 2**20, ge=1, le=2**40, description="reject documents whose text is longer (bytes)")
+    storage_options: dict[str, Any] | None = Field(
+        None, description="fsspec options for an s3:// (or other URL) path; secrets as ${ENV_VAR} only")
 
 
 @dataclass

@@ -87,8 +87,13 @@ def open_stream(data_folder, filepath: str, compression: str | None = "infer"):
         yield f
 
 
-def folder_and_glob(path: str, glob: str | None) -> tuple[str, str | None]:
-    """Split a recipe `path` (file, folder or glob) into datatrove's data_folder + glob_pattern."""
+def folder_and_glob(path: str, glob: str | None, storage_options: dict | None = None) -> tuple[str, str | None]:
+    """Split a recipe `path` (file, folder or glob; local or `s3://...`) into datatrove's data_folder +
+    glob_pattern."""
+    from curation.storage import is_url, split_glob
+
+    if is_url(path):
+        return split_glob(path, glob, storage_options)
     if any(ch in path for ch in "*?["):
         head, parts = [], Path(path).parts
         for i, part in enumerate(parts):
@@ -222,15 +227,17 @@ def _short(data: dict, text_key: str) -> dict:
 
 
 def disk_kwargs(p: InputParams, ctx: ReaderContext) -> dict:
-    folder, glob = folder_and_glob(p.path, p.glob)
-    return dict(
-        data_folder=folder,
-        glob_pattern=glob,
-        limit=ctx.limit,
-        text_key=p.text_key,
-        id_key=p.id_key,
-        doc_progress=ctx.progress,
-    )
+    from curation.storage import folder as data_folder
+
+    folder, glob = folder_and_glob(p.path, p.glob, p.storage_options)
+    return {
+        "data_folder": data_folder(folder, p.storage_options),
+        "glob_pattern": glob,
+        "limit": ctx.limit,
+        "text_key": p.text_key,
+        "id_key": p.id_key,
+        "doc_progress": ctx.progress,
+    }
 
 
 def with_rejects(reader, ctx: ReaderContext, p: InputParams | None = None):

@@ -178,8 +178,10 @@ class CodeInputParams(InputParams):
 @register_reader("code", CodeInputParams)
 def code_reader(p: CodeInputParams, ctx: ReaderContext):
     """A source tree (folder or glob): one document per file with metadata path, language, size (bytes)."""
-    folder, glob = folder_and_glob(p.path, p.glob)
+    from curation.storage import folder as data_folder
+
+    folder, glob = folder_and_glob(p.path, p.glob, p.storage_options)
     reader = CodeReader(
-        folder, exclude=p.exclude, glob_pattern=glob, limit=ctx.limit, doc_progress=ctx.progress
+        data_folder(folder, p.storage_options), exclude=p.exclude, glob_pattern=glob, limit=ctx.limit, doc_progress=ctx.progress
     )
     return with_rejects(reader, ctx, p)

@@ -172,9 +172,11 @@ def warc_reader(p: WarcParams, ctx: ReaderContext):
     """WARC (.warc/.warc.gz) responses; HTML -> text with trafilatura through datatrove; keeps url + WARC metadata."""
     from datatrove.pipeline.extractors import Trafilatura
 
-    folder, glob = folder_and_glob(p.path, p.glob)
+    from curation.storage import folder as data_folder
+
+    folder, glob = folder_and_glob(p.path, p.glob, p.storage_options)
     reader = with_rejects(
-        RejectingWarcReader(data_folder=folder, glob_pattern=glob, limit=ctx.limit, doc_progress=ctx.progress),
+        RejectingWarcReader(data_folder=data_folder(folder, p.storage_options), glob_pattern=glob, limit=ctx.limit, doc_progress=ctx.progress),
         ctx,
         p,
     )

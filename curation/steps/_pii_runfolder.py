@@ -103,23 +103,25 @@ def _run_jobs(jobs: list[tuple[Path, _Fixer]], workers: int) -> list[int]:
         return list(pool.map(_sweep_shard, jobs))
 
 
-def sweep(recipe) -> dict | None:
+def sweep(recipe, removed_in: RunFolder | None = None) -> dict | None:
     """Scrub removed/ (steps before the first `pii`), rejected/ and logs/, and delete work/, as the
     recipe's first `pii` step says. Returns what it did (summary.json `pii_run_folder`), or None when
-    the recipe has no `pii` step. Shards are swept in up to `executor.workers` processes."""
+    the recipe has no `pii` step. Shards are swept in up to `executor.workers` processes.
+    `removed_in`: where removed/ is, when not in the run folder (a local copy of an object-store output)."""
     positions = [i for i, s in enumerate(recipe.steps) if s.op == "pii"]
     if not positions:
         return None
     p = recipe.steps[positions[0]].params
     folder = RunFolder(recipe.run_dir)
+    removed = removed_in or folder
     t0 = time.perf_counter()
     report = {"scrubbed": bool(p.run_folder), "removed_records": 0, "rejected_records": 0, "log_files": 0,
               "work_removed": False, "seconds": 0.0}
     if p.run_folder:
         already = {s.id for s in recipe.steps[positions[0]:]}  # their removed documents passed `pii`
         documents, rejected = _Fixer(p, "document"), _Fixer(p, "rejected")
-        jobs = [(path, documents) for step_id in folder.removed_steps() if step_id not in already
-                for path in shards(folder.removed(step_id))]
+        jobs = [(path, documents) for step_id in removed.removed_steps() if step_id not in already
+                for path in shards(removed.removed(step_id))]
         n_removed = len(jobs)
         jobs += [(path, rejected) for path in shards(folder.rejected)]
         workers = recipe.executor.workers

@@ -132,3 +132,9 @@ def preset_table() -> list[dict]:
             m = build_model(name, p.vocab_size)
         rows.append({"preset": name, **asdict(p), "params": count_params(m)})
     return rows
+
+
+def param_count(preset: str, vocab_size: int) -> int:
+    """Parameters of `preset` at `vocab_size` (tied embedding once), counted on the meta device."""
+    with torch.device("meta"):
+        return count_params(build_model(preset, vocab_size))

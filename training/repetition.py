@@ -160,8 +160,7 @@ def repetition_report(results: dict, pools: dict[str, int], n_params: int) -> di
 
 def for_ablation(cfg, results: dict) -> dict | None:
     """`repetition_report` for a resolved AblationConfig (None unless a variant sets pool_tokens)."""
-    from training.model import get_preset
-    from training.scale_ablate import param_count
+    from training.model import get_preset, param_count
 
     pools = {n: v.pool_tokens for n, v in cfg.variants.items() if v.pool_tokens}
     if not pools:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from training.ablation_config import load_ablation
 from training.data import ConfigError, load_yaml
+from training.model import param_count
 
 SCALE_KEYS = ("kind", "sizes", "tokens_per_param")
 
@@ -35,16 +36,6 @@ def is_scale_ablation(path: str | Path) -> bool:
 
 def _log(msg: str) -> None:
     print(f"[scale {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def param_count(preset: str, vocab_size: int) -> int:
-    """Parameters of `preset` at `vocab_size` (tied embedding once), counted on the meta device."""
-    import torch
-
-    from training.model import build_model, count_params
-
-    with torch.device("meta"):
-        return count_params(build_model(preset, vocab_size))
 
 
 def step_tokens(preset: str, train: dict) -> int:

@@ -8,6 +8,7 @@ training, dashboard and bench ones; `python -m curation.cli ...` runs them alone
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -29,6 +30,8 @@ EXAMPLES = """examples:
 
 from curation.classifier_cli import add_classifier_commands
 from curation.errors import RecipeError, UsageError
+from curation.terminal import safe
+from runfolder import SummaryError, UnsafePathError
 
 
 def _console():
@@ -55,7 +58,7 @@ def funnel_table(summary: dict):
     from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=f"{escape(str(summary['recipe']))}: funnel", title_justify="left")
+    t = Table(title=f"{escape(safe(summary['recipe'], True))}: funnel", title_justify="left")
     for col, just in [("step", "left"), ("in", "right"), ("kept", "right"), ("removed", "right"),
                       ("%", "right"), ("top reasons", "left"), ("s", "right")]:
         t.add_column(col, justify=just)
@@ -66,8 +69,8 @@ def funnel_table(summary: dict):
         pct = f"{100 * s['removed'] / s['in']:.1f}" if s["in"] else "-"
         reasons = sorted(s["removed_by_reason"].items(), key=lambda kv: -kv[1])[:3]
         what = ", ".join(f"{r} {n:,}" for r, n in reasons) or changed_text(s, summary)
-        t.add_row(escape(s["name"]), f"{s['in']:,}", f"{s['kept']:,}", f"{s['removed']:,}", pct,
-                  escape(what), f"{s['seconds']:.1f}")
+        t.add_row(escape(safe(s["name"], True)), f"{s['in']:,}", f"{s['kept']:,}", f"{s['removed']:,}", pct,
+                  escape(safe(what, True)), f"{s['seconds']:.1f}")
     out = summary["output"]
     t.add_row("output", "", f"{out['docs']:,}", "", "", f"{out['bytes'] / 1e6:.2f} MB in {len(out['shards'])} shards", "")
     return t
@@ -83,7 +86,7 @@ def print_summary(summary: dict) -> None:
     con.print(f"ledger: input {inv['input']:,} = output {inv['output']:,} + removed {inv['removed']:,}"
               f" + rejected {inv['rejected']:,}  {status}")
     for p in inv.get("problems", []):
-        con.print(f"  [red]{escape(p)}[/red]")
+        con.print(f"  [red]{escape(safe(p, True))}[/red]")
     swept = summary.get("pii_run_folder")
     if swept:
         if swept.get("scrubbed"):
@@ -103,7 +106,7 @@ def cmd_validate(args) -> int:
 
     recipe = load_recipe(args.recipe, args.set)
     check_run_paths(recipe)
-    print(recipe.resolved_yaml(), end="")
+    print(safe(recipe.resolved_yaml()), end="")
     return 0
 
 
@@ -177,7 +180,6 @@ def cmd_sample(args) -> int:
     from rich.text import Text
 
     from curation.api import open_run
-    from curation.terminal import safe
 
     run = open_run(args.run_dir)
     if args.reason and not args.rejected:
@@ -217,6 +219,8 @@ def cmd_sample(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from rich.markup import escape
+
     from curation import api
 
     overrides = list(args.set)
@@ -229,16 +233,16 @@ def cmd_run(args) -> int:
     progress = sys.stdout.isatty() and not args.no_progress
     if args.dry_run:
         result = api.run(recipe, limit=args.limit, dry_run=True)
-        print(recipe.resolved_yaml(), end="")
-        con.print(f"\n[bold]plan[/bold]: {len(result.stages)} stage(s) -> {recipe.run_dir}")
+        print(safe(recipe.resolved_yaml()), end="")
+        con.print(f"\n[bold]plan[/bold]: {len(result.stages)} stage(s) -> {escape(safe(recipe.run_dir, True))}")
         for st in result.stages:
-            con.print(f"  {st.name} ({st.tasks} tasks): " + " → ".join(type(p).__name__ for p in st.pipeline))
+            con.print(f"  {escape(safe(st.name, True))} ({st.tasks} tasks): " + " → ".join(type(p).__name__ for p in st.pipeline))
         for path in result.scripts:
-            con.print(f"  sbatch script: {path}")
+            con.print(f"  sbatch script: {escape(safe(path, True))}")
         return 0
 
     def on_stage(i, n, stage):
-        con.print(f"[dim]stage {i}/{n}: {stage.name} ({stage.tasks} task(s))[/dim]")
+        con.print(f"[dim]stage {i}/{n}: {escape(safe(stage.name, True))} ({stage.tasks} task(s))[/dim]")
 
     t0 = time.time()
     result = api.run(recipe, limit=args.limit, force=args.force, progress=progress, on_stage=on_stage)
@@ -251,9 +255,9 @@ def cmd_run(args) -> int:
     summary = result.summary
     print_summary(summary)
     con.print(f"done in {time.time() - t0:.1f}s")
-    con.print(f"output:    {result.folder.output}")
-    con.print(f"summary:   {result.folder.summary}")
-    con.print(f"dashboard: curate dashboard {result.path}")
+    for label, value in (("output:   ", result.folder.output), ("summary:  ", result.folder.summary),
+                         ("dashboard:", f"curate dashboard {result.path}")):
+        con.print(f"{label} {escape(safe(value, True))}")
     if not summary["invariant"]["ok"]:
         con.print("[red]the ledger does not balance: documents were lost; see the problems above[/red]")
         return 1
@@ -266,9 +270,15 @@ def _guard(fn):
     def run(args) -> int:
         try:
             return int(fn(args) or 0)
-        except (RecipeError, UsageError, FileNotFoundError) as e:
-            print(f"error: {e}", file=sys.stderr)
+        except (RecipeError, UsageError, FileNotFoundError, UnsafePathError, SummaryError) as e:
+            print(f"error: {safe(e, one_line=True)}", file=sys.stderr)
             return 2
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise
+            print(f"error: {safe(e, one_line=True)}; free some space and run the same command again to resume",
+                  file=sys.stderr)
+            return 1
         except KeyboardInterrupt:
             print("interrupted; run the same command again to resume", file=sys.stderr)
             return 130

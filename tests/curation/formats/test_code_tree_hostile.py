@@ -44,7 +44,7 @@ def test_code_reader_rejects_links_out_devices_fifos_and_oversized_files(run_rec
 
 
 def test_follow_symlinks_reads_links_inside_the_tree_only(run_recipe, tmp_path):
-    run_dir, summary = run_one(run_recipe, "code", hostile_tree(tmp_path), follow_symlinks=True)
+    run_dir, _ = run_one(run_recipe, "code", hostile_tree(tmp_path), follow_symlinks=True)
     assert {d["id"] for d in read_output(run_dir)} == {"a.py", "big.py", "sub/inside.py"}
     why = reasons(run_dir)
     assert "outside the input tree" in why["creds.py"] and "outside the input tree" in why["zero.py"]

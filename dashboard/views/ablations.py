@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import ablations, ui
+from dashboard import ablations, markup, ui
 from runfolder.results import ResultsError, load_results
 
 args = ui.app_args()
@@ -27,10 +27,11 @@ try:
 except ResultsError as e:
     st.error(str(e))
     st.stop()
-about = " · ".join(f"{k} **{results[k]}**" for k in ("name", "model", "baseline") if results.get(k))
-st.caption(f"{about} · wall time {results['wall_seconds'] / 60:.1f} min · `{path / 'results.json'}`")
+about = " · ".join(f"{k} **{markup.text(results[k])}**" for k in ("name", "model", "baseline") if results.get(k))
+st.caption(f"{about} · wall time {results['wall_seconds'] / 60:.1f} min · {markup.code(path / 'results.json')}")
 if results.get("metric"):  # instruction ablations (training/instruct_ablate.py) say what bpb and budgets mean
-    st.caption(f"metric: {results['metric']} · budgets: {results.get('budget_unit', 'training tokens')}")
+    st.caption(f"metric: {markup.text(results['metric'])} · "
+               f"budgets: {markup.text(results.get('budget_unit', 'training tokens'))}")
 
 st.subheader("Positive controls")
 controls = ablations.controls_frame(results)
@@ -41,11 +42,12 @@ if controls.empty:
 else:
     for c in controls.itertuples():
         (st.success if c.passed else st.warning)(
-            f"{'PASSED' if c.passed else 'FAILED'} · **{c.control}** · {c.detail}"
+            f"{'PASSED' if c.passed else 'FAILED'} · **{markup.text(c.control)}** · {markup.text(c.detail)}"
         )
 
 evals = list(results["evals"])
-ev = st.segmented_control("Eval domain", evals, default=evals[0], key="eval", bind="query-params") or evals[0]
+ev = (st.segmented_control("Eval domain", evals, default=evals[0], key="eval", bind="query-params",
+                         format_func=markup.text) or evals[0])
 band = ablations.seed_band(results, ev)
 variants = list(results["variants"])
 color = alt.Color(
@@ -57,7 +59,7 @@ log_x = alt.Scale(type="log", base=2, nice=False)
 # prompt use (instruction ablations) is a difference of two bpb, not a bpb: say so on the axis
 is_diff = ev.endswith("prompt_use")
 metric = "prompt use (Δ bpb: own prompt − another prompt)" if is_diff else "bits per byte"
-st.subheader(f"{metric} vs training tokens · {ev}")
+st.subheader(f"{metric} vs training tokens · {markup.text(ev)}")
 base = alt.Chart(band).encode(x=alt.X("tokens:Q", scale=log_x, title="training tokens"), color=color)
 chart = alt.layer(
     base.mark_area(opacity=0.18).encode(
@@ -86,7 +88,7 @@ st.caption(
     "Line: mean over seeds; band: min–max over seeds; a cross marks a point that repeats data (epochs > 1)."
 )
 
-st.subheader(f"Δ bpb vs baseline, 95% CI · {ev}")
+st.subheader(f"Δ bpb vs baseline, 95% CI · {markup.text(ev)}")
 comps = ablations.comparisons_frame(results, ev)
 if comps.empty:
     st.info("No comparisons for this eval domain.")
@@ -122,7 +124,7 @@ else:
         },
     )
 
-st.subheader(f"Effective-data multipliers · {ev}")
+st.subheader(f"Effective-data multipliers · {markup.text(ev)}")
 mult = ablations.multipliers_frame(results, ev)
 if mult.empty:
     st.info("No multipliers for this eval domain.")
@@ -137,4 +139,4 @@ else:
     st.dataframe(table)
 
 ok, line = ablations.fit_status(results)
-(st.info if ok else st.warning)(line)
+(st.info if ok else st.warning)(markup.text(line, limit=2000))

@@ -72,9 +72,13 @@ def check_summary(summary: dict) -> str | None:
         for key, ok in keys.items():
             if not ok(summary[section].get(key)):
                 return f"{section}.{key}: missing or of the wrong type"
-    shards = summary["output"].get("shards", [])
-    if not isinstance(shards, list):
-        return "output.shards: not a list"
+    if "readable_docs" in summary["input"] and not _int(summary["input"]["readable_docs"]):
+        return "input.readable_docs: not an integer"
+    swept = summary.get("pii_run_folder")
+    if swept is not None and not (isinstance(swept, dict) and all(_int(v) or isinstance(v, bool) for v in swept.values())):
+        return "pii_run_folder: not an object of counts"
+    if not isinstance(summary["output"].get("shards"), list):
+        return "output.shards: missing or not a list"
     problems = summary["invariant"].get("problems", [])
     if not isinstance(problems, list) or not all(isinstance(p, str) for p in problems):
         return "invariant.problems: not a list of strings"

@@ -75,8 +75,9 @@ def check_summary(summary: dict) -> str | None:
     if "readable_docs" in summary["input"] and not _int(summary["input"]["readable_docs"]):
         return "input.readable_docs: not an integer"
     swept = summary.get("pii_run_folder")
-    if swept is not None and not (isinstance(swept, dict) and all(_int(v) or isinstance(v, bool) for v in swept.values())):
-        return "pii_run_folder: not an object of counts"
+    counts = ("removed_records", "rejected_records", "log_files")
+    if swept is not None and not (isinstance(swept, dict) and all(_int(swept.get(k, 0)) for k in counts)):
+        return "pii_run_folder: not an object with record and file counts"
     if not isinstance(summary["output"].get("shards"), list):
         return "output.shards: missing or not a list"
     problems = summary["invariant"].get("problems", [])

@@ -20,8 +20,8 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 try:
     from hypothesis import HealthCheck, settings
 
-    _FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                        HealthCheck.function_scoped_fixture])
+    _FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                         HealthCheck.function_scoped_fixture]}
     settings.register_profile("ci", max_examples=15, derandomize=True, print_blob=True, **_FUZZ)
     settings.register_profile("long", max_examples=2000, print_blob=True, **_FUZZ)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -55,8 +55,8 @@ def fasttext_size(path: Path) -> int | None:
 
 
 def _labels_in_child(path: str) -> list[str]:
-    code = ("import json, resource, sys; resource.setrlimit(resource.RLIMIT_AS, (%d, %d)); import fasttext; "
-            "print(json.dumps(fasttext.load_model(sys.argv[1]).get_labels()))") % (LOAD_BYTES, LOAD_BYTES)
+    code = (f"import json, resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({LOAD_BYTES}, {LOAD_BYTES})); "
+            "import fasttext; print(json.dumps(fasttext.load_model(sys.argv[1]).get_labels()))")
     try:
         proc = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True,
                               timeout=LOAD_SECONDS, check=False)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 
 pytest.importorskip("hypothesis")
-import yaml  # noqa: E402
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
-from curation.errors import RecipeError  # noqa: E402
-from curation.recipe import load_recipe  # noqa: E402
-from tests.sandbox import freeze, sandbox  # noqa: E402
+from curation.errors import RecipeError
+from curation.recipe import load_recipe
+from tests.sandbox import freeze, sandbox
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
 values = st.recursive(scalars, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=3),

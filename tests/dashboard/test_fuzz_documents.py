@@ -13,11 +13,11 @@ from html.parser import HTMLParser
 import pytest
 
 pytest.importorskip("hypothesis")
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given
+from hypothesis import strategies as st
 
-from dashboard import documents, markup  # noqa: E402
-from tests.dashboard.test_markup import unsafe  # noqa: E402
+from dashboard import documents, markup
+from tests.dashboard.test_markup import unsafe
 
 PIECES = ["<", ">", "&", "`", "![i](http://h/b.png)", "<img src=x onerror=1>", "<EMAIL>", "&lt;EMAIL&gt;", "\u202e",
           "\u2066", "\u200f", "\n\n", "$x$", ":red[x]", "</mark>", "<script>", "\x1b[2J", "**", "[", "]"]

@@ -12,13 +12,13 @@ import json
 import pytest
 
 pytest.importorskip("hypothesis")
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given
+from hypothesis import strategies as st
 
-from runfolder import SummaryError, read_summary  # noqa: E402
-from runfolder.results import ResultsError, load_results  # noqa: E402
-from tests.runfolder.test_summary_checked import GOOD  # noqa: E402
-from tests.sandbox import freeze, sandbox  # noqa: E402
+from runfolder import SummaryError, read_summary
+from runfolder.results import ResultsError, load_results
+from tests.runfolder.test_summary_checked import GOOD
+from tests.sandbox import freeze, sandbox
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
 values = st.recursive(scalars, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=3),

@@ -17,11 +17,11 @@ import os
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import given
+from hypothesis import strategies as st
 
-from curation.registry import ReaderContext, all_readers  # noqa: E402
-from tests.sandbox import freeze, sandbox  # noqa: E402
+from curation.registry import ReaderContext, all_readers
+from tests.sandbox import freeze, sandbox
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
 json_values = st.recursive(scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),

@@ -30,8 +30,11 @@ def small_bin(tmp_path_factory):
     import sys
 
     folder = tmp_path_factory.mktemp("ft")
-    (folder / "train.txt").write_text("".join(f"__label__{lab} {w} {i}\n" for i in range(30)
-                                              for lab, w in (("en", "hello there"), ("fr", "bonjour toi"))))
+    words = {"en": "the cat sat on a mat and then it ran home".split(),
+             "fr": "le chat est sur le tapis puis il rentre chez lui".split()}
+    # 400 lines of 12 words: on a corpus of a few dozen tokens fastText 0.9.2 diverges (NaN) at any lr
+    (folder / "train.txt").write_text("".join(f"__label__{lab} " + " ".join(words[lab][(i + j) % 11] for j in range(12))
+                                              + "\n" for i in range(200) for lab in ("en", "fr")))
     params = {"dim": 8, "epoch": 2, "bucket": 1000, "thread": 1, "seed": 0}  # in a fresh process (fastText state)
     subprocess.run([sys.executable, "-m", "curation.classifier", str(folder / "train.txt"), str(folder / "lid.bin"),
                     json.dumps(params)], check=True)

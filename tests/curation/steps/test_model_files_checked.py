@@ -36,9 +36,12 @@ def small_bin(tmp_path_factory):
     (folder / "train.txt").write_text("".join(f"__label__{lab} " + " ".join(words[lab][(i + j) % 11] for j in range(12))
                                               + "\n" for i in range(200) for lab in ("en", "fr")))
     params = {"dim": 8, "epoch": 2, "bucket": 1000, "thread": 1, "seed": 0}  # in a fresh process (fastText state)
-    subprocess.run([sys.executable, "-m", "curation.classifier", str(folder / "train.txt"), str(folder / "lid.bin"),
-                    json.dumps(params)], check=True)
-    return folder / "lid.bin"
+    for _ in range(5):  # fastText 0.9.2 sometimes ends a run in "Encountered NaN" (still open: issue 25 item 9)
+        cmd = [sys.executable, "-m", "curation.classifier", str(folder / "train.txt"), str(folder / "lid.bin"),
+               json.dumps(params)]
+        if subprocess.run(cmd, capture_output=True, check=False).returncode == 0:
+            return folder / "lid.bin"
+    pytest.fail("fastText training failed 5 times")
 
 
 def test_truncated_ftz_is_one_line_exit_2_quickly(tmp_path, write_recipe, capsys):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import shutil
 import time
@@ -34,6 +33,7 @@ from runfolder import (
     atomic_write,
     atomic_write_json,
     iter_records,
+    read_identity,
     read_summary,
     sample_records,
 )
@@ -211,9 +211,14 @@ def check_output_path(recipe: Recipe) -> None:
                             "which is read recursively (the run would read its own output)")
     if out.exists() and not out.is_dir():
         raise ctx.error(key, f"{out} exists and is not a folder")
-    if out.is_dir() and not RunFolder(out).is_run_folder() and any(out.iterdir()):
+    if out.is_dir() and not RunFolder(out).is_run_folder() and _foreign_entries(out):
         raise ctx.error(key, f"{out} exists, is not empty and is not a rootstock run folder "
-                        "(no run.json); choose a new or empty folder")
+                        "(no run.json of rootstock's own); choose a new or empty folder")
+
+
+def _foreign_entries(out: Path) -> list[Path]:
+    """What a folder holds besides a lock file left by a run that stopped before writing run.json."""
+    return [p for p in out.iterdir() if not (p.name == "run.lock" and p.is_file() and not p.is_symlink())]
 
 
 def check_run_paths(recipe: Recipe) -> None:
@@ -272,11 +277,11 @@ def prepare_run_dir(recipe: Recipe, limit: int, force: bool, inputs: dict | None
     identity = {"fingerprint": recipe.fingerprint(), "limit": limit}
     inputs = inputs or {}
     previous = None
-    if folder.run_json.exists():
-        try:
-            previous = json.loads(folder.run_json.read_text())
-        except ValueError:
-            previous = {}
+    if os.path.lexists(folder.run_json):
+        previous = read_identity(folder.run_json)
+        if previous is None:  # another tool's run.json: its folder is not ours to resume or clean
+            raise UsageError(f"{folder.run_json} is not a rootstock run.json (no fingerprint/limit/started/"
+                             "produced); refusing to touch this folder, even with --force; set output.path elsewhere")
     if previous is not None and not force:
         same = {k: previous.get(k) for k in identity} == identity
         if not same:
@@ -301,9 +306,9 @@ def prepare_run_dir(recipe: Recipe, limit: int, force: bool, inputs: dict | None
                 p.unlink()
     folder.root.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    atomic_write(folder.recipe, recipe.resolved_yaml())
     atomic_write_json(folder.run_json, {**identity, "started": started, "recipe_file": recipe.source,
                                         "produced": list(PRODUCED), "inputs": inputs})
+    atomic_write(folder.recipe, recipe.resolved_yaml())
     return started
 
 

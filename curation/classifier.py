@@ -132,13 +132,36 @@ def load_train_config(file: str | Path) -> TrainConfig:
     for key in ("label", "negative_label"):
         if not re.fullmatch(r"[\w.-]+", getattr(config, key)):
             raise ctx.error((key,), "a label is one word (letters, digits, _ . -)")
+    if config.name in (".", "..") or not re.fullmatch(r"[\w.-]+", config.name):
+        raise ctx.error(("name",), "one folder name (letters, digits, _ . -): the model goes to runs/classifiers/<name>/")
     sets = {}
     for key in ("positives", "negatives"):
         raw = data.get(key)
         if not isinstance(raw, list) or not raw:
             raise ctx.error((key,), "required: a non-empty list of sources ({format, path, ...})")
         sets[key] = [load_source(item, (key, i), ctx) for i, item in enumerate(raw)]
-    return TrainConfig(config=config, source=str(file), lines=lines, **sets)
+    tc = TrainConfig(config=config, source=str(file), lines=lines, **sets)
+    check_model_output(tc)
+    return tc
+
+
+def check_model_output(tc: TrainConfig) -> None:
+    """Refuse a model path that would replace what the user owns: an input file (or a file inside an
+    input folder), the config itself, a symlink or folder, or an existing file that no training wrote
+    (a model is ours when its `.card.json` is beside it: the manifest of a classifier folder)."""
+    out = tc.model_path.expanduser().absolute()
+    where = ("output",) if tc.config.output else ("name",)
+    paths = [str(src.reader.path) for src in tc.positives + tc.negatives]
+    inputs = [Path(tc.source)] + [Path(re.split(r"[*?\[]", p)[0] or ".") for p in paths]  # a glob: its folder
+    for inp in inputs:
+        inp = inp.expanduser().resolve()
+        if out.resolve() == inp or inp in out.resolve().parents or out.resolve() in inp.parents:
+            raise tc.error(where, f"refusing {out}: it is an input of this training or holds one ({inp})")
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        raise tc.error(where, f"refusing {out}: it is a symlink or not a regular file")
+    if out.exists() and not card_path(out).is_file():
+        raise tc.error(where, f"refusing {out}: it exists and no classifier training wrote it (no "
+                       f"{card_path(out).name} beside it); choose a new output")
 
 
 # --- metrics -------------------------------------------------------------------------------------

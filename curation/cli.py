@@ -8,6 +8,7 @@ training, dashboard and bench ones; `python -m curation.cli ...` runs them alone
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -30,8 +31,10 @@ EXAMPLES = """examples:
 
 from curation.classifier_cli import add_classifier_commands
 from curation.errors import RecipeError, UsageError
-from runfolder.tokens import output_tokens, tokens_label
 from curation.storage import StorageError
+from curation.terminal import safe
+from runfolder import SummaryError, UnsafePathError
+from runfolder.tokens import output_tokens, tokens_label
 
 
 def _console():
@@ -58,7 +61,7 @@ def funnel_table(summary: dict, run_dir: str | None = None):
     from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=f"{escape(str(summary['recipe']))}: funnel", title_justify="left")
+    t = Table(title=f"{escape(safe(summary['recipe'], True))}: funnel", title_justify="left")
     for col, just in [("step", "left"), ("in", "right"), ("kept", "right"), ("removed", "right"),
                       ("%", "right"), ("top reasons", "left"), ("s", "right")]:
         t.add_column(col, justify=just)
@@ -69,8 +72,8 @@ def funnel_table(summary: dict, run_dir: str | None = None):
         pct = f"{100 * s['removed'] / s['in']:.1f}" if s["in"] else "-"
         reasons = sorted(s["removed_by_reason"].items(), key=lambda kv: -kv[1])[:3]
         what = ", ".join(f"{r} {n:,}" for r, n in reasons) or changed_text(s, summary)
-        t.add_row(escape(s["name"]), f"{s['in']:,}", f"{s['kept']:,}", f"{s['removed']:,}", pct,
-                  escape(what), f"{s['seconds']:.1f}")
+        t.add_row(escape(safe(s["name"], True)), f"{s['in']:,}", f"{s['kept']:,}", f"{s['removed']:,}", pct,
+                  escape(safe(what, True)), f"{s['seconds']:.1f}")
     out = summary["output"]
     tokens = tokens_label(*output_tokens(run_dir, summary))  # counted by the tokenizer, or an estimate
     t.add_row("output", "", f"{out['docs']:,}", "", "", f"{out['bytes'] / 1e6:.2f} MB in {len(out['shards'])} shards, "
@@ -88,7 +91,7 @@ def print_summary(summary: dict, run_dir: str | None = None) -> None:
     con.print(f"ledger: input {inv['input']:,} = output {inv['output']:,} + removed {inv['removed']:,}"
               f" + rejected {inv['rejected']:,}  {status}")
     for p in inv.get("problems", []):
-        con.print(f"  [red]{escape(p)}[/red]")
+        con.print(f"  [red]{escape(safe(p, True))}[/red]")
     swept = summary.get("pii_run_folder")
     if swept:
         if swept.get("scrubbed"):
@@ -108,7 +111,7 @@ def cmd_validate(args) -> int:
 
     recipe = load_recipe(args.recipe, args.set)
     check_run_paths(recipe)
-    print(recipe.resolved_yaml(), end="")
+    print(safe(recipe.resolved_yaml()), end="")
     return 0
 
 
@@ -182,7 +185,6 @@ def cmd_sample(args) -> int:
     from rich.text import Text
 
     from curation.api import open_run
-    from curation.terminal import safe
 
     run = open_run(args.run_dir)
     if args.reason and not args.rejected:
@@ -222,6 +224,8 @@ def cmd_sample(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from rich.markup import escape
+
     from curation import api
 
     overrides = list(args.set)
@@ -238,16 +242,16 @@ def cmd_run(args) -> int:
     progress = sys.stdout.isatty() and not args.no_progress
     if args.dry_run:
         result = api.run(recipe, limit=args.limit, dry_run=True)
-        print(recipe.resolved_yaml(), end="")
-        con.print(f"\n[bold]plan[/bold]: {len(result.stages)} stage(s) -> {recipe.run_dir}")
+        print(safe(recipe.resolved_yaml()), end="")
+        con.print(f"\n[bold]plan[/bold]: {len(result.stages)} stage(s) -> {escape(safe(recipe.run_dir, True))}")
         for st in result.stages:
-            con.print(f"  {st.name} ({st.tasks} tasks): " + " → ".join(type(p).__name__ for p in st.pipeline))
+            con.print(f"  {escape(safe(st.name, True))} ({st.tasks} tasks): " + " → ".join(type(p).__name__ for p in st.pipeline))
         for path in result.scripts:
-            con.print(f"  sbatch script: {path}")
+            con.print(f"  sbatch script: {escape(safe(path, True))}")
         return 0
 
     def on_stage(i, n, stage):
-        con.print(f"[dim]stage {i}/{n}: {stage.name} ({stage.tasks} task(s))[/dim]")
+        con.print(f"[dim]stage {i}/{n}: {escape(safe(stage.name, True))} ({stage.tasks} task(s))[/dim]")
 
     t0 = time.time()
     result = api.run(recipe, limit=args.limit, force=args.force, progress=progress, on_stage=on_stage)
@@ -261,12 +265,12 @@ def cmd_run(args) -> int:
     print_summary(summary, str(result.path))
     con.print(f"done in {time.time() - t0:.1f}s")
     if recipe.output.control_path is not None:  # an object-store output (docs/object-storage.md)
-        con.print(f"output:    {recipe.output.path.rstrip('/')}/output")
-        con.print(f"summary:   {recipe.output.path.rstrip('/')}/summary.json (copy: {result.folder.summary})")
+        where = (("output:   ", f"{recipe.output.path.rstrip('/')}/output"),
+                 ("summary:  ", f"{recipe.output.path.rstrip('/')}/summary.json (copy: {result.folder.summary})"))
     else:
-        con.print(f"output:    {result.folder.output}")
-        con.print(f"summary:   {result.folder.summary}")
-    con.print(f"dashboard: curate dashboard {result.path}")
+        where = (("output:   ", result.folder.output), ("summary:  ", result.folder.summary))
+    for label, value in (*where, ("dashboard:", f"curate dashboard {result.path}")):
+        con.print(f"{label} {escape(safe(value, True))}")
     if not summary["invariant"]["ok"]:
         con.print("[red]the ledger does not balance: documents were lost; see the problems above[/red]")
         return 1
@@ -285,11 +289,17 @@ def _guard(fn):
     def run(args) -> int:
         try:
             return int(fn(args) or 0)
-        except (RecipeError, UsageError, FileNotFoundError) as e:
-            print(f"error: {e}", file=sys.stderr)
+        except (RecipeError, UsageError, FileNotFoundError, UnsafePathError, SummaryError) as e:
+            print(f"error: {safe(e, one_line=True)}", file=sys.stderr)
             return 2
         except StorageError as e:  # the object store: unreachable, no credentials, access denied
-            print(f"error: {e}", file=sys.stderr)
+            print(f"error: {safe(e, one_line=True)}", file=sys.stderr)
+            return 1
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise
+            print(f"error: {safe(e, one_line=True)}; free some space and run the same command again to resume",
+                  file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             print("interrupted; run the same command again to resume", file=sys.stderr)

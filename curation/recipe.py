@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from curation.errors import RecipeError
 from curation.executors.base import ExecutorConfig, all_executors
 from curation.recipe_langs import check_languages
-from curation.recipe_yaml import MAX_DEPTH, KeyPath, key_str, load_yaml
+from curation.recipe_yaml import MAX_DEPTH, KeyPath, check_value_tree, key_str, load_yaml
 from curation.registry import InputParams, OpParams, all_readers, get_op
 
 
@@ -312,10 +312,13 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
     """
     if isinstance(source, dict):
         file = Path("<dict>")
+        check_value_tree(source, str(file))
         data, lines = _merge_extends(copy.deepcopy(source), {}, file, Path.cwd(), ())
     else:
         file = Path(source)
         data, lines = _load_merged(file)
+    if isinstance(overrides, dict):
+        check_value_tree(overrides, "--set")
     apply_overrides(data, overrides or [], lines)
     ctx = RecipeContext(str(file), lines)
     _check_strings(data, (), ctx)

@@ -58,6 +58,28 @@ def _check_depth(text: str, file: Path) -> None:
             top_key, expect_key = token.value, False
 
 
+def check_value_tree(value: Any, file: str) -> None:
+    """The same bounds for a recipe given as a dict (or `--set` values): nesting deeper than MAX_DEPTH
+    or more than MAX_NODES values is a RecipeError, found iteratively (a dict nested 5,000 deep, or one
+    that contains itself, would otherwise raise RecursionError from `copy.deepcopy` or validation)."""
+    stack: list[tuple[Any, KeyPath]] = [(value, ())]
+    nodes = 0
+    while stack:
+        v, path = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise RecipeError(file, None, key_str(path[:3]), f"more than {MAX_NODES} values")
+        if isinstance(v, dict):
+            children = [(k, c) for k, c in v.items()]
+        elif isinstance(v, (list, tuple)):
+            children = list(enumerate(v))
+        else:
+            continue
+        if len(path) >= MAX_DEPTH:
+            raise RecipeError(file, None, key_str(path[:3]) + "...", f"nested deeper than {MAX_DEPTH} levels")
+        stack += [(c, (*path, k)) for k, c in children]
+
+
 def _check_tree(node: yaml.Node, file: Path) -> None:
     """Refuse YAML nested deeper than MAX_DEPTH or whose aliases expand past MAX_NODES values, without
     expanding anything (sizes are memoized per node, so a bomb costs as much as its text). The error

@@ -7,7 +7,9 @@ code span it was put in, so the browser fetches the image (a tracking pixel in a
 nothing inside is markdown; `text()` backslash-escapes ASCII punctuation (but a mid-word `_` or `-`),
 CommonMark treats as a literal, so no link, image, emphasis, HTML, Streamlit directive (`:red[...]`,
 `:material/...:`) or `$...$` math can form. Both put control characters and line breaks as spaces (a
-blank line would end the paragraph and whatever follows would be markdown again) and cut long values.
+blank line would end the paragraph and whatever follows would be markdown again), show bidi controls
+as visible escapes (`\\u202e`: a right-to-left override would make `gnp.exe` read as `exe.png`), and
+cut long values.
 """
 
 from __future__ import annotations
@@ -16,14 +18,29 @@ import re
 
 MAX_CHARS = 300
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Bidi marks, embeddings, overrides and isolates: U+202E makes `gnp.exe` read as `exe.png`. They are
+# shown as visible escapes (`\u202e`), so a reader sees that a name holds one instead of being fooled.
+_BIDI = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # every ASCII punctuation character, except `_` inside a word (CommonMark never reads it as emphasis
 # there, so `roots_filters` stays as it is) and `-` after the start (only a line-start `-` is markdown)
 _PUNCT = re.compile(r"([!-,./:-@\[-^`{-~]|(?<!\w)_|_(?!\w)|^-)")
 _TICKS = re.compile(r"`+")
 
 
+def no_bidi(value) -> str:
+    """`str(value)` with every bidi control shown as a visible escape (for text outside markdown too:
+    st.code bodies, dataframe cells, pre-escaped HTML)."""
+    return _BIDI.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
+
+
+def plain(value, limit: int = MAX_CHARS) -> str:
+    """`value` for a place that renders no markdown (a dataframe cell, a chart label): control
+    characters as spaces, bidi controls visible, long values cut."""
+    return _plain(value, limit)
+
+
 def _plain(value, limit: int) -> str:
-    s = _CONTROL.sub(" ", str(value))
+    s = no_bidi(_CONTROL.sub(" ", str(value)))
     return s if len(s) <= limit else s[:limit] + "…"
 
 

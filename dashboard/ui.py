@@ -17,7 +17,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, markup
 
 # Altair validates every chart object against the Vega-Lite schema as it is built (~40 ms a chart); our
 # specs are fixed and covered by tests, so skip it (Streamlit still validates once when it serialises).
@@ -176,17 +176,19 @@ def run_page(title: str, caption: Callable[[dict], str] | None = None) -> RunPag
         st.stop()
     label, path = picked
     summary_ = load_summary_or_stop(path)
-    page_header(f"{title} · {label}", summary_, path, caption(summary_) if caption else "")
+    page_header(f"{title} · {markup.text(label)}", summary_, path, caption(summary_) if caption else "")
     return RunPage(args, label, path, summary_)
 
 
 def page_header(title: str, summary_: dict | None, path: Path | None, caption: str = "") -> None:
+    """Title and caption of a page; `title` is markdown the caller made safe, the recipe name and the
+    path come from data and are escaped here (a recipe name is text a run folder carries)."""
     st.title(title)
     bits = []
     if summary_:
-        bits.append(f"recipe **{summary_.get('recipe', '?')}**")
+        bits.append(f"recipe **{markup.text(summary_.get('recipe', '?'))}**")
     if path is not None:
-        bits.append(f"`{path}`")
+        bits.append(markup.code(path))
     if caption:
         bits.append(caption)
     if bits:
@@ -244,7 +246,7 @@ def fmt_pct(part, whole) -> str:
 
 def show_text(text: str, text_len: int | None = None, limit: int = TEXT_PREVIEW_CHARS) -> None:
     """A document's text, shown verbatim (no markdown or `$` math); long texts cut with an expander."""
-    text = text or ""
+    text = markup.no_bidi(text or "")
     text_len = text_len or len(text)
     if len(text) <= limit:
         st.code(text, language=None, wrap_lines=True)
@@ -258,4 +260,4 @@ def show_text(text: str, text_len: int | None = None, limit: int = TEXT_PREVIEW_
 
 def html_doc(body_html: str) -> None:
     """Pre-escaped document HTML (diffs, tagged PII) in a scrollable monospace box."""
-    st.html(CSS + f'<div class="rs-doc">{body_html}</div>')
+    st.html(CSS + f'<div class="rs-doc">{markup.no_bidi(body_html)}</div>')

@@ -5,7 +5,14 @@ read it) goes through this package, so the layout lives in one place (docs/CONTR
 Standard library and pyarrow only: no datatrove, no pydantic, so readers stay light.
 """
 
-from runfolder.atomic import atomic_open, atomic_write, atomic_write_json
+from runfolder.atomic import (
+    UnsafePathError,
+    atomic_open,
+    atomic_write,
+    atomic_write_json,
+    open_new,
+    open_new_file,
+)
 from runfolder.documents import (
     KEPT,
     REJECTED,
@@ -18,12 +25,13 @@ from runfolder.documents import (
     sample_records,
     shards,
 )
-from runfolder.layout import PRODUCED, RunFolder
+from runfolder.layout import IDENTITY_KEYS, PRODUCED, RunFolder, is_rootstock_identity, read_identity
 from runfolder.lock import RunFolderLocked, RunLock
 from runfolder.summary import SCHEMA, SummaryError, read_json, read_summary
 from runfolder.thresholds import OPS, Threshold, parse_thresholds
 
 __all__ = [
+    "IDENTITY_KEYS",
     "KEPT",
     "OPS",
     "PRODUCED",
@@ -36,13 +44,18 @@ __all__ = [
     "RunLock",
     "SummaryError",
     "Threshold",
+    "UnsafePathError",
     "atomic_open",
     "atomic_write",
     "atomic_write_json",
+    "is_rootstock_identity",
     "iter_records",
     "iter_shard",
     "list_shards",
+    "open_new",
+    "open_new_file",
     "parse_thresholds",
+    "read_identity",
     "read_json",
     "read_shard",
     "read_summary",

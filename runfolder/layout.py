@@ -6,11 +6,31 @@ layout is one edit here.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 # What one `curate run` produces; `--force` deletes exactly these (never tokenizer/ or training output).
 PRODUCED = ("output", "removed", "rejected", "work", "logs", "summary.json", "run.json", "recipe.resolved.yaml")
+# What makes a run.json rootstock's own (curation/api.py writes them all): another tool's run.json must
+# never make its folder look like a run folder, or `--force` would delete that tool's output/ and logs/.
+IDENTITY_KEYS = {"fingerprint": str, "limit": int, "started": str, "produced": list}
+
+
+def is_rootstock_identity(obj) -> bool:
+    """True when `obj` (a parsed run.json) carries every identity key with its type."""
+    return isinstance(obj, dict) and all(isinstance(obj.get(k), t) for k, t in IDENTITY_KEYS.items())
+
+
+def read_identity(path: Path) -> dict | None:
+    """A run.json that is rootstock's own (a regular file, JSON, every identity key), else None."""
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 50_000_000:
+            return None
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return obj if is_rootstock_identity(obj) else None
 
 
 @dataclass(frozen=True)
@@ -85,8 +105,9 @@ class RunFolder:
         return self.root / "run.lock"
 
     def is_run_folder(self) -> bool:
-        """Written by a rootstock run (its run.json or lock is there)."""
-        return self.run_json.is_file() or self.lock.is_file()
+        """Written by a rootstock run: its run.json is rootstock's own (IDENTITY_KEYS); a lock alone or
+        another tool's run.json is not enough."""
+        return read_identity(self.run_json) is not None
 
     @property
     def recipe(self) -> Path:

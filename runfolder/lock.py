@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Self
 
+from runfolder.atomic import open_new
+
 
 class RunFolderLocked(Exception):
     """Another live process holds the run folder's lock (`.pid`, `.host` name it)."""
@@ -29,7 +31,8 @@ class RunFolderLocked(Exception):
 
 def _read_holder(path: Path) -> dict:
     try:
-        holder = json.loads(path.read_text() or "{}")
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)) as f:
+            holder = json.loads(f.read(4096) or "{}")
     except (OSError, ValueError):
         return {}
     return holder if isinstance(holder, dict) else {}
@@ -46,7 +49,7 @@ class RunLock:
         import fcntl
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_new(self.path, os.O_RDWR | os.O_CREAT)  # a planted `run.lock -> victim` is refused
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -36,12 +36,30 @@ def validate(res: dict) -> list[str]:
             errs.append(f"{key}: missing")
     if errs:
         return errs
+    shapes = {"variants": dict, "comparisons": list, "multipliers": list, "controls": list, "evals": list}
+    errs = [f"{k}: not a{'n object' if t is dict else ' list'}" for k, t in shapes.items() if not isinstance(res[k], t)]
+    errs += [f"{k}[{i}]: not an object" for k in ("comparisons", "multipliers", "controls") if isinstance(res[k], list)
+             for i, x in enumerate(res[k]) if not isinstance(x, dict)]
+    errs += [f"variants.{k}: not an object with a points list" for k, v in (res["variants"].items() if
+             isinstance(res["variants"], dict) else []) if not isinstance(v, dict) or not isinstance(v.get("points", []), list)]
+    if isinstance(res["evals"], list) and not all(isinstance(e, str) for e in res["evals"]):
+        errs.append("evals: not a list of names")
+    if res.get("fit") is not None and not isinstance(res["fit"], dict):
+        errs.append("fit: not an object")
+    for key in ("name", "model", "baseline", "metric", "budget_unit"):
+        if res.get(key) is not None and not isinstance(res[key], str):
+            errs.append(f"{key}: not a string")
+    if errs:  # the checks below index these shapes
+        return errs
     if not _num(res["wall_seconds"]):
         errs.append("wall_seconds: not a number")
     evals = res["evals"]
     for name, v in res["variants"].items():
         for i, p in enumerate(v.get("points", [])):
             where = f"variants.{name}.points[{i}]"
+            if not isinstance(p, dict):
+                errs.append(f"{where}: not an object")
+                continue
             for k in ("tokens", "bytes", "seed", "epochs"):
                 if not _num(p.get(k)):
                     errs.append(f"{where}.{k}: missing or not a number")

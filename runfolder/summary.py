@@ -35,4 +35,61 @@ def read_summary(run_dir: str | Path) -> dict:
     if not isinstance(summary, dict) or summary.get("schema") != SCHEMA:
         got = summary.get("schema") if isinstance(summary, dict) else type(summary).__name__
         raise SummaryError(f"{path}: schema {got!r} is not supported (expected {SCHEMA})")
+    problem = check_summary(summary)
+    if problem:
+        raise SummaryError(f"{path}: {problem}")
     return summary
+
+
+def _int(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _num(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+# The keys every reader (`curate stats`, the dashboard, training) indexes without a default, with the
+# check each value must pass: a crafted summary.json ("steps": "x", "output": [], "invariant": null)
+# is refused here with the key named, instead of raising deep inside a table or a page.
+_TOP = {"recipe": (lambda v: isinstance(v, str), "a string"), "rejected": (_int, "an integer"),
+        "input": (lambda v: isinstance(v, dict), "an object"), "output": (lambda v: isinstance(v, dict), "an object"),
+        "steps": (lambda v: isinstance(v, list), "a list"), "invariant": (lambda v: isinstance(v, dict), "an object")}
+_SECTIONS = {"input": {"docs": _int}, "output": {"docs": _int, "bytes": _num},
+             "invariant": {"ok": lambda v: isinstance(v, bool), "input": _int, "output": _int, "removed": _int,
+                           "rejected": _int}}
+_STEP = {"name": lambda v: isinstance(v, str), "in": _int, "kept": _int, "removed": _int, "seconds": _num,
+         "removed_by_reason": lambda v: isinstance(v, dict) and all(isinstance(k, str) and _int(n) for k, n in v.items())}
+_OPTIONAL_OBJECTS = ("languages", "pii", "dedup", "decontamination", "thresholds", "rejected_by_reason")
+
+
+def check_summary(summary: dict) -> str | None:
+    """The first key of `summary` that breaks the schema, as `key: problem`; None when it is sound."""
+    for key, (ok, what) in _TOP.items():
+        if not ok(summary.get(key)):
+            return f"{key}: missing or not {what} (got {type(summary.get(key)).__name__})"
+    for section, keys in _SECTIONS.items():
+        for key, ok in keys.items():
+            if not ok(summary[section].get(key)):
+                return f"{section}.{key}: missing or of the wrong type"
+    if "readable_docs" in summary["input"] and not _int(summary["input"]["readable_docs"]):
+        return "input.readable_docs: not an integer"
+    swept = summary.get("pii_run_folder")
+    counts = ("removed_records", "rejected_records", "log_files")
+    if swept is not None and not (isinstance(swept, dict) and all(_int(swept.get(k, 0)) for k in counts)):
+        return "pii_run_folder: not an object with record and file counts"
+    if not isinstance(summary["output"].get("shards"), list):
+        return "output.shards: missing or not a list"
+    problems = summary["invariant"].get("problems", [])
+    if not isinstance(problems, list) or not all(isinstance(p, str) for p in problems):
+        return "invariant.problems: not a list of strings"
+    for i, step in enumerate(summary["steps"]):
+        if not isinstance(step, dict):
+            return f"steps[{i}]: not an object"
+        for key, ok in _STEP.items():
+            if not ok(step.get(key)):
+                return f"steps[{i}].{key}: missing or of the wrong type"
+    for key in _OPTIONAL_OBJECTS:
+        if summary.get(key) is not None and not isinstance(summary[key], dict):
+            return f"{key}: not an object"
+    return None

@@ -14,6 +14,20 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
+# Hypothesis profiles for the fuzz tests (tests/**/test_fuzz_*.py): `ci` (default) is a fixed,
+# derandomized example budget (15 per test) that keeps the whole fuzz suite near two minutes on 2 cores; `long`
+# (HYPOTHESIS_PROFILE=long) runs 50x more examples with fresh randomness, on demand.
+try:
+    from hypothesis import HealthCheck, settings
+
+    _FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                         HealthCheck.function_scoped_fixture]}
+    settings.register_profile("ci", max_examples=15, derandomize=True, print_blob=True, **_FUZZ)
+    settings.register_profile("long", max_examples=2000, print_blob=True, **_FUZZ)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+except ImportError:  # pragma: no cover (hypothesis is a dev dependency; the fuzz tests importorskip it)
+    pass
+
 DATA = Path(__file__).parent / "data"
 SAMPLE = DATA / "web_sample.jsonl.gz"
 

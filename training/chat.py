@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from training.data import ConfigError, run_shards
+from training.shard_manifest import write_manifest
 from training.shards import ShardWriter, shard_folder, split_of, token_dtype
 from training.tokenizer import EOT, load_tokenizer, tokenizer_file
 
@@ -180,10 +181,10 @@ class _ChatShardWriter(ShardWriter):
     def _write(self, stem: str) -> dict:
         ids, masks, keys = zip(*self.rows)
         offsets = np.cumsum([0, *(len(x) for x in ids)]).astype(np.int64)
-        np.save(self.out_dir / f"{stem}.npy", np.fromiter((t for x in ids for t in x), dtype=self.dtype))
-        np.save(self.out_dir / f"{stem}.mask.npy", np.fromiter((t for x in masks for t in x), dtype=np.uint8))
-        np.save(self.out_dir / f"{stem}.offsets.npy", offsets)
-        np.save(self.out_dir / f"{stem}.keys.npy", np.array(keys, dtype=np.uint64))
+        self.save(f"{stem}.npy", np.fromiter((t for x in ids for t in x), dtype=self.dtype))
+        self.save(f"{stem}.mask.npy", np.fromiter((t for x in masks for t in x), dtype=np.uint8))
+        self.save(f"{stem}.offsets.npy", offsets)
+        self.save(f"{stem}.keys.npy", np.array(keys, dtype=np.uint64))
         return {"file": f"{stem}.npy", "tokens": int(offsets[-1]), "examples": len(ids)}
 
     def summary(self) -> dict:
@@ -220,6 +221,7 @@ def tokenize_chat_run(
     sid = special_ids(tok)
     dtype = token_dtype(len(tok))
     writers = {s: _ChatShardWriter(out, s, dtype, shard_tokens) for s in ("train", "validation")}
+    written = writers["train"].written = writers["validation"].written = []
     skipped: dict[str, int] = {}
     examples_of_skip: list[str] = []
     excluded = seen = 0
@@ -258,6 +260,7 @@ def tokenize_chat_run(
             f"{first}: no conversation with an assistant turn in {run_dir} "
             f"({', '.join(f'{n} {r}' for r, n in skipped.items()) or 'no records'}); nothing to train on"
         )
+    write_manifest(out, [*written, "tokenizer", "index.json"])
     tok.save_pretrained(str(out / "tokenizer"))
     index = {
         "format": FORMAT,

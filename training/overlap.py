@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from training.shard_manifest import create_file
+
 from training.data import ConfigError, read_eval_set, read_run, set_name
 
 KEYS_FILE = "train_keys.npy"
@@ -37,9 +39,11 @@ def doc_keys(doc_id: str, text: str) -> tuple[int, int]:
     return key64(doc_id), key64(text)
 
 
-def save_keys(folder: Path, keys: list[tuple[int, int]]) -> str:
-    """Write the train split's [id key, text key] rows; returns the file name for index.json."""
-    np.save(folder / KEYS_FILE, np.asarray(keys, dtype=np.uint64).reshape(-1, 2))
+def save_keys(folder: Path, keys: list[tuple[int, int]], written: list[str]) -> str:
+    """Write the train split's [id key, text key] rows as a new file listed in the folder's manifest
+    (`written`, training/shard_manifest.py); returns the file name for index.json."""
+    with create_file(folder, KEYS_FILE, written) as f:
+        np.save(f, np.asarray(keys, dtype=np.uint64).reshape(-1, 2))
     return KEYS_FILE
 
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from training.data import ConfigError, id_fraction, read_run, text_key
 from training.overlap import doc_keys, save_keys
+from training.shard_manifest import claim_folder, create_file, write_manifest
 from training.tokenizer import encode_docs, load_tokenizer, tokenizer_file, tokenizer_hash
 
 FORMAT = 1
@@ -33,13 +34,12 @@ SPLITS = ("train", "validation")
 
 
 def shard_folder(run_dir: Path, out_dir: str | Path | None, val_fraction: float) -> Path:
-    """The output folder of a tokenization (default `run_dir/tokenized`), created, its old shards removed."""
+    """The output folder of a tokenization (default `run_dir/tokenized`), created, the files an earlier
+    tokenization listed in its manifest removed (training/shard_manifest.py); foreign files stay."""
     if not 0.0 <= val_fraction < 1.0:
         raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction}")
     out = Path(out_dir) if out_dir else run_dir / "tokenized"
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.npy"):
-        old.unlink()
+    claim_folder(out)  # only what a previous tokenization listed in its manifest is removed
     return out
 
 
@@ -66,6 +66,12 @@ class ShardWriter:
         self.buffered = 0
         self.shards: list[dict] = []
         self.docs = self.tokens = self.bytes = 0
+        self.written: list[str] = []  # shared by the writers of one folder: the manifest's list
+
+    def save(self, name: str, arr) -> None:
+        """`np.save` into a new file of the folder (listed in manifest.json; never overwrites)."""
+        with create_file(self.out_dir, name, self.written) as f:
+            np.save(f, arr)
 
     def add(self, ids: list[int], eot_id: int, nbytes: int) -> None:
         arr = np.empty(len(ids) + 1, dtype=self.dtype)
@@ -91,7 +97,7 @@ class ShardWriter:
     def _write(self, stem: str) -> dict:
         """Write the buffered rows as shard `stem`; returns its index entry."""
         data = np.concatenate(self.rows)
-        np.save(self.out_dir / f"{stem}.npy", data)
+        self.save(f"{stem}.npy", data)
         return {"file": f"{stem}.npy", "tokens": len(data)}
 
     def summary(self) -> dict:
@@ -141,6 +147,7 @@ def tokenize_run(
     vocab = len(tok)
     dtype = token_dtype(vocab)
     writers = {s: ShardWriter(out, s, dtype, shard_tokens) for s in SPLITS}
+    written = writers["train"].written = writers["validation"].written = []
     excluded = 0
     train_keys: list[tuple[int, int]] = []  # what `curate train`/`eval` check eval sets against (overlap.py)
     t0 = time.time()
@@ -167,9 +174,9 @@ def tokenize_run(
             break
     for w in writers.values():
         w.flush()
-    tok.save_pretrained(
-        str(out / "tokenizer")
-    )  # a copy travels with the shards (another machine, another root)
+    keys_file = save_keys(out, train_keys, written)  # a manifest-listed file like the shards
+    write_manifest(out, [*written, "tokenizer", "index.json"])  # listed before they are written
+    tok.save_pretrained(str(out / "tokenizer"))  # a copy travels with the shards (another machine, another root)
     index = {
         "format": FORMAT,
         "run": str(run_dir),
@@ -183,7 +190,7 @@ def tokenize_run(
         "split": "validation when sha1('val' + id) / 2**64 < val_fraction",
         "splits": {s: w.summary() for s, w in writers.items()},
         "excluded": {"docs": excluded, "reason": "eval hold-out (id or exact text)"},
-        "train_keys": save_keys(out, train_keys),
+        "train_keys": keys_file,
         "seconds": round(time.time() - t0, 2),
     }
     if index["splits"]["train"]["tokens"] == 0:

@@ -8,6 +8,8 @@ import os
 
 import orjson
 
+from runfolder.atomic import open_new_file
+
 MAX_RAW_CHARS = 2000  # how much of an unreadable record is kept in rejected/ (enough to debug, bounded)
 
 
@@ -33,6 +35,6 @@ def write_rejected(step, record: dict) -> None:
     if step._rejected_fh is None:
         os.makedirs(step.rejected_dir, exist_ok=True)
         name = step.rejected_name.format(rank=step._rank)
-        step._rejected_fh = open(os.path.join(step.rejected_dir, name), "wb")  # noqa: SIM115 (open for the task)
+        step._rejected_fh = open_new_file(os.path.join(step.rejected_dir, name), "wb")  # never through a symlink
     step._rejected_fh.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
     step._rejected_fh.flush()

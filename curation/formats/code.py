@@ -2,17 +2,24 @@
 
 The reader turns every file of a folder into one document (`path`, `language`, `size` in metadata) and
 rejects binary files (NUL bytes, invalid UTF-8) through the ledger, so input = kept + removed + rejected.
+It reads regular files inside the tree only: a symlink is rejected (`follow_symlinks: true` reads links
+that resolve inside the tree), so a crawled repository cannot pull in `~/.aws/credentials`; FIFOs and
+devices are rejected before they are opened (no hang, no endless `/dev/zero`), and at most
+`input.max_doc_bytes` + 1 bytes of a file are read (a longer file is rejected with its size).
 `exclude:` takes .gitignore-style patterns (see `ExcludeMatcher` for the exact semantics).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
+import stat
 from pathlib import PurePosixPath
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.readers.base import BaseDiskReader
+from fsspec.implementations.local import LocalFileSystem
 from pydantic import Field
 
 from curation.formats.base import RejectingReaderMixin, folder_and_glob, with_rejects
@@ -129,11 +136,11 @@ class _SourceTreeReader(BaseDiskReader):
     name = "🧑‍💻 Source tree"
 
     def __init__(
-        self, data_folder, exclude: list[str] | None = None, max_read_bytes: int | None = None, **kwargs
+        self, data_folder, exclude: list[str] | None = None, follow_symlinks: bool = False, **kwargs
     ):
         super().__init__(data_folder, **kwargs)
         self.exclude = list(exclude or [])
-        self.max_read_bytes = max_read_bytes
+        self.follow_symlinks = follow_symlinks
 
     def list_shard(self, rank: int, world_size: int) -> list[str]:
         matcher = ExcludeMatcher(self.exclude)
@@ -148,8 +155,14 @@ class _SourceTreeReader(BaseDiskReader):
             yield doc
 
     def read_file(self, filepath: str):
-        with self.data_folder.open(filepath, "rb") as f:
-            raw = f.read()
+        raw, size = self._read_bounded(filepath)
+        if raw is None:
+            return
+        limit = self.max_doc_bytes or size
+        if len(raw) > limit:
+            self.reject(filepath, None, f"document too large: {max(size, len(raw))} bytes > input.max_doc_bytes "
+                        f"{self.max_doc_bytes}", raw[:200])
+            return
         nul = raw.find(b"\x00")
         if nul != -1:
             self.reject(filepath, None, f"binary file: NUL byte at offset {nul}", raw[:200])
@@ -164,6 +177,63 @@ class _SourceTreeReader(BaseDiskReader):
         self.stat_update("input_bytes", value=len(raw))
         yield Document(text=text, id=filepath, metadata=meta)
 
+    def _read_bounded(self, filepath: str) -> tuple[bytes | None, int]:
+        """(at most max_doc_bytes + 1 bytes, size): bounded, so a file that grows or lies about its size is
+        cut. A local tree is read through `_open_regular`'s checks; an object store has no links, FIFOs or
+        devices, so its objects are opened through the DataFolder."""
+        if not isinstance(self.data_folder.fs, LocalFileSystem):
+            with self.data_folder.open(filepath, "rb") as f:
+                size = self.data_folder.size(filepath)
+                return f.read((self.max_doc_bytes or size) + 1), size
+        opened = self._open_regular(filepath)
+        if opened is None:
+            return None, 0
+        fd, size = opened
+        with open(fd, "rb") as f:
+            return f.read((self.max_doc_bytes or size) + 1), size
+
+    def _open_regular(self, filepath: str) -> tuple[int, int] | None:
+        """(fd, size) of a regular file inside the tree, or None after rejecting it with the reason.
+
+        Checked before opening (lstat: a FIFO would block `open` forever, `/dev/zero` never ends) and
+        again on the open descriptor (the path could be swapped in between). A path through a symlink
+        is refused unless `follow_symlinks`, and then only when it resolves inside the tree.
+        """
+        root = os.path.realpath(self.data_folder.path)
+        full = os.path.join(self.data_folder.path, filepath)
+        real = os.path.realpath(full)
+        through_link = os.path.normpath(os.path.join(root, filepath)) != real
+        if through_link and not self.follow_symlinks:
+            self.reject(filepath, None, "symlink: not followed (input.follow_symlinks: false)")
+            return None
+        if through_link and os.path.commonpath([root, real]) != root:
+            self.reject(filepath, None, "symlink to a path outside the input tree: not followed")
+            return None
+        try:
+            st = os.stat(real)
+            if not stat.S_ISREG(st.st_mode):
+                self.reject(filepath, None, f"not a regular file ({_kind(st.st_mode)}): not read")
+                return None
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        except OSError as e:
+            self.reject(filepath, None, f"unreadable: {e.strerror}")
+            return None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            self.reject(filepath, None, f"not a regular file ({_kind(st.st_mode)}): not read")
+            return None
+        os.set_blocking(fd, True)
+        return fd, st.st_size
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "folder")):
+        if test(mode):
+            return name
+    return "special file"
+
 
 class CodeReader(RejectingReaderMixin, _SourceTreeReader):
     """Source files -> documents; binary / non-UTF-8 files go to `rejected/` with the reason."""
@@ -172,6 +242,9 @@ class CodeReader(RejectingReaderMixin, _SourceTreeReader):
 class CodeInputParams(InputParams):
     exclude: list[str] = Field(
         default_factory=list, description=".gitignore-style patterns of files to skip (not read, not counted)"
+    )
+    follow_symlinks: bool = Field(
+        False, description="read files reached through symlinks, when they resolve inside the tree (else rejected)"
     )
 
 
@@ -182,6 +255,7 @@ def code_reader(p: CodeInputParams, ctx: ReaderContext):
 
     folder, glob = folder_and_glob(p.path, p.glob, p.storage_options)
     reader = CodeReader(
-        data_folder(folder, p.storage_options), exclude=p.exclude, glob_pattern=glob, limit=ctx.limit, doc_progress=ctx.progress
+        data_folder(folder, p.storage_options), exclude=p.exclude, follow_symlinks=p.follow_symlinks,
+        glob_pattern=glob, limit=ctx.limit, doc_progress=ctx.progress,
     )
     return with_rejects(reader, ctx, p)

@@ -16,6 +16,7 @@ The `instruction_filters` op that works on these documents is in `curation/steps
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from functools import partial
@@ -252,7 +253,7 @@ class _InstructDiskReader(BaseDiskReader):
 
         Read as a stream: JSON lines one at a time; a JSON array (first non-blank byte `[`) whole.
         """
-        line_no = 0
+        self._line_no = 0
         try:
             with open_stream(self.data_folder, filepath) as f:
                 head = f.peek(1 << 16)[:1 << 16] if hasattr(f, "peek") else b""
@@ -261,6 +262,9 @@ class _InstructDiskReader(BaseDiskReader):
                     try:
                         data = orjson.loads(raw)
                     except orjson.JSONDecodeError as e:
+                        if len(raw.strip().splitlines()) > 1:  # JSON lines whose first record is an array:
+                            yield from self._lines(filepath, io.BytesIO(raw))  # each line is counted
+                            return
                         self.reject(filepath, None, f"malformed JSON: {e}", raw)
                         return
                     if not isinstance(data, list):
@@ -268,17 +272,23 @@ class _InstructDiskReader(BaseDiskReader):
                         return
                     yield from enumerate(data)
                     return
-                for line_no, line in enumerate(f, start=1):
-                    if line_no == 1:
-                        line = line.removeprefix(UTF8_BOM)
-                    if not line.strip():
-                        continue
-                    try:
-                        yield line_no, orjson.loads(line)
-                    except orjson.JSONDecodeError as e:
-                        self.reject(filepath, line_no, f"malformed JSON: {e}", line)
+                yield from self._lines(filepath, f)
         except STREAM_ERRORS as e:
-            self.reject(filepath, line_no + 1, f"truncated or corrupt compressed stream: {e}")
+            self.reject(filepath, self._line_no + 1, f"truncated or corrupt compressed stream: {e}")
+
+    def _lines(self, filepath: str, f):
+        """(line number, record) of JSON lines; a malformed line is rejected with its number."""
+        self._line_no = 0
+        for line_no, line in enumerate(f, start=1):
+            self._line_no = line_no
+            if line_no == 1:
+                line = line.removeprefix(UTF8_BOM)
+            if not line.strip():
+                continue
+            try:
+                yield line_no, orjson.loads(line)
+            except orjson.JSONDecodeError as e:
+                self.reject(filepath, line_no, f"malformed JSON: {e}", line)
 
     def read_file(self, filepath: str):
         parse = PARSERS[self.fmt]

@@ -175,6 +175,17 @@ def scrub(
     return "".join(out), counts
 
 
+def unique_key(key, taken) -> object:
+    """`key`, or `key#2`, `key#3`, ... when a scrubbed key collides with one already in `taken` (two
+    addresses in one header map both become `<EMAIL>`: neither value may be lost)."""
+    if key not in taken:
+        return key
+    n = 2
+    while f"{key}#{n}" in taken:
+        n += 1
+    return f"{key}#{n}"
+
+
 def scrub_value(
     value: Any,
     kinds: Iterable[str] = DEFAULT_KINDS,
@@ -183,8 +194,8 @@ def scrub_value(
     counts: dict[str, int] | None = None,
     _depth: int = 0,
 ) -> Any:
-    """`value` with every string in it scrubbed: strings, and the values (not keys) of dicts and lists,
-    at any depth. Numbers, booleans and None pass through. Matches are added to `counts` if given.
+    """`value` with every string in it scrubbed: strings, and the keys and values of dicts and lists,
+    at any depth (a header map keyed by e-mail address is as personal as its values). Numbers, booleans and None pass through. Matches are added to `counts` if given.
     Below `MAX_DEPTH` levels a nested value is scrubbed as its JSON text (no recursion limit to hit)."""
     if _depth > MAX_DEPTH and isinstance(value, (dict, list, tuple)):
         value = json.dumps(value, ensure_ascii=False, default=str)
@@ -197,7 +208,11 @@ def scrub_value(
                 counts[kind] = counts.get(kind, 0) + n
         return new
     if isinstance(value, dict):
-        return {k: scrub_value(v, kinds, replace, ip_policy, counts, _depth + 1) for k, v in value.items()}
+        out: dict = {}
+        for k, v in value.items():
+            key = scrub_value(k, kinds, replace, ip_policy, counts, _depth + 1) if isinstance(k, str) else k
+            out[unique_key(key, out)] = scrub_value(v, kinds, replace, ip_policy, counts, _depth + 1)
+        return out
     if isinstance(value, (list, tuple)):
         return [scrub_value(v, kinds, replace, ip_policy, counts, _depth + 1) for v in value]
     return value

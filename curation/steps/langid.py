@@ -184,9 +184,9 @@ LANGUAGE_NAMES = {
 @functools.lru_cache(maxsize=4)
 def model_languages(model_path: str) -> frozenset[str]:
     """The codes a LID model can write to `lang` (its labels, normalized), plus `und`."""
-    import fasttext
+    from curation.steps._model_check import fasttext_labels
 
-    labels = fasttext.load_model(model_path).get_labels()
+    labels = fasttext_labels(model_path)  # size, format and labels checked before fastText trusts it
     return frozenset(normalize_label(label) for label in labels) | {UNDETERMINED}
 
 
@@ -223,8 +223,8 @@ class LanguageIdParams(OpParams):
     @field_validator("model_path")
     @classmethod
     def _model_exists(cls, v: str | None) -> str | None:
-        if v is not None and not Path(v).is_file():
-            raise ValueError(f"model file not found: {v}")
+        if v is not None:
+            model_languages(v)  # missing, truncated, corrupt or label-less: ValueError naming the file
         return v
 
     @field_validator("keep")

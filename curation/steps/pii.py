@@ -51,6 +51,7 @@ from curation.steps._pii_scan import (
     is_public_ip,
     scrub,
     scrub_value,
+    unique_key,
 )
 from curation.steps._pii_secrets import shannon_entropy
 from curation.steps.base import DocTransform, ledger_update
@@ -176,6 +177,12 @@ class PIIScrubber(DocTransform):
         for key in list(keys):
             if key != "messages" and not key.startswith(_OWN_PREFIX):
                 doc.metadata[key] = self._scrub(doc.metadata[key], counts)
+        if self.metadata == "all":  # the top-level key names too (a key named after an address)
+            renamed: dict = {}
+            for key, value in doc.metadata.items():
+                new = key if not isinstance(key, str) or key.startswith(_OWN_PREFIX) else self._scrub(key, counts)
+                renamed[unique_key(new, renamed)] = value
+            doc.metadata = renamed
         for kind, n in counts.items():
             doc.metadata[f"pii.{kind}"] = n
             if n:

@@ -104,7 +104,8 @@ if scale is None and not (tf := ablations.transfer_frame(results)).empty:  # a s
     st.dataframe(tf, hide_index=True, width="stretch")
 
 evals = ablations.eval_names(results)
-ev = st.segmented_control("Eval domain", evals, default=evals[0], key="eval", bind="query-params") or evals[0]
+ev = (st.segmented_control("Eval domain", evals, default=evals[0], key="eval", bind="query-params",
+                         format_func=markup.text) or evals[0])
 band = ablations.seed_band(results, ev)
 variants = list(results["variants"])
 color = alt.Color(
@@ -116,7 +117,7 @@ log_x = alt.Scale(type="log", base=2, nice=False)
 # prompt use (instruction ablations) is a difference of two bpb, not a bpb: say so on the axis
 is_diff = ev.endswith("prompt_use")
 metric = "prompt use (Δ bpb: own prompt − another prompt)" if is_diff else "bits per byte"
-st.subheader(f"{metric} vs training tokens · {ev}")
+st.subheader(f"{metric} vs training tokens · {markup.text(ev)}")
 base = alt.Chart(band).encode(x=alt.X("tokens:Q", scale=log_x, title="training tokens"), color=color)
 chart = alt.layer(
     base.mark_area(opacity=0.18).encode(
@@ -145,7 +146,7 @@ st.caption(
     "Line: mean over seeds; band: min–max over seeds; a cross marks a point that repeats data (epochs > 1)."
 )
 
-st.subheader(f"Δ bpb vs baseline, 95% CI · {ev}")
+st.subheader(f"Δ bpb vs baseline, 95% CI · {markup.text(ev)}")
 comps = ablations.comparisons_frame(results, ev)
 if comps.empty:
     st.info("No comparisons for this eval domain.")
@@ -186,7 +187,7 @@ else:
         },
     )
 
-st.subheader(f"Effective-data multipliers · {ev}")
+st.subheader(f"Effective-data multipliers · {markup.text(ev)}")
 mult = ablations.multipliers_frame(results, ev)
 if mult.empty:
     st.info("No multipliers for this eval domain.")
@@ -210,4 +211,4 @@ else:
     )
 
 ok, line = ablations.fit_status(results)
-(st.info if ok else st.warning)(line)
+(st.info if ok else st.warning)(markup.text(line, limit=2000))

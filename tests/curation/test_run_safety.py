@@ -101,3 +101,33 @@ def test_a_run_that_cannot_start_writes_nothing(tmp_path, write_recipe, capsys):
     assert not out.exists()
     fixed = recipe(tmp_path, write_recipe, small_input(tmp_path), out)
     assert main(["run", str(fixed), "--no-progress"]) == 0  # no --force needed
+
+
+def test_another_tools_run_json_does_not_make_a_run_folder(tmp_path, write_recipe, capsys):
+    inp = small_input(tmp_path)
+    out = tmp_path / "project"
+    (out / "output").mkdir(parents=True)
+    (out / "logs").mkdir()
+    (out / "run.json").write_text(json.dumps({"model": "x", "epochs": 3}))  # another tool's
+    (out / "output" / "model.bin").write_bytes(b"weights")
+    (out / "logs" / "train.log").write_text("epoch 1")
+    path = recipe(tmp_path, write_recipe, inp, out)
+    for args in (["run", "--no-progress"], ["run", "--no-progress", "--force"], ["validate"]):
+        assert main([args[0], str(path), *args[1:]]) == 2
+        err = capsys.readouterr().err
+        assert "not a rootstock run folder" in err and err.count("\n") == 1
+    assert (out / "output" / "model.bin").read_bytes() == b"weights"
+    assert (out / "logs" / "train.log").read_text() == "epoch 1"
+
+
+def test_a_lock_alone_does_not_make_a_run_folder_but_is_no_obstacle(tmp_path, write_recipe, capsys):
+    inp = small_input(tmp_path)
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "run.lock").write_text("")  # a run stopped before it wrote run.json
+    assert main(["run", str(recipe(tmp_path, write_recipe, inp, out)), "--no-progress"]) == 0
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "run.lock").write_text("")
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    assert main(["run", str(recipe(tmp_path, write_recipe, inp, tmp_path / "other")), "--no-progress", "--force"]) == 2
+    assert (tmp_path / "other" / "notes.txt").read_text() == "mine"

@@ -46,6 +46,11 @@ def test_read_summary_accepts_schema_1_only(tmp_path):
     with pytest.raises(runfolder.SummaryError, match="schema None"):
         runfolder.read_summary(tmp_path)
     (tmp_path / "summary.json").write_text(json.dumps({"schema": 1, "steps": []}))
+    with pytest.raises(runfolder.SummaryError, match="recipe: missing"):  # every key readers index is checked
+        runfolder.read_summary(tmp_path)
+    from tests.runfolder.test_summary_checked import GOOD
+
+    (tmp_path / "summary.json").write_text(json.dumps(GOOD))
     assert runfolder.read_summary(tmp_path)["schema"] == 1
 
 

@@ -1,0 +1,60 @@
+"""`curate classifier train` writes only its own model: an `output:` equal to an input file (or inside
+an input folder), a `name:` that climbs out of runs/classifiers/ (`../../x`), a symlink, and an
+existing file no training wrote are refused naming the config and the key (exit 2); the input survives.
+
+Run: `.venv/bin/python -m pytest tests/curation/test_classifier_output.py`
+"""
+
+import json
+import os
+
+import pytest
+import yaml
+
+from curation.classifier import load_train_config
+from curation.cli import main
+from curation.errors import RecipeError
+
+
+def config(tmp_path, **extra):
+    pos = tmp_path / "pos.jsonl"
+    neg = tmp_path / "neg.jsonl"
+    for p, word in ((pos, "good"), (neg, "bad")):
+        if not p.exists():
+            p.write_text("".join(json.dumps({"text": f"{word} text {i}", "id": str(i)}) + "\n" for i in range(20)))
+    cfg = {"name": "c", "positives": [{"path": str(pos)}], "negatives": [{"path": str(neg)}], **extra}
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path, pos
+
+
+@pytest.mark.parametrize("case", ["output_is_positives", "output_is_config", "name_climbs", "name_slash"])
+def test_unsafe_model_path_is_refused(tmp_path, capsys, case):
+    pos = tmp_path / "pos.jsonl"
+    extra = {"output_is_positives": {"output": str(pos)}, "output_is_config": {"output": str(tmp_path / "train.yaml")},
+             "name_climbs": {"name": "../../x"}, "name_slash": {"name": "a/b"}}[case]
+    path, pos = config(tmp_path, **extra)
+    before = pos.read_bytes()
+    key = "output" if "output" in extra else "name"
+    with pytest.raises(RecipeError, match=f"{key}:"):
+        load_train_config(path)
+    assert main(["classifier", "train", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(path) in err
+    assert pos.read_bytes() == before
+
+
+def test_foreign_file_or_symlink_at_the_output_is_refused(tmp_path):
+    (tmp_path / "theirs.bin").write_bytes(b"someone's model")
+    path, _ = config(tmp_path, output=str(tmp_path / "theirs.bin"))
+    with pytest.raises(RecipeError, match="no classifier training wrote it"):
+        load_train_config(path)
+    os.symlink(tmp_path / "theirs.bin", tmp_path / "link.bin")
+    path, _ = config(tmp_path, output=str(tmp_path / "link.bin"))
+    with pytest.raises(RecipeError, match="symlink"):
+        load_train_config(path)
+    (tmp_path / "ours.bin").write_bytes(b"model")
+    (tmp_path / "ours.card.json").write_text("{}")
+    path, _ = config(tmp_path, output=str(tmp_path / "ours.bin"))
+    assert load_train_config(path).model_path.name == "ours.bin"  # a model a training wrote is replaced
+    assert (tmp_path / "theirs.bin").read_bytes() == b"someone's model"

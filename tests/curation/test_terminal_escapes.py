@@ -1,0 +1,41 @@
+"""Terminal escapes in a recipe name or in summary.json's step names are shown as visible text by
+`curate stats`/`curate run`, never sent: no OSC 52 clipboard write, window title, clear screen, or
+bidi override reaches the terminal.
+
+Run: `.venv/bin/python -m pytest tests/curation/test_terminal_escapes.py`
+"""
+
+import json
+
+from curation.cli import main
+
+OSC52 = "\x1b]52;c;ZWNobyBwd25lZA==\x07"
+HOSTILE = f"r{OSC52}\x1b[2J\x1b]0;title\x07\u202egnp.exe\x9b31m"
+
+
+def _raw_controls(text: str) -> list[str]:
+    return [c for c in text if (ord(c) < 32 and c not in "\n") or 0x7f <= ord(c) <= 0x9f
+            or 0x202a <= ord(c) <= 0x202e or 0x2066 <= ord(c) <= 0x2069]
+
+
+def test_stats_shows_escapes_in_recipe_and_step_names_as_text(tmp_path, capsys):
+    summary = {"schema": 1, "recipe": HOSTILE, "input": {"docs": 1}, "output": {"docs": 1, "bytes": 1, "shards": []},
+               "rejected": 0, "steps": [{"name": HOSTILE, "in": 1, "kept": 1, "removed": 0,
+                                         "removed_by_reason": {HOSTILE: 0}, "seconds": 0}],
+               "invariant": {"ok": False, "input": 1, "output": 1, "removed": 0, "rejected": 0, "problems": [HOSTILE]}}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    assert main(["stats", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert _raw_controls(out) == []
+    assert "\\x1b]52" in out and "\\u202e" in out
+
+
+def test_run_shows_escapes_in_the_recipe_name_as_text(tmp_path, write_recipe, capsys):
+    inp = tmp_path / "a.jsonl"
+    inp.write_text('{"text": "hello", "id": "1"}\n')
+    path = write_recipe({"name": HOSTILE, "input": {"format": "jsonl", "path": str(inp)},
+                         "steps": [{"length_filter": {"min_chars": 1}}], "output": {"path": str(tmp_path / "run")}})
+    assert main(["run", str(path), "--no-progress"]) == 0
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert _raw_controls(out) == [] and "\\x1b" in out

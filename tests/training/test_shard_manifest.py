@@ -1,0 +1,55 @@
+"""Token-shard folders are rootstock's only by their manifest: re-tokenizing replaces exactly the files
+the previous tokenization listed, a user's file in `--out` survives, a non-empty foreign folder is
+refused with one line (exit 2), and a planted file or symlink with a shard's name is never overwritten.
+
+Run: `.venv/bin/python -m pytest tests/training/test_shard_manifest.py`
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from training.cli import main
+from training.data import ConfigError
+from training.shards import tokenize_run
+
+
+def test_retokenizing_replaces_only_what_the_manifest_lists(run_dir, tokenizer_dir, tmp_path):
+    out = tmp_path / "tok"
+    tokenize_run(run_dir, tokenizer_dir, out, val_fraction=0.2, shard_tokens=2000)
+    listed = json.loads((out / "manifest.json").read_text())
+    assert listed["rootstock"] == "token-shards" and "train_00000.npy" in listed["files"]
+    np.save(out / "my_embeddings.npy", np.arange(3))  # the user's, added afterwards
+    tokenize_run(run_dir, tokenizer_dir, out, val_fraction=0.2, shard_tokens=10**9)  # fewer, bigger shards
+    assert np.load(out / "my_embeddings.npy").tolist() == [0, 1, 2]
+    assert not (out / "train_00001.npy").exists()  # the old run's extra shard is gone
+    names = set(json.loads((out / "manifest.json").read_text())["files"])
+    assert {p.name for p in out.iterdir()} == names | {"manifest.json", "my_embeddings.npy"}
+
+
+def test_a_foreign_folder_is_refused_and_left_alone(run_dir, tokenizer_dir, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    np.save(out / "my_embeddings.npy", np.arange(3))
+    with pytest.raises(ConfigError, match="not empty"):
+        tokenize_run(run_dir, tokenizer_dir, out)
+    assert main(["tokenize", str(run_dir), "--tokenizer", tokenizer_dir, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(out) in err
+    assert [p.name for p in out.iterdir()] == ["my_embeddings.npy"]
+
+
+def test_a_planted_shard_name_is_not_overwritten(run_dir, tokenizer_dir, tmp_path):
+    out = tmp_path / "tok"
+    tokenize_run(run_dir, tokenizer_dir, out, val_fraction=0.2)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, "files": ["index.json"]}))  # shards unlisted
+    (out / "train_00000.npy").unlink()
+    os.symlink(victim, out / "train_00000.npy")  # planted where the next shard goes
+    with pytest.raises(ConfigError, match="train_00000.npy already exists"):
+        tokenize_run(run_dir, tokenizer_dir, out, val_fraction=0.2)
+    assert victim.read_text() == "precious"

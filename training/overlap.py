@@ -22,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.shard_manifest import create_file
-
 from training.data import ConfigError, read_eval_set, read_run, set_name
+from training.shard_manifest import create_file
 
 KEYS_FILE = "train_keys.npy"
 MAX_EXAMPLES = 5  # ids named in a message or in eval.json

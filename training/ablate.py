@@ -415,11 +415,12 @@ def scored_evals(described: dict, recs: list, file_names: dict) -> dict:
 
 def comparison_pairs(cfg: AblationConfig, names: list[str], baseline: str) -> list[tuple[str, str]]:
     """The comparisons table: every variant on the baseline's input vs the baseline, every filter vs
-    its retention-matched random baseline, and every control's pair. Variants on another input (the
+    its retention-matched random baseline, the `compare` pairs and every control's pair. Variants on another input (the
     planted copies) are compared only as their controls say: against raw they would mix two effects."""
     base_input = cfg.variants[baseline].input
     pairs = [(v, baseline) for v in names if v != baseline and cfg.variants[v].input == base_input]
     pairs += [(cfg.variants[v].random_of, v) for v in names if cfg.variants[v].random_of]
+    pairs += [tuple(p) for p in cfg.compare if tuple(p) not in pairs]
     for c in cfg.controls:
         if (c.variant, c.baseline) not in pairs:
             pairs.append((c.variant, c.baseline))

@@ -135,6 +135,7 @@ class AblationConfig:
     # TrainConfig fields fixed across variants (lr, batch_tokens, eval_max_tokens, threads, ...)
     train: dict = field(default_factory=dict)
     baseline: str | None = None  # comparisons are variant vs baseline (default: the first variant)
+    compare: list[list[str]] = field(default_factory=list)  # extra [variant, baseline] pairs for the table
     save_checkpoints: bool = False  # keep each point's checkpoint (disk: ~8 MB per tiny point)
 
 
@@ -213,7 +214,12 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
     if cfg.workers < 1:
         raise ConfigError(f"{w}: workers must be >= 1")
     _check_inputs_and_controls(cfg, w)
-    check_grid(cfg, w, "tokens", {"save_checkpoint", "branch_tokens"})
+    for i, pair in enumerate(cfg.compare or []):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(x in cfg.variants for x in pair)):
+            raise ConfigError(
+                f"{w}: compare[{i}]: expected [variant, baseline] of two variants, got {pair!r}"
+            )
+    check_grid(cfg, w, "tokens", {"save_checkpoint", "branch_tokens", "eval_max_tokens"})
     check_warmup(cfg, w)
     if out:
         cfg.out = out

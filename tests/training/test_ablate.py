@@ -179,3 +179,30 @@ def test_bad_ablation_exits_2(tmp_path):
     assert main(["ablate", str(p)]) == 2
     p.write_text("name: x\nvariants: {a: {run: r, pool_tokens: 0}}\nbudgets: [100]\neval_sets: [x.jsonl]\n")
     assert main(["ablate", str(p)]) == 2
+
+
+def test_ablation_checks_warmup_inputs_and_control_kinds(tmp_path):
+    import pytest
+
+    from training.data import ConfigError
+
+    with open(_config(tmp_path)) as fh:
+        base = yaml.safe_load(fh)
+
+    def load(**changes):
+        p = tmp_path / "x.yaml"
+        p.write_text(yaml.safe_dump({**base, **changes}, sort_keys=False))
+        return load_ablation(str(p))
+
+    with pytest.raises(ConfigError, match="warmup_steps: 2 warmup steps are more than 25%"):
+        load(train={**base["train"], "warmup_steps": 2})  # 256 tokens / 64 per step = 4 steps
+    with pytest.raises(ConfigError, match="set by the ablation itself"):
+        load(train={**base["train"], "eval_max_tokens": 800})  # would score fewer documents than described
+    with pytest.raises(ConfigError, match="kind must be positive or negative"):
+        load(controls=[{"name": "c", "kind": "neutral", "variant": "alt", "baseline": "full"}])
+    with pytest.raises(ConfigError, match="names the eval set"):
+        load(controls=[{"name": "c", "variant": "alt", "baseline": "full"}])
+    with pytest.raises(ConfigError, match="input: alt needs sample.alt_path"):
+        load(sample={k: v for k, v in base["sample"].items() if k != "alt_path"})
+    with pytest.raises(ConfigError, match="random_of"):
+        load(variants={"r": {"random_of": "full"}, **base["variants"]})  # listed before its filter

@@ -45,7 +45,8 @@ def test_per_comparison_intervals_cover_the_truth_95_percent():
             total += 1
         false_wins += any(r["resolved"] for r in rows if EFFECTS[r["variant"]] == 0.0)
     assert 0.93 <= hits / total <= 0.97
-    assert false_wins / 500 <= 0.05  # Holm: no null comparison resolved in >= 95 % of the tables
+    # Holm: the family-wise error rate is at most 5 % (plus two binomial SEs over 500 tables)
+    assert false_wins / 500 <= 0.07
 
 
 def test_the_vectorized_simulation_agrees_and_holds_for_every_variance():

@@ -6,18 +6,21 @@ For each variant (a run folder, or a recipe run first with `python -m curation.c
 sample), the runner tokenizes the kept documents with one shared tokenizer (trained on the shared input
 sample, so it does not depend on the variants; or on an equal-bytes mix of the variants; or given), trains the same model preset with the same hyper-parameters once per seed
 with a warmup-stable-decay schedule that branches a cooldown at every budget (training/train.py), and
-evaluates every budget on the same held-out eval domains. training/analysis.py turns the points into
-paired deltas with confidence intervals, multipliers read off the baseline's measured curve, an
-optional joint fit and the positive controls. The YAML schema is in training/ablation_config.py and the
+evaluates every budget on the same eval domains (training/eval_select.py: stratified, capped, one may be
+out of pool). training/ablate_results.py and training/analysis.py turn the points into paired deltas with
+their own intervals and Holm-adjusted verdicts (training/intervals.py), multipliers read off the
+baseline's measured curve, an optional joint fit and the positive and negative controls. The YAML schema is in training/ablation_config.py and the
 docs/training.md ("Ablation file"). Writes under the output folder:
 
     ablation.resolved.json   the config with defaults filled in
-    eval/<name>.jsonl.gz     materialized eval sets (hold-out slices)
+    eval/<name>.jsonl.gz     the eval documents scored (capped at max_chars)
     runs/<variant>/          curation run folders of recipe variants (unless `run:` is given)
     tokenizer/               the shared tokenizer
     tokenized/<variant>/     token shards (train/validation) + index.json
     points/<variant>/s<seed>/   metrics.jsonl, eval.json (one entry per budget) of each training run
+    runs/random_<filter>/    retention-matched random baselines (training/baselines.py)
     results.json             the contract in docs/CONTRACTS.md ("results.json"); loss_vs_tokens.png
+    report.md                the tables the docs show, rendered from results.json (training/report.py)
 
 Runs whose eval.json exists with the same key are reused, so an interrupted ablation resumes. Paths in
 the YAML are relative to the current directory (like recipes).
@@ -38,7 +41,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from training import analysis, eval_select, report
+from training import eval_select, report
+from training.ablate_results import analyze, scored_evals
 from training.ablation_config import AblationConfig, Sample, Variant, eval_name, load_ablation  # noqa: F401
 from training.baselines import random_run
 from training.data import (
@@ -49,7 +53,6 @@ from training.data import (
     text_key,
     write_jsonl_gz,
 )
-from training.intervals import ADJUST, CI_METHOD
 from training.model import get_preset
 from training.sample import Decontaminator, write_sample
 from training.shards import tokenize_run
@@ -398,69 +401,3 @@ def _inputs(cfg: AblationConfig) -> dict[str, str | None]:
         "planted_fresh": p.fresh_path if p else None,
         "alt": cfg.sample.alt_path,
     }
-
-
-def scored_evals(described: dict, recs: list, file_names: dict) -> dict:
-    """`evals.<name>` of results.json: the materialized documents, checked against what every point
-    actually scored (eval.json `docs`/`bytes`): a field never reports documents that were not scored."""
-    for _, rec in recs:
-        for b in rec["budgets"]:
-            for k, v in b["eval_sets"].items():
-                d = described[file_names[k]]
-                if (v["docs"], v["bytes"]) != (d["docs"], d["bytes"]):
-                    raise RuntimeError(f"eval {file_names[k]}: scored {v['docs']} docs / {v['bytes']} bytes, "
-                                       f"materialized {d['docs']} / {d['bytes']}")  # fmt: skip
-    return described
-
-
-def comparison_pairs(cfg: AblationConfig, names: list[str], baseline: str) -> list[tuple[str, str]]:
-    """The comparisons table: every variant on the baseline's input vs the baseline, every filter vs
-    its retention-matched random baseline, the `compare` pairs and every control's pair. Variants on another input (the
-    planted copies) are compared only as their controls say: against raw they would mix two effects."""
-    base_input = cfg.variants[baseline].input
-    pairs = [(v, baseline) for v in names if v != baseline and cfg.variants[v].input == base_input]
-    pairs += [(cfg.variants[v].random_of, v) for v in names if cfg.variants[v].random_of]
-    pairs += [tuple(p) for p in cfg.compare if tuple(p) not in pairs]
-    for c in cfg.controls:
-        if (c.variant, c.baseline) not in pairs:
-            pairs.append((c.variant, c.baseline))
-    return pairs
-
-
-def analyze(cfg: AblationConfig, variants: dict, evals: list[str]) -> dict:
-    """results.json (docs/CONTRACTS.md) from the contract points."""
-    baseline = cfg.baseline or next(iter(variants))
-    pairs = comparison_pairs(cfg, list(variants), baseline)
-    comps = analysis.comparisons(variants, pairs, evals)
-    res = {
-        "schema": 3,
-        "name": cfg.name,
-        "model": cfg.model,
-        "params": count_params_of(cfg.model, cfg.vocab_size),
-        "baseline": baseline,
-        "evals": evals,
-        "budgets": cfg.budgets,
-        "seeds": cfg.seeds,
-        "variants": variants,
-        "comparisons": comps,
-        "comparisons_bytes": analysis.comparisons_bytes(variants, pairs, evals),
-        "multipliers": analysis.multipliers(variants, comps, baseline, evals),
-        "controls": analysis.check_controls([dataclasses.asdict(c) for c in cfg.controls], comps),
-        "ci_method": CI_METHOD,
-        "adjust": ADJUST,
-    }
-    main_variants = {
-        n: v
-        for n, v in variants.items()
-        if cfg.variants[n].input == "sample" and not cfg.variants[n].random_of
-    } or variants
-    if len(cfg.budgets) >= 4:
-        res["fit"] = analysis.joint_fit(main_variants, baseline, evals[0])
-    return res
-
-
-def count_params_of(model: str, vocab_size: int | None) -> int:
-    """Parameters of the preset (with the ablation's vocabulary): for tokens per parameter."""
-    from training.model import build_model, count_params
-
-    return count_params(build_model(model, vocab_size or get_preset(model).vocab_size))

@@ -1,10 +1,13 @@
-"""The ablation docs cannot mistype a number: docs/ablations.md holds the demo's report.md between
-markers, and that block must be what training/report.py renders from the committed results.json of the
-run (docs/results/demo.json); every 3-decimal number elsewhere in the demo section must appear in it."""
+"""The ablation docs cannot mistype a number: docs/ablations.md holds the report.md of the demo and
+classifier runs between markers, and each block must be what training/report.py renders from the
+committed results.json of that run (docs/results/<name>.json); every 3-decimal number elsewhere in the
+section must appear in it."""
 
 import json
 import re
 from pathlib import Path
+
+import pytest
 
 from runfolder.results import validate
 from training.intervals import paired_t
@@ -15,9 +18,12 @@ DOC = ROOT / "docs" / "ablations.md"
 RESULTS = ROOT / "docs" / "results" / "demo.json"
 
 
-def _section() -> str:
+SECTIONS = {"demo": "## The data ablation (demo)", "classifier": "## Learned quality filter vs ROOTS"}
+
+
+def _section(heading: str) -> str:
     text = DOC.read_text(encoding="utf-8")
-    start = text.index("## The data ablation (demo)")
+    start = text.index(heading)
     return text[start : text.index("\n## ", start + 1)]
 
 
@@ -25,11 +31,12 @@ def _numbers(text: str) -> list[str]:
     return re.findall(r"[+-]?\d+\.\d{3}\b", text.replace("−", "-"))
 
 
-def test_the_docs_report_block_is_rendered_from_the_committed_results():
-    res = json.loads(RESULTS.read_text())
+@pytest.mark.parametrize("name", SECTIONS)
+def test_the_docs_report_block_is_rendered_from_the_committed_results(name):
+    res = json.loads((ROOT / "docs" / "results" / f"{name}.json").read_text())
     assert validate(res) == []
-    section = _section()
-    block = section.split("<!-- report:demo:start -->\n", 1)[1].split("<!-- report:demo:end -->", 1)[0]
+    section = _section(SECTIONS[name])
+    block = section.split(f"<!-- report:{name}:start -->\n", 1)[1].split(f"<!-- report:{name}:end -->", 1)[0]
     rendered = render(res).split("\n", 2)[2]  # without the title line
     assert block == rendered
     outside = section.replace(block, "")

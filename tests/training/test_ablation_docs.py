@@ -39,9 +39,12 @@ def test_the_docs_report_block_is_rendered_from_the_committed_results(name):
     block = section.split(f"<!-- report:{name}:start -->\n", 1)[1].split(f"<!-- report:{name}:end -->", 1)[0]
     rendered = render(res).split("\n", 2)[2]  # without the title line
     assert block == rendered
-    outside = section.replace(block, "")
+    outside = section.replace(block, "").replace("−", "-")
     missing = [n for n in _numbers(outside) if n not in _numbers(rendered)]
     assert not missing, f"numbers in the docs that the committed results.json does not give: {missing}"
+    # an interval quoted in the text is the report's interval of that very delta
+    for quoted in re.findall(r"[+-]\d+\.\d{3} \[[+-]\d+\.\d{3}, [+-]\d+\.\d{3}\]", outside):
+        assert quoted in rendered.replace("**", ""), quoted
 
 
 def test_the_committed_demo_run_meets_the_done_criteria():

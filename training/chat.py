@@ -249,9 +249,7 @@ def tokenize_chat_run(
         except (ValueError, AttributeError) as e:
             skip(str(e), rec["where"])
             continue
-        writers[split_of(rec["id"], val_fraction)].add(
-            ids, mask, len(response_of(msgs).encode("utf-8")), order_key(rec["id"])
-        )
+        writers[split_of(rec["id"], val_fraction)].add(ids, mask, len(response_of(msgs).encode("utf-8")), order_key(rec["id"]))
     for w in writers.values():
         w.flush()
     if writers["train"].docs + writers["validation"].docs == 0 and excluded == 0:

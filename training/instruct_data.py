@@ -59,19 +59,14 @@ def other_prompts(records: list[dict]) -> list[dict]:
     out = []
     for r, donor in zip(records, records[1:] + records[:1]):
         context = [m for m in donor["messages"] if m["role"] != "assistant"]
-        out.append(
-            {"id": r["id"], "messages": context + [m for m in r["messages"] if m["role"] == "assistant"]}
-        )
+        out.append({"id": r["id"], "messages": context + [m for m in r["messages"] if m["role"] == "assistant"]})
     return out
 
 
 def _prompt_use_sets(cfg: InstructAblation) -> dict[str, str]:
     if not cfg.heldout.prompt_use:
         return {}
-    return {
-        "true_prompts": f"{cfg.heldout.name}_true_prompts",
-        "other_prompts": f"{cfg.heldout.name}_other_prompts",
-    }
+    return {"true_prompts": f"{cfg.heldout.name}_true_prompts", "other_prompts": f"{cfg.heldout.name}_other_prompts"}
 
 
 def point_metrics(cfg: InstructAblation, eval_sets: dict) -> dict[str, float]:

@@ -83,9 +83,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     compile: bool | None = None  # torch.compile; default: on CUDA only
     threads: int = 0  # torch.set_num_threads on CPU (0: torch's default)
-    max_minutes: float | None = (
-        None  # wall-clock limit on training: stop there, checkpoint (resumable), evaluate
-    )
+    max_minutes: float | None = None  # wall-clock limit on training: stop there, checkpoint (resumable), evaluate
     quiet: bool = False
     # fine-tuning (training/finetune.py): start from this checkpoint; on chat shards (training/chat.py)
     # one example fills one sequence, so `examples` (if set) is the budget: tokens = examples * seq_len
@@ -267,9 +265,7 @@ def train(cfg: TrainConfig) -> dict:
         from training.finetune import ChatEvaluator, chat_loader
 
         loader = chat_loader(folder, index, seq_len, cfg.seed)
-        chat_eval = ChatEvaluator(
-            folder, index, index_tokenizer(folder, index), seq_len, eval_batch, device, cfg
-        )
+        chat_eval = ChatEvaluator(folder, index, index_tokenizer(folder, index), seq_len, eval_batch, device, cfg)
     else:
         pool = max(1, round(cfg.pool_tokens / seq_len)) if cfg.pool_tokens else None
         loader = WindowLoader(load_split(folder, index, "train"), seq_len, cfg.seed, pool)
@@ -375,9 +371,7 @@ def train(cfg: TrainConfig) -> dict:
                 }
                 _save(model, tok, out, cfg, state, optimizer)
             if deadline is not None and time.time() >= deadline and done < steps:
-                log(
-                    f"max_minutes={cfg.max_minutes:g} reached after step {done}/{steps}: checkpoint and evaluate"
-                )
+                log(f"max_minutes={cfg.max_minutes:g} reached after step {done}/{steps}: checkpoint and evaluate")
                 break
     stopped = done < steps  # at the wall-clock limit; `resume: true` continues from the checkpoint
     steps_run = done if stopped else steps

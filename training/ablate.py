@@ -199,6 +199,7 @@ def ensure_tokenized(
         index = json.loads((folder / "index.json").read_text())
         if index.get("fingerprint") == fp:
             return folder, index
+    _log(f"{name}: tokenizing {run_dir}")
     index = tokenize_run(
         run_dir,
         tok_dir,
@@ -288,6 +289,7 @@ def run_ablation(cfg: AblationConfig) -> dict:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "ablation.resolved.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    _log(f"eval sets: reading {len(cfg.eval_sets)} domain(s) and their hold-out slices")
     eval_paths, eval_docs, ex_ids, ex_texts, described = materialize_eval_sets(cfg, out)
     file_names = {set_name(p): n for n, p in eval_paths.items()}  # eval.json keys -> eval set names
     evals = list(eval_paths)
@@ -299,6 +301,7 @@ def run_ablation(cfg: AblationConfig) -> dict:
             "evals": {k: sorted(d["id"] for d in v) for k, v in eval_docs.items()},
             "eval_texts": hashlib.sha1("".join(sorted(ex_texts)).encode()).hexdigest()[:16],
         }
+        _log(f"sample: drawing {cfg.sample.fraction:.0%} of {len(cfg.sample.inputs)} input file(s), decontaminating")
         sample_stats = write_sample(cfg.sample, ex_ids, decon, spec_extra)
         stale = not sample_stats.get("reused")
         _log(
@@ -325,6 +328,7 @@ def run_ablation(cfg: AblationConfig) -> dict:
     tok_runs = {
         n: r for n, r in runs.items() if cfg.variants[n].input == "sample" and not cfg.variants[n].random_of
     } or runs
+    _log("tokenizer: " + (f"given ({cfg.tokenizer})" if cfg.tokenizer else "training (reused when unchanged)"))
     tok_dir = ensure_tokenizer(cfg, tok_runs, out, ex_ids, sample_stats["bytes"] if sample_stats else None)
     data: dict[str, tuple[Path, dict]] = {}
     by_run: dict[Path, tuple[Path, dict]] = {}  # variants sharing a run folder share its token shards
@@ -370,6 +374,10 @@ def run_ablation(cfg: AblationConfig) -> dict:
     results["sample"] = sample_stats
     results["random_baselines"] = randoms
     results["train_tokens_per_s"] = round(sum(r["tokens_per_s"] for _, r in recs) / max(len(recs), 1), 1)
+    from training.repetition import for_ablation  # pool_tokens studies: prediction + A/A tally
+
+    if (rep := for_ablation(cfg, results)) is not None:
+        results["repetition"] = rep
     results["wall_seconds"] = round(time.time() - t_start, 1)
     results["cpu_seconds"] = round(_cpu_seconds() - cpu0, 1)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")

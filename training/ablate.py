@@ -6,18 +6,21 @@ For each variant (a run folder, or a recipe run first with `python -m curation.c
 sample), the runner tokenizes the kept documents with one shared tokenizer (trained on the shared input
 sample, so it does not depend on the variants; or on an equal-bytes mix of the variants; or given), trains the same model preset with the same hyper-parameters once per seed
 with a warmup-stable-decay schedule that branches a cooldown at every budget (training/train.py), and
-evaluates every budget on the same held-out eval domains. training/analysis.py turns the points into
-paired deltas with confidence intervals, multipliers read off the baseline's measured curve, an
-optional joint fit and the positive controls. The YAML schema is in training/ablation_config.py and the
+evaluates every budget on the same eval domains (training/eval_select.py: stratified, capped, one may be
+out of pool). training/ablate_results.py and training/analysis.py turn the points into paired deltas with
+their own intervals and Holm-adjusted verdicts (training/intervals.py), multipliers read off the
+baseline's measured curve, an optional joint fit and the positive and negative controls. The YAML schema is in training/ablation_config.py and the
 docs/training.md ("Ablation file"). Writes under the output folder:
 
     ablation.resolved.json   the config with defaults filled in
-    eval/<name>.jsonl.gz     materialized eval sets (hold-out slices)
+    eval/<name>.jsonl.gz     the eval documents scored (capped at max_chars)
     runs/<variant>/          curation run folders of recipe variants (unless `run:` is given)
     tokenizer/               the shared tokenizer
     tokenized/<variant>/     token shards (train/validation) + index.json
     points/<variant>/s<seed>/   metrics.jsonl, eval.json (one entry per budget) of each training run
+    runs/random_<filter>/    retention-matched random baselines (training/baselines.py)
     results.json             the contract in docs/CONTRACTS.md ("results.json"); loss_vs_tokens.png
+    report.md                the tables the docs show, rendered from results.json (training/report.py)
 
 Runs whose eval.json exists with the same key are reused, so an interrupted ablation resumes. Paths in
 the YAML are relative to the current directory (like recipes).
@@ -39,11 +42,12 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from training import analysis
+from training import eval_select, report
+from training.ablate_results import analyze, scored_evals
 from training.ablation_config import AblationConfig, Sample, Variant, eval_name, load_ablation  # noqa: F401
+from training.baselines import random_run
 from training.data import (
     ConfigError,
-    read_eval_set,
     run_shards,
     sample_file,
     sample_run,
@@ -51,7 +55,7 @@ from training.data import (
     write_jsonl_gz,
 )
 from training.model import get_preset
-from training.sample import Decontaminator, holdout, write_sample
+from training.sample import Decontaminator, write_sample
 from training.shards import tokenize_run
 from training.tokenizer import save_tokenizer, tokenizer_hash, train_bpe
 from training.train import TrainConfig, train
@@ -61,26 +65,25 @@ def _log(msg: str) -> None:
     print(f"[ablate {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def materialize_eval_sets(cfg: AblationConfig, out: Path) -> tuple[dict[str, str], dict[str, list], set, set]:
-    """Write hold-out slices to out/eval/; returns ({name: path}, {name: docs}, excluded ids, text keys)."""
-    paths, all_docs, ids, texts = {}, {}, set(), set()
+def materialize_eval_sets(
+    cfg: AblationConfig, out: Path
+) -> tuple[dict[str, str], dict[str, list], set, set, dict]:
+    """Write the evaluated documents of every eval set to out/eval/ (training/eval_select.py); returns
+    ({name: path}, {name: evaluated docs}, ids and text keys kept out of training, {name: description})."""
+    inputs = {str(Path(p).resolve()) for p in (cfg.sample.inputs if cfg.sample else [])}
+    paths, docs_by, ids, texts, described = {}, {}, set(), set(), {}
     for e in cfg.eval_sets:
         name = eval_name(e)
-        if e.holdout_fraction is None:
-            docs = read_eval_set(e.path, e.max_docs)
-            paths[name] = e.path
-        else:
-            docs, slice_ids, slice_texts = holdout(e)
-            ids |= slice_ids  # the whole slice stays out of training, not only the max_docs evaluated
-            texts |= slice_texts
-            short = [{**d, "text": d["text"][: e.max_chars]} for d in docs] if e.max_chars else docs
-            p = out / "eval" / f"{name}.jsonl.gz"
-            write_jsonl_gz(p, short)
-            paths[name] = str(p)
-        all_docs[name] = docs  # full texts: decontamination compares whole documents
-        ids |= {d["id"] for d in docs}
-        texts |= {text_key(d["text"]) for d in docs}
-    return paths, all_docs, ids, texts
+        docs, _full, slice_ids, slice_texts = eval_select.select(e)
+        ids |= slice_ids  # a hold-out's whole slice stays out of training, not only the documents scored
+        texts |= slice_texts | {text_key(d["text"]) for d in docs}
+        p = out / "eval" / f"{name}.jsonl.gz"
+        write_jsonl_gz(p, docs)
+        paths[name] = str(p)
+        docs_by[name] = docs
+        out_of_pool = str(Path(e.path).resolve()) not in inputs if cfg.sample else e.holdout_fraction is None
+        described[name] = eval_select.describe(docs, out_of_pool)
+    return paths, docs_by, ids, texts, described
 
 
 def ensure_run(name: str, v: Variant, out: Path, stale: bool = False, input_path: str | None = None) -> Path:
@@ -123,7 +126,11 @@ def _run_fingerprint(run_dir: Path) -> str:
 
 
 def ensure_tokenizer(
-    cfg: AblationConfig, runs: dict[str, Path], out: Path, exclude_ids: set[str], sample_bytes: int | None = None
+    cfg: AblationConfig,
+    runs: dict[str, Path],
+    out: Path,
+    exclude_ids: set[str],
+    sample_bytes: int | None = None,
 ) -> Path:
     """The given tokenizer, or one trained on `tokenizer_sample_bytes` of text: by default a hash-sample
     of the shared input sample (variant-independent: adding, dropping or changing a variant leaves the
@@ -164,7 +171,9 @@ def ensure_tokenizer(
     save_tokenizer(train_bpe(texts(), vocab), folder)
     (folder / "spec.json").write_text(json.dumps(spec))
     what = "the input sample" if from_sample else f"an equal-bytes mix of {len(runs)} variants"
-    _log(f"tokenizer: vocab {vocab} trained on ~{cfg.tokenizer_sample_bytes / 1e6:.0f} MB of {what} in {time.time() - t0:.0f}s")
+    _log(
+        f"tokenizer: vocab {vocab} trained on ~{cfg.tokenizer_sample_bytes / 1e6:.0f} MB of {what} in {time.time() - t0:.0f}s"
+    )
     return folder
 
 
@@ -173,12 +182,18 @@ def _file_fingerprint(path: Path) -> str:
     return f"{path.name}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def ensure_tokenized(name, run_dir, tok_dir, out, cfg, exclude_ids, exclude_texts) -> tuple[Path, dict]:
+def ensure_tokenized(
+    name, run_dir, tok_dir, out, cfg, exclude_ids, exclude_texts, decon
+) -> tuple[Path, dict]:
+    """Token shards of one run folder, without eval ids, eval texts and documents that contain an
+    evaluated text (containment: every variant, `{run:}` folders included)."""
     folder = out / "tokenized" / name
     fp = {
         "tokenizer_sha1": tokenizer_hash(tok_dir),
         "run": _run_fingerprint(run_dir),
         "excluded_ids": len(exclude_ids),
+        "excluded_texts": hashlib.sha1("".join(sorted(exclude_texts)).encode()).hexdigest()[:16],
+        "decontam": dataclasses.asdict(cfg.decontam),
         "val_fraction": cfg.val_fraction,
     }
     if (folder / "index.json").exists():
@@ -193,6 +208,7 @@ def ensure_tokenized(name, run_dir, tok_dir, out, cfg, exclude_ids, exclude_text
         cfg.val_fraction,
         exclude_ids=exclude_ids,
         exclude_texts=exclude_texts,
+        exclude_fn=lambda text: bool(decon.match(text)),
     )
     index["fingerprint"] = fp
     (folder / "index.json").write_text(json.dumps(index, indent=2) + "\n")
@@ -233,6 +249,7 @@ def _train_configs(cfg: AblationConfig, data: dict, eval_paths: list[str], out: 
                     "seed": seed,
                     "pool_tokens": cfg.variants[name].pool_tokens,
                     "eval_sets": eval_paths,
+                    "eval_max_tokens": None,  # every materialized eval document is scored
                     "save_checkpoint": cfg.save_checkpoints,
                     "quiet": True,
                 }
@@ -269,20 +286,21 @@ def run_ablation(cfg: AblationConfig) -> dict:
     from training.evaluate import set_name
     from training.plots import plot_results
 
-    t_start = time.time()
+    t_start, cpu0 = time.time(), _cpu_seconds()
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "ablation.resolved.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
     _log(f"eval sets: reading {len(cfg.eval_sets)} domain(s) and their hold-out slices")
-    eval_paths, eval_docs, ex_ids, ex_texts = materialize_eval_sets(cfg, out)
+    eval_paths, eval_docs, ex_ids, ex_texts, described = materialize_eval_sets(cfg, out)
     file_names = {set_name(p): n for n, p in eval_paths.items()}  # eval.json keys -> eval set names
     evals = list(eval_paths)
     stale, sample_stats = False, None
+    decon = Decontaminator(eval_docs, cfg.decontam)
     if cfg.sample:
-        decon = Decontaminator(eval_docs, cfg.decontam)
         spec_extra = {
             "decontam": dataclasses.asdict(cfg.decontam),
-            "evals": {k: len(v) for k, v in eval_docs.items()},
+            "evals": {k: sorted(d["id"] for d in v) for k, v in eval_docs.items()},
+            "eval_texts": hashlib.sha1("".join(sorted(ex_texts)).encode()).hexdigest()[:16],
         }
         _log(f"sample: drawing {cfg.sample.fraction:.0%} of {len(cfg.sample.inputs)} input file(s), decontaminating")
         sample_stats = write_sample(cfg.sample, ex_ids, decon, spec_extra)
@@ -291,25 +309,33 @@ def run_ablation(cfg: AblationConfig) -> dict:
             f"sample: {sample_stats['docs']:,} docs, {sample_stats['bytes'] / 1e6:.1f} MB in "
             f"{sample_stats.get('units', sample_stats.get('blocks'))} units; docs in duplicate clusters: sample "
             f"{sample_stats.get('dup_share_sample', '?')} vs pool {sample_stats.get('dup_share_pool', '?')}; "
-            f"near-duplicates of eval docs removed: "
+            f"sample documents containing evaluated text removed: "
             f"{sample_stats['decontam_removed'] or 0}{' (reused)' if not stale else ''}"
         )
-    inputs = {}
-    if cfg.sample:
-        inputs = {"sample": cfg.sample.path, "planted": cfg.sample.plant.path if cfg.sample.plant else None}
+    inputs = _inputs(cfg)
     runs: dict[str, Path] = {}
+    randoms: dict[str, dict] = {}
     for n, v in cfg.variants.items():  # `run: <another variant>` shares that variant's run folder
+        if v.random_of:
+            runs[n], randoms[n] = random_run(
+                n, runs[v.random_of], inputs[cfg.variants[v.random_of].input], out
+            )
+            _log(f"{n}: {randoms[n]['docs']} random documents ({randoms[n]['bytes'] / 1e6:.2f} MB) vs "
+                 f"{v.random_of}'s {randoms[n]['filter_docs']} ({randoms[n]['filter_bytes'] / 1e6:.2f} MB)")  # fmt: skip
+            continue
         runs[n] = runs[v.run] if v.run in runs else ensure_run(n, v, out, stale, inputs.get(v.input))
     # tokenizer_sample: variants -> an equal byte share of every variant that reads the plain sample
     # (not the planted control's copies)
-    tok_runs = {n: r for n, r in runs.items() if cfg.variants[n].input == "sample"} or runs
+    tok_runs = {
+        n: r for n, r in runs.items() if cfg.variants[n].input == "sample" and not cfg.variants[n].random_of
+    } or runs
     _log("tokenizer: " + (f"given ({cfg.tokenizer})" if cfg.tokenizer else "training (reused when unchanged)"))
     tok_dir = ensure_tokenizer(cfg, tok_runs, out, ex_ids, sample_stats["bytes"] if sample_stats else None)
     data: dict[str, tuple[Path, dict]] = {}
     by_run: dict[Path, tuple[Path, dict]] = {}  # variants sharing a run folder share its token shards
     for n, r in runs.items():
         if r not in by_run:
-            by_run[r] = ensure_tokenized(n, r, tok_dir, out, cfg, ex_ids, ex_texts)
+            by_run[r] = ensure_tokenized(n, r, tok_dir, out, cfg, ex_ids, ex_texts, decon)
         data[n] = by_run[r]
     bpt = {
         n: idx["splits"]["train"]["bytes"] / max(idx["splits"]["train"]["tokens"], 1)
@@ -345,43 +371,42 @@ def run_ablation(cfg: AblationConfig) -> dict:
         for n in runs
     }
     results = analyze(cfg, variants, evals)
+    results["evals"] = scored_evals(described, recs, file_names)
     results["sample"] = sample_stats
-    results["eval_docs"] = {k: len(v) for k, v in eval_docs.items()}
+    results["random_baselines"] = randoms
     results["train_tokens_per_s"] = round(sum(r["tokens_per_s"] for _, r in recs) / max(len(recs), 1), 1)
     from training.repetition import for_ablation  # pool_tokens studies: prediction + A/A tally
 
     if (rep := for_ablation(cfg, results)) is not None:
         results["repetition"] = rep
     results["wall_seconds"] = round(time.time() - t_start, 1)
+    results["cpu_seconds"] = round(_cpu_seconds() - cpu0, 1)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     plot_results(results, out / "loss_vs_tokens.png")
-    _log(f"results: {out / 'results.json'} ({results['wall_seconds']:.0f}s wall)")
+    (out / "report.md").write_text(report.render(results))
+    _log(
+        f"results: {out / 'results.json'} ({results['wall_seconds']:.0f}s wall, {results['cpu_seconds']:.0f}s CPU)"
+    )
     return results
 
 
-def analyze(cfg: AblationConfig, variants: dict, evals: list[str]) -> dict:
-    """results.json (docs/CONTRACTS.md) from the contract points."""
-    baseline = cfg.baseline or next(iter(variants))
-    pairs = [(v, baseline) for v in variants if v != baseline]
-    pairs += [(c.variant, c.baseline) for c in cfg.controls if (c.variant, c.baseline) not in pairs]
-    comps = analysis.comparisons(variants, pairs, evals)
-    res = {
-        "schema": 2,
-        "name": cfg.name,
-        "model": cfg.model,
-        "baseline": baseline,
-        "evals": evals,
-        "budgets": cfg.budgets,
-        "seeds": cfg.seeds,
-        "variants": variants,
-        "comparisons": comps,
-        "comparisons_bytes": analysis.comparisons_bytes(variants, pairs, evals),
-        "multipliers": analysis.multipliers(variants, comps, baseline, evals),
-        "controls": analysis.check_controls([dataclasses.asdict(c) for c in cfg.controls], comps),
-        "ci_method": "paired by seed; t-interval with seed variance pooled over comparisons at the same "
-        "budget and eval (training/analysis.py)",
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (curation runs, training workers):
+    on a shared machine wall time says little, CPU seconds say what the ablation cost."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _inputs(cfg: AblationConfig) -> dict[str, str | None]:
+    """Input name -> file of the variants' `input:` (sample, planted, planted_fresh, alt)."""
+    if not cfg.sample:
+        return {}
+    p = cfg.sample.plant
+    return {
+        "sample": cfg.sample.path,
+        "planted": p.path if p else None,
+        "planted_fresh": p.fresh_path if p else None,
+        "alt": cfg.sample.alt_path,
     }
-    main_variants = {n: v for n, v in variants.items() if cfg.variants[n].input == "sample"} or variants
-    if len(cfg.budgets) >= 4:
-        res["fit"] = analysis.joint_fit(main_variants, baseline, evals[0])
-    return res

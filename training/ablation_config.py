@@ -39,6 +39,10 @@ class Variant:
     pool_tokens: int | None = None
     input: str = "sample"  # recipe variants read the ablation's `sample` (or its `planted` copy): set
     # on the command line (`--set input.path=...`), so the recipe's own input.path does not matter
+    # (inputs: sample | planted | planted_fresh | alt, the last three made by `sample.plant`/`alt_path`)
+    # retention-matched random baseline of an earlier filter variant: the same number of documents as
+    # that variant kept, drawn at random (by id hash) from the same input (training/baselines.py)
+    random_of: str | None = None
 
 
 @dataclass
@@ -50,34 +54,47 @@ class EvalSet:
     max_chars: int | None = None  # hold-out: truncate each document to this many characters
     sources: list[str] | None = None  # hold-out: only records whose `source` field is one of these
     langs: list[str] | None = None  # hold-out: only records whose `lang` field is one of these
+    # field names of the records (webis pairs: text_a / doc_a / corpus); documents are drawn in id-hash
+    # order round-robin over the values of `source_field`, so every source is represented
+    text_field: str = "text"
+    id_field: str = "id"
+    source_field: str = "source"
 
 
 @dataclass
 class Plant:
-    """Positive control: `fraction` of the sample's documents (by id hash) repeated `copies` times."""
+    """Positive control: `fraction` of the sample's documents (by id hash; of `sources` only, when
+    given) repeated `copies` times. `fresh_path` gets the counterpart: the sample plus the same extra
+    bytes as unique documents of the same sources from outside the sample, so that planted vs
+    planted_fresh differ by repetition alone."""
 
     fraction: float
     copies: int
     path: str  # where the planted sample goes (.jsonl.gz); variants with `input: planted` read it
+    sources: list[str] | None = None  # plant only documents of these sources (the judging domain's)
+    fresh_path: str | None = None  # variants with `input: planted_fresh` read it
 
 
 @dataclass
 class Control:
-    """A comparison that must come out `variant` better than `baseline` on `eval`, CI excluding 0, at
-    the top budget; a failed control means the setup cannot see effects of this size."""
+    """kind positive: `variant` must come out better than `baseline` on `eval` at the top budget,
+    resolved after the multiplicity adjustment (a failed one means the setup cannot see effects of
+    this size). kind negative (an A/A pair: the same recipe on two samples): no comparison of the pair
+    may be resolved at any budget and eval domain (`eval`: that domain only)."""
 
     name: str
     variant: str
     baseline: str
-    eval: str
+    eval: str | None = None
+    kind: str = "positive"
 
 
 @dataclass
 class Decontam:
-    """MinHash near-duplicate matching of the sample against every eval document (datasketch)."""
+    """Containment decontamination (training/sample.py): a training document is dropped when it
+    contains >= `threshold` of the n-gram shingles of any evaluated eval text."""
 
-    threshold: float = 0.5  # estimated Jaccard of word 5-gram sets; lower than dedup's 0.8 on purpose
-    num_perm: int = 64
+    threshold: float = 0.5  # share of an evaluated text's word n-grams found in one training document
     ngram: int = 5
 
 
@@ -89,6 +106,9 @@ class Sample:
     unit: str = "cluster"  # cluster (content key, training/sample.py) | block (consecutive documents)
     block_docs: int = 16  # unit: block: documents per block
     plant: Plant | None = None
+    # a second sample drawn with another salt (same fraction, same exclusions): the input of an A/A
+    # variant (`input: alt`), the negative control
+    alt_path: str | None = None
 
 
 @dataclass
@@ -115,6 +135,7 @@ class AblationConfig:
     # TrainConfig fields fixed across variants (lr, batch_tokens, eval_max_tokens, threads, ...)
     train: dict = field(default_factory=dict)
     baseline: str | None = None  # comparisons are variant vs baseline (default: the first variant)
+    compare: list[list[str]] = field(default_factory=list)  # extra [variant, baseline] pairs for the table
     save_checkpoints: bool = False  # keep each point's checkpoint (disk: ~8 MB per tiny point)
 
 
@@ -146,8 +167,8 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
     cfg.variants = {k: strict(Variant, v or {}, f"{w}: variants.{k}") for k, v in cfg.variants.items()}
     order = list(cfg.variants)
     for k, v in cfg.variants.items():
-        if not v.recipe and not v.run:
-            raise ConfigError(f"{w}: variants.{k} needs `recipe` or `run`")
+        if not v.recipe and not v.run and not v.random_of:
+            raise ConfigError(f"{w}: variants.{k} needs `recipe`, `run` or `random_of`")
         if v.run in cfg.variants and order.index(v.run) >= order.index(k):
             raise ConfigError(f"{w}: variants.{k}.run: variant {v.run!r} must be listed before {k!r}")
     cfg.eval_sets = [
@@ -171,15 +192,18 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
         for key in ("variant", "baseline"):
             if getattr(c, key) not in cfg.variants:
                 raise ConfigError(f"{w}: controls[{i}].{key}: {getattr(c, key)!r} is not a variant")
-        if c.eval not in names:
+        if c.kind not in ("positive", "negative"):
+            raise ConfigError(f"{w}: controls[{i}].kind must be positive or negative, got {c.kind!r}")
+        if c.eval is None and c.kind == "positive":
+            raise ConfigError(
+                f"{w}: controls[{i}].eval: a positive control names the eval set that judges it"
+            )
+        if c.eval is not None and c.eval not in names:
             raise ConfigError(f"{w}: controls[{i}].eval: {c.eval!r} is not a named eval set")
-    for k, v in cfg.variants.items():
-        if v.input not in ("sample", "planted"):
-            raise ConfigError(f"{w}: variants.{k}.input must be sample or planted, got {v.input!r}")
-        if v.input == "planted" and not (cfg.sample and cfg.sample.plant):
-            raise ConfigError(f"{w}: variants.{k}.input: planted needs sample.plant")
     if cfg.tokenizer_sample not in ("auto", "sample", "variants"):
-        raise ConfigError(f"{w}: tokenizer_sample must be auto, sample or variants, got {cfg.tokenizer_sample!r}")
+        raise ConfigError(
+            f"{w}: tokenizer_sample must be auto, sample or variants, got {cfg.tokenizer_sample!r}"
+        )
     if cfg.tokenizer_sample == "sample" and not cfg.sample:
         raise ConfigError(f"{w}: tokenizer_sample: sample needs a `sample:` section")
     if cfg.tokenizer_sample == "auto":
@@ -189,11 +213,70 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
             raise ConfigError(f"{w}: variants.{k}.pool_tokens must be a positive integer")
     if cfg.workers < 1:
         raise ConfigError(f"{w}: workers must be >= 1")
-    check_grid(cfg, w, "tokens", {"save_checkpoint", "branch_tokens"})
+    _check_inputs_and_controls(cfg, w)
+    for i, pair in enumerate(cfg.compare or []):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(x in cfg.variants for x in pair)):
+            raise ConfigError(
+                f"{w}: compare[{i}]: expected [variant, baseline] of two variants, got {pair!r}"
+            )
+    check_grid(cfg, w, "tokens", {"save_checkpoint", "branch_tokens", "eval_max_tokens"})
+    check_warmup(cfg, w)
     if out:
         cfg.out = out
     cfg.out = cfg.out or str(Path("runs") / "ablations" / cfg.name)
     return cfg
+
+
+def _check_inputs_and_controls(cfg: AblationConfig, w: str) -> None:
+    """Variant inputs exist in the sample section; random baselines name an earlier recipe variant."""
+    smp, plant = cfg.sample, cfg.sample.plant if cfg.sample else None
+    made = {
+        "sample": True,
+        "planted": bool(plant),
+        "planted_fresh": bool(plant and plant.fresh_path),
+        "alt": bool(smp and smp.alt_path),
+    }
+    order = list(cfg.variants)
+    for k, v in cfg.variants.items():
+        if v.input not in made:
+            raise ConfigError(f"{w}: variants.{k}.input must be one of {', '.join(made)}, got {v.input!r}")
+        if not made[v.input]:
+            need = {
+                "planted": "sample.plant",
+                "planted_fresh": "sample.plant.fresh_path",
+                "alt": "sample.alt_path",
+            }
+            raise ConfigError(f"{w}: variants.{k}.input: {v.input} needs {need[v.input]}")
+        if v.random_of is not None:
+            src = cfg.variants.get(v.random_of)
+            if src is None or order.index(v.random_of) >= order.index(k):
+                raise ConfigError(
+                    f"{w}: variants.{k}.random_of: {v.random_of!r} must be a variant listed before {k!r}"
+                )
+            if not src.recipe or not cfg.sample:
+                raise ConfigError(
+                    f"{w}: variants.{k}.random_of: {v.random_of!r} must be a recipe variant on the sample"
+                )
+
+
+def check_warmup(cfg: AblationConfig, w: str) -> None:
+    """Warmup may take at most 25 % of the smallest budget's steps: a point that is mostly warmup
+    measures the schedule, not the data (the 4k-token points used to be half warmup)."""
+    preset = get_preset(cfg.model)
+    t = cfg.train
+    batch = t.get("batch_tokens") or (t.get("seq_len") or preset.seq_len) * (
+        t.get("micro_batch") or preset.micro_batch
+    )
+    smallest = max(1, round(min(cfg.budgets) / batch))
+    warmup = t.get("warmup_steps") or max(
+        1, min(t.get("max_warmup_steps", 1000), int(t.get("warmup_frac", 0.05) * smallest))
+    )
+    if warmup > 0.25 * smallest:
+        raise ConfigError(
+            f"{w}: train.warmup_steps: {warmup} warmup steps are more than 25% of the smallest budget's "
+            f"{smallest} steps ({min(cfg.budgets):,} tokens / {batch} per step); raise the smallest budget or "
+            "lower warmup_steps"
+        )
 
 
 def eval_name(e: EvalSet) -> str:

@@ -4,19 +4,12 @@ baseline's measured curve, an optional joint fit, and the positive controls.
 Input: `variants = {name: {"points": [{"tokens", "bytes", "seed", "epochs", "bpb": {eval: float}}]}}`
 (the results.json contract, docs/CONTRACTS.md). Everything here is fit-free except `joint_fit`.
 
-**Confidence intervals (why this choice).** The unit of replication is the training seed: the eval
-documents are fixed, and what we want to know is whether another training run of the same variant
-would again beat the baseline on them. Each seed gives one paired difference
-d_s = bpb(variant, seed s) - bpb(baseline, seed s) (same init and data order seed, so pairing removes
-the shared part of the noise). With 2 seeds a per-comparison t-interval has 1 degree of freedom
-(t = 12.7): honest but useless. We therefore pool the seed variance of the paired differences over all
-comparisons at the same budget and eval domain (one-way ANOVA residual variance; df = sum of
-(n_seeds - 1) over those comparisons, 5 for 6 comparisons x 2 seeds, t = 2.57; comparisons of identical
-runs are left out of the pool) and report
-mean +- t * s_pooled / sqrt(n_seeds). The assumption: at a given budget and eval domain every paired
-difference has the same seed variance; it is testable as seeds are added, and the unpooled interval is
-kept next to it (`ci95_unpooled`). Bootstrapping eval documents instead would measure eval-sampling
-noise only, not training noise, and would give intervals that are too narrow for this question.
+**Confidence intervals and verdicts.** The unit of replication is the training seed: each seed gives
+one paired difference d_s = bpb(variant, seed s) - bpb(baseline, seed s) (same init and data order
+seed, so pairing removes the shared part of the noise). Each comparison gets its own paired t-interval
+(n_seeds - 1 df, no pooling across variants: their seed variances differ by up to ~145x) and a p-value;
+`resolved` is Holm's adjusted verdict over the whole comparisons table. Why, and the coverage
+simulation: training/intervals.py. Every row keeps its per-seed `diffs`.
 
 **Multipliers.** "Variant at D tokens matches the baseline at m * D tokens": the baseline's measured
 seed-mean curve is interpolated piecewise linearly in (log D, bpb); the variant's level is the
@@ -32,7 +25,8 @@ import math
 from collections import defaultdict
 
 import numpy as np
-from scipy import stats
+
+from training.intervals import annotate
 
 
 def _by_seed(points: list[dict], ev: str, key: str = "tokens") -> dict[int, dict[int, float]]:
@@ -42,33 +36,6 @@ def _by_seed(points: list[dict], ev: str, key: str = "tokens") -> dict[int, dict
         if p["bpb"].get(ev) is not None:
             out[p["seed"]][p[key]] = p["bpb"][ev]
     return out
-
-
-def _interval(mean: float, s2: float | None, n: int, df: int) -> list[float] | None:
-    if s2 is None or df < 1 or n < 1:
-        return None
-    half = float(stats.t.ppf(0.975, df)) * math.sqrt(s2 / n)
-    return [mean - half, mean + half]
-
-
-def _pooled(rows: list[dict]) -> None:
-    """Fill `ci95` (pooled over `rows`) and `ci95_unpooled` of comparison rows sharing budget and eval.
-
-    Rows whose paired differences are all equal (two variants with the same data train identically, seed
-    for seed) say nothing about the seed noise of variants that differ: they are left out of the pool,
-    which they would otherwise shrink (instruction ablation: dedup and decontaminated differ by two
-    examples and give identical runs for most seeds)."""
-    informative = [r for r in rows if len(set(r["_diffs"])) > 1] or rows  # all identical: zero-width CIs
-    ss = sum(sum((d - r["delta_bpb"]) ** 2 for d in r["_diffs"]) for r in informative)
-    df = sum(len(r["_diffs"]) - 1 for r in informative)
-    s2 = ss / df if df else None
-    for r in rows:
-        n = len(r["_diffs"])
-        own = sum((d - r["delta_bpb"]) ** 2 for d in r["_diffs"]) / (n - 1) if n > 1 else None
-        r["ci95"] = _interval(r["delta_bpb"], s2, n, df)
-        r["ci95_unpooled"] = _interval(r["delta_bpb"], own, n, n - 1)
-        r["ci_df"] = df
-        del r["_diffs"]
 
 
 def comparisons(variants: dict, pairs: list[tuple[str, str]], evals: list[str]) -> list[dict]:
@@ -93,10 +60,8 @@ def comparisons(variants: dict, pairs: list[tuple[str, str]], evals: list[str]) 
                     "_diffs": diffs,
                 }
                 groups[(ev, t)].append(row)
-    rows = []
-    for g in groups.values():
-        _pooled(g)
-        rows += g
+    rows = [r for g in groups.values() for r in g]
+    annotate(rows)
     return rows
 
 
@@ -140,10 +105,8 @@ def comparisons_bytes(variants: dict, pairs: list[tuple[str, str]], evals: list[
                     "_diffs": diffs,
                 }
                 groups[(ev, nb)].append(row)
-    rows = []
-    for g in groups.values():
-        _pooled(g)
-        rows += g
+    rows = [r for g in groups.values() for r in g]
+    annotate(rows)
     return rows
 
 
@@ -277,31 +240,62 @@ def joint_fit(variants: dict, baseline: str, ev: str, max_se_rel: float = 0.25) 
 
 
 def check_controls(controls: list[dict], comps: list[dict]) -> list[dict]:
-    """A control passes when its comparison at the top budget has a CI entirely below 0."""
-    out = []
-    for c in controls:
-        rows = [
-            r
-            for r in comps
-            if (r["variant"], r["baseline"], r["eval"]) == (c["variant"], c["baseline"], c["eval"])
-        ]
-        if not rows:
-            out.append({"name": c["name"], "passed": False, "detail": "no comparison was measured"})
-            continue
-        top = max(rows, key=lambda r: r["tokens"])
-        ci = top["ci95"]
-        txt = f"{c['variant']} - {c['baseline']} on {c['eval']} at {top['tokens']:,} tokens: {top['delta_bpb']:+.4f} bpb"
-        if ci is None:
-            out.append({"name": c["name"], "passed": False, "detail": txt + ", no CI (one seed)"})
-            continue
-        txt += f", 95% CI [{ci[0]:+.4f}, {ci[1]:+.4f}]"
-        passed = ci[1] < 0
-        if not passed:
-            txt += (
-                ": the setup was not sensitive enough to detect this known effect; do not trust null results"
-            )
-        out.append({"name": c["name"], "passed": passed, "detail": txt})
-    return out
+    """`{name, kind, passed, detail}` per control. Positive: the comparison at the top budget is
+    resolved (Holm-adjusted) with variant < baseline. Negative (an A/A pair of the same recipe): no
+    comparison of the pair is resolved at any budget or eval domain (or only `eval`'s, when given)."""
+    return [_negative(c, comps) if c.get("kind") == "negative" else _positive(c, comps) for c in controls]
+
+
+def _rows(c: dict, comps: list[dict]) -> list[dict]:
+    return [
+        r
+        for r in comps
+        if (r["variant"], r["baseline"]) == (c["variant"], c["baseline"])
+        and (not c.get("eval") or r["eval"] == c["eval"])
+    ]
+
+
+def _positive(c: dict, comps: list[dict]) -> dict:
+    out = {"name": c["name"], "kind": "positive", "passed": False}
+    rows = _rows(c, comps)
+    if not rows:
+        return {**out, "detail": "no comparison was measured"}
+    top = max(rows, key=lambda r: r["tokens"])
+    ci = top["ci95"]
+    txt = f"{c['variant']} - {c['baseline']} on {top['eval']} at {top['tokens']:,} tokens: {top['delta_bpb']:+.4f} bpb"
+    if ci is None:
+        return {**out, "detail": txt + ", no CI (one seed)"}
+    passed = bool(top["resolved"]) and top["delta_bpb"] < 0
+    txt += f", 95% CI [{ci[0]:+.4f}, {ci[1]:+.4f}], {'resolved' if top['resolved'] else 'not resolved'} after {top['adjust']}"
+    if not passed:
+        txt += ": the setup was not sensitive enough to detect this known effect; do not trust null results"
+    return {**out, "passed": passed, "detail": txt}
+
+
+def _negative(c: dict, comps: list[dict]) -> dict:
+    rows = _rows(c, comps)
+    hits = [r for r in rows if r["resolved"]]
+    where = f"{len(rows)} comparisons ({len({r['tokens'] for r in rows})} budgets x {len({r['eval'] for r in rows})} evals)"
+    if not rows:
+        return {
+            "name": c["name"],
+            "kind": "negative",
+            "passed": False,
+            "detail": "no comparison was measured",
+        }
+    if hits:
+        worst = min(hits, key=lambda r: r["p"])
+        detail = (
+            f"{c['variant']} - {c['baseline']}: {len(hits)} of {where} resolved, e.g. {worst['eval']} at "
+            f"{worst['tokens']:,} tokens {worst['delta_bpb']:+.4f}: the method calls a difference where there is none"
+        )
+    else:
+        big = max(rows, key=lambda r: abs(r["delta_bpb"]))
+        detail = (
+            f"{c['variant']} - {c['baseline']}: none of {where} resolved after {rows[0]['adjust']}; largest "
+            f"|delta| {big['delta_bpb']:+.4f} ({big['eval']} at {big['tokens']:,} tokens)"
+        )
+    return {"name": c["name"], "kind": "negative", "passed": not hits, "detail": detail}
 
 
 def summary_lines(res: dict) -> list[str]:
@@ -316,17 +310,25 @@ def summary_lines(res: dict) -> list[str]:
     if smp:
         lines.append(
             f"sample: {smp.get('docs')} docs; docs in duplicate clusters {smp.get('dup_share_sample', '?')} "
-            f"(pool {smp.get('dup_share_pool', '?')}); near-duplicates of eval docs removed by MinHash: "
+            f"(pool {smp.get('dup_share_pool', '?')}); documents containing evaluated eval text removed: "
             f"{smp.get('decontam_removed') or 0}"
         )
+    if isinstance(res.get("evals"), dict):
+        for ev, d in res["evals"].items():
+            src = ", ".join(f"{k} {n}" for k, n in d["sources"].items())
+            pool = "out of pool" if d["out_of_pool"] else "hold-out of the pool"
+            lines.append(f"eval {ev}: {d['docs']} documents, {d['bytes']:,} bytes scored ({pool}; {src})")
     top = max(p["tokens"] for v in res["variants"].values() for p in v["points"])
     for ev in res["evals"]:
-        lines.append(f"-- {ev}: delta bpb vs baseline at {top:,} tokens (95% CI; negative = better)")
+        lines.append(
+            f"-- {ev}: delta bpb at {top:,} tokens (95% CI; negative = better; * = resolved after "
+            f"{res.get('adjust', 'holm')} over the whole table)"
+        )
         for c in res["comparisons"]:
             if c["eval"] == ev and c["tokens"] == top:
                 ci = c["ci95"]
                 s = f"[{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else "(no CI)"
-                sig = "" if not ci else (" *" if ci[1] < 0 or ci[0] > 0 else "  (CI includes 0)")
+                sig = " *" if c.get("resolved") else "  (not resolved)"
                 rep = "  [repeats data]" if c.get("repeats_data") else ""
                 lines.append(
                     f"   {c['variant']:>14} vs {c['baseline']:<10} {c['delta_bpb']:+.4f} {s}{sig}{rep}"
@@ -353,7 +355,8 @@ def summary_lines(res: dict) -> list[str]:
         else:
             lines.append(f"joint fit on {fit['eval']}: not reported ({'; '.join(fit['warnings'])})")
     for c in res["controls"]:
-        lines.append(f"control {c['name']}: {'PASSED' if c['passed'] else 'FAILED'} - {c['detail']}")
+        kind = c.get("kind", "positive")
+        lines.append(f"control {c['name']} ({kind}): {'PASSED' if c['passed'] else 'FAILED'} - {c['detail']}")
     epochs: dict[tuple[str, int], float] = {}  # one entry per (variant, budget), the most over the seeds
     for n, v in res["variants"].items():
         for p in v["points"]:

@@ -53,8 +53,10 @@ def _train_epilog() -> str:
     """The train examples, then the shipped example config itself (one source for both)."""
     if not EXAMPLE_TRAIN_CONFIG.is_file():
         return EPILOGS["train"].rstrip()
-    return EPILOGS["train"] + f"{EXAMPLE_TRAIN_CONFIG.relative_to(EXAMPLE_TRAIN_CONFIG.parents[2])}:\n" + "".join(
-        f"  {line}\n" for line in EXAMPLE_TRAIN_CONFIG.read_text(encoding="utf-8").splitlines()
+    return (
+        EPILOGS["train"]
+        + f"{EXAMPLE_TRAIN_CONFIG.relative_to(EXAMPLE_TRAIN_CONFIG.parents[2])}:\n"
+        + "".join(f"  {line}\n" for line in EXAMPLE_TRAIN_CONFIG.read_text(encoding="utf-8").splitlines())
     )
 
 
@@ -202,6 +204,9 @@ def cmd_ablate(args) -> int:
             cfg.budgets = sorted({int(b) for b in args.budgets.split(",")})
         except ValueError:
             raise ConfigError(f"--budgets: expected comma-separated integers, got {args.budgets!r}") from None
+        from training.ablation_config import check_warmup
+
+        check_warmup(cfg, "--budgets")
     if args.workers:
         cfg.workers = args.workers
     if args.dry_run:
@@ -214,7 +219,11 @@ def cmd_ablate(args) -> int:
 
     for line in summary_lines(res):
         print(line)
-    print(f"wall time: {res['wall_seconds']:.0f}s ({res['wall_seconds'] / 60:.1f} min)")
+    print(
+        f"wall time: {res['wall_seconds']:.0f}s ({res['wall_seconds'] / 60:.1f} min); CPU time "
+        f"{res.get('cpu_seconds', 0):.0f}s (this process and its workers and curation runs)"
+    )
+    print(f"report: {Path(cfg.out) / 'report.md'}")
     return 0
 
 

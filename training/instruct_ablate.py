@@ -54,6 +54,7 @@ from training.data import ConfigError, id_fraction, read_jsonl, write_jsonl_gz
 from training.finetune import PromptHoldout
 from training.instruct_config import InstructAblation, load_instruct_ablation
 from training.instruct_data import build_heldout, corrupt_run, eval_names, point_metrics
+from training.intervals import ADJUST, CI_METHOD
 from training.shards import tokenize_run
 from training.tokenizer import save_tokenizer, train_bpe
 from training.train import TrainConfig, train
@@ -290,11 +291,15 @@ def analyze(cfg: InstructAblation, variants: dict) -> dict:
         "seeds": cfg.seeds,
         "variants": variants,
         "comparisons": comps,
-        "multipliers": analysis.multipliers(main, [c for c in comps if c["variant"] in main], baseline,
-                                           [e for k, e in names_of.items() if k != "prompt_use"]),
+        "multipliers": analysis.multipliers(
+            main,
+            [c for c in comps if c["variant"] in main],
+            baseline,
+            [e for k, e in names_of.items() if k != "prompt_use"],
+        ),
         "controls": analysis.check_controls(controls, comps),
-        "ci_method": "paired by seed; t-interval with seed variance pooled over comparisons at the same "
-        "budget and eval (training/analysis.py)",
+        "ci_method": CI_METHOD,
+        "adjust": ADJUST,
     }
 
 

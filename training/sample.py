@@ -12,11 +12,19 @@ It is a cheap stand-in for MinHash clusters over the whole 180 MB pool (which wo
 demo): near-duplicates that differ inside their longest lines are still split. `unit: block` instead
 samples blocks of `block_docs` consecutive documents of one file.
 
-Why MinHash decontamination: an eval document can reappear in training under another id and with small
-edits (a translation that kept the English code blocks, another version of a page); id and exact-text
-exclusion miss those. Every sample document whose estimated Jaccard similarity (word 5-gram shingles,
-datasketch MinHash + LSH) with any eval document reaches `threshold` is dropped, and the count is
-reported per eval set.
+Why containment decontamination: an evaluated text (capped at `max_chars`) can reappear inside a
+longer training document under another id (a page that embeds it, a translation that kept the English
+code blocks). Jaccard similarity of whole documents misses that when the training document is much
+longer than the excerpt; containment does not: a sample document is dropped when it holds >=
+`threshold` of the word 5-gram shingles (character 10-grams for text without spaces) of any evaluated
+text, computed exactly with an inverted index over the evaluated texts' shingles. The count is
+reported per eval set. The same check runs again when any variant is tokenized (training/ablate.py),
+so `{run: FOLDER}` variants, which never pass through the sample, get it too.
+
+A/A sample (`alt_path`): the same fraction drawn with another salt, for the negative control. Planted
+counterpart (`plant.fresh_path`): the sample plus as many extra bytes as the planted copies, as unique
+documents of the planted documents' sources and languages from outside the sample, so that planted vs
+planted_fresh differ by repetition alone.
 """
 
 from __future__ import annotations
@@ -24,11 +32,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
-from training.ablation_config import Decontam, EvalSet, Plant, Sample, eval_name
+from training.ablation_config import Decontam, Plant, Sample
 from training.data import ConfigError, id_fraction, text_key, write_jsonl_gz
 
 
@@ -50,26 +58,6 @@ def read_records(path: str | Path) -> Iterator[dict]:
                 yield rec
 
 
-def holdout(e: EvalSet) -> tuple[list[dict], set[str], set[str]]:
-    """(evaluated documents, ids and text keys of the whole hold-out slice) of an eval set with
-    `holdout_fraction`."""
-    cands = [
-        r
-        for r in read_records(e.path)
-        if (not e.sources or r.get("source") in e.sources)
-        and (not e.langs or r.get("lang") in e.langs)
-        and id_fraction(r["id"], "eval") < e.holdout_fraction
-    ]
-    if not cands:
-        raise ConfigError(f"eval set {eval_name(e)}: holdout_fraction/sources/langs select no documents")
-    docs = sorted(cands, key=lambda r: id_fraction(r["id"], "eval"))[: e.max_docs]
-    return (
-        [{"id": r["id"], "text": r["text"]} for r in docs],
-        {r["id"] for r in cands},
-        {text_key(r["text"]) for r in cands},
-    )
-
-
 def shingles(text: str, n: int) -> set[bytes]:
     """Word n-grams; character 2n-grams for text without spaces between words (Chinese, Japanese)."""
     words = text.split()
@@ -78,32 +66,32 @@ def shingles(text: str, n: int) -> set[bytes]:
     return {" ".join(words[i : i + n]).encode() for i in range(max(1, len(words) - n + 1))}
 
 
-def _minhash(text: str, d: Decontam):
-    from datasketch import MinHash
-
-    m = MinHash(num_perm=d.num_perm, seed=1)
-    m.update_batch(list(shingles(text, d.ngram)))
-    return m
-
-
 class Decontaminator:
-    """MinHash LSH over the eval documents; `match(text)` names the eval sets a text near-duplicates."""
+    """Containment of evaluated texts: `match(text)` names the eval sets of which some evaluated text
+    has >= threshold of its shingles inside `text` ("exact" for an exact copy of one)."""
 
     def __init__(self, eval_docs: dict[str, list[dict]], d: Decontam):
-        from datasketch import MinHashLSH
-
         self.d = d
-        self.lsh = MinHashLSH(threshold=d.threshold, num_perm=d.num_perm)
-        self.texts = set()
+        self.names: list[str] = []
+        self.sizes: list[int] = []
+        self.index: dict[bytes, list[int]] = defaultdict(list)
+        self.texts: set[str] = set()
         for name, docs in eval_docs.items():
-            for i, doc in enumerate(docs):
-                self.lsh.insert(f"{name}\t{i}", _minhash(doc["text"], d))
+            for doc in docs:
+                sh = shingles(doc["text"], d.ngram)
+                for s in sh:
+                    self.index[s].append(len(self.names))
+                self.names.append(name)
+                self.sizes.append(len(sh))
                 self.texts.add(text_key(doc["text"]))
 
     def match(self, text: str) -> set[str]:
         if text_key(text) in self.texts:
             return {"exact"}
-        return {k.split("\t")[0] for k in self.lsh.query(_minhash(text, self.d))}
+        hits: Counter = Counter()
+        for s in shingles(text, self.d.ngram):
+            hits.update(self.index.get(s, ()))
+        return {self.names[j] for j, n in hits.items() if n >= self.d.threshold * self.sizes[j]}
 
 
 def cluster_key(text: str) -> str:
@@ -118,8 +106,9 @@ def cluster_key(text: str) -> str:
 def write_sample(
     sample: Sample, exclude_ids: set[str], decon: Decontaminator | None, spec_extra: dict
 ) -> dict:
-    """Write the block sample (minus eval ids and near-duplicates of eval documents) and, with `plant`,
-    the planted copy; returns stats (reused with the stats of the last write when the spec is unchanged)."""
+    """Write the sample (minus eval ids and documents that contain eval text) and, as configured, the
+    planted copy, its fresh counterpart and the A/A sample; returns stats (reused with the stats of
+    the last write when the spec is unchanged)."""
     path = Path(sample.path)
     spec = {
         "inputs": sample.inputs,
@@ -127,6 +116,7 @@ def write_sample(
         "block_docs": sample.block_docs,
         **({"unit": sample.unit} if sample.unit != "block" else {}),  # block samples predate `unit`
         "plant": None if sample.plant is None else vars(sample.plant),
+        "alt_path": sample.alt_path,
         "excluded_ids": len(exclude_ids),
         **spec_extra,
     }
@@ -135,8 +125,10 @@ def write_sample(
         old = json.loads(meta.read_text())
         if old.get("spec") == spec:
             return {**old["stats"], "reused": True}
+    p = sample.plant
+    fresh_sources = set(p.sources or []) if p and p.fresh_path else set()
     stats = {"docs": 0, "bytes": 0, "units": 0, "excluded_eval_ids": 0, "decontam_removed": {}}
-    docs, pool_keys, units = [], Counter(), set()
+    docs, alt, outside, pool_keys, units = [], [], [], Counter(), set()
     for inp in sample.inputs:
         for i, rec in enumerate(read_records(inp)):
             if sample.unit == "block":
@@ -144,21 +136,34 @@ def write_sample(
             else:
                 unit = cluster_key(rec["text"])
                 pool_keys[unit] += 1
-            if id_fraction(unit, "sample") >= sample.fraction:
+            in_main = id_fraction(unit, "sample") < sample.fraction
+            in_alt = bool(sample.alt_path) and id_fraction(unit, "sample-alt") < sample.fraction
+            fresh = (
+                not in_main
+                and (not fresh_sources or rec.get("source") in fresh_sources)
+                and bool(p and p.fresh_path)
+            )
+            if not (in_main or in_alt or fresh):
                 continue
-            units.add(unit)
+            if in_main:
+                units.add(unit)
             rec["_unit"] = unit
             if rec["id"] in exclude_ids:
-                stats["excluded_eval_ids"] += 1
+                stats["excluded_eval_ids"] += in_main
                 continue
             hits = decon.match(rec["text"]) if decon else set()
             if hits:
-                for h in hits:
+                for h in hits if in_main else ():
                     stats["decontam_removed"][h] = stats["decontam_removed"].get(h, 0) + 1
                 continue
-            docs.append(rec)
-            stats["docs"] += 1
-            stats["bytes"] += len(rec["text"].encode("utf-8"))
+            if in_main:
+                docs.append(rec)
+                stats["docs"] += 1
+                stats["bytes"] += len(rec["text"].encode("utf-8"))
+            if in_alt:
+                alt.append(rec)
+            if fresh:
+                outside.append(rec)
     if not docs:
         raise ConfigError(f"sample {path}: no documents (fraction {sample.fraction} too small?)")
     stats["units"] = len(units)
@@ -170,17 +175,52 @@ def write_sample(
         stats["dup_share_sample"] = round(sum(n for n in in_sample.values() if n > 1) / len(docs), 4)
     docs = [{k: v for k, v in d.items() if k != "_unit"} for d in docs]
     write_jsonl_gz(path, docs)
-    if sample.plant:
-        stats["planted"] = plant(docs, sample.plant)
+    if sample.alt_path:
+        alt = [{k: v for k, v in d.items() if k != "_unit"} for d in alt]
+        stats["alt"] = {
+            "docs": write_jsonl_gz(sample.alt_path, alt),
+            "bytes": _bytes(alt),
+            "shared_docs": len({d["id"] for d in docs} & {d["id"] for d in alt}),
+        }
+    if p:
+        stats["planted"] = plant(docs, p, outside)
     meta.write_text(json.dumps({"spec": spec, "stats": stats}, indent=2))
     return stats
 
 
-def plant(docs: list[dict], p: Plant) -> dict:
+def _bytes(docs: list[dict]) -> int:
+    return sum(len(d["text"].encode("utf-8")) for d in docs)
+
+
+def plant(docs: list[dict], p: Plant, outside: list[dict] | None = None) -> dict:
     """Positive control input: the sample plus `copies - 1` extra exact copies (new ids) of `fraction` of
-    its documents (by id hash). exact_dedup / minhash_dedup should remove them all again."""
-    chosen = [d for d in docs if id_fraction(d["id"], "plant") < p.fraction]
+    its documents (by id hash; of `sources` only, when given). With `fresh_path`, the counterpart: the
+    sample plus, per (source, lang) of the planted documents, as many bytes of unique documents from
+    `outside` the sample (id-hash order) as that group's copies add."""
+    chosen = [
+        d
+        for d in docs
+        if (not p.sources or d.get("source") in p.sources) and id_fraction(d["id"], "plant") < p.fraction
+    ]
     extra = [{**d, "id": f"{d['id']}#copy{k}"} for k in range(1, p.copies) for d in chosen]
     n = write_jsonl_gz(p.path, [*docs, *extra])
-    planted_bytes = sum(len(d["text"].encode("utf-8")) for d in extra)
-    return {"docs": n, "chosen": len(chosen), "copies": p.copies, "extra_bytes": planted_bytes}
+    out = {"docs": n, "chosen": len(chosen), "copies": p.copies, "extra_bytes": _bytes(extra),
+           "sources": dict(Counter(d.get("source") or "?" for d in chosen))}  # fmt: skip
+    if p.fresh_path:
+        need: Counter = Counter()
+        for d in extra:
+            need[d.get("source"), d.get("lang")] += len(d["text"].encode("utf-8"))
+        fresh, used = [], set()  # one document per duplicate cluster: unique text
+        for r in sorted(outside or [], key=lambda r: id_fraction(r["id"], "fresh")):
+            g = (r.get("source"), r.get("lang"))
+            if need[g] > 0 and r.get("_unit") not in used:
+                used.add(r.get("_unit"))
+                fresh.append({k: v for k, v in r.items() if k != "_unit"})
+                need[g] -= len(r["text"].encode("utf-8"))
+        write_jsonl_gz(p.fresh_path, [*docs, *fresh])
+        out["fresh"] = {
+            "extra_docs": len(fresh),
+            "extra_bytes": _bytes(fresh),
+            "shortfall_bytes": sum(max(v, 0) for v in need.values()),
+        }
+    return out

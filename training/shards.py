@@ -124,6 +124,7 @@ def tokenize_run(
     exclude_ids: set[str] | None = None,
     exclude_texts: set[str] | None = None,
     max_docs: int | None = None,
+    exclude_fn=None,
 ) -> dict:
     """Tokenize every kept document of a run folder into train/validation shards.
 
@@ -136,6 +137,7 @@ def tokenize_run(
         exclude_ids: document ids never to train or validate on (an eval set's ids).
         exclude_texts: `text_key()` of texts to exclude (the same eval text under another id).
         max_docs: stop after this many documents (tests, quick looks).
+        exclude_fn: `text -> bool`, True to exclude (an ablation's containment decontamination).
 
     Returns:
         The index (also written to `out_dir/index.json`).
@@ -159,8 +161,10 @@ def tokenize_run(
         seen += len(batch)
         keep = []
         for d in batch:
-            if (exclude_ids and d["id"] in exclude_ids) or (
-                exclude_texts and text_key(d["text"]) in exclude_texts
+            if (
+                (exclude_ids and d["id"] in exclude_ids)
+                or (exclude_texts and text_key(d["text"]) in exclude_texts)
+                or (exclude_fn and exclude_fn(d["text"]))
             ):
                 excluded += 1
             else:
@@ -189,7 +193,7 @@ def tokenize_run(
         "val_fraction": val_fraction,
         "split": "validation when sha1('val' + id) / 2**64 < val_fraction",
         "splits": {s: w.summary() for s, w in writers.items()},
-        "excluded": {"docs": excluded, "reason": "eval hold-out (id or exact text)"},
+        "excluded": {"docs": excluded, "reason": "eval hold-out (id, exact text or contained eval text)"},
         "train_keys": keys_file,
         "seconds": round(time.time() - t0, 2),
     }

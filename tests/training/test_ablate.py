@@ -35,27 +35,34 @@ def _config(tmp_path) -> str:
             "block_docs": 4,
             "path": str(tmp_path / "in" / "sample.jsonl.gz"),
             "plant": {"fraction": 0.1, "copies": 4, "path": str(tmp_path / "in" / "planted.jsonl.gz")},
+            "alt_path": str(tmp_path / "in" / "alt.jsonl.gz"),
         },
         "variants": {
             "full": {"recipe": str(tmp_path / "raw.yaml")},
             "half": {"run": half},
             "planted": {"recipe": str(tmp_path / "raw.yaml"), "input": "planted"},
             "pool": {"run": "full", "pool_tokens": 128},  # a repetition-study pool of full's run
+            "random_half": {"random_of": "full"},  # full's retention (all of it): the same documents
+            "alt": {"recipe": str(tmp_path / "raw.yaml"), "input": "alt"},
         },
         "baseline": "full",
-        "controls": [{"name": "dup", "variant": "full", "baseline": "planted", "eval": "heldout"}],
+        "controls": [
+            {"name": "dup", "variant": "full", "baseline": "planted", "eval": "heldout"},
+            {"name": "aa", "kind": "negative", "variant": "alt", "baseline": "full"},
+        ],
         "budgets": [256, 512, 1024],
         "seeds": [0, 1],
         "workers": 1,  # spawn workers die inside a full pytest session (streamlit state); the demo runs 2-4
         "model": "micro",
         "vocab_size": 300,
         "tokenizer_sample_bytes": 200_000,
-        "eval_sets": [{"path": SAMPLE, "name": "heldout", "holdout_fraction": 0.1, "max_docs": 10}],
+        "eval_sets": [
+            {"path": SAMPLE, "name": "heldout", "holdout_fraction": 0.1, "max_docs": 10, "max_chars": 300}
+        ],
         "train": {
             "seq_len": 32,
             "micro_batch": 2,
-            "warmup_steps": 2,
-            "eval_max_tokens": 800,
+            "warmup_steps": 1,
             "val_max_tokens": 100,
         },
     }
@@ -71,21 +78,44 @@ def test_toy_grid(tmp_path, capsys):
     printed = capsys.readouterr().out
     res = load_results(out)
     assert validate(res) == []
-    assert set(res["variants"]) == {"full", "half", "planted", "pool"}
+    assert set(res["variants"]) == {"full", "half", "planted", "pool", "random_half", "alt"}
     for v in res["variants"].values():
         assert sorted({p["tokens"] for p in v["points"]}) == [256, 512, 1024]
         assert len(v["points"]) == 6 and v["bytes_per_token"] > 1
         assert all(set(p["bpb"]) == {"heldout"} and p["bytes"] > p["tokens"] for p in v["points"])
-    # every non-baseline variant and the control pair, at every budget, with a pooled CI (2 seeds)
+    # every variant on the baseline's input vs the baseline, the filter vs its random baseline and the
+    # control pairs (planted is compared only as its control says), each with its own paired CI and verdict
     pairs = {(c["variant"], c["baseline"]) for c in res["comparisons"]}
-    assert pairs == {("half", "full"), ("planted", "full"), ("pool", "full"), ("full", "planted")}
+    assert pairs == {
+        ("half", "full"), ("pool", "full"), ("random_half", "full"), ("alt", "full"),
+        ("full", "random_half"), ("full", "planted"),
+    }  # fmt: skip
+    assert all(
+        c["adjust"] == "holm" and isinstance(c["resolved"], bool) and len(c["diffs"]) == 2
+        for c in res["comparisons"]
+    )
+    assert res["ci_method"].startswith("per-comparison paired t-interval")
+    assert {c["name"]: c["kind"] for c in res["controls"]} == {"dup": "positive", "aa": "negative"}
+    # what was scored: 10 documents capped at 300 characters, every point scored exactly those
+    ev = res["evals"]["heldout"]
+    assert (
+        ev["docs"] == 10
+        and ev["bytes"] <= 10 * 300 * 4
+        and not ev["out_of_pool"]
+        and sum(ev["sources"].values()) == 10
+    )
+    assert (
+        res["random_baselines"]["random_half"]["docs"]
+        == res["random_baselines"]["random_half"]["filter_docs"]
+    )
+    assert "| heldout | 10 |" in (out / "report.md").read_text()
     # the pool variant trained on full's tokens (no shards of its own), 128 tokens = 4 windows of 32,
     # repeated: 1024 tokens are 8 epochs of it, where full saw its data less than twice
     assert not (out / "tokenized" / "pool").exists()
     top = {n: max(p["epochs"] for p in v["points"]) for n, v in res["variants"].items()}
     assert top["pool"] == 8.0 and top["full"] < 2
     assert all(c["ci95"][0] <= c["delta_bpb"] <= c["ci95"][1] for c in res["comparisons"])
-    assert len(res["controls"]) == 1 and "control dup:" in printed
+    assert "control dup (positive):" in printed and "control aa (negative):" in printed
     assert "wall time:" in printed and res["wall_seconds"] > 0
     assert (out / "loss_vs_tokens.png").stat().st_size > 1000
     # input.path was wired: the planted variant read the planted copy (more documents than the sample)
@@ -104,7 +134,7 @@ def test_toy_grid(tmp_path, capsys):
         for d in sample_docs()[:120]
         if id_fraction(d["id"], "half") < 0.5
     )
-    assert idx["excluded"]["docs"] == expected > 0
+    assert idx["excluded"]["docs"] >= expected > 0  # plus documents that contain an evaluated excerpt
     # a second run reuses every training run
     before = (out / "points" / "full" / "s0" / "eval.json").stat().st_mtime_ns
     run_ablation(load_ablation(cfg_path, out=str(out)))
@@ -149,3 +179,30 @@ def test_bad_ablation_exits_2(tmp_path):
     assert main(["ablate", str(p)]) == 2
     p.write_text("name: x\nvariants: {a: {run: r, pool_tokens: 0}}\nbudgets: [100]\neval_sets: [x.jsonl]\n")
     assert main(["ablate", str(p)]) == 2
+
+
+def test_ablation_checks_warmup_inputs_and_control_kinds(tmp_path):
+    import pytest
+
+    from training.data import ConfigError
+
+    with open(_config(tmp_path)) as fh:
+        base = yaml.safe_load(fh)
+
+    def load(**changes):
+        p = tmp_path / "x.yaml"
+        p.write_text(yaml.safe_dump({**base, **changes}, sort_keys=False))
+        return load_ablation(str(p))
+
+    with pytest.raises(ConfigError, match="warmup_steps: 2 warmup steps are more than 25%"):
+        load(train={**base["train"], "warmup_steps": 2})  # 256 tokens / 64 per step = 4 steps
+    with pytest.raises(ConfigError, match="set by the ablation itself"):
+        load(train={**base["train"], "eval_max_tokens": 800})  # would score fewer documents than described
+    with pytest.raises(ConfigError, match="kind must be positive or negative"):
+        load(controls=[{"name": "c", "kind": "neutral", "variant": "alt", "baseline": "full"}])
+    with pytest.raises(ConfigError, match="names the eval set"):
+        load(controls=[{"name": "c", "variant": "alt", "baseline": "full"}])
+    with pytest.raises(ConfigError, match="input: alt needs sample.alt_path"):
+        load(sample={k: v for k, v in base["sample"].items() if k != "alt_path"})
+    with pytest.raises(ConfigError, match="random_of"):
+        load(variants={"r": {"random_of": "full"}, **base["variants"]})  # listed before its filter

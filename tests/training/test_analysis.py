@@ -1,5 +1,6 @@
-"""Known answers for training/analysis.py: pooled paired CIs, multipliers read off the measured curve
-(never extrapolated), the joint fit's conditioning flag, and controls that pass or fail."""
+"""Known answers for training/analysis.py: per-comparison paired CIs with Holm-adjusted verdicts,
+multipliers read off the measured curve (never extrapolated), the joint fit's conditioning flag, and
+positive and negative controls that pass or fail."""
 
 import math
 
@@ -24,34 +25,47 @@ def _variants(curves: dict[str, dict[int, list[float]]]) -> dict:
     }
 
 
-def test_pooled_paired_ci_known_answer():
+def test_each_comparison_gets_its_own_paired_interval():
     v = _variants(
         {
-            "base": {1000: [2.0, 2.1]},
-            "a": {1000: [1.9, 2.1]},  # diffs -0.1, 0.0: mean -0.05
-            "b": {1000: [2.2, 2.2]},  # diffs +0.2, +0.1: mean +0.15
+            "base": {1000: [2.0, 2.1, 2.0]},
+            "a": {1000: [1.9, 2.1, 1.95]},  # diffs -0.1, 0.0, -0.05: mean -0.05, sd 0.05
+            "b": {1000: [3.2, 2.2, 2.6]},  # a noisy comparison must not widen or narrow a's interval
         }
     )
     rows = analysis.comparisons(v, [("a", "base"), ("b", "base")], ["e"])
     a = next(r for r in rows if r["variant"] == "a")
-    # pooled variance: residuals +-0.05 in both comparisons -> ss = 4 * 0.0025, df = 2
-    s2 = 4 * 0.0025 / 2
-    half = stats.t.ppf(0.975, 2) * math.sqrt(s2 / 2)
+    half = stats.t.ppf(0.975, 2) * 0.05 / math.sqrt(3)
     assert a["delta_bpb"] == pytest.approx(-0.05)
     assert a["ci95"] == pytest.approx([-0.05 - half, -0.05 + half])
-    assert a["ci_df"] == 2
-    own = stats.t.ppf(0.975, 1) * math.sqrt(0.005 / 2)
-    assert a["ci95_unpooled"] == pytest.approx([-0.05 - own, -0.05 + own])
+    assert a["diffs"] == pytest.approx([-0.1, 0.0, -0.05])
+    alone = analysis.comparisons(
+        _variants({"base": {1000: [2.0, 2.1, 2.0]}, "a": {1000: [1.9, 2.1, 1.95]}}), [("a", "base")], ["e"]
+    )
+    assert alone[0]["ci95"] == pytest.approx(a["ci95"])
+    assert all(r["adjust"] == "holm" and isinstance(r["resolved"], bool) for r in rows)
 
 
-def test_identical_runs_do_not_shrink_the_pooled_variance():
-    curves = {"base": {1000: [2.0, 2.1]}, "a": {1000: [1.9, 2.1]}, "b": {1000: [2.2, 2.2]}}
-    same = _variants({**curves, "copy": {1000: [2.0, 2.1]}})  # same data as base: diffs 0, 0
-    rows = analysis.comparisons(same, [("a", "base"), ("b", "base"), ("copy", "base")], ["e"])
-    a = next(r for r in rows if r["variant"] == "a")
-    ref = analysis.comparisons(_variants(curves), [("a", "base"), ("b", "base")], ["e"])
-    assert a["ci95"] == pytest.approx(next(r for r in ref if r["variant"] == "a")["ci95"])
-    assert a["ci_df"] == 2
+def test_identical_runs_give_a_zero_width_interval_and_no_verdict():
+    v = _variants({"base": {1000: [2.0, 2.1]}, "copy": {1000: [2.0, 2.1]}})
+    (row,) = analysis.comparisons(v, [("copy", "base")], ["e"])
+    assert row["ci95"] == [0.0, 0.0] and row["p"] == 1.0 and not row["resolved"]
+
+
+def test_resolved_is_holm_over_the_whole_table():
+    # a: a clear effect; b: p ~ 0.04, below 0.05 alone but above Holm's 0.05 / 2 for the second of 3
+    base = [2.0, 2.1, 2.0, 2.05, 1.95, 2.0]
+    a = [x - 0.3 + e for x, e in zip(base, [0.01, -0.01, 0.02, -0.02, 0.0, 0.01])]
+    b = [x - 0.05 + e for x, e in zip(base, [0.06, -0.06, 0.045, -0.045, 0.0, -0.015])]
+    c = [x + e for x, e in zip(base, [0.05, -0.05, 0.02, -0.03, 0.01, 0.0])]  # no effect
+    pairs = [("a", "base"), ("b", "base"), ("c", "base")]
+    rows = analysis.comparisons(
+        _variants({"base": {1: base}, "a": {1: a}, "b": {1: b}, "c": {1: c}}), pairs, ["e"]
+    )
+    ra, rb = (next(r for r in rows if r["variant"] == n) for n in ("a", "b"))
+    assert ra["p"] < 0.025 and ra["resolved"]
+    assert 0.025 < rb["p"] < 0.05 and rb["ci95"][1] < 0  # excludes 0 unadjusted ...
+    assert not rb["resolved"]  # ... but not after Holm over 3 comparisons
 
 
 def test_one_seed_has_no_ci():
@@ -95,28 +109,41 @@ def test_joint_fit_flags_a_short_grid_and_accepts_a_long_one():
     assert not short["ok"] and short["warnings"]
 
 
-def test_controls_pass_only_when_the_ci_excludes_zero():
-    comps = [
-        {"variant": "d", "baseline": "p", "eval": "e", "tokens": 10, "delta_bpb": -0.1, "ci95": [-0.2, 0.05]},
-        {
-            "variant": "d",
-            "baseline": "p",
-            "eval": "e",
-            "tokens": 20,
-            "delta_bpb": -0.1,
-            "ci95": [-0.15, -0.05],
-        },
-    ]
-    ctl = [{"name": "dup", "variant": "d", "baseline": "p", "eval": "e"}]
+def _row(tokens, delta, ci, resolved, ev="e"):
+    return {"variant": "d", "baseline": "p", "eval": ev, "tokens": tokens, "delta_bpb": delta, "ci95": ci,
+            "resolved": resolved, "adjust": "holm", "p": 0.001 if resolved else 0.3}  # fmt: skip
+
+
+def test_positive_control_passes_only_when_resolved_at_the_top_budget():
+    comps = [_row(10, -0.1, [-0.2, 0.05], False), _row(20, -0.1, [-0.15, -0.05], True)]
+    ctl = [{"name": "dup", "kind": "positive", "variant": "d", "baseline": "p", "eval": "e"}]
     (ok,) = analysis.check_controls(ctl, comps)
-    assert ok["passed"] and "20 tokens" in ok["detail"]
-    comps[1]["ci95"] = [-0.2, 0.01]
+    assert ok["passed"] and ok["kind"] == "positive" and "20 tokens" in ok["detail"]
+    comps[1]["resolved"] = False  # the unadjusted CI still excludes 0: not enough
     (bad,) = analysis.check_controls(ctl, comps)
     assert not bad["passed"] and "not sensitive enough" in bad["detail"]
 
 
+def test_negative_control_fails_when_any_budget_or_domain_is_resolved():
+    comps = [_row(10, 0.01, [-0.02, 0.04], False), _row(20, -0.02, [-0.05, 0.01], False, ev="f")]
+    ctl = [{"name": "aa", "kind": "negative", "variant": "d", "baseline": "p", "eval": None}]
+    (ok,) = analysis.check_controls(ctl, comps)
+    assert ok["passed"] and ok["kind"] == "negative" and "none of 2 comparisons" in ok["detail"]
+    comps[0].update(resolved=True, ci95=[0.005, 0.015])
+    (bad,) = analysis.check_controls(ctl, comps)
+    assert not bad["passed"] and "1 of 2" in bad["detail"]
+
+
 def test_summary_names_each_repeating_point_once_with_its_epochs():
-    pts = [{"tokens": t, "seed": s, "epochs": t / 1000, "bpb": {"e": 1.0}} for t in (500, 2000) for s in (0, 1)]
-    res = {"variants": {"rep": {"points": pts}}, "comparisons": [], "multipliers": [], "controls": [], "evals": ["e"]}
+    pts = [
+        {"tokens": t, "seed": s, "epochs": t / 1000, "bpb": {"e": 1.0}} for t in (500, 2000) for s in (0, 1)
+    ]
+    res = {
+        "variants": {"rep": {"points": pts}},
+        "comparisons": [],
+        "multipliers": [],
+        "controls": [],
+        "evals": ["e"],
+    }
     line = [x for x in analysis.summary_lines(res) if x.startswith("points that repeat")]
     assert line == ["points that repeat data (epochs > 1): rep@2,000 (2.0 epochs)"]

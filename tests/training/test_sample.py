@@ -1,5 +1,6 @@
-"""The ablation sample: blocks in or out as a whole, eval near-duplicates removed by MinHash (not only
-by id or exact text), planted copies written as asked."""
+"""The ablation sample: blocks in or out as a whole, documents that contain evaluated text removed by
+containment (not only by id or exact text), planted copies and their fresh counterpart written as
+asked, and an A/A sample drawn with another salt."""
 
 import json
 
@@ -67,7 +68,7 @@ def test_decontamination_catches_edited_copies_under_other_ids(tmp_path):
     docs = [*pool, {"id": "elsewhere/copy", "text": edited}]
     src = tmp_path / "src.jsonl.gz"
     write_jsonl_gz(src, docs)
-    decon = Decontaminator({"ev": [target]}, Decontam(threshold=0.5, num_perm=64))
+    decon = Decontaminator({"ev": [target]}, Decontam(threshold=0.5))
     s = Sample(inputs=[str(src)], fraction=1.0, path=str(tmp_path / "s.jsonl.gz"), block_docs=1)
     stats = write_sample(s, {target["id"]}, decon, {})
     ids = {d["id"] for d in read_jsonl(s.path)}
@@ -75,3 +76,46 @@ def test_decontamination_catches_edited_copies_under_other_ids(tmp_path):
     assert stats["decontam_removed"] == {"ev": 1} and stats["excluded_eval_ids"] == 1
     assert len(ids) == len(pool) - 1  # nothing else removed
     assert json.loads((tmp_path / "s.jsonl.gz.spec.json").read_text())["stats"]["docs"] == len(ids)
+
+
+def test_containment_catches_an_excerpt_inside_a_longer_document():
+    """An evaluated excerpt (a capped eval document) inside a much longer page: whole-document Jaccard
+    would be ~0.1, containment is 1."""
+    pool = [d for d in sample_docs() if len(d["text"].split()) > 200]
+    excerpt = " ".join(pool[0]["text"].split()[:60])
+    host = " ".join(d["text"] for d in pool[1:6]) + " " + excerpt + " " + pool[6]["text"]
+    decon = Decontaminator({"ev": [{"text": excerpt}]}, Decontam(threshold=0.5))
+    assert decon.match(host) == {"ev"}
+    assert decon.match(" ".join(d["text"] for d in pool[1:6])) == set()
+    assert decon.match(excerpt) == {"exact"}
+
+
+def test_planted_fresh_adds_the_same_bytes_as_unique_documents_of_the_planted_sources(tmp_path):
+    docs = [
+        {"id": f"{src}{i}", "text": f"{src} text {i} " + " ".join(f"w{i}x{k}" for k in range(60)), "source": src, "lang": "en"}
+        for src in ("prose", "code")
+        for i in range(300)
+    ]  # fmt: skip
+    src = tmp_path / "src.jsonl.gz"
+    write_jsonl_gz(src, docs)
+    plant = Plant(
+        fraction=0.1,
+        copies=4,
+        sources=["prose"],
+        path=str(tmp_path / "planted.jsonl.gz"),
+        fresh_path=str(tmp_path / "fresh.jsonl.gz"),
+    )
+    s = Sample(inputs=[str(src)], fraction=0.3, path=str(tmp_path / "s.jsonl.gz"), plant=plant,
+               alt_path=str(tmp_path / "alt.jsonl.gz"))  # fmt: skip
+    stats = write_sample(s, set(), None, {})
+    sample = {d["id"] for d in read_jsonl(s.path)}
+    planted = list(read_jsonl(plant.path))
+    fresh = [d for d in read_jsonl(plant.fresh_path) if d["id"] not in sample]
+    copies = [d for d in planted if "#copy" in d["id"]]
+    assert copies and all(d["id"].startswith("prose") for d in copies)  # only the named sources
+    assert len({d["text"] for d in fresh}) == len(fresh) and all(d["id"].startswith("prose") for d in fresh)
+    extra, got = stats["planted"]["extra_bytes"], stats["planted"]["fresh"]["extra_bytes"]
+    assert extra <= got < extra + max(len(d["text"].encode()) for d in fresh)  # same bytes, to one document
+    assert stats["planted"]["fresh"]["shortfall_bytes"] == 0
+    alt = {d["id"] for d in read_jsonl(s.alt_path)}
+    assert alt and alt != sample and stats["alt"]["docs"] == len(alt)

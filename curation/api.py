@@ -329,11 +329,13 @@ def run(
     from curation.executors.base import quiet_terminal_logging
     from curation.formats._uniform import uniform_output
     from curation.ledger import build_summary, collect_thresholds, write_summary
+    from curation.recipe import check_recipe
     from curation.steps._pii_runfolder import sweep as sweep_pii
 
     recipe = load_recipe(recipe, overrides)
     limit = -1 if limit is None else limit
     executor = get_executor(recipe.executor.kind)
+    check_recipe(recipe)  # again: the caller may have changed it after loading (curate run --output)
     check_run_paths(recipe)  # before anything is written: a run that cannot start leaves nothing behind
     if dry_run:
         stages = plan(recipe, limit)
@@ -350,6 +352,7 @@ def run(
         raise UsageError(str(e)) from None
     try:
         try:
+            executor.before_run(recipe)  # e.g. Slurm jobs of this run still queued: refuse before --force deletes
             started = prepare_run_dir(recipe, limit, force, input_stats(stages))
         except BaseException:
             if created:  # nothing of this run may stay behind: the corrected rerun needs no --force

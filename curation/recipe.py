@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -303,6 +304,8 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ctx.error(("name",), "required: a non-empty string naming the recipe")
+    if re.search(r"[\x00-\x1f\x7f]", name):  # it names the run folder, jobs and files
+        raise ctx.error(("name",), f"contains a control character (got {_short_repr(name)})")
 
     raw_input = data.get("input")
     if not isinstance(raw_input, dict):
@@ -339,7 +342,7 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
     if output.format not in OUTPUT_FORMATS:
         raise ctx.error(("output", "format"),
                         f"unknown output format {output.format!r}{_suggest(output.format, OUTPUT_FORMATS)}")
-    return Recipe(
+    recipe = Recipe(
         name=name,
         description=str(data.get("description", "")),
         input=inp,
@@ -349,6 +352,15 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
         source=str(file),
         lines=lines,
     )
+    check_recipe(recipe)
+    return recipe
+
+
+def check_recipe(recipe: Recipe) -> None:
+    """The checks of the whole recipe that its executor kind makes (e.g. what goes into sbatch scripts);
+    run again by `curation.api.run` on a recipe changed after loading (`--output`)."""
+    ctx = RecipeContext(recipe.source, recipe.lines or {})
+    all_executors()[recipe.executor.kind]().check(recipe, ctx.error)
 
 
 def check_input_paths(recipe: Recipe) -> None:

@@ -121,6 +121,7 @@ class SlurmStageExecutor(SlurmPipelineExecutor):
         """No stats-merging job: the ledger sums the per-task stats files itself (`load_stage_stats`),
         and datatrove's extra job per stage would cost a scheduler slot and a Python start each."""
 
+
 def make_slurm_executors(recipe: Recipe, stages) -> list[SlurmStageExecutor]:
     """One `SlurmStageExecutor` per stage, each with `depends=` the previous one."""
     cfg = recipe.executor

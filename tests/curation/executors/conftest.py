@@ -21,13 +21,19 @@ SCRIPT = REPO / "scripts" / "slurm_local.sh"
 @pytest.fixture(scope="session")
 def slurm_cluster(tmp_path_factory):
     """`SLURM_CONF` of a running cluster (set in os.environ while the session lasts)."""
-    missing = [b for b in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel") if not shutil.which(b)]
+    missing = [
+        b for b in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel") if not shutil.which(b)
+    ]
     if missing:
-        pytest.skip(f"Slurm not installed ({', '.join(missing)} missing; apt-get install slurmctld slurmd slurm-client munge)")
+        pytest.skip(
+            f"Slurm not installed ({', '.join(missing)} missing; apt-get install slurmctld slurmd slurm-client munge)"
+        )
     if os.geteuid() != 0:
         pytest.skip("a local Slurm cluster needs root (slurmd runs the jobs)")
     folder = tmp_path_factory.mktemp("slurm")
-    out = subprocess.run(["bash", str(SCRIPT), "start", str(folder)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        ["bash", str(SCRIPT), "start", str(folder)], capture_output=True, text=True, timeout=120, check=False
+    )
     if out.returncode != 0:
         pytest.skip(f"the local Slurm cluster did not start: {(out.stderr or out.stdout).strip()[-500:]}")
     old = os.environ.get("SLURM_CONF")

@@ -11,6 +11,7 @@ Run: `.venv/bin/python -m pytest tests/curation/executors/test_slurm_live.py`
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import subprocess
 from pathlib import Path
@@ -75,17 +76,26 @@ def _files(run_dir: Path) -> dict[str, bytes]:
 def _counts(run_dir: Path) -> dict:
     s = json.loads((run_dir / "summary.json").read_text())
     steps = [{k: v for k, v in st.items() if k not in ("seconds", "cpu_seconds")} for st in s["steps"]]
-    return {"input": s["input"], "steps": steps, "output": s["output"]["docs"], "rejected": s["rejected"],
-            "invariant": s["invariant"]}
+    return {
+        "input": s["input"],
+        "steps": steps,
+        "output": s["output"]["docs"],
+        "rejected": s["rejected"],
+        "invariant": s["invariant"],
+    }
 
 
 @pytest.mark.timeout(900)  # ~1 min on an idle 2-core machine; the shared one is far slower
 def test_slurm_output_is_byte_identical_to_local_and_stages_wait_afterok(
     tmp_path, write_recipe, two_shards, slurm_cluster, capsys
 ):
-    local, local_dir = _recipe(write_recipe, tmp_path, "local", two_shards, FULL_STEPS, {"kind": "local", "tasks": 2})
+    local, local_dir = _recipe(
+        write_recipe, tmp_path, "local", two_shards, FULL_STEPS, {"kind": "local", "tasks": 2}
+    )
     assert _curate(local) == 0
-    recipe, run_dir = _recipe(write_recipe, tmp_path, "slurm", two_shards, FULL_STEPS, {"kind": "slurm", "tasks": 2})
+    recipe, run_dir = _recipe(
+        write_recipe, tmp_path, "slurm", two_shards, FULL_STEPS, {"kind": "slurm", "tasks": 2}
+    )
     assert _curate(recipe) == 0
     jobs = json.loads((run_dir / "slurm" / "jobs.json").read_text())
     stages = list(jobs)
@@ -94,7 +104,7 @@ def test_slurm_output_is_byte_identical_to_local_and_stages_wait_afterok(
     # until it is satisfied; later stages cannot have started yet)
     pending = {row[0]: row[2] for row in squeue(*jobs.values(), fmt="%F %T %E") if row[1] == "PENDING"}
     checked = 0
-    for prev, stage in zip(stages, stages[1:]):
+    for prev, stage in itertools.pairwise(stages):
         if jobs[stage] in pending and pending[jobs[stage]] != "(null)":
             assert pending[jobs[stage]].startswith(f"afterok:{jobs[prev]}_*"), (stage, pending[jobs[stage]])
             checked += 1
@@ -113,7 +123,9 @@ def test_slurm_output_is_byte_identical_to_local_and_stages_wait_afterok(
 
 def test_a_cancelled_array_task_is_resubmitted_alone(tmp_path, write_recipe, two_shards, slurm_cluster):
     executor = {"kind": "slurm", "tasks": 2, "workers": 1}  # `--array=0-1%1`: task 1 waits for task 0
-    local, local_dir = _recipe(write_recipe, tmp_path, "local", two_shards, SMALL_STEPS, {"kind": "local", "tasks": 2})
+    local, local_dir = _recipe(
+        write_recipe, tmp_path, "local", two_shards, SMALL_STEPS, {"kind": "local", "tasks": 2}
+    )
     assert _curate(local) == 0
     recipe, run_dir = _recipe(write_recipe, tmp_path, "slurm", two_shards, SMALL_STEPS, executor)
     assert _curate(recipe) == 0
@@ -137,7 +149,9 @@ def test_a_cancelled_array_task_is_resubmitted_alone(tmp_path, write_recipe, two
     assert _counts(run_dir) == _counts(local_dir)
 
 
-def test_force_refuses_while_jobs_are_live_and_deletes_nothing(tmp_path, write_recipe, two_shards, slurm_cluster, capsys):
+def test_force_refuses_while_jobs_are_live_and_deletes_nothing(
+    tmp_path, write_recipe, two_shards, slurm_cluster, capsys
+):
     executor = {"kind": "slurm", "tasks": 2, "sbatch_args": {"begin": "now+1hour"}}  # held in the queue
     recipe, run_dir = _recipe(write_recipe, tmp_path, "held", two_shards, SMALL_STEPS, executor)
     assert _curate(recipe) == 0
@@ -155,5 +169,7 @@ def test_force_refuses_while_jobs_are_live_and_deletes_nothing(tmp_path, write_r
     wait_for_queue()
     assert _curate(recipe, "--force") == 0  # nothing live: --force starts over (and submits again)
     assert not (run_dir / "logs" / "segment_0" / "completions").exists()
-    subprocess.run(["scancel", *json.loads((run_dir / "slurm" / "jobs.json").read_text()).values()], check=False)
+    subprocess.run(
+        ["scancel", *json.loads((run_dir / "slurm" / "jobs.json").read_text()).values()], check=False
+    )
     wait_for_queue()

@@ -218,6 +218,18 @@ def check_run_paths(recipe: Recipe) -> None:
     check_output_path(recipe)
 
 
+def check_services(recipe: Recipe) -> None:
+    """The services the steps use (a shared Redis index) accept us, before anything is written.
+
+    Raises:
+        curation.errors.ServiceError: one line (exit 1), secrets masked.
+    """
+    for step in recipe.steps:
+        storage = getattr(step.params, "storage", None)
+        if storage is not None and hasattr(storage, "check_connection"):
+            storage.check_connection()
+
+
 def input_stats(stages: list) -> dict[str, list[int]]:
     """`{input file: [size, mtime_ns]}` of the files the run reads (recorded in run.json: a rerun after
     the input changed is refused instead of returning stale output)."""
@@ -342,6 +354,7 @@ def run(
         result = Run(recipe.run_dir, recipe, stages)
         result.scripts = executor.dry_run(recipe, stages)
         return result
+    check_services(recipe)
     stages = plan(recipe, limit, progress)
     folder = RunFolder(recipe.run_dir)
     created = not folder.root.exists()

@@ -28,7 +28,7 @@ EXAMPLES = """examples:
 
 
 from curation.classifier_cli import add_classifier_commands
-from curation.errors import RecipeError, UsageError
+from curation.errors import RecipeError, ServiceError, UsageError
 
 
 def _console():
@@ -269,6 +269,9 @@ def _guard(fn):
         except (RecipeError, UsageError, FileNotFoundError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        except ServiceError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
         except KeyboardInterrupt:
             print("interrupted; run the same command again to resume", file=sys.stderr)
             return 130

@@ -239,6 +239,8 @@ def _validate_model(model: type[BaseModel], data: Any, path: KeyPath, ctx: Recip
             msg = f"unknown key{_suggest(loc[-1], model.model_fields)}; allowed: {', '.join(model.model_fields)}"
         elif err["type"] == "missing":
             msg = "required key is missing"
+        elif model.model_config.get("hide_input_in_errors"):  # the input may hold a secret (a Redis url)
+            msg = msg.removeprefix("Value error, ")
         else:
             msg = f"{msg.removeprefix('Value error, ')} (got {_short_repr(err.get('input'))})"
         raise ctx.error(path + loc, msg) from None

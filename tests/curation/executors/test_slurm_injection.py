@@ -86,7 +86,7 @@ def test_every_injection_is_exit_2_naming_file_line_key_and_nothing_runs(
 ):
     marker = tmp_path / "INJECTED"
     for i, (what, changes, key) in enumerate(_injections(marker)):
-        path, recipe = _recipe(write_recipe, tmp_path, changes, i)
+        path, _ = _recipe(write_recipe, tmp_path, changes, i)
         for args in (
             ["validate", str(path)],
             ["run", str(path), "--dry-run"],

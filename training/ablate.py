@@ -9,7 +9,7 @@ with a warmup-stable-decay schedule that branches a cooldown at every budget (tr
 evaluates every budget on the same held-out eval domains. training/analysis.py turns the points into
 paired deltas with confidence intervals, multipliers read off the baseline's measured curve, an
 optional joint fit and the positive controls. The YAML schema is in training/ablation_config.py and the
-README ("Ablation file"). Writes under the output folder:
+docs/training.md ("Ablation file"). Writes under the output folder:
 
     ablation.resolved.json   the config with defaults filled in
     eval/<name>.jsonl.gz     materialized eval sets (hold-out slices)
@@ -184,6 +184,7 @@ def ensure_tokenized(name, run_dir, tok_dir, out, cfg, exclude_ids, exclude_text
         index = json.loads((folder / "index.json").read_text())
         if index.get("fingerprint") == fp:
             return folder, index
+    _log(f"{name}: tokenizing {run_dir}")
     index = tokenize_run(
         run_dir,
         tok_dir,
@@ -271,6 +272,7 @@ def run_ablation(cfg: AblationConfig) -> dict:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "ablation.resolved.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    _log(f"eval sets: reading {len(cfg.eval_sets)} domain(s) and their hold-out slices")
     eval_paths, eval_docs, ex_ids, ex_texts = materialize_eval_sets(cfg, out)
     file_names = {set_name(p): n for n, p in eval_paths.items()}  # eval.json keys -> eval set names
     evals = list(eval_paths)
@@ -281,6 +283,7 @@ def run_ablation(cfg: AblationConfig) -> dict:
             "decontam": dataclasses.asdict(cfg.decontam),
             "evals": {k: len(v) for k, v in eval_docs.items()},
         }
+        _log(f"sample: drawing {cfg.sample.fraction:.0%} of {len(cfg.sample.inputs)} input file(s), decontaminating")
         sample_stats = write_sample(cfg.sample, ex_ids, decon, spec_extra)
         stale = not sample_stats.get("reused")
         _log(
@@ -299,6 +302,7 @@ def run_ablation(cfg: AblationConfig) -> dict:
     # tokenizer_sample: variants -> an equal byte share of every variant that reads the plain sample
     # (not the planted control's copies)
     tok_runs = {n: r for n, r in runs.items() if cfg.variants[n].input == "sample"} or runs
+    _log("tokenizer: " + (f"given ({cfg.tokenizer})" if cfg.tokenizer else "training (reused when unchanged)"))
     tok_dir = ensure_tokenizer(cfg, tok_runs, out, ex_ids, sample_stats["bytes"] if sample_stats else None)
     data: dict[str, tuple[Path, dict]] = {}
     by_run: dict[Path, tuple[Path, dict]] = {}  # variants sharing a run folder share its token shards
@@ -343,6 +347,10 @@ def run_ablation(cfg: AblationConfig) -> dict:
     results["sample"] = sample_stats
     results["eval_docs"] = {k: len(v) for k, v in eval_docs.items()}
     results["train_tokens_per_s"] = round(sum(r["tokens_per_s"] for _, r in recs) / max(len(recs), 1), 1)
+    from training.repetition import for_ablation  # pool_tokens studies: prediction + A/A tally
+
+    if (rep := for_ablation(cfg, results)) is not None:
+        results["repetition"] = rep
     results["wall_seconds"] = round(time.time() - t_start, 1)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     plot_results(results, out / "loss_vs_tokens.png")

@@ -40,7 +40,8 @@ fine-tuning on chat shards (`curate tokenize RUN --tokenizer CKPT` on a run with
     "ablate": """examples:
   curate ablate recipes/ablations/demo.yaml
   curate ablate recipes/ablations/demo.yaml --out /tmp/demo --dry-run
-  curate ablate recipes/ablations/demo.yaml --budgets 2048,4096,8192,16384,32768,65536 --workers 4""",
+  curate ablate recipes/ablations/demo.yaml --budgets 2048,4096,8192,16384,32768,65536 --workers 4
+  curate ablate recipes/ablations/scale.yaml    # kind: scale: the same variants at two model sizes""",
 }
 
 
@@ -179,6 +180,10 @@ def cmd_ablate(args) -> int:
         from training.instruct_ablate import cmd_instruct_ablate
 
         return cmd_instruct_ablate(args)
+    from training.scale_ablate import cmd_scale_ablate, is_scale_ablation
+
+    if is_scale_ablation(args.config):  # `kind: scale`: the same ablation at two model sizes
+        return cmd_scale_ablate(args)
     cfg = load_ablation(args.config, out=args.out)
     if args.budgets:
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -115,9 +116,10 @@ def test_a_run_folder_named_like_an_injection_is_quoted_and_runs(tmp_path, write
         "output": {"path": str(odd)},
         "executor": {"kind": "slurm", "time": "00:10:00", "sbatch_args": {"comment": "quoted-values"}},
     }
+    dry = write_recipe({**recipe, "output": {"path": f"{odd} dry"}}, name="dry.yaml")
+    assert main(["run", str(dry), "--dry-run"]) == 0
+    script = Path(f"{odd} dry", "slurm", "00_segment_0.slurm").read_text()
     path = write_recipe(recipe)
-    assert main(["run", str(path), "--dry-run"]) == 0
-    script = (odd / "slurm" / "00_segment_0.slurm").read_text()
     assert subprocess.run(["bash", "-n"], input=script, text=True, check=False).returncode == 0
     assert main(["run", str(path), "--no-progress"]) == 0  # real sbatch
     wait_for_queue()

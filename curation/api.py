@@ -230,6 +230,18 @@ def check_run_paths(recipe: Recipe) -> None:
     check_output_path(recipe)
 
 
+def check_services(recipe: Recipe) -> None:
+    """The services the steps use (a shared Redis index) accept us, before anything is written.
+
+    Raises:
+        curation.errors.ServiceError: one line (exit 1), secrets masked.
+    """
+    for step in recipe.steps:
+        storage = getattr(step.params, "storage", None)
+        if storage is not None and hasattr(storage, "check_connection"):
+            storage.check_connection()
+
+
 def input_stats(stages: list) -> dict[str, list[int]]:
     """`{input file: [size, mtime_ns]}` of the files the run reads (recorded in run.json: a rerun after
     the input changed is refused instead of returning stale output)."""
@@ -348,17 +360,20 @@ def run(
     from curation.executors.base import quiet_terminal_logging
     from curation.formats._uniform import uniform_output
     from curation.ledger import build_summary, collect_thresholds, write_summary
+    from curation.recipe import check_recipe
     from curation.steps._pii_runfolder import sweep as sweep_pii
 
     recipe = load_recipe(recipe, overrides)
     limit = -1 if limit is None else limit
     executor = get_executor(recipe.executor.kind)
+    check_recipe(recipe)  # again: the caller may have changed it after loading (curate run --output)
     check_run_paths(recipe)  # before anything is written: a run that cannot start leaves nothing behind
     if dry_run:
         stages = plan(recipe, limit)
         result = Run(recipe.run_dir, recipe, stages)
         result.scripts = executor.dry_run(recipe, stages)
         return result
+    check_services(recipe)
     stages = plan(recipe, limit, progress)
     folder = RunFolder(recipe.run_dir)
     remote = remote_output.is_remote(recipe)
@@ -370,6 +385,7 @@ def run(
         raise UsageError(str(e)) from None
     try:
         try:
+            executor.before_run(recipe)  # e.g. Slurm jobs of this run still queued: refuse before --force deletes
             if remote:
                 remote_output.check_claim(recipe, force)
             started = prepare_run_dir(recipe, limit, force, input_stats(stages))

@@ -30,7 +30,7 @@ EXAMPLES = """examples:
 
 
 from curation.classifier_cli import add_classifier_commands
-from curation.errors import RecipeError, UsageError
+from curation.errors import RecipeError, ServiceError, UsageError
 from curation.storage import StorageError
 from curation.terminal import safe
 from runfolder import SummaryError, UnsafePathError
@@ -292,7 +292,7 @@ def _guard(fn):
         except (RecipeError, UsageError, FileNotFoundError, UnsafePathError, SummaryError) as e:
             print(f"error: {safe(e, one_line=True)}", file=sys.stderr)
             return 2
-        except StorageError as e:  # the object store: unreachable, no credentials, access denied
+        except (StorageError, ServiceError) as e:  # object store or Redis: unreachable, bad credentials
             print(f"error: {safe(e, one_line=True)}", file=sys.stderr)
             return 1
         except OSError as e:

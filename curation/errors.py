@@ -11,6 +11,10 @@ class UsageError(Exception):
     """Bad arguments, or a run folder that belongs to another recipe."""
 
 
+class ServiceError(Exception):
+    """A service the run needs (e.g. a Redis index) refused it or cannot be reached: exit 1, one line."""
+
+
 class RecipeError(ValueError):
     """A user error in a recipe: printed as `file:line: key: message`.
 

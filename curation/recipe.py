@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import difflib
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +258,8 @@ def _validate_model(model: type[BaseModel], data: Any, path: KeyPath, ctx: Recip
             msg = f"unknown key{_suggest(loc[-1], model.model_fields)}; allowed: {', '.join(model.model_fields)}"
         elif err["type"] == "missing":
             msg = "required key is missing"
+        elif model.model_config.get("hide_input_in_errors"):  # the input may hold a secret (a Redis url)
+            msg = msg.removeprefix("Value error, ")
         else:
             msg = f"{msg.removeprefix('Value error, ')} (got {_short_repr(err.get('input'))})"
         raise ctx.error(path + loc, msg) from None
@@ -325,6 +328,8 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ctx.error(("name",), "required: a non-empty string naming the recipe")
+    if re.search(r"[\x00-\x1f\x7f]", name):  # it names the run folder, jobs and files
+        raise ctx.error(("name",), f"contains a control character (got {_short_repr(name)})")
 
     raw_input = data.get("input")
     if not isinstance(raw_input, dict):
@@ -364,7 +369,7 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
     if output.format not in OUTPUT_FORMATS:
         raise ctx.error(("output", "format"),
                         f"unknown output format {output.format!r}{_suggest(output.format, OUTPUT_FORMATS)}")
-    return Recipe(
+    recipe = Recipe(
         name=name,
         description=str(data.get("description", "")),
         input=inp,
@@ -374,6 +379,15 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
         source=str(file),
         lines=lines,
     )
+    check_recipe(recipe)
+    return recipe
+
+
+def check_recipe(recipe: Recipe) -> None:
+    """The checks of the whole recipe that its executor kind makes (e.g. what goes into sbatch scripts);
+    run again by `curation.api.run` on a recipe changed after loading (`--output`)."""
+    ctx = RecipeContext(recipe.source, recipe.lines or {})
+    all_executors()[recipe.executor.kind]().check(recipe, ctx.error)
 
 
 def _check_storage(inp, output: OutputConfig, name: str, ctx: RecipeContext) -> None:

@@ -34,6 +34,14 @@ class ExecutorKind:
     name: str = ""
     config: type[ExecutorConfig] = ExecutorConfig
 
+    def check(self, recipe, error: Callable) -> None:
+        """Checks of the whole recipe that this kind needs (e.g. what it writes into scripts), run when
+        the recipe is validated. `error(key_path, message)` returns the `RecipeError` to raise."""
+
+    def before_run(self, recipe) -> None:
+        """Called before the run folder is created, resumed or (`--force`) cleared: raise `UsageError`
+        to refuse the run while nothing has been touched yet."""
+
     def executors(self, recipe, stages) -> list:
         """One datatrove executor per stage, chained with `depends=`."""
         raise NotImplementedError
@@ -112,7 +120,8 @@ def can_patch(module, name: str) -> bool:
 
     warnings.warn(
         f"datatrove {ver}: not patching {module.__name__}.{name} (checked against "
-        f"{', '.join(v + 'x' for v in DATATROVE_CHECKED)}); see curation/executors/", stacklevel=2
+        f"{', '.join(v + 'x' for v in DATATROVE_CHECKED)}); see curation/executors/",
+        stacklevel=2,
     )
     return False
 

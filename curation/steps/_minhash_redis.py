@@ -3,8 +3,11 @@
 Every task inserts its share of the signature files into one datasketch `MinHashLSH` with Redis
 storage (`MinhashRedisInsertStage`); the single cluster stage (`_minhash_lsh.py`) then reads the
 buckets back. Members are stored as plain 8-byte document numbers (`node_key`) and parsed back with
-`node_of`, never unpickled. The password comes from the url or, better, from an environment variable,
-and is masked wherever params are printed or written.
+`node_of`, never unpickled. The password comes from an environment variable named by `password_env`,
+read by each process when it connects (on a cluster: where the tasks run); a password written in the
+url is refused, because the url travels in the pickled pipeline (`logs/<stage>/executor.pik` on Slurm).
+`check_connection` makes a run with a wrong password or an unreachable server fail at once, in one
+line naming the url (the password masked).
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ from curation.steps._minhash_plan import FETCH_BATCH, lsh_bands
 class RedisParams(OpParams):
     """Where the shared LSH index lives (datasketch's Redis storage, keys stored as plain 8-byte ints).
 
-    The password comes from `url` (`redis://:password@host:6379/0`, `rediss://` for TLS) or, better
-    (it then appears in no file), from the environment variable named by `password_env`. It is never
-    printed: `url` is written to recipe.resolved.yaml and logs with the password masked.
+    The password comes from the environment variable named by `password_env`, read where each task
+    connects (so it appears in no file of the run); `url` (`redis://[user@]host:6379/0`, `rediss://`
+    for TLS) must not hold one. Anything that shows the url masks a password anyway.
     """
 
     model_config = ConfigDict(**OpParams.model_config, hide_input_in_errors=True)  # errors never echo the url
@@ -58,6 +61,11 @@ class RedisParams(OpParams):
                 _ = parts.port, int(parts.path.strip("/") or 0)
             except ValueError:
                 raise ValueError(f"bad port or db number in {mask_url(self.url)}") from None
+            if parts.password is not None:
+                raise ValueError(
+                    f"{mask_url(self.url)} holds a password, which would be written into the run folder "
+                    "(the pickled pipeline); put it in an environment variable and name that in password_env"
+                )
         return self
 
     @field_serializer("url")
@@ -80,6 +88,36 @@ class RedisParams(OpParams):
                 raise RuntimeError(f"minhash storage: environment variable {self.password_env} is not set")
             kw["password"] = os.environ[self.password_env]
         return kw
+
+
+    def display_url(self) -> str:
+        """Where the index lives, for messages: the url (password masked) or redis://host:port/db."""
+        return mask_url(self.url) if self.url else f"redis://{self.host}:{self.port}/{self.db}"
+
+    def check_connection(self, timeout: float = 10) -> None:
+        """Connect and authenticate once, before a run starts.
+
+        Raises:
+            curation.errors.ServiceError: one line naming the url (password masked) and the reason:
+                the password variable is not set, the password is wrong, or the server is unreachable.
+        """
+        import redis
+
+        from curation.errors import ServiceError
+
+        where = f"minhash storage: Redis at {self.display_url()}"
+        try:
+            kw = self.client_kwargs()
+        except RuntimeError as e:
+            raise ServiceError(f"{where}: {e} (it must be set here and wherever the tasks run)") from None
+        try:
+            redis.Redis(**kw, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
+        except redis.AuthenticationError:
+            raise ServiceError(f"{where}: authentication failed (wrong password or user)") from None
+        except redis.ResponseError as e:  # NOAUTH: a server with a password, none given
+            raise ServiceError(f"{where}: {str(e).splitlines()[0][:200]}") from None
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as e:
+            raise ServiceError(f"{where}: unreachable ({type(e).__name__})") from None
 
 
 def mask_url(url: str) -> str:

@@ -127,9 +127,9 @@ def test_slurm_dry_run_writes_scripts(tmp_path, write_recipe, capsys):
     sbatch = [line for line in submit if "sbatch" in line]
     assert len(sbatch) == 3 and "--dependency" not in sbatch[0]
     assert "--dependency=afterok:$job_0_0" in sbatch[1] and sbatch[1].endswith(
-        '01_exact_dedup.stage_1.slurm")'
+        '"/01_exact_dedup.stage_1.slurm)'
     )
-    assert "--dependency=afterok:$job_1_0" in sbatch[2] and sbatch[2].endswith('02_segment_1.slurm")')
+    assert "--dependency=afterok:$job_1_0" in sbatch[2] and sbatch[2].endswith('"/02_segment_1.slurm)')
     assert not (run_dir / "output").exists()  # nothing ran
 
 

@@ -84,34 +84,29 @@ def test_redis_index_members_are_never_unpickled(tmp_path, redis_port):
     )
 
 
-def test_redis_password_from_url_or_env_never_printed(tmp_path, monkeypatch):
+def test_redis_password_from_env_never_printed(tmp_path, monkeypatch):
     secret = "s3cr@t-pw"
     proc, port, client = _start_redis(tmp_path, "--requirepass", secret)
     try:
         shards, _ = _corpus()
         inp = _write_shards(tmp_path / "in", shards)
         memory = _decisions(_run_barrier(tmp_path / "mem", inp, tasks=2))
-        url = f"redis://:s3cr%40t-pw@127.0.0.1:{port}/3"
-        assert _decisions(_run_barrier(tmp_path / "url", inp, tasks=2, storage={"url": url})) == memory
         monkeypatch.setenv("ROOTSTOCK_TEST_REDIS_PW", secret)
         env = {"host": "127.0.0.1", "port": port, "password_env": "ROOTSTOCK_TEST_REDIS_PW"}
         # 1 worker = this process: datatrove's forkserver, started by an earlier test, has an older environ
         assert _decisions(_run_barrier(tmp_path / "env", inp, tasks=2, max_workers=1, storage=env)) == memory
-        assert client.dbsize() == 0  # both indexes dropped after clustering
-        p = MinhashParams(storage={"url": url})
+        assert client.dbsize() == 0  # the index dropped after clustering
+        p = MinhashParams(storage=env)
         shown = [repr(p), str(p), json.dumps(p.model_dump()), p.model_dump_json()]
-        for folder in ("url", "env"):
-            shown += [
-                f.read_text(errors="replace") for f in (tmp_path / folder / "logs").rglob("*") if f.is_file()
-            ]
+        shown += [f.read_text(errors="replace") for f in (tmp_path / "env" / "logs").rglob("*") if f.is_file()]
         assert not any("s3cr" in s for s in shown)
-        assert p.model_dump()["storage"]["url"] == f"redis://:***@127.0.0.1:{port}/3"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
     from curation.steps._minhash_redis import RedisParams
 
-    kw = RedisParams(url="rediss://me:p%3Aw@cache.example:6380/5").client_kwargs()
+    monkeypatch.setenv("ROOTSTOCK_TEST_REDIS_PW", "p:w")
+    kw = RedisParams(url="rediss://me@cache.example:6380/5", password_env="ROOTSTOCK_TEST_REDIS_PW").client_kwargs()
     assert kw == {
         "host": "cache.example",
         "port": 6380,
@@ -122,6 +117,12 @@ def test_redis_password_from_url_or_env_never_printed(tmp_path, monkeypatch):
     }
     with pytest.raises(ValueError, match=r"\*\*\*") as err:
         MinhashParams(storage={"url": "http://:topsecret@host/0"})
+    assert "topsecret" not in str(err.value)
+
+
+def test_a_password_in_the_url_is_refused_without_echoing_it():
+    with pytest.raises(ValueError, match=r"redis://:\*\*\*@127.0.0.1:6379/3 holds a password.*password_env") as err:
+        MinhashParams(storage={"url": "redis://:topsecret@127.0.0.1:6379/3"})
     assert "topsecret" not in str(err.value)
 
 
@@ -195,3 +196,73 @@ def test_redis_parallel_inserts_into_one_index(tmp_path, redis_port):
                 next(d["text"] for d in docs if d["id"] == keeper))), scheme="affine32"))
         )  # fmt: skip
     redis.Redis(port=redis_port).flushdb()
+
+
+def _redis_recipe(write_recipe, tmp_path, port, executor=None, name="redis"):
+    from tests.conftest import SAMPLE
+
+    storage = {"url": f"redis://127.0.0.1:{port}/2", "password_env": "ROOTSTOCK_TEST_REDIS_PW"}
+    recipe = {
+        "name": "redis",
+        "input": {"format": "jsonl", "path": str(SAMPLE)},
+        "steps": [{"minhash_dedup": {"storage": storage}}],
+        "output": {"path": str(tmp_path / name), "keep_removed": True},
+        "executor": executor or {"kind": "local", "tasks": 2, "workers": 1},
+    }
+    return write_recipe(recipe, name=f"{name}.yaml"), tmp_path / name
+
+
+def test_a_wrong_password_or_unreachable_server_is_one_line_exit_1(tmp_path, monkeypatch, write_recipe, capsys):
+    from curation.cli import main
+
+    proc, port, _ = _start_redis(tmp_path, "--requirepass", "right-pw")
+    try:
+        path, run_dir = _redis_recipe(write_recipe, tmp_path, port)
+        cases = [("wr0ng-pw", "authentication failed"), (None, "ROOTSTOCK_TEST_REDIS_PW is not set")]
+        for password, reason in cases:
+            if password is None:
+                monkeypatch.delenv("ROOTSTOCK_TEST_REDIS_PW", raising=False)
+            else:
+                monkeypatch.setenv("ROOTSTOCK_TEST_REDIS_PW", password)
+            capsys.readouterr()
+            assert main(["run", str(path), "--no-progress"]) == 1
+            err = capsys.readouterr().err.strip()
+            assert err.startswith(f"error: minhash storage: Redis at redis://127.0.0.1:{port}/2: ") and reason in err
+            assert len(err.splitlines()) == 1 and "wr0ng" not in err
+            assert not run_dir.exists()  # refused before anything was written
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    monkeypatch.setenv("ROOTSTOCK_TEST_REDIS_PW", "right-pw")
+    assert main(["run", str(path), "--no-progress"]) == 1  # the server is gone
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: minhash storage: Redis at redis://127.0.0.1:{port}/2: unreachable (ConnectionError)"
+    # a password in the url: exit 2 at validation, the password never shown
+    bad = path.read_text().replace("redis://127.0.0.1", "redis://:hunter2@127.0.0.1")
+    path.write_text(bad)
+    for args in (["validate", str(path)], ["run", str(path), "--no-progress"]):
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip()
+        assert "minhash_dedup.storage: " in err and "holds a password" in err and "hunter2" not in err
+
+
+def test_no_password_in_any_file_the_run_writes(tmp_path, monkeypatch, write_recipe):
+    from curation.cli import main
+
+    secret = "s3cret-pw-7781"
+    proc, port, _ = _start_redis(tmp_path, "--requirepass", secret)
+    try:
+        monkeypatch.setenv("ROOTSTOCK_TEST_REDIS_PW", secret)
+        path, run_dir = _redis_recipe(write_recipe, tmp_path, port)
+        assert main(["run", str(path), "--no-progress"]) == 0
+        # the sbatch scripts and the pickled pipelines Slurm tasks load (written by --dry-run as by a submission)
+        slurm, slurm_dir = _redis_recipe(write_recipe, tmp_path, port, {"kind": "slurm", "tasks": 2}, "slurm")
+        assert main(["run", str(slurm), "--dry-run"]) == 0
+        assert (slurm_dir / "logs" / "minhash_dedup.stage_1" / "executor.pik").is_file()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    files = [f for d in (run_dir, slurm_dir) for f in d.rglob("*") if f.is_file()]
+    assert len(files) > 10
+    leaked = [str(f) for f in files if secret.encode() in f.read_bytes()]
+    assert not leaked

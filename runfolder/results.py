@@ -36,7 +36,7 @@ def validate(res: dict) -> list[str]:
             errs.append(f"{key}: missing")
     if errs:
         return errs
-    shapes = {"variants": dict, "comparisons": list, "multipliers": list, "controls": list, "evals": list}
+    shapes = {"variants": dict, "comparisons": list, "multipliers": list, "controls": list}
     errs = [f"{k}: not a{'n object' if t is dict else ' list'}" for k, t in shapes.items() if not isinstance(res[k], t)]
     errs += [f"{k}[{i}]: not an object" for k in ("comparisons", "multipliers", "controls") if isinstance(res[k], list)
              for i, x in enumerate(res[k]) if not isinstance(x, dict)]
@@ -44,6 +44,10 @@ def validate(res: dict) -> list[str]:
              isinstance(res["variants"], dict) else []) if not isinstance(v, dict) or not isinstance(v.get("points", []), list)]
     if isinstance(res["evals"], list) and not all(isinstance(e, str) for e in res["evals"]):
         errs.append("evals: not a list of names")
+    elif isinstance(res["evals"], dict):  # schema 3: name -> what was scored {docs, bytes, sources, out_of_pool}
+        errs += [f"evals.{k}: not an object" for k, v in res["evals"].items() if not isinstance(v, dict)]
+    elif not isinstance(res["evals"], list):
+        errs.append("evals: not a list of names or an object of scored sets")
     if res.get("fit") is not None and not isinstance(res["fit"], dict):
         errs.append("fit: not an object")
     for key in ("name", "model", "baseline", "metric", "budget_unit"):

@@ -6,11 +6,12 @@ layout is one edit here.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 # What one `curate run` produces; `--force` deletes exactly these (never tokenizer/ or training output).
-PRODUCED = ("output", "removed", "rejected", "work", "logs", "summary.json", "run.json", "recipe.resolved.yaml")
+PRODUCED = ("output", "removed", "removed_units", "rejected", "work", "logs", "summary.json", "run.json", "recipe.resolved.yaml")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,20 @@ class RunFolder:
         if not self.removed_root.is_dir():
             return []
         return sorted(p.name for p in self.removed_root.iterdir() if p.is_dir())
+
+    def removed_units(self, step_id: str) -> Path:
+        """Most-removed text units of a unit-removing step (`line_dedup`): `<rank:05d>.json` of
+        `[{unit, count, example_id}]` per task, most frequent first."""
+        return self.root / "removed_units" / step_id
+
+    def removed_unit_examples(self, step_id: str, limit: int = 200) -> list[dict]:
+        """The removed units of `step_id` summed over its tasks, most frequent first (count, then text)."""
+        merged: dict[str, dict] = {}
+        for path in sorted(self.removed_units(step_id).glob("*.json")):
+            for row in json.loads(path.read_text(encoding="utf-8")):
+                entry = merged.setdefault(row["unit"], {**row, "count": 0})
+                entry["count"] += int(row["count"])
+        return sorted(merged.values(), key=lambda r: (-r["count"], r["unit"]))[:limit]
 
     @property
     def rejected(self) -> Path:

@@ -148,3 +148,13 @@ def test_buckets_must_be_a_power_of_two(run_recipe, tmp_path, capsys):
     )
     assert code == 2
     assert "buckets" in capsys.readouterr().err
+
+
+def test_pii_sweep_scrubs_removed_lines_of_steps_before_it(run_recipe, tmp_path):
+    docs = [{"id": f"d{i}", "text": f"Write to jane.doe@example.com for help.\n{body}"} for i, body in enumerate(BODY)]
+    path = write_jsonl(tmp_path / "in.jsonl", docs)
+    code, run_dir, summary = run_recipe({"name": "t", "input": {"format": "jsonl", "path": str(path)},
+                                         "steps": [{"line_dedup": {}}, {"pii": {}}]})
+    assert code == 0 and summary["pii_run_folder"]["removed_unit_files"] == 1
+    examples = RunFolder(run_dir).removed_unit_examples("line_dedup")
+    assert examples[0]["count"] == 4 and "jane.doe" not in examples[0]["unit"] and "EMAIL" in examples[0]["unit"]

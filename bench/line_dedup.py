@@ -76,7 +76,10 @@ def main(argv=None) -> None:
 
     logger.remove()
     folder = args.data / "web"
-    mb = sum(sum(len(line) for line in gzip.open(f)) for f in sorted(folder.glob(args.glob))) / 1e6
+    mb = 0.0
+    for path in sorted(folder.glob(args.glob)):
+        with gzip.open(path) as f:
+            mb += sum(len(line) for line in f) / 1e6
     rows, measured, base = [], [], None
     for name, fn in [("read → write (baseline)", run_plain), ("read → line_dedup → write", run_line_dedup)]:
         wall, cpu, rss, docs = run_forked(_timed, fn, folder, args.glob, args.limit, repeats=1)[0]

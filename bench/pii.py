@@ -1,6 +1,6 @@
 """Benchmark of the `pii` op: accuracy per kind, secrets recall, and speed vs datatrove's PIIFormatter.
 
-Prints markdown tables (pasted into the README):
+Prints markdown tables (pasted into docs/pii.md):
 
 1. Per-kind precision / recall / F1 on `pii/synth_dataset_v2.json` (presidio-research style synthetic
    sentences with labelled spans). A prediction is a true positive when it overlaps a gold span of the

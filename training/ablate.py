@@ -9,7 +9,7 @@ with a warmup-stable-decay schedule that branches a cooldown at every budget (tr
 evaluates every budget on the same held-out eval domains. training/analysis.py turns the points into
 paired deltas with confidence intervals, multipliers read off the baseline's measured curve, an
 optional joint fit and the positive controls. The YAML schema is in training/ablation_config.py and the
-README ("Ablation file"). Writes under the output folder:
+docs/training.md ("Ablation file"). Writes under the output folder:
 
     ablation.resolved.json   the config with defaults filled in
     eval/<name>.jsonl.gz     materialized eval sets (hold-out slices)

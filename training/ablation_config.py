@@ -13,7 +13,7 @@
     controls: [{name, variant, baseline, eval}]   # must show variant < baseline with a CI excluding 0
     train: {lr: 0.003}               # TrainConfig fields fixed across variants
 
-The README's "Ablation file" section documents every key.
+docs/training.md ("Ablation file") documents every key.
 
 Unknown keys are errors naming the key; see the dataclasses below for every field and its default.
 """

@@ -36,7 +36,7 @@ from curation.executors.base import ExecutorConfig, ExecutorKind, can_patch, reg
 from curation.recipe import Recipe
 from runfolder import RunFolder
 
-# What every cluster task needs besides the venv: never reach a model hub at run time (DESIGN.md).
+# What every cluster task needs besides the venv: never reach a model hub at run time (docs/design.md).
 OFFLINE_ENV = "export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1"
 
 

@@ -6,7 +6,7 @@ reads: a later file with a key the first one lacks (or has only as null) failed 
 `TypeError: Couldn't cast ...`. After the last stage, every output record gets every key any record
 has, missing values as null (nested mappings and lists of mappings too), and the first shard in name
 order gets a record with a non-null value of each key (moved from a later shard), so loading the
-shards in name order (`sorted(glob(...))`, as the README shows) always works. A shard is rewritten
+shards in name order (`sorted(glob(...))`, as docs/run-folder.md shows) always works. A shard is rewritten
 (atomically, gzip reproducible) only when it changes, so a resumed run that finds the shards uniform
 reads them and stops."""
 

@@ -24,7 +24,8 @@ Parts, so that every shard's signatures exist before any document is judged:
 
 Defaults (threshold 0.5, word 5-grams, min_line_words 4, short docs 0.8, `hashing: fast`, 256
 permutations with recall-weighted bands, 42 x 4) were chosen on Webis/MRPC in bench/minhash.py (Webis
-F1 0.883 averaged over permutation seeds; 128 permutations stay at 0.876); the README has the tables.
+F1 0.883 averaged over permutation seeds; 128 permutations stay at 0.876); docs/near-duplicates.md has
+the tables.
 `hashing: sha1` gives signatures bit-identical to datasketch's `MinHash(num_perm, seed)` fed with the
 same shingles (tested).
 """
@@ -79,9 +80,14 @@ class MinhashParams(OpParams):
     min_line_words: int = Field(
         4, ge=0, description="drop lines of fewer words before shingling (boilerplate); 0: keep all"
     )
-    num_perm: int = Field(256, ge=2, description="permutations per signature (4 bytes each; README: why 256)")
+    num_perm: int = Field(
+        256, ge=2, description="permutations per signature (4 bytes each; docs/near-duplicates.md: why 256)"
+    )
     threshold: float = Field(
-        0.5, gt=0, le=1, description="Jaccard similarity that counts as near-duplicate (README: why 0.5)"
+        0.5,
+        gt=0,
+        le=1,
+        description="Jaccard similarity that counts as near-duplicate (docs/near-duplicates.md: why 0.5)",
     )
     bands: int | None = Field(None, ge=2, description="LSH bands (with rows); default: from lsh_tuning")
     rows: int | None = Field(None, ge=1, description="LSH rows per band (with bands)")

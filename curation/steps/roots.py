@@ -23,7 +23,7 @@ zh words come from jieba on ROOTS-normalized text (ROOTS used its KenLM's senten
 only when a KenLM model is given and `kenlm` is importable. Like ROOTS, the two model-based checks
 (LID, perplexity) run only for documents that pass the six text checks.
 
-Options that deviate from ROOTS, each named (see README, "ROOTS filters"):
+Options that deviate from ROOTS, each named (see docs/roots.md):
 - `modify_text: false`: measure the text as it comes (ROOTS always modified it);
 - `stopwords: iso`: stopwordsiso's lists instead of ROOTS' own;
 - `lid: metadata`: reuse `metadata.lang_score` from `language_id` (a cased 2,000-char prefix by

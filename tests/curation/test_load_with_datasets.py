@@ -1,4 +1,4 @@
-"""Every shipped recipe's output loads with `datasets.load_dataset` (issue 14.1), exactly as the README
+"""Every shipped recipe's output loads with `datasets.load_dataset`, exactly as docs/run-folder.md
 shows: `load_dataset("json" | "parquet", data_files=glob("<run>/output/*"))`.
 
 Steps add metadata keys to some documents only (`dedup.cluster` on cluster representatives), and

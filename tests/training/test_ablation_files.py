@@ -1,4 +1,4 @@
-"""Every shipped ablation file validates (a typo in a recipe the README tells users to run must fail
+"""Every shipped ablation file validates (a typo in a recipe the docs tell users to run must fail
 here, not twenty minutes into a run), and variants that name recipes point at recipes that exist."""
 
 from pathlib import Path

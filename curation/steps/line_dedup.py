@@ -16,7 +16,8 @@ Navigation bars, page headers and licence footers repeat across thousands of oth
 
 Units shorter than `min_unit_chars` (after whitespace normalization; blank lines always) are never
 counted or removed. Each task also writes up to MAX_EXAMPLES of the units it removed most, with counts
-and one document id, to `removed_units/<step>/<rank>.json` for the dashboard.
+(lower bounds once the list was full) and one document id, to `removed_units/<step>/<rank>.json` for
+the dashboard.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from curation.steps.base import ledger_update
 from runfolder import RunFolder, atomic_open, atomic_write_json
 
 POS_KEY = "_line_dedup_pos"
-MAX_EXAMPLES = 500  # distinct removed units remembered per task (the most frequent win once full)
+MAX_EXAMPLES = 500  # distinct removed units remembered per task (see LineDedupFilter._remember)
 EXAMPLE_CHARS = 300
 TOO_SHORT = "too_short_after_line_dedup"
 
@@ -163,11 +164,17 @@ class LineDedupFilter(BarrierFilter):
         return True
 
     def _remember(self, unit: str, doc_id: str) -> None:
+        """Count a removed unit for the dashboard's examples. When MAX_EXAMPLES units are tracked, those
+        seen once are forgotten to make room (a unit repeated across the corpus is soon seen again), so
+        the list leans to the most removed units at bounded memory; counts are lower bounds."""
         key = " ".join(unit.split())[:EXAMPLE_CHARS]
         entry = self._examples.get(key)
         if entry is not None:
             entry[0] += 1
-        elif len(self._examples) < MAX_EXAMPLES:
+            return
+        if len(self._examples) >= MAX_EXAMPLES:
+            self._examples = {k: v for k, v in self._examples.items() if v[0] > 1}
+        if len(self._examples) < MAX_EXAMPLES:
             self._examples[key] = [1, doc_id]
 
     def run(self, data, rank: int = 0, world_size: int = 1):

@@ -158,3 +158,13 @@ def test_pii_sweep_scrubs_removed_lines_of_steps_before_it(run_recipe, tmp_path)
     assert code == 0 and summary["pii_run_folder"]["removed_unit_files"] == 1
     examples = RunFolder(run_dir).removed_unit_examples("line_dedup")
     assert examples[0]["count"] == 4 and "jane.doe" not in examples[0]["unit"] and "EMAIL" in examples[0]["unit"]
+
+
+def test_removed_examples_stay_bounded_and_keep_the_frequent_units(monkeypatch, tmp_path):
+    from curation.steps import line_dedup
+
+    monkeypatch.setattr(line_dedup, "MAX_EXAMPLES", 3)
+    f = line_dedup.LineDedupFilter(str(tmp_path), str(tmp_path), "line", 1, "none", 0)
+    for unit in ["nav", "nav", "a", "b", "c", "nav", "d", "d"]:
+        f._remember(unit, "id")
+    assert len(f._examples) <= 3 and f._examples["nav"][0] == 3 and f._examples["d"][0] == 2

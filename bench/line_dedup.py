@@ -38,7 +38,9 @@ def _reader(folder: Path, glob: str, limit: int, out: Path):
 def run_plain(folder: Path, glob: str, limit: int, out: Path) -> int:
     from curation.formats.jsonl import ShardedJsonlWriter
 
-    return _drain([_reader(folder, glob, limit, out), ShardedJsonlWriter(str(out / "output"), max_shard_docs=100_000)])
+    return _drain(
+        [_reader(folder, glob, limit, out), ShardedJsonlWriter(str(out / "output"), max_shard_docs=100_000)]
+    )
 
 
 def run_line_dedup(folder: Path, glob: str, limit: int, out: Path) -> int:
@@ -50,11 +52,24 @@ def run_line_dedup(folder: Path, glob: str, limit: int, out: Path) -> int:
 
     p, work = LineDedupParams(), str(out / "work")
     seg = JsonlWriter(str(out / "segment"), output_filename="${rank}.jsonl.gz", adapter=record_adapter)
-    _drain([_reader(folder, glob, limit, out), LineDedupSignature(work, p.granularity, p.min_unit_chars, p.buckets), seg])
+    _drain(
+        [
+            _reader(folder, glob, limit, out),
+            LineDedupSignature(work, p.granularity, p.min_unit_chars, p.buckets),
+            seg,
+        ]
+    )
     LineDedupCount(work, p.buckets, p.min_repeats).decide()
-    filt = LineDedupFilter(work, str(out / "examples"), p.granularity, p.min_unit_chars, p.keep, p.min_doc_chars)
-    return _drain([SegmentReader(str(out / "segment"), glob_pattern="*.jsonl.gz"), filt,
-                   ShardedJsonlWriter(str(out / "output"), max_shard_docs=100_000)])
+    filt = LineDedupFilter(
+        work, str(out / "examples"), p.granularity, p.min_unit_chars, p.keep, p.min_doc_chars
+    )
+    return _drain(
+        [
+            SegmentReader(str(out / "segment"), glob_pattern="*.jsonl.gz"),
+            filt,
+            ShardedJsonlWriter(str(out / "output"), max_shard_docs=100_000),
+        ]
+    )
 
 
 def _timed(fn, folder, glob, limit) -> tuple[float, float, float, int]:
@@ -76,20 +91,55 @@ def main(argv=None) -> None:
 
     logger.remove()
     folder = args.data / "web"
-    mb = 0.0
+    mb, left = (
+        0.0,
+        args.limit,
+    )  # MB of the JSON lines the reader takes (files in name order, as it reads them)
     for path in sorted(folder.glob(args.glob)):
         with gzip.open(path) as f:
-            mb += sum(len(line) for line in f) / 1e6
+            for line in f:
+                if left == 0:
+                    break
+                mb, left = mb + len(line) / 1e6, left - 1
     rows, measured, base = [], [], None
     for name, fn in [("read → write (baseline)", run_plain), ("read → line_dedup → write", run_line_dedup)]:
         wall, cpu, rss, docs = run_forked(_timed, fn, folder, args.glob, args.limit, repeats=1)[0]
         base = base or cpu
         measured.append(metrics(docs, mb, cpu, rss))
-        rows.append([name, f"{docs:,}", f"{docs / cpu:,.0f}", f"{cpu:.1f}", f"{wall:.1f}", f"{base / cpu:.2f}", f"{rss:.0f}"])
-    print(f"{args.glob} under {folder} ({mb:.1f} MB uncompressed JSON; line_dedup defaults), one process each\n")
-    print(table(["pipeline", "docs out", "docs/CPU-s", "CPU s", "wall s", "speed vs baseline", "peak RSS MB"], rows))
-    write_json(args.json, [result_row("line_dedup: read -> line_dedup -> write (jsonl.gz)", measured[1], measured[0],
-                                      "plain read -> write", note="CPU seconds; docs = documents written")])
+        rows.append(
+            [
+                name,
+                f"{docs:,}",
+                f"{docs / cpu:,.0f}",
+                f"{cpu:.1f}",
+                f"{wall:.1f}",
+                f"{base / cpu:.2f}",
+                f"{rss:.0f}",
+            ]
+        )
+    docs_in = "all documents" if args.limit < 0 else f"the first {args.limit:,} documents"
+    print(
+        f"{docs_in} of {args.glob} under {folder} ({mb:.1f} MB of JSON lines; line_dedup defaults), "
+        "one process each\n"
+    )
+    print(
+        table(
+            ["pipeline", "docs out", "docs/CPU-s", "CPU s", "wall s", "speed vs baseline", "peak RSS MB"],
+            rows,
+        )
+    )
+    write_json(
+        args.json,
+        [
+            result_row(
+                "line_dedup: read -> line_dedup -> write (jsonl.gz)",
+                measured[1],
+                measured[0],
+                "plain read -> write",
+                note="CPU seconds; docs = documents written",
+            )
+        ],
+    )
 
 
 if __name__ == "__main__":

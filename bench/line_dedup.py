@@ -5,7 +5,7 @@ shard; the count stage; segment read -> filter -> output shard. The baseline is 
 output writer with nothing between. CPU seconds are reported beside wall seconds because this machine
 is shared (wall time there depends on the neighbours; CPU time much less).
 
-    python -m bench.line_dedup [--data ../shared/data] [--glob 'docs_*.jsonl.gz'] [--limit N] [--json PATH]
+    python -m bench.line_dedup [--data ../shared/data] [--glob 'docs_*.jsonl.gz'] [--limit N] [--quick] [--json PATH]
 """
 
 from __future__ import annotations
@@ -85,8 +85,11 @@ def main(argv=None) -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--glob", default="docs_*.jsonl.gz", help="files under DATA/web")
     ap.add_argument("--limit", type=int, default=-1, help="documents to read (-1: all)")
+    ap.add_argument("--quick", action="store_true", help="the first 2,000 documents only")
     ap.add_argument("--json", help="also write the results as JSON rows (the `curate bench` contract)")
     args = ap.parse_args(argv)
+    if args.quick and args.limit < 0:
+        args.limit = 2000
     from datatrove.utils.logging import logger
 
     logger.remove()

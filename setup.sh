@@ -37,7 +37,6 @@ fi
 
 echo "==> running the demo recipe: recipes/sample.yaml"
 .venv/bin/curate run recipes/sample.yaml --force
-echo
-echo "output:    $(pwd)/runs/sample/output   (jsonl.gz shards; summary in runs/sample/summary.json)"
-echo "dashboard: .venv/bin/curate dashboard runs/sample   (then open http://127.0.0.1:8501)"
+# `curate run` has just printed the output, summary and dashboard lines: only add what is new
+echo "(the commands above are .venv/bin/curate here; the dashboard opens on http://127.0.0.1:8501)"
 echo "tests:     .venv/bin/python -m pytest"

@@ -24,10 +24,14 @@ def main(argv=None) -> None:
     from curation.steps import _pii_runfolder
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("recipe")
+    ap.add_argument("recipe", nargs="?", default="recipes/sample.yaml", help="a recipe with a pii step")
     ap.add_argument("--limit", type=int, default=6000)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--data", help="unused (the recipe names its input); accepted so `curate bench` can run this")
+    ap.add_argument("--quick", action="store_true", help="--limit 500 (`curate bench --quick`)")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.limit = min(args.limit, 500)
     recipe = api.load_recipe(args.recipe)
     pii = next(i for i, s in enumerate(recipe.steps) if s.op == "pii")
     with tempfile.TemporaryDirectory() as tmp:

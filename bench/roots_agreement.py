@@ -77,7 +77,14 @@ def main() -> int:
     )
     ap.add_argument("--json", help="write the table as JSON here")
     ap.add_argument("--show", type=int, default=3, help="print this many disagreements per language")
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="200 English + 200 multilingual web docs, 50 langid passages per language (`curate bench --quick`)",
+    )
     args = ap.parse_args()
+    if args.quick:
+        args.en_docs, args.multi_docs, args.langid_per_lang = 200, 200, 50
     reason = roots_oracle.missing_reason()
     if reason:
         print(f"cannot run: {reason}", file=sys.stderr)

@@ -29,6 +29,7 @@ EXAMPLES = """examples:
 
 from curation.classifier_cli import add_classifier_commands
 from curation.errors import RecipeError, UsageError
+from runfolder.tokens import output_tokens, tokens_label
 
 
 def _console():
@@ -51,7 +52,7 @@ def changed_text(step: dict, summary: dict) -> str:
     return f"{verb} " + ", ".join(f"{k} {n:,}" for k, n in items)
 
 
-def funnel_table(summary: dict):
+def funnel_table(summary: dict, run_dir: str | None = None):
     from rich.markup import escape
     from rich.table import Table
 
@@ -69,15 +70,17 @@ def funnel_table(summary: dict):
         t.add_row(escape(s["name"]), f"{s['in']:,}", f"{s['kept']:,}", f"{s['removed']:,}", pct,
                   escape(what), f"{s['seconds']:.1f}")
     out = summary["output"]
-    t.add_row("output", "", f"{out['docs']:,}", "", "", f"{out['bytes'] / 1e6:.2f} MB in {len(out['shards'])} shards", "")
+    tokens = tokens_label(*output_tokens(run_dir, summary))  # counted by the tokenizer, or an estimate
+    t.add_row("output", "", f"{out['docs']:,}", "", "", f"{out['bytes'] / 1e6:.2f} MB in {len(out['shards'])} shards, "
+              f"{tokens}", "")
     return t
 
 
-def print_summary(summary: dict) -> None:
+def print_summary(summary: dict, run_dir: str | None = None) -> None:
     from rich.markup import escape
 
     con = _console()
-    con.print(funnel_table(summary))
+    con.print(funnel_table(summary, run_dir))
     inv = summary["invariant"]
     status = "[green]ok[/green]" if inv["ok"] else "[red]BROKEN[/red]"
     con.print(f"ledger: input {inv['input']:,} = output {inv['output']:,} + removed {inv['removed']:,}"
@@ -143,7 +146,7 @@ def cmd_stats(args) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print_summary(summary)
+        print_summary(summary, args.run_dir)
     return 0
 
 
@@ -249,13 +252,19 @@ def cmd_run(args) -> int:
                   "the same command again to write summary.json (it resubmits failed tasks, if any)")
         return 0
     summary = result.summary
-    print_summary(summary)
+    print_summary(summary, str(result.path))
     con.print(f"done in {time.time() - t0:.1f}s")
     con.print(f"output:    {result.folder.output}")
     con.print(f"summary:   {result.folder.summary}")
     con.print(f"dashboard: curate dashboard {result.path}")
     if not summary["invariant"]["ok"]:
         con.print("[red]the ledger does not balance: documents were lost; see the problems above[/red]")
+        return 1
+    from curation.outcome import empty_run_problem
+
+    empty = empty_run_problem(summary, str(result.path))
+    if empty and not recipe.output.allow_empty:
+        print(f"error: {empty} (set output.allow_empty: true if that is intended)", file=sys.stderr)
         return 1
     return 0
 
@@ -281,7 +290,8 @@ def register_cli(sub) -> None:
     p = sub.add_parser("run", help="run a recipe into its run folder (resumable)", epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("recipe", help="recipe YAML file")
-    p.add_argument("--limit", type=int, help="read at most N documents (split evenly over tasks)")
+    p.add_argument("--limit", type=int, help="read at most N input records, readable or rejected (split evenly "
+                   "over tasks)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved recipe and the plan, run nothing")
     p.add_argument("--force", action="store_true", help="discard an existing run folder and start over")
     p.add_argument("--output", help="override output.path (the run folder)")

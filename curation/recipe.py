@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from curation.card import CardConfig
 from curation.errors import RecipeError
 from curation.executors.base import ExecutorConfig, all_executors
+from curation.recipe_langs import check_languages
 from curation.recipe_yaml import MAX_DEPTH, KeyPath, key_str, load_yaml
 from curation.registry import InputParams, OpParams, all_readers, get_op
 
@@ -33,6 +34,8 @@ class OutputConfig(BaseModel):
     max_shard_docs: int | None = Field(100_000, ge=1, description="start a new shard after this many docs")
     max_shard_bytes: int | None = Field(None, ge=1, description="start a new shard after this many text bytes")
     keep_removed: bool = Field(False, description="write removed documents to removed/<step>/")
+    allow_empty: bool = Field(False, description="a run that keeps no document (or rejects every record) "
+                              "exits 0; by default it exits 1 with what removed or rejected them")
 
 
 class Step(BaseModel):
@@ -73,10 +76,11 @@ class Recipe(BaseModel):
         return yaml.safe_dump(self.resolved(), sort_keys=False, allow_unicode=True)
 
     def fingerprint(self) -> str:
-        """Identity of what the run computes (workers excluded: they don't change the output)."""
+        """Identity of what the run computes (workers and allow_empty excluded: they don't change the output)."""
         data = self.resolved()
         data["executor"] = {k: v for k, v in data["executor"].items() if k != "workers"}
         data.pop("card", None)  # the card describes the output; it does not change it
+        data["output"] = {k: v for k, v in data["output"].items() if k != "allow_empty"}  # how it ends, not what
         return hashlib.sha256(yaml.safe_dump(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -317,7 +321,7 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
         raise ctx.error(("input", "format"), f"unknown input format {fmt!r}{_suggest(fmt, readers)}; known: {', '.join(readers)}")
     inp = _validate_model(readers[fmt].params, raw_input, ("input",), ctx)
 
-    steps, counts = [], {}
+    steps, counts, paths = [], {}, []
     for op_name, params, path in _step_items(data.get("steps"), ctx):
         try:
             op = get_op(op_name)
@@ -326,6 +330,8 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
         counts[op_name] = counts.get(op_name, 0) + 1
         step_id = op_name if counts[op_name] == 1 else f"{op_name}_{counts[op_name]}"
         steps.append(Step(op=op_name, id=step_id, params=_validate_model(op.params, params, path + (op_name,), ctx)))
+        paths.append(path + (op_name,))
+    check_languages(list(zip(steps, paths)), ctx)  # every language code a step names (recipe_langs.py)
 
     output = _validate_model(OutputConfig, data.get("output"), ("output",), ctx)
     card = _validate_model(CardConfig, data.get("card"), ("card",), ctx)

@@ -165,8 +165,10 @@ def histogram(
     """Weighted histogram of one metric split by outcome (`outcome_labels` for `step` and this metric),
     pre-binned so charts stay small.
 
-    The range is the 0.5th..99.5th percentile (widened to `include`, e.g. the thresholds); values
-    outside fall in the edge bins. Columns: start, end, outcome, docs.
+    The range is the 0.5th..99.5th percentile, widened to `include` (e.g. the thresholds) that lie
+    within one such span of it: a limit far past the data (ROOTS' max_words 100,000 on documents of a
+    few hundred words) would squeeze every document into one bar, so it is left out (the page says
+    so). Values outside fall in the edge bins. Columns: start, end, outcome, docs.
     """
     values = pd.to_numeric(frame[metric], errors="coerce") if metric in frame else pd.Series(dtype=float)
     ok = values.notna() & np.isfinite(values)
@@ -174,8 +176,10 @@ def histogram(
         return pd.DataFrame(columns=["start", "end", "outcome", "docs"])
     v = values[ok]
     lo, hi = float(v.quantile(0.005)), float(v.quantile(0.995))
+    span = (hi - lo) or abs(hi) or 1.0
     for x in include or []:
-        lo, hi = min(lo, x), max(hi, x)
+        if lo - span <= x <= hi + span:
+            lo, hi = min(lo, x), max(hi, x)
     if hi <= lo:
         hi = lo + 1.0
     edges = np.linspace(lo, hi, bins + 1)
@@ -227,10 +231,31 @@ def param_for(th: Threshold, params: dict) -> str:
     return hits[0] if len(hits) == 1 else f"{prefix}_{short}"
 
 
+def applying_lang(th: Threshold, langs: set[str]) -> str | None:
+    """The language whose per-language value applies to every document shown: the scored documents
+    are all in one language and the threshold has its own value for it (an all-English ROOTS run is
+    judged by `en`'s table value, not by the top-level one, so that is the value a what-if must move)."""
+    if len(langs) == 1:
+        (lang,) = langs
+        return lang if lang in th.per_lang else None
+    return None
+
+
+def value_origin(th: Threshold, params: dict, lang: str | None = None) -> str:
+    """`recipe` when the recipe sets the value that applies (to `lang`, if given), else `default`
+    (`roots_filters: {}` takes every value from the ROOTS tables: its resolved params are null)."""
+    name = param_for(th, params)
+    per_lang = (params.get("per_lang") or {}).get(lang) if lang is not None else None
+    if isinstance(per_lang, dict) and per_lang.get(name) is not None:
+        return "recipe"
+    return "recipe" if params.get(name) is not None else "default"
+
+
 def thresholds_yaml(
     chosen: list[tuple[Threshold, float, dict]], recipe_text: str | None, run_label: str
 ) -> str:
-    """A recipe `steps:` snippet with the chosen thresholds, grouped by step.
+    """A recipe `steps:` snippet with the chosen thresholds that differ from the run's, grouped by step
+    (a value left as it was is not exported: pasting the snippet changes only what was changed).
 
     Args:
         chosen: `(threshold, value, per_lang)` triples.
@@ -245,9 +270,13 @@ def thresholds_yaml(
         name = param_for(th, params)
         if not th.param and name not in params:
             guessed.append(name)
+        changed = {lang: v for lang, v in sorted((per_lang or {}).items()) if _round(v) != _round(th.limit(lang))}
+        if _round(value) == _round(th.value) and not changed:
+            continue
         entry = by_step.setdefault(th.step, {})
-        entry[name] = _round(value)
-        for lang, v in sorted((per_lang or {}).items()):
+        if _round(value) != _round(th.value):
+            entry[name] = _round(value)
+        for lang, v in changed.items():
             entry.setdefault("per_lang", {}).setdefault(lang, {})[name] = _round(v)
     header = [
         f"# Thresholds chosen in the rootstock dashboard from run '{run_label}'.",
@@ -257,6 +286,8 @@ def thresholds_yaml(
         header.append(
             f"# Parameter names guessed from metric names (check them): {', '.join(sorted(set(guessed)))}"
         )
+    if not by_step:
+        return "\n".join(header[:1]) + "\n# No threshold differs from the run's yet: move a what-if value.\n"
     body = yaml.safe_dump(
         {"steps": [{k: v} for k, v in by_step.items()]}, sort_keys=False, allow_unicode=True
     )

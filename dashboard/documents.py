@@ -16,6 +16,22 @@ import pandas as pd
 from dashboard.data import KEPT, REMOVED
 
 
+def cluster_key(value) -> str | float:
+    """A `dedup.cluster` id as text: `5`, not `5.0` (a numeric column with gaps reads as floats), so
+    the ids read like the `dup_of:<id>` keys next to them and compare equal to their own members."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return np.nan
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def cluster_label(key: str) -> str:
+    """How a cluster key is shown: `near-duplicates #5` or `exact duplicates of <id>`."""
+    key = str(key)
+    return f"exact duplicates of {key[len('dup_of:'):]}" if key.startswith("dup_of:") else f"near-duplicates #{key}"
+
+
 def clusters_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Duplicate clusters seen in the sample: cluster, size, in_sample, kept_id.
 
@@ -26,7 +42,7 @@ def clusters_frame(frame: pd.DataFrame) -> pd.DataFrame:
     cols = ["cluster", "size", "in_sample", "kept_id"]
     if frame.empty or not ({"dedup.cluster", "dup_of"} & set(frame.columns)):
         return pd.DataFrame(columns=cols)
-    cluster = frame["dedup.cluster"] if "dedup.cluster" in frame else pd.Series(np.nan, frame.index)
+    cluster = frame["dedup.cluster"].map(cluster_key) if "dedup.cluster" in frame else pd.Series(np.nan, frame.index)
     dup_of = frame["dup_of"] if "dup_of" in frame else pd.Series(np.nan, frame.index)
     key = cluster.where(cluster.notna(), dup_of.map(lambda x: f"dup_of:{x}" if pd.notna(x) else np.nan))
     sub = frame.assign(_c=key.astype(object))[key.notna()]
@@ -77,7 +93,12 @@ def highlight_tags(text: str) -> str:
 
 
 def pii_frame(summary: dict, frame: pd.DataFrame) -> pd.DataFrame:
-    """PII found per kind: `summary` (whole run, from the ledger) and `sample_est` (metadata counts x weight)."""
+    """PII found per kind: `summary` (whole run, from the ledger) and `sample_est` (metadata counts x weight).
+
+    The ledger records a kind only when it was found, so in a run with a `pii` step a kind that the
+    documents carry (`pii.<kind>: 0`) but the ledger lacks was found 0 times: exactly, not unknown."""
+    ran = any(s.get("op") == "pii" for s in summary.get("steps", []))
+    absent = 0 if ran else None
     rows = {
         k: {"kind": k, "summary": int(v), "sample_est": 0.0, "docs_est": 0.0}
         for k, v in summary.get("pii", {}).items()
@@ -87,7 +108,7 @@ def pii_frame(summary: dict, frame: pd.DataFrame) -> pd.DataFrame:
         if col.startswith("pii.") and pd.api.types.is_numeric_dtype(frame[col]):
             kind = col[4:]
             counts = frame[col].fillna(0)
-            row = rows.setdefault(kind, {"kind": kind, "summary": None, "sample_est": 0.0, "docs_est": 0.0})
+            row = rows.setdefault(kind, {"kind": kind, "summary": absent, "sample_est": 0.0, "docs_est": 0.0})
             row["sample_est"] = float((counts * w).sum())
             row["docs_est"] = float(w[counts > 0].sum())
     return pd.DataFrame(list(rows.values()), columns=["kind", "summary", "sample_est", "docs_est"])
@@ -162,7 +183,7 @@ def cluster_members(frame: pd.DataFrame, cluster: str, kept_id: str | None = Non
     """Sample rows of one cluster (`dedup.cluster`, or a `dup_of:<id>` key from `clusters_frame`)."""
     mask = pd.Series(False, index=frame.index)
     if "dedup.cluster" in frame:
-        mask |= frame["dedup.cluster"].astype(str) == str(cluster)
+        mask |= frame["dedup.cluster"].map(cluster_key) == str(cluster)
     if str(cluster).startswith("dup_of:") and "dup_of" in frame:
         mask |= frame["dup_of"].astype(str) == str(cluster)[len("dup_of:") :]
     if kept_id is not None and not (isinstance(kept_id, float) and np.isnan(kept_id)):

@@ -44,6 +44,8 @@ mark.tag {background:#fff1c2; color:#7a5b00; font-weight:600; border-radius:3px;
 .rs-doc {font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size:0.85rem; white-space:pre-wrap;
          word-break:break-word; line-height:1.45; background:#f8f9fb; border:1px solid #e6e8ec;
          border-radius:8px; padding:0.8rem; max-height:28rem; overflow:auto;}
+/* stat cards' notes ("12,345 tokens", "of 1,234 scanned") wrap instead of being cut off with an ellipsis */
+[data-testid="stMetricDelta"] div {white-space:normal; overflow:visible; text-overflow:clip;}
 </style>
 """
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -100,7 +101,7 @@ def ensure_run(name: str, v: Variant, out: Path, stale: bool = False, input_path
         cmd += ["--set", f"input.path={input_path}"]
     if v.limit:
         cmd += ["--limit", str(v.limit)]
-    _log(f"{name}: {' '.join(cmd[1:])}")
+    _log(f"{name}: curate {shlex.join(cmd[3:])}")  # what a user would type (cmd runs the same through sys.executable)
     (out / "logs").mkdir(parents=True, exist_ok=True)
     log = out / "logs" / f"curate_{name}.log"
     t0 = time.time()
@@ -184,6 +185,7 @@ def ensure_tokenized(name, run_dir, tok_dir, out, cfg, exclude_ids, exclude_text
         index = json.loads((folder / "index.json").read_text())
         if index.get("fingerprint") == fp:
             return folder, index
+    _log(f"{name}: tokenizing {run_dir}")
     index = tokenize_run(
         run_dir,
         tok_dir,
@@ -271,6 +273,7 @@ def run_ablation(cfg: AblationConfig) -> dict:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "ablation.resolved.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    _log(f"eval sets: reading {len(cfg.eval_sets)} domain(s) and their hold-out slices")
     eval_paths, eval_docs, ex_ids, ex_texts = materialize_eval_sets(cfg, out)
     file_names = {set_name(p): n for n, p in eval_paths.items()}  # eval.json keys -> eval set names
     evals = list(eval_paths)
@@ -281,6 +284,7 @@ def run_ablation(cfg: AblationConfig) -> dict:
             "decontam": dataclasses.asdict(cfg.decontam),
             "evals": {k: len(v) for k, v in eval_docs.items()},
         }
+        _log(f"sample: drawing {cfg.sample.fraction:.0%} of {len(cfg.sample.inputs)} input file(s), decontaminating")
         sample_stats = write_sample(cfg.sample, ex_ids, decon, spec_extra)
         stale = not sample_stats.get("reused")
         _log(
@@ -299,6 +303,7 @@ def run_ablation(cfg: AblationConfig) -> dict:
     # tokenizer_sample: variants -> an equal byte share of every variant that reads the plain sample
     # (not the planted control's copies)
     tok_runs = {n: r for n, r in runs.items() if cfg.variants[n].input == "sample"} or runs
+    _log("tokenizer: " + (f"given ({cfg.tokenizer})" if cfg.tokenizer else "training (reused when unchanged)"))
     tok_dir = ensure_tokenizer(cfg, tok_runs, out, ex_ids, sample_stats["bytes"] if sample_stats else None)
     data: dict[str, tuple[Path, dict]] = {}
     by_run: dict[Path, tuple[Path, dict]] = {}  # variants sharing a run folder share its token shards
@@ -343,6 +348,10 @@ def run_ablation(cfg: AblationConfig) -> dict:
     results["sample"] = sample_stats
     results["eval_docs"] = {k: len(v) for k, v in eval_docs.items()}
     results["train_tokens_per_s"] = round(sum(r["tokens_per_s"] for _, r in recs) / max(len(recs), 1), 1)
+    from training.repetition import for_ablation  # pool_tokens studies: prediction + A/A tally
+
+    if (rep := for_ablation(cfg, results)) is not None:
+        results["repetition"] = rep
     results["wall_seconds"] = round(time.time() - t_start, 1)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     plot_results(results, out / "loss_vs_tokens.png")

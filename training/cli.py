@@ -22,10 +22,10 @@ EPILOGS = {
   curate tokenize runs/sample --vocab-size 4096 --val-fraction 0.02
   curate tokenize runs/b --tokenizer runs/a/tokenizer   reuse another run's tokenizer""",
     "train": """examples:
-  curate train recipes/train/tiny.yaml              keys: see training/train.py TrainConfig
+  curate train recipes/train/tiny.yaml              the example config below
+  curate train recipes/train/tiny.yaml --dry-run    every key with its value (defaults filled in)
   curate train recipes/train/tiny.yaml --set model=small --set tokens=5000000
   curate train recipes/train/tiny.yaml --max-minutes 5   stop at 5 minutes: checkpoint, then evaluate
-  curate train recipes/train/tiny.yaml --dry-run    print the resolved config and exit
 
 fine-tuning on chat shards (`curate tokenize RUN --tokenizer CKPT` on a run with messages):
   data: runs/instructions/tokenized
@@ -40,10 +40,12 @@ fine-tuning on chat shards (`curate tokenize RUN --tokenizer CKPT` on a run with
     "ablate": """examples:
   curate ablate recipes/ablations/demo.yaml
   curate ablate recipes/ablations/demo.yaml --out /tmp/demo --dry-run
-  curate ablate recipes/ablations/demo.yaml --budgets 2048,4096,8192,16384,32768,65536 --workers 4""",
+  curate ablate recipes/ablations/demo.yaml --budgets 2048,4096,8192,16384,32768,65536 --workers 4
+  curate ablate recipes/ablations/scale.yaml    # kind: scale: the same variants at two model sizes""",
 }
 
 
+MIN_VALIDATION_DOCS = 10  # fewer: one document's loss stands for the split (the demo run once had 1)
 EXAMPLE_TRAIN_CONFIG = Path(__file__).resolve().parents[1] / "recipes" / "train" / "tiny.yaml"
 
 
@@ -96,9 +98,10 @@ def cmd_tokenize(args) -> int:
     if args.tokenizer and not tok.exists():
         raise ConfigError(f"tokenizer not found: {tok}")
     if not args.tokenizer and (args.retrain or not (tok / "tokenizer.json").exists()):
-        print(
-            f"training a byte-level BPE (vocab {args.vocab_size}) on ~{args.sample_bytes / 1e6:.0f} MB of {run_dir}"
-        )
+        from training.data import run_bytes
+
+        size = min(args.sample_bytes, run_bytes(run_dir))  # a 0.45 MB run is not "~20 MB"
+        print(f"training a byte-level BPE (vocab {args.vocab_size}) on ~{size / 1e6:.2g} MB of {run_dir}")
         texts = chat_texts(run_dir, args.sample_bytes) if chat else sample_run(run_dir, args.sample_bytes)
         save_tokenizer(train_bpe(texts, args.vocab_size), tok)
     if chat:
@@ -108,6 +111,13 @@ def cmd_tokenize(args) -> int:
     for split, s in index["splits"].items():
         print(
             f"{split}: {s['docs']:,} docs, {s['tokens']:,} tokens, {s['bytes'] / max(s['tokens'], 1):.2f} bytes/token"
+        )
+    n_val = index["splits"]["validation"]["docs"]
+    if n_val < MIN_VALIDATION_DOCS:
+        print(
+            f"note: the validation split holds {n_val} document(s) (--val-fraction {args.val_fraction:g} of a small "
+            f"run): its loss is noise; a larger --val-fraction, or eval_sets in the train config, measure better",
+            file=sys.stderr,
         )
     print(f"wrote {Path(args.out) if args.out else run_dir / 'tokenized'}/index.json (tokenizer {tok})")
     return 0
@@ -154,7 +164,8 @@ def cmd_eval(args) -> int:
     out = Path(args.out) if args.out else None
     if plain:
         rec = evaluate_checkpoint(
-            args.checkpoint, plain, out=out, max_tokens=args.max_tokens, device=args.device
+            args.checkpoint, plain, out=out, max_tokens=args.max_tokens, device=args.device,
+            allow_overlap=args.allow_overlap,
         )
     if chat:
         sets = {**(rec["eval_sets"] if plain else {}),
@@ -162,8 +173,10 @@ def cmd_eval(args) -> int:
         ckpt = checkpoint_dir(args.checkpoint)
         rec = write_eval_json(out or ckpt / "eval.json", checkpoint=str(ckpt), eval_sets=sets)
     for name, r in rec["eval_sets"].items():
+        bad = (r.get("bad_lines") or {}).get("count")
         print(
-            f"{name}: loss {r['loss']:.4f} nats/token, {r['bpb']:.4f} bits/byte ({r['tokens']:,} tokens, {r['docs']} docs)"
+            f"{name}: loss {r['loss']:.4f} nats/token, {r['bpb']:.4f} bits/byte ({r['tokens']:,} tokens, {r['docs']} docs"
+            + (f"; {bad:,} unreadable lines set aside" if bad else "") + ")"
         )
     return 0
 
@@ -179,6 +192,10 @@ def cmd_ablate(args) -> int:
         from training.instruct_ablate import cmd_instruct_ablate
 
         return cmd_instruct_ablate(args)
+    from training.scale_ablate import cmd_scale_ablate, is_scale_ablation
+
+    if is_scale_ablation(args.config):  # `kind: scale`: the same ablation at two model sizes
+        return cmd_scale_ablate(args)
     cfg = load_ablation(args.config, out=args.out)
     if args.budgets:
         try:
@@ -236,7 +253,7 @@ def register_cli(subparsers) -> None:
         epilog=_train_epilog(),
         formatter_class=fmt,
     )
-    p.add_argument("config", help="train config YAML (training/train.py TrainConfig)")
+    p.add_argument("config", help="train config YAML (the example below; --dry-run prints every key)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument(
@@ -259,7 +276,15 @@ def register_cli(subparsers) -> None:
         "--data", action="append", required=True, help="eval set: .jsonl, .jsonl.gz or .txt (repeatable)"
     )
     p.add_argument("--out", help="eval.json path (default CHECKPOINT/eval.json)")
-    p.add_argument("--max-tokens", type=int, help="cap per eval set (whole documents in file order)")
+    p.add_argument(
+        "--max-tokens", type=int, help="cap per eval set: whole documents sampled across the file (by id hash)"
+    )
+    p.add_argument(
+        "--allow-overlap",
+        action="store_true",
+        help="evaluate even when eval documents are in the checkpoint's training data (by id or exact text): "
+        "warn and report it in eval.json instead of refusing",
+    )
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.set_defaults(func=_guard(cmd_eval))
 
@@ -269,7 +294,9 @@ def register_cli(subparsers) -> None:
         epilog=EPILOGS["ablate"],
         formatter_class=fmt,
     )
-    p.add_argument("config", help="ablation YAML (training/ablation_config.py)")
+    p.add_argument(
+        "config", help="ablation YAML, e.g. recipes/ablations/demo.yaml (--dry-run prints every key with its value)"
+    )
     p.add_argument("--out", help="output folder (default: the config's `out`, else runs/ablations/<name>)")
     p.add_argument(
         "--dry-run", action="store_true", help="print the resolved config and the grid size, run nothing"

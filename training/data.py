@@ -57,12 +57,24 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 
 def read_jsonl(
-    path: str | Path, text_field: str = "text", id_field: str = "id", strict: bool = False
+    path: str | Path,
+    text_field: str = "text",
+    id_field: str = "id",
+    strict: bool = False,
+    bad: list[str] | None = None,
 ) -> Iterator[dict]:
     """Yield `{"text", "id"}` per line of a .jsonl/.jsonl.gz file; lines without a string text are
-    skipped (the id falls back to `<file>:<line>`). `strict`: a line that is not a JSON object raises
-    ConfigError naming file:line (an eval set must be evaluated whole, not quietly less of it)."""
+    skipped (the id falls back to `<file>:<line>`). `bad`: every skipped line is appended to it as
+    `file:line: why` (an eval set is evaluated on fewer documents, never quietly). `strict` (without
+    `bad`): a line that is not a JSON object raises ConfigError naming file:line."""
     path = Path(path)
+
+    def skip(i: int, why: str) -> None:
+        if bad is not None:
+            bad.append(f"{path}:{i + 1}: {why}")
+        elif strict:
+            raise ConfigError(f"{path}:{i + 1}: {why}")
+
     with _open_text(path) as fh:
         for i, line in enumerate(fh):
             line = line.strip()
@@ -71,15 +83,15 @@ def read_jsonl(
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError as e:
-                if strict:
-                    raise ConfigError(f"{path}:{i + 1}: malformed JSON line ({e.msg})") from None
+                skip(i, f"malformed JSON line ({e.msg})")
                 continue
             if not isinstance(rec, dict):
-                if strict:
-                    raise ConfigError(f"{path}:{i + 1}: a JSON {type(rec).__name__}, not an object")
+                skip(i, f"a JSON {type(rec).__name__}, not an object")
                 continue
             text = rec.get(text_field)
             if not isinstance(text, str) or not text:
+                if bad is not None:
+                    bad.append(f"{path}:{i + 1}: no {text_field!r} string")
                 continue
             yield {"text": text, "id": str(rec.get(id_field) or f"{path.name}:{i}")}
 
@@ -165,16 +177,26 @@ def _hash_sample(
             return
 
 
-def read_eval_set(path: str | Path, max_docs: int | None = None) -> list[dict]:
+def set_name(path: str | Path) -> str:
+    """Eval set name from its path: `heldout.jsonl.gz` -> `heldout`."""
+    name = Path(path).name
+    for suffix in (".jsonl.gz", ".jsonl", ".txt"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def read_eval_set(path: str | Path, max_docs: int | None = None, bad: list[str] | None = None) -> list[dict]:
     """An eval set as a list of `{"text", "id"}`: .jsonl/.jsonl.gz lines, a .txt file (one document)
-    or a folder of .txt files (one document each)."""
+    or a folder of .txt files (one document each). `bad`: unreadable lines are set aside into it as
+    `file:line: why` (`curate eval`); without it, one is a ConfigError (the ablation's hold-outs)."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"eval set not found: {path}")
     if path.is_dir():
         docs = [{"text": p.read_text(encoding="utf-8"), "id": p.name} for p in sorted(path.glob("*.txt"))]
     elif path.name.endswith((".jsonl", ".jsonl.gz")):
-        docs = list(read_jsonl(path, strict=True))
+        docs = list(read_jsonl(path, strict=True, bad=bad))
     elif path.suffix == ".txt":
         docs = [{"text": path.read_text(encoding="utf-8"), "id": path.name}]
     else:

@@ -6,14 +6,21 @@ two tokenizers) be compared on the same text; eval_loss (nats per token) depends
 
 Eval documents are laid out as in training (`<|endoftext|> doc <|endoftext|> doc ...`) and cut into
 non-overlapping windows of `seq_len`; every document token is predicted exactly once; predictions of
-the separator are not counted (it has no bytes). Documents are taken whole, in file order, until
-`max_tokens`, so the same file always gives the same tokens.
+the separator are not counted (it has no bytes). When a set holds more than `max_tokens`, whole
+documents are drawn in the order of sha1("eval" + id) until `max_tokens` (a sample across the file: a
+file sorted by language is not judged on its first language) and evaluated in file order; a set that
+fits is evaluated whole, in file order. Either way the same file always gives the same tokens.
+
+`curate eval` sets unreadable lines aside (counted in eval.json `bad_lines` with file:line), writes
+eval.json after each set (a failure later keeps the finished sets), and refuses eval documents that the
+checkpoint trained on (training/overlap.py) unless `--allow-overlap`.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -22,7 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.data import read_eval_set
+from training.data import id_fraction, read_eval_set, set_name
+from training.overlap import check_overlap, find_overlap
 from training.tokenizer import encode_docs
 
 METRIC_VERSION = 1  # bump when the definition of a metric below changes (DCLM-style versioned metrics)
@@ -86,10 +94,12 @@ def eval_docs(
     """
     t0 = time.time()
     eot = tok.eos_token_id
+    encoded = list(zip(docs, encode_docs(tok, [d["text"] for d in docs])))
+    chosen = take_sample(encoded, max_tokens)
     parts, nbytes, ntok, ndocs = [], 0, 0, 0
-    for doc, ids in zip(docs, encode_docs(tok, [d["text"] for d in docs])):
-        if max_tokens and ntok >= max_tokens:
-            break
+    for doc, ids in encoded:
+        if not chosen[doc["id"]]:
+            continue
         parts.append(np.asarray([eot, *ids], dtype=np.int64))
         nbytes += len(doc["text"].encode("utf-8"))
         ntok += len(ids)
@@ -103,6 +113,21 @@ def eval_docs(
         "docs": ndocs,
         "seconds": round(time.time() - t0, 2),
     }
+
+
+def take_sample(encoded: list[tuple[dict, list[int]]], max_tokens: int | None) -> dict[str, bool]:
+    """{id: chosen}: every document when the set fits in `max_tokens`; else whole documents in
+    sha1("eval" + id) order until `max_tokens` tokens (the last one may pass it)."""
+    total = sum(len(ids) for _, ids in encoded)
+    if not max_tokens or total <= max_tokens:
+        return {d["id"]: True for d, _ in encoded}
+    chosen, ntok = {d["id"]: False for d, _ in encoded}, 0
+    for d, ids in sorted(encoded, key=lambda e: id_fraction(e[0]["id"], "eval")):
+        if ntok >= max_tokens:
+            break
+        chosen[d["id"]] = True
+        ntok += len(ids)
+    return chosen
 
 
 def eval_tokens(model, arrays: list[np.ndarray], seq_len: int, batch: int, device, max_tokens: int) -> dict:
@@ -120,21 +145,20 @@ def eval_tokens(model, arrays: list[np.ndarray], seq_len: int, batch: int, devic
     return {"loss": total / count if count else None, "tokens": count}
 
 
-def set_name(path: str | Path) -> str:
-    """Eval set name from its path: `heldout.jsonl.gz` -> `heldout`."""
-    name = Path(path).name
-    for suffix in (".jsonl.gz", ".jsonl", ".txt"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def eval_sets(model, tok, paths: list[str], seq_len: int, batch: int, device, max_tokens: int | None) -> dict:
-    """`{name: eval_docs(...) + {"path"}}` for each eval set path."""
+def eval_sets(
+    model, tok, paths: list[str], seq_len: int, batch: int, device, max_tokens: int | None, on_set=None
+) -> dict:
+    """`{name: eval_docs(...) + {"path", "bad_lines"}}` for each eval set path; unreadable lines are set
+    aside (`bad_lines`: count and the first few file:line); `on_set(results so far)` after each set."""
     out = {}
     for p in paths:
-        res = eval_docs(model, tok, read_eval_set(p), seq_len, batch, device, max_tokens=max_tokens)
-        out[set_name(p)] = {"path": str(p), **res}
+        bad: list[str] = []
+        res = eval_docs(model, tok, read_eval_set(p, bad=bad), seq_len, batch, device, max_tokens=max_tokens)
+        out[set_name(p)] = {"path": str(p), **res, "bad_lines": {"count": len(bad), "first": bad[:5]}}
+        if bad:
+            print(f"warning: {p}: {len(bad):,} unreadable line(s) set aside, e.g. {bad[0]}", file=sys.stderr)
+        if on_set is not None:
+            on_set(out)
     return out
 
 
@@ -152,6 +176,7 @@ def evaluate_checkpoint(
     max_tokens: int | None = None,
     batch: int = 8,
     device: str = "auto",
+    allow_overlap: bool = False,
 ) -> dict:
     """Load a checkpoint folder written by training/train.py and evaluate it on eval set files.
 
@@ -159,9 +184,10 @@ def evaluate_checkpoint(
         checkpoint: folder with config.json + model.safetensors + tokenizer files.
         paths: eval set files (.jsonl, .jsonl.gz, .txt).
         out: where to write eval.json (default: `<checkpoint>/eval.json`).
-        max_tokens: cap per eval set (whole documents, in file order).
+        max_tokens: cap per eval set (whole documents, sampled across the file by id hash).
         batch: windows per forward pass.
         device: "auto" (CUDA when present), "cpu" or "cuda".
+        allow_overlap: warn about eval documents the checkpoint trained on instead of refusing them.
 
     Returns:
         The eval.json record.
@@ -182,11 +208,27 @@ def evaluate_checkpoint(
     model = LlamaForCausalLM.from_pretrained(str(ckpt), local_files_only=True).to(dev)
     tok = load_tokenizer(ckpt)
     seq_len = model.config.max_position_embeddings
-    res = eval_sets(model, tok, paths, seq_len, batch, dev, max_tokens)
     meta = json.loads((ckpt / "train_state.json").read_text()) if (ckpt / "train_state.json").exists() else {}
-    return write_eval_json(
-        Path(out) if out else ckpt / "eval.json",
-        checkpoint=str(ckpt),
-        tokens=meta.get("tokens"),
-        eval_sets=res,
-    )
+    overlap = checkpoint_overlap(ckpt, paths)
+    check_overlap(overlap, allow_overlap, "--allow-overlap")
+    dest = Path(out) if out else ckpt / "eval.json"
+
+    def write(sets: dict) -> dict:  # after every set: a later failure keeps the finished ones
+        return write_eval_json(dest, checkpoint=str(ckpt), tokens=meta.get("tokens"), eval_sets=sets,
+                               eval_overlap=overlap, complete=len(sets) == len(paths))  # fmt: skip
+
+    return write(eval_sets(model, tok, paths, seq_len, batch, dev, max_tokens, on_set=write))
+
+
+def checkpoint_overlap(ckpt: Path, paths: list[str]) -> dict:
+    """training/overlap.py's report for a checkpoint, against the tokenized data its train_config.json
+    names (`{name: {"checked": False}}` when that data is gone)."""
+    from training.data import ConfigError
+    from training.shards import load_index
+
+    cfg = ckpt / "train_config.json"
+    try:
+        folder, index = load_index(json.loads(cfg.read_text())["data"])
+    except (OSError, KeyError, ValueError, ConfigError):
+        index, folder = {}, ckpt
+    return find_overlap(folder, index, paths)

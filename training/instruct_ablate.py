@@ -129,6 +129,7 @@ def pretrain_checkpoint(cfg: InstructAblation, web: Path, tok_dir: Path, out: Pa
         _log(f"pretrain: reusing {folder / 'checkpoint'}")
         return folder / "checkpoint"
     tokenize_run(web, tok_dir, out / "pretrain" / "tokenized", 0.01)
+    _log(f"pretrain: training {cfg.model} on {cfg.pretrain.tokens:,} tokens of web text")
     t0 = time.time()
     rec = train(tc)
     _save_key(folder, key)
@@ -178,6 +179,7 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
             (dst / "control.json").write_text(json.dumps(control_stats[c.name]) + "\n")
         control_stats[c.name] = json.loads((dst / "control.json").read_text())
         runs[c.name] = dst
+    _log("pretrain text and tokenizer (reused when unchanged)")
     web = None if cfg.pretrain.checkpoint else pretrain_text(cfg, out)
     tok_dir = ensure_tokenizer(cfg, web, runs[cfg.heldout.source], out)
     ckpt = (

@@ -11,7 +11,8 @@ index.json:
     {"format": 1, "tokenizer": "tokenizer" (a copy in tokenized/tokenizer/), "tokenizer_sha1": ..., "vocab_size", "eot_id", "dtype",
      "val_fraction", "split": "sha1('val'+id) < val_fraction",
      "splits": {"train": {"docs", "tokens", "bytes", "shards": [{"file", "tokens"}]}, "validation": {...}},
-     "excluded": {"docs": n, "reason": "eval hold-out"}}
+     "excluded": {"docs": n, "reason": "eval hold-out"},
+     "train_keys": "train_keys.npy" (id and text keys of the train split: training/overlap.py)}
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from training.data import ConfigError, id_fraction, read_run, text_key
+from training.overlap import doc_keys, save_keys
 from training.tokenizer import encode_docs, load_tokenizer, tokenizer_file, tokenizer_hash
 
 FORMAT = 1
@@ -140,6 +142,7 @@ def tokenize_run(
     dtype = token_dtype(vocab)
     writers = {s: ShardWriter(out, s, dtype, shard_tokens) for s in SPLITS}
     excluded = 0
+    train_keys: list[tuple[int, int]] = []  # what `curate train`/`eval` check eval sets against (overlap.py)
     t0 = time.time()
     docs = read_run(run_dir)
     seen = 0
@@ -156,7 +159,10 @@ def tokenize_run(
             else:
                 keep.append(d)
         for d, ids in zip(keep, encode_docs(tok, [d["text"] for d in keep])):
-            writers[split_of(d["id"], val_fraction)].add(ids, eot_id, len(d["text"].encode("utf-8")))
+            split = split_of(d["id"], val_fraction)
+            writers[split].add(ids, eot_id, len(d["text"].encode("utf-8")))
+            if split == "train":
+                train_keys.append(doc_keys(d["id"], d["text"]))
         if max_docs is not None and seen >= max_docs:
             break
     for w in writers.values():
@@ -177,6 +183,7 @@ def tokenize_run(
         "split": "validation when sha1('val' + id) / 2**64 < val_fraction",
         "splits": {s: w.summary() for s, w in writers.items()},
         "excluded": {"docs": excluded, "reason": "eval hold-out (id or exact text)"},
+        "train_keys": save_keys(out, train_keys),
         "seconds": round(time.time() - t0, 2),
     }
     if index["splits"]["train"]["tokens"] == 0:

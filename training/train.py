@@ -16,7 +16,8 @@ non-overlapping windows of the train split in a fresh seeded order every epoch, 
 than the data repeats it, and `epochs` says how often. Writes to `out_dir`:
 
     metrics.jsonl      {"step", "tokens", "loss", "lr", "tokens_per_s", "epochs", "elapsed_s"} every log_every steps
-    eval.json          validation-split loss + loss/bpb per eval set (training/evaluate.py), metric_version;
+    eval.json          validation-split loss + loss/bpb per eval set (training/evaluate.py), metric_version,
+                       eval_overlap (eval documents found in the train split, training/overlap.py);
                        with `branch_tokens`: "budgets": [{"tokens", "steps", "epochs", "validation", "eval_sets"}]
     checkpoint/        config.json + model.safetensors + tokenizer + train_state.json (+ optimizer.pt when resumable)
 """
@@ -41,6 +42,7 @@ import torch.nn.functional as F
 from training.data import ConfigError, load_yaml
 from training.evaluate import autocast, eval_sets, eval_tokens, write_eval_json
 from training.model import build_model, count_params, get_preset
+from training.overlap import check_overlap, find_overlap
 from training.schedule import decay_steps, lr_at, wsd_lr
 from training.shards import index_tokenizer, load_index, load_split
 from training.tokenizer import load_tokenizer
@@ -74,6 +76,9 @@ class TrainConfig:
     beta2: float = 0.95
     grad_clip: float = 1.0  # max global grad norm
     eval_sets: list[str] = field(default_factory=list)  # .jsonl/.jsonl.gz/.txt files for loss + bpb
+    # an eval document that is also a training document (same id or exact text) is an error; true: warn
+    # loudly instead and report it (eval.json `eval_overlap`; training/overlap.py)
+    allow_eval_overlap: bool = False
     eval_max_tokens: int | None = 200_000  # per eval set, whole documents
     val_max_tokens: int = 100_000  # of the run's validation split
     log_every: int = 10  # steps between metrics.jsonl lines
@@ -206,6 +211,8 @@ def train(cfg: TrainConfig) -> dict:
     `{"tokens", "steps", "epochs", "tokens_per_s", "params", "validation", "eval_sets", "budgets", ...}`,
     where `budgets` holds one evaluation per budget (the branches of a wsd run, then the final one)."""
     folder, index = load_index(cfg.data)
+    overlap = find_overlap(folder, index, cfg.eval_sets)  # before any compute: refused unless allowed
+    check_overlap(overlap, cfg.allow_eval_overlap, "allow_eval_overlap: true")
     preset = get_preset(cfg.model)
     seq_len = cfg.seq_len or preset.seq_len
     micro = cfg.micro_batch or preset.micro_batch
@@ -300,6 +307,12 @@ def train(cfg: TrainConfig) -> dict:
         f"= {steps * batch_tokens:,} tokens, {loader.tokens_per_epoch:,} train tokens/epoch, lr {peak_lr:g} "
         f"({cfg.schedule}{f', {len(branches)} branches' if branches else ''})"
     )
+    epochs = steps * batch_tokens / max(loader.tokens_per_epoch, 1)
+    if epochs > 1:  # a budget past the data repeats it (ablations, quiet, flag such points themselves)
+        log(
+            f"note: the budget of {steps * batch_tokens:,} tokens is {epochs:.1f} epochs of the "
+            f"{loader.tokens_per_epoch:,}-token train split: every window is seen ~{epochs:.0f} times"
+        )
 
     def branch(first: int, total: int) -> dict:
         """Train a copy of the current state through budget `total`'s decay, evaluate it, discard it."""
@@ -420,7 +433,9 @@ def train(cfg: TrainConfig) -> dict:
     elif cfg.save_checkpoint:
         _save(model, tok, out, cfg, summary)
         summary["checkpoint"] = str(out / "checkpoint")
-    rec = write_eval_json(out / "eval.json", **summary, validation=val, eval_sets=sets, budgets=budgets)
+    rec = write_eval_json(
+        out / "eval.json", **summary, validation=val, eval_sets=sets, eval_overlap=overlap, budgets=budgets
+    )
     for name, r in sets.items():
         log(f"eval {name}: loss {r['loss']:.4f} bpb {r['bpb']:.4f} ({r['tokens']:,} tokens)")
     return rec

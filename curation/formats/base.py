@@ -21,6 +21,7 @@ from typing import IO
 
 import orjson
 from datatrove.data import Document, DocumentsPipeline
+from tqdm import tqdm
 
 from curation.formats._rejects import MAX_RAW_CHARS, write_rejected
 from curation.registry import InputParams, ReaderContext
@@ -102,6 +103,21 @@ def folder_and_glob(path: str, glob: str | None) -> tuple[str, str | None]:
     return str(p), glob
 
 
+class RecordLimitReached(BaseException):
+    """Raised by `reject()` at the record limit to end the task's read from inside a format's loop
+    (a BaseException, so a format's `except Exception` cannot swallow it)."""
+
+
+def input_path(reader, source: str) -> str:
+    """A rejected record's file: for a single-file input, the path the recipe gave (datatrove passes the
+    bare file name around, which says nothing in a folder of many runs' inputs); for a folder or glob,
+    the path relative to the input root, as datatrove gives it."""
+    folder = getattr(getattr(reader, "data_folder", None), "path", None)
+    if not folder or source != getattr(reader, "glob_pattern", None):
+        return source
+    return f"{folder.rstrip('/')}/{source}"
+
+
 class RejectingReaderMixin:
     """Adds `reject()` and strict text validation to a datatrove reader.
 
@@ -117,7 +133,37 @@ class RejectingReaderMixin:
     def reject(self, source: str, line: int | None, error: str, raw: object = None, offset: int | None = None) -> None:
         """Count one unreadable record and write it to rejected/ (`offset`: byte offset, for WARC)."""
         self.stat_update("rejected")
-        write_rejected(self, {"source": source, "line": line, "error": error, "raw": raw, "offset": offset})
+        write_rejected(self, {"source": input_path(self, source), "line": line, "error": error, "raw": raw,
+                              "offset": offset})
+        self._records_read = getattr(self, "_records_read", 0) + 1
+        if 0 < getattr(self, "_limit_records", -1) <= self._records_read:
+            raise RecordLimitReached
+
+    def read_files_shard(self, shard):
+        """datatrove's loop, with `limit` counting records (documents and rejections), not documents only:
+        `--limit 50` on a file of bad records reads 50 of them, not all."""
+        if self.limit == -1:
+            yield from super().read_files_shard(shard)
+            return
+        self._limit_records, self._records_read = self.limit, 0
+        with tqdm(total=self.limit, desc="Document progress", unit="doc", disable=not self.doc_progress) as bar:
+            for filepath in shard:
+                self.stat_update("input_files")
+                ndocs = 0
+                try:
+                    for doc in self.read_file(filepath):
+                        yield doc
+                        bar.update()
+                        ndocs += 1
+                        self._records_read += 1
+                        if self._records_read >= self.limit:
+                            break
+                except RecordLimitReached:  # reject() counted the record that reached the limit
+                    pass
+                self.stat_update("documents", value=ndocs, unit="input_file")
+                if self._records_read >= self.limit:
+                    break
+        self._limit_records = -1
 
     def get_document_from_dict(self, data, source_file: str, id_in_file):
         if not isinstance(data, dict):

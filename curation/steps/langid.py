@@ -3,7 +3,7 @@
 Every document gets `metadata.lang` (ISO 639-1 where the model's label maps to one, else the label)
 and `metadata.lang_score` (the model's top-1 probability), kept or removed. With `keep` the step
 removes other languages (`lang_not_kept`); with `min_score` it removes low-confidence predictions
-(`lang_score_low`). The model sees a cased 2,000-char prefix with newlines -> spaces (fast; `lowercase`
+(`lang_score_low`); a document without text gets `lang: und` and is removed as `empty` by either. The model sees a cased 2,000-char prefix with newlines -> spaces (fast; `lowercase`
 and `max_chars: 0` come closer to ROOTS). ROOTS' own LID score (the whole *modified* document,
 lowercased; `filtering.py::compute_lang_id_pred_score`) is what `roots_filters` computes by default.
 """
@@ -160,10 +160,13 @@ class LanguageIdFilter(LazyFastTextModel, ScoredFilter):
     def decide(self, doc: Document, scores: dict) -> bool | tuple[bool, str]:
         lang = scores["lang"]
         if self.keep is not None and lang not in self.keep:
-            return False, "lang_not_kept"
-        if scores["lang_score"] < self.min_score_by_lang.get(lang, self.min_score_default):
-            return False, "lang_score_low"
-        return True
+            reason = "lang_not_kept"
+        elif scores["lang_score"] < self.min_score_by_lang.get(lang, self.min_score_default):
+            reason = "lang_score_low"
+        else:
+            return True
+        # a document with no text has no language (`und`): say so, not "not an accepted language"
+        return False, "empty" if not doc.text.strip() else reason
 
 
 # English names people write instead of codes (`keep: [english]` validated and then removed every

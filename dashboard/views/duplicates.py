@@ -85,7 +85,7 @@ with left:
 with right:
     st.subheader("Largest clusters")
     st.dataframe(
-        clusters.head(50),
+        clusters.head(50).assign(cluster=lambda d: d["cluster"].map(documents.cluster_label)),
         hide_index=True,
         height=260,
         column_config={"in_sample": st.column_config.NumberColumn("members in sample")},
@@ -99,7 +99,7 @@ cluster = st.selectbox(
     options,
     key="cluster",
     bind="query-params",
-    format_func=lambda c: f"{c} ({sizes[c]} docs)",
+    format_func=lambda c: f"{documents.cluster_label(c)} ({sizes[c]} docs)",
 )
 row = clusters.set_index("cluster").loc[cluster]
 kept_id = row["kept_id"]

@@ -1,7 +1,10 @@
 """Filters page: each metric's histogram over kept + removed docs against the recipe's threshold.
 
 A what-if slider per threshold shows how many documents (and which languages and sources) a new value
-would remove; the chosen values download as a recipe YAML snippet.
+would remove; the chosen values download as a recipe YAML snippet of what changed. The slider moves the
+value that applies to the documents shown: on a run whose scored documents are all in one language
+that is the language's own value (ROOTS tables are per language), not the top-level one. Values the
+recipe does not set (`roots_filters: {}` takes the ROOTS tables) are labelled defaults.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dashboard import analysis, data, markup, ui
 args, label, path, summary = ui.run_page("Filters")
 frame = ui.sample(path, args.show_pii)
 thresholds = analysis.thresholds_from_summary(summary)
+recipe_params = analysis.recipe_steps(ui.recipe_text(path))
 metrics = data.metric_columns(frame)
 by_metric: dict[str, list[analysis.Threshold]] = {}
 for th in thresholds:
@@ -52,7 +56,9 @@ def _per_lang_text(t: analysis.Threshold, present: set[str]) -> str:
     if not t.per_lang:
         return ""
     more = len(t.per_lang) - len(shown_)
-    bits = ", ".join(f"{markup.text(k)} {v:g}" for k, v in shown_.items()) + (f"; +{more} other languages" if more else "")
+    bits = ", ".join(f"{markup.text(k)} {v:g}" for k, v in shown_.items()) + (
+        f"; +{more} other languages" if more else ""
+    )
     return f" ({bits.lstrip('; ')})"
 
 
@@ -66,14 +72,25 @@ for metric in shown:
     )
     counts = langs.value_counts()
     present = set(counts[counts >= max(2, 0.01 * len(langs))].index)
+    # per threshold: the one language whose own value applies to every scored doc (else None), the value
+    # that applies, and whether the recipe set it
+    applies = {}
+    for t in ths:
+        one = analysis.applying_lang(t, set(counts.index))
+        origin = analysis.value_origin(t, recipe_params.get(t.step, {}), one)
+        applies[(t.step, t.key)] = (one, t.per_lang[one] if one else t.value, origin)
 
     with st.container(border=True):
         head = f"**{markup.code(metric)}**"
         if ths:
-            head += " · " + " · ".join(
-                f"{markup.text(t.step)}: {'≤' if t.keeps_below else '≥'} {t.value:g}{_per_lang_text(t, present)}"
-                for t in ths
-            )
+            parts = []
+            for t in ths:
+                one, cur, origin = applies[(t.step, t.key)]
+                where = f" for {markup.text(one)}, the only language" if one else _per_lang_text(t, present)
+                parts.append(
+                    f"{markup.text(t.step)}: {'≤' if t.keeps_below else '≥'} {cur:g}{where} ({origin})"
+                )
+            head += " · " + " · ".join(parts)
         else:
             head += " · no threshold in this run"
         st.markdown(head)
@@ -81,24 +98,30 @@ for metric in shown:
             st.caption("No document in the sample has this metric.")
             continue
         if ths:
+            origins = {o for _, _, o in applies.values()}
+            kind = {"default": "default (not set in the recipe)", "recipe": "recipe"}.get(
+                "".join(origins), "recipe or default"
+            )
             st.caption(
-                "Lines: **—** recipe threshold · **┄** per-language values (languages with ≥ 1% of the docs) · "
+                f"Lines: **—** {kind} threshold · **┄** per-language values (languages with ≥ 1% of the docs) · "
                 ":violet[**╌**] what-if value"
             )
         chart_col, whatif_col = st.columns([3, 2], gap="medium")
         with whatif_col:
             new_values = {}
             for th in ths:
+                one, current, origin = applies[(th.step, th.key)]
                 lo, hi = float(values.quantile(0.001)), float(values.quantile(0.999))
-                lo, hi = min(lo, th.value), max(hi, th.value)
+                lo, hi = min(lo, current), max(hi, current)
                 span = (hi - lo) or 1.0
                 # counts (roots.n_words) get an integer slider, so the exported YAML keeps integers
-                integral = float(th.value).is_integer() and bool((values.dropna() % 1 == 0).all())
-                bounds = (lo - 0.02 * span, hi + 0.02 * span, th.value, span / 200)
+                integral = float(current).is_integer() and bool((values.dropna() % 1 == 0).all())
+                bounds = (lo - 0.02 * span, hi + 0.02 * span, current, span / 200)
                 if integral:
-                    bounds = (math.floor(lo), math.ceil(hi), int(th.value), max(1, round(span / 200)))
+                    bounds = (math.floor(lo), math.ceil(hi), int(current), max(1, round(span / 200)))
                 new = st.slider(
-                    f"What-if threshold ({th.step} keeps {'≤' if th.keeps_below else '≥'})",
+                    f"What-if threshold{f' for {one}' if one else ''} ({th.step} keeps "
+                    f"{'≤' if th.keeps_below else '≥'}; {origin} value {current:g})",
                     min_value=bounds[0],
                     max_value=bounds[1],
                     value=bounds[2],
@@ -107,7 +130,9 @@ for metric in shown:
                     key=f"th::{th.step}::{th.key}",
                 )
                 per_lang = dict(th.per_lang)
-                if any(k in present for k in th.per_lang):
+                if one:  # the slider is this language's value; the top-level one applies to no shown doc
+                    per_lang[one], new = new, th.value
+                elif any(k in present for k in th.per_lang):
                     with st.expander("Per-language values"):
                         for lang, v in th.per_lang.items():
                             if lang not in present:
@@ -119,7 +144,9 @@ for metric in shown:
                                 format="%d" if integral else "%.4g",
                                 key=f"th::{th.step}::{th.key}::{lang}",
                             )
-                new_values[(th.step, th.key)] = new  # one step may bound a metric twice (min, max)
+                new_values[(th.step, th.key)] = (
+                    per_lang[one] if one else new
+                )  # a step may bound a metric twice
                 chosen.append((th, new, per_lang))
                 res = analysis.what_if(frame, th, new, per_lang)
                 exact = analysis.ledger_removed(summary, th)
@@ -185,7 +212,7 @@ for metric in shown:
                 )
             )
             layers = [bars]
-            rule_rows = [{"x": th.value, "what": "recipe"} for th in ths]
+            rule_rows = [{"x": th.value, "what": "recipe"} for th in ths if not applies[(th.step, th.key)][0]]
             for th in ths:
                 rule_rows += [
                     {"x": v, "what": f"{k} (per-language)"} for k, v in th.per_lang.items() if k in present
@@ -193,8 +220,14 @@ for metric in shown:
             rule_rows += [
                 {"x": v, "what": "what-if"}
                 for (s, k), v in new_values.items()
-                if abs(v - next(t.value for t in ths if (t.step, t.key) == (s, k))) > 1e-12
+                if abs(v - applies[(s, k)][1]) > 1e-12
             ]
+            if not hist.empty:  # limits far past the data are not drawn (they would squash the bars)
+                x_lo, x_hi = float(hist["start"].min()), float(hist["end"].max())
+                off = sorted({f"{r['what']} {r['x']:g}" for r in rule_rows if not x_lo <= r["x"] <= x_hi})
+                rule_rows = [r for r in rule_rows if x_lo <= r["x"] <= x_hi]
+                if off:
+                    st.caption(f"Off the chart (far past the data, {x_lo:.4g}–{x_hi:.4g}): {', '.join(off)}")
             if rule_rows:
                 rules_df = pd.DataFrame(rule_rows)
                 rules_df["kind"] = rules_df["what"].map(

@@ -56,7 +56,10 @@ with right:
     if q.empty:
         st.info("No `lang_score` in the metadata.")
     else:
-        st.caption("Box: 25th–75th percentile, line: median, whiskers: 5th–95th percentile.")
+        st.caption(
+            "Box: 25th–75th percentile, dot: median, whiskers: 5th–95th percentile (a language with one "
+            "document is its dot alone; n in the tooltip)."
+        )
         base = alt.Chart(q).encode(y=alt.Y("lang:N", sort=list(q["lang"]), title=None))
         layers = [
             base.mark_rule(color="#8d99ae").encode(
@@ -66,6 +69,10 @@ with right:
                 x="p25:Q", x2="p75:Q", tooltip=["lang", "n", "p5", "median", "p95"]
             ),
             base.mark_tick(color="white", thickness=2, size=14).encode(x="median:Q"),
+            # a language with one document has a zero-width box: the dot keeps it visible
+            base.mark_point(filled=True, color=ui.KEPT_COLOR, size=40).encode(
+                x="median:Q", tooltip=["lang", "n", "median"]
+            ),
         ]
         ths = [t for t in analysis.thresholds_from_summary(summary) if t.metric == "lang_score"]
         if ths:

@@ -9,6 +9,7 @@ import altair as alt
 import streamlit as st
 
 from dashboard import analysis, ui
+from runfolder.tokens import HOW, output_tokens, tokens_label
 
 
 def _when(summary: dict) -> str:
@@ -35,12 +36,13 @@ ui.stat_card(
     f"{ui.fmt_pct(n_rej, n_in)} unreadable",
     help="Input records that could not be read (rejected/)",
 )
-tokens = out.get("tokens")
+tokens, how = output_tokens(path, summary)
 ui.stat_card(
     cols[4],
     "Output size",
     ui.fmt_bytes(out.get("bytes")),
-    f"{ui.fmt_int(tokens)} tokens" if tokens else "tokens unknown",
+    tokens_label(tokens, how),
+    help=f"Tokens {HOW[how]}.",
 )
 
 inv = summary.get("invariant") or {}

@@ -316,15 +316,16 @@ def test_ablation_frames_follow_the_contract(ablation_dir):
     assert (band["seeds"] == 2).all() and (band["min"] <= band["max"]).all()
     assert band["repeats"].sum() == 1  # the one planted point with epochs > 1
     comps = ablations.comparisons_frame(results, "en_prose")
-    assert set(comps["verdict"]) <= {"better", "worse", "CI includes 0"}
+    assert set(comps["verdict"]) <= {"better (resolved)", "worse (resolved)", "not resolved"}
     assert (comps["lo"] <= comps["delta_bpb"]).all() and (comps["delta_bpb"] <= comps["hi"]).all()
     mult = ablations.multipliers_frame(results, "en_prose")
     ext = mult[mult["extrapolated"]]
-    assert len(ext) and ext["value"].isna().all() and ext["shown"].str.contains("not a result").all()
+    assert len(ext) and ext["value"].isna().all() and ext["note"].str.contains("not a result").all()
     inside = mult[~mult["extrapolated"]]
     assert len(inside) and inside["value"].notna().all()
     controls = ablations.controls_frame(results)
-    assert list(controls["passed"]) == [True, False]
+    assert list(controls["passed"]) == [True, False, True]
+    assert list(controls["kind"]) == ["positive", "positive", "negative"]
 
 
 def test_a_flagged_fit_is_never_shown_as_numbers(ablation_dir):

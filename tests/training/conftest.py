@@ -18,6 +18,8 @@ from training.tokenizer import save_tokenizer, train_bpe
 torch.set_num_threads(1)
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "data", "web_sample.jsonl.gz")
+# eval text that is not in SAMPLE (training refuses an eval set it trains on: training/overlap.py)
+HELDOUT = os.path.join(os.path.dirname(__file__), "..", "data", "roots_udhr.jsonl.gz")
 
 
 def sample_docs() -> list[dict]:

@@ -7,6 +7,7 @@ import pytest
 
 from training.ablate import load_ablation
 from training.instruct_config import is_instruct_ablation, load_instruct_ablation
+from training.scale_ablate import check_scale, is_scale_ablation
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = sorted(
@@ -24,6 +25,9 @@ def test_ablation_file_validates(path, monkeypatch):
     monkeypatch.chdir(ROOT)  # paths in ablation files are relative to the repository root
     if is_instruct_ablation(str(path)):
         cfg = load_instruct_ablation(str(path))
+    elif is_scale_ablation(str(path)):  # both sizes' files; the second reads the first one's runs
+        cfg, large = check_scale(str(path))
+        assert len(cfg.budgets) == len(large.budgets) >= 2 and large.tokenizer
     else:
         cfg = load_ablation(str(path))
         assert len(cfg.budgets) >= 2 and cfg.seeds

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.training.conftest import SAMPLE
+from tests.training.conftest import HELDOUT
 from training.cli import EXAMPLE_TRAIN_CONFIG, main
 from training.shards import tokenize_run
 from training.train import TrainConfig, load_config, train
@@ -18,12 +18,12 @@ def test_max_minutes_stops_checkpoints_evaluates_and_resumes(run_dir, tokenizer_
     data = tmp_path / "tok"
     tokenize_run(run_dir, tokenizer_dir, data, val_fraction=0.0)
     base = {"data": str(data), "model": "tiny", "tokens": 10 * 2 * 32, "seq_len": 32, "micro_batch": 2,
-            "log_every": 1, "eval_sets": [SAMPLE], "eval_max_tokens": 500, "val_max_tokens": 0, "quiet": True}  # fmt: skip
+            "log_every": 1, "eval_sets": [HELDOUT], "eval_max_tokens": 500, "val_max_tokens": 0, "quiet": True}  # fmt: skip
     straight = train(TrainConfig(**base, out_dir=str(tmp_path / "a"), save_checkpoint=False))
     # a limit that has passed by the end of the first step: one step, then checkpoint and evaluation
     cut = train(TrainConfig(**base, out_dir=str(tmp_path / "b"), max_minutes=1e-9))
     assert cut["stopped_at_max_minutes"] and cut["steps"] == 1 and cut["planned_steps"] == 10
-    assert cut["tokens"] == 2 * 32 and cut["eval_sets"]["web_sample"]["bpb"] > 0
+    assert cut["tokens"] == 2 * 32 and cut["eval_sets"]["roots_udhr"]["bpb"] > 0
     ev = json.loads((tmp_path / "b" / "eval.json").read_text())
     assert ev["stopped_at_max_minutes"] and ev["budgets"][-1]["steps"] == 1
     assert (tmp_path / "b" / "checkpoint" / "optimizer.pt").exists()
@@ -51,3 +51,12 @@ def test_example_config_ships_loads_and_is_in_help(capsys):
         main(["train", "--help"])
     out = capsys.readouterr().out
     assert "recipes/train/tiny.yaml:" in out and "max_minutes:" in out and "--max-minutes" in out
+
+
+def test_help_points_at_commands_not_at_source_files(capsys):
+    for cmd in ("train", "ablate", "tokenize", "eval"):
+        with pytest.raises(SystemExit):
+            main([cmd, "--help"])
+        out = capsys.readouterr().out
+        assert "training/train.py" not in out and "ablation_config.py" not in out, cmd
+    assert "TrainConfig" not in EXAMPLE_TRAIN_CONFIG.read_text()

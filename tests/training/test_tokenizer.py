@@ -72,3 +72,17 @@ def test_curate_tokenize_cli(tmp_path):
         tmp_path / "run" / "tokenizer"
     ).encode("x y")
     assert main(["tokenize", str(tmp_path / "nowhere")]) == 2
+
+
+def test_tokenize_says_the_real_sample_size_and_warns_about_a_tiny_validation_split(tmp_path, capsys):
+    from tests.training.conftest import make_run, sample_docs
+    from training.cli import main
+    from training.data import run_bytes
+
+    run = make_run(tmp_path / "run", sample_docs()[:60])
+    assert main(["tokenize", run, "--vocab-size", "300", "--val-fraction", "0.01"]) == 0  # default 20 MB sample
+    out, err = capsys.readouterr()
+    assert f"on ~{run_bytes(run) / 1e6:.2g} MB of" in out and "~20 MB" not in out
+    index = json.loads((tmp_path / "run" / "tokenized" / "index.json").read_text())
+    assert index["splits"]["validation"]["docs"] < 10
+    assert "note: the validation split holds" in err and "--val-fraction" in err

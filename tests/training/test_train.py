@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.training.conftest import SAMPLE
+from tests.training.conftest import HELDOUT, SAMPLE
 from training.cli import main
 from training.data import ConfigError
 from training.evaluate import evaluate_checkpoint
@@ -29,7 +29,7 @@ def trained(run_dir, tokenizer_dir, tmp_path_factory):
         seq_len=64,
         micro_batch=4,
         lr=3e-3,
-        eval_sets=[SAMPLE],
+        eval_sets=[HELDOUT],
         eval_max_tokens=3000,
         val_max_tokens=2000,
         log_every=1,
@@ -48,7 +48,7 @@ def test_loss_falls_and_files_are_written(trained):
     assert last < first - 0.5, (first, last)
     ev = json.loads((out / "eval.json").read_text())
     assert ev["metric_version"] == 1 and ev["tokens"] == 20 * 256
-    r = ev["eval_sets"]["web_sample"]
+    r = ev["eval_sets"]["roots_udhr"]
     assert 0 < r["bpb"] < 10 and r["bytes"] > 0 and r["tokens"] >= 3000
     assert ev["validation"]["loss"] is not None
     assert (out / "checkpoint" / "model.safetensors").exists()
@@ -56,9 +56,9 @@ def test_loss_falls_and_files_are_written(trained):
 
 def test_eval_checkpoint_matches_training_eval(trained, tmp_path):
     out, rec = trained
-    again = evaluate_checkpoint(out / "checkpoint", [SAMPLE], out=tmp_path / "eval.json", max_tokens=3000)
-    assert again["eval_sets"]["web_sample"]["bpb"] == pytest.approx(
-        rec["eval_sets"]["web_sample"]["bpb"], rel=1e-4
+    again = evaluate_checkpoint(out / "checkpoint", [HELDOUT], out=tmp_path / "eval.json", max_tokens=3000)
+    assert again["eval_sets"]["roots_udhr"]["bpb"] == pytest.approx(
+        rec["eval_sets"]["roots_udhr"]["bpb"], rel=1e-4
     )
 
 
@@ -161,7 +161,7 @@ def _wsd(data, out, **kw) -> TrainConfig:
         "schedule": "wsd",
         "warmup_steps": 3,
         "decay_frac": 0.25,
-        "eval_sets": [SAMPLE],
+        "eval_sets": [HELDOUT],
         "eval_max_tokens": 600,
         "val_max_tokens": 200,
         "quiet": True,
@@ -182,15 +182,15 @@ def test_wsd_branch_equals_standalone_run(run_dir, tokenizer_dir, tmp_path):
     assert [b["tokens"] for b in branched["budgets"]] == [8 * step, 16 * step, 24 * step]
     b16 = branched["budgets"][1]
     assert b16["final_train_loss"] == pytest.approx(alone["final_train_loss"], abs=1e-5)
-    assert b16["eval_sets"]["web_sample"]["bpb"] == pytest.approx(
-        alone["eval_sets"]["web_sample"]["bpb"], abs=1e-5
+    assert b16["eval_sets"]["roots_udhr"]["bpb"] == pytest.approx(
+        alone["eval_sets"]["roots_udhr"]["bpb"], abs=1e-5
     )
     assert b16["epochs"] == alone["epochs"]
-    assert branched["eval_sets"]["web_sample"]["bpb"] == pytest.approx(
-        plain["eval_sets"]["web_sample"]["bpb"], abs=1e-5
+    assert branched["eval_sets"]["roots_udhr"]["bpb"] == pytest.approx(
+        plain["eval_sets"]["roots_udhr"]["bpb"], abs=1e-5
     )
     # the 8-step branch is a different (earlier) point: it must not coincide with the 16-step one
-    assert branched["budgets"][0]["eval_sets"]["web_sample"]["bpb"] != b16["eval_sets"]["web_sample"]["bpb"]
+    assert branched["budgets"][0]["eval_sets"]["roots_udhr"]["bpb"] != b16["eval_sets"]["roots_udhr"]["bpb"]
 
 
 def test_wsd_schedule_shape():

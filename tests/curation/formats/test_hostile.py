@@ -46,7 +46,7 @@ def test_deep_json_is_rejected_with_its_line_not_a_writer_crash(run_recipe, tmp_
     run_dir, summary = run_one(run_recipe, "jsonl", path)
     assert [d["id"] for d in read_output(run_dir)] == ["a", "c"]
     (r,) = rejected(run_dir)
-    assert r["source"] == "deep.jsonl" and r["line"] == 2 and r["error"].startswith("nested deeper than")
+    assert r["source"] == str(path) and r["line"] == 2 and r["error"].startswith("nested deeper than")
 
 
 def test_parquet_binary_column(run_recipe, tmp_path):

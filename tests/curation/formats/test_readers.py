@@ -151,5 +151,6 @@ def test_huge_document_is_bounded(run_recipe, tmp_path):
     path.write_text(json.dumps({"id": "huge", "text": huge[:50_000_000]}) + "\n")
     code, run_dir, summary = run_recipe({"name": "t", "input": {"format": "jsonl", "path": str(path),
                                                                  "max_doc_bytes": 100_000_000},  # let it in
-                                         "steps": [{"length_filter": {"max_chars": 1_000_000}}, {"exact_dedup": {}}]})
+                                         "steps": [{"length_filter": {"max_chars": 1_000_000}}, {"exact_dedup": {}}],
+                                         "output": {"allow_empty": True}})  # its one document is removed
     assert code == 0 and summary["steps"][0]["removed_by_reason"] == {"too_long": 1}

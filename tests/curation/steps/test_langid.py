@@ -139,3 +139,14 @@ def test_lone_surrogates_do_not_crash_a_batch(lid):
     ]
     assert [lang for lang, _ in lid.predict_many(texts)] == ["en", "fr"]
     assert lid.predict(texts[0])[0] == "en"
+
+
+def test_a_document_without_text_is_removed_as_empty_not_as_a_language():
+    step = LanguageIdFilter(keep=["en"])
+    docs = [doc("", 0), doc(" \n\t ", 1), doc(spacy_sentences("en")[0], 2)]
+    assert [d.id for d in step.run(iter(docs))] == ["2"]
+    stats = step.stats.stats
+    assert stats["dropped_empty"].total == 2 and "dropped_lang_not_kept" not in stats
+    assert docs[0].metadata["lang"] == "und" and docs[0].metadata["lang_score"] == 0.0
+    annotate_only = LanguageIdFilter()
+    assert len(list(annotate_only.run(iter([doc("", 3)])))) == 1  # no keep, no min_score: nothing removed

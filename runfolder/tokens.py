@@ -1,0 +1,48 @@
+"""How many tokens a run's output holds: counted by its tokenizer when `curate tokenize` has run, else
+an estimate from UTF-8 bytes, always labelled as one or the other.
+
+`tokenized/index.json` (docs/CONTRACTS.md) holds the exact count per split; each document there carries
+one separator token, which is not text, so it is subtracted. Without it the estimate is bytes / 4:
+about what a byte-level BPE gives on English web text (`curate tokenize` on the bundled sample run
+prints 4.2 bytes/token with the default 8,192-token vocabulary); other scripts and code differ, which is
+why the label says "estimate".
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+BYTES_PER_TOKEN = 4.0  # estimate only; see the module docstring
+
+
+def output_tokens(run_dir: str | Path | None, summary: dict) -> tuple[int | None, str]:
+    """(tokens, how): `how` is "tokenizer" (exact, tokenized/index.json), "estimate" (bytes / 4) or
+    "unknown" (no byte count either). `run_dir` None: from the summary alone."""
+    try:
+        if run_dir is None:
+            raise OSError("no run folder")
+        splits = json.loads((Path(run_dir) / "tokenized" / "index.json").read_text())["splits"]
+        return sum(int(s["tokens"]) - int(s["docs"]) for s in splits.values()), "tokenizer"
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    nbytes = (summary.get("output") or {}).get("bytes")
+    if isinstance(nbytes, (int, float)) and nbytes > 0:
+        return round(nbytes / BYTES_PER_TOKEN), "estimate"
+    return None, "unknown"
+
+
+def tokens_label(tokens: int | None, how: str) -> str:
+    """Short enough for a card's sub-label: `12,345 tokens`, `≈ 12,000 tokens (est.)`, `tokens: no byte count`."""
+    if tokens is None:
+        return "tokens: no byte count"
+    if how == "tokenizer":
+        return f"{tokens:,} tokens"
+    return f"≈ {float(f'{tokens:.2g}'):,.0f} tokens (est.)"
+
+
+HOW = {
+    "tokenizer": "counted by the run's tokenizer (tokenized/index.json)",
+    "estimate": f"estimated as UTF-8 bytes / {BYTES_PER_TOKEN:g} (`curate tokenize` counts them exactly)",
+    "unknown": "unknown: summary.json has no output byte count",
+}

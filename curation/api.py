@@ -18,6 +18,7 @@ import datetime as dt
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -356,6 +357,7 @@ def run(
         RecipeError, UsageError: bad recipe, overrides or run folder.
     """
     from curation import remote_output
+    from curation.card import write_run_card
     from curation.executors import get_executor
     from curation.executors.base import quiet_terminal_logging
     from curation.formats._uniform import uniform_output
@@ -414,6 +416,8 @@ def run(
         if swept is not None:
             summary["pii_run_folder"] = swept
         write_summary(recipe.run_dir, summary)
+        if write_run_card(recipe, summary) is None:
+            warnings.warn(f"{folder.root / 'README.md'} was not written by rootstock: left as it is, no card", stacklevel=2)
         result.seconds = time.time() - t0
         return result
     finally:

@@ -19,6 +19,8 @@ from curation.steps.base import LEDGER_PREFIX
 from curation.timing import OWN_CPU_SECONDS, OWN_SECONDS
 from runfolder import RunFolder, atomic_write_json
 
+# what a text-changing step counts (kept documents whose text it changed, UTF-8 bytes it took out)
+TEXT_CHANGES = ("modified", "bytes_removed")
 # datatrove's HTML extractors count why they dropped a page under these names instead of dropped_<reason>
 EXTRACTOR_REASONS = ("timeout", "broken_process", "clean_error")
 
@@ -97,6 +99,9 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
                 if role == "step":
                     entry["in"] += int(s.get("total", 0))
                     entry["kept"] += int(s.get("forwarded", 0))
+                    for key in TEXT_CHANGES:  # only steps that change text count these
+                        if key in s:
+                            entry[key] = entry.get(key, 0) + int(s[key])
                     for key, value in s.items():
                         if key.startswith("dropped_") or key in EXTRACTOR_REASONS:
                             reason = key.removeprefix("dropped_")

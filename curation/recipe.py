@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from curation.card import CardConfig
 from curation.errors import RecipeError
 from curation.executors.base import ExecutorConfig, all_executors
 from curation.recipe_langs import check_languages
@@ -57,6 +58,7 @@ class Recipe(BaseModel):
     steps: list[Step]
     output: OutputConfig
     executor: ExecutorConfig
+    card: CardConfig = Field(default_factory=CardConfig)  # what README.md states (licences, sources)
     source: str = ""  # the recipe file
     lines: Any = Field(None, exclude=True, repr=False)  # key path -> (file, line), for errors found later
 
@@ -83,6 +85,7 @@ class Recipe(BaseModel):
             "steps": [{s.op: s.params.model_dump()} for s in self.steps],
             "output": out,
             "executor": self.executor.model_dump(),
+            **({"card": self.card.model_dump()} if self.card != CardConfig() else {}),
         }
 
     def resolved_yaml(self) -> str:
@@ -92,11 +95,12 @@ class Recipe(BaseModel):
         """Identity of what the run computes (workers and allow_empty excluded: they don't change the output)."""
         data = self.resolved()
         data["executor"] = {k: v for k, v in data["executor"].items() if k != "workers"}
+        data.pop("card", None)  # the card describes the output; it does not change it
         data["output"] = {k: v for k, v in data["output"].items() if k != "allow_empty"}  # how it ends, not what
         return hashlib.sha256(yaml.safe_dump(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-TOP_KEYS = {"name", "description", "extends", "input", "steps", "output", "executor"}
+TOP_KEYS = {"name", "description", "extends", "input", "steps", "output", "executor", "card"}
 MAX_INT = 2**31 - 1  # an int param without its own upper bound (tasks: 1e29, num_perm: 5e9, ngram: 1e20)
 
 
@@ -353,6 +357,7 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
     check_languages(list(zip(steps, paths)), ctx)  # every language code a step names (recipe_langs.py)
 
     output = _validate_model(OutputConfig, data.get("output"), ("output",), ctx)
+    card = _validate_model(CardConfig, data.get("card"), ("card",), ctx)
     if output.path is None:
         output.path = str(Path("runs") / name)
     _check_storage(inp, output, name, ctx)
@@ -376,6 +381,7 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
         steps=steps,
         output=output,
         executor=executor,
+        card=card,
         source=str(file),
         lines=lines,
     )

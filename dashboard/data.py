@@ -373,3 +373,12 @@ def load_results(folder: str | Path) -> dict:
     results["variants"] = results.get("variants") or {}
     results["comparisons"] = results.get("comparisons") or []
     return results
+
+
+def removed_units(run_dir: str | Path, step_id: str, show_pii: bool = False) -> list[dict]:
+    """`[{unit, count, example_id}]`: the units a `line_dedup` step removed most (summed over tasks),
+    with detected PII replaced by tags when the run's documents are shown scrubbed (`pii_hidden`)."""
+    rows = RunFolder(run_dir).removed_unit_examples(step_id)
+    if rows and pii_hidden(load_summary(run_dir), show_pii):
+        rows = [{**r, "unit": _hide(r["unit"]), "example_id": _hide(str(r["example_id"]))} for r in rows]
+    return rows

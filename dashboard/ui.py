@@ -100,6 +100,16 @@ def rejected(path: Path, show_pii: bool = False) -> pd.DataFrame:
     return _rejected(str(path), data.folder_mtime(path), show_pii)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _removed_units(path: str, mtime: float, step_id: str, show_pii: bool) -> list[dict]:
+    return data.removed_units(path, step_id, show_pii)
+
+
+def removed_units(path: Path, step_id: str, show_pii: bool = False) -> list[dict]:
+    """The units (lines, paragraphs) a `line_dedup` step removed most, with counts and one document id."""
+    return _removed_units(str(path), data.folder_mtime(path), step_id, show_pii)
+
+
 @st.cache_data(show_spinner="Looking up documents…", max_entries=64)
 def find_documents(path: str, ids: tuple[str, ...], show_pii: bool = False) -> pd.DataFrame:
     return data.find_documents(path, list(ids), show_pii=show_pii)

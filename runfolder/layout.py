@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # What one `curate run` produces; `--force` deletes exactly these (never tokenizer/ or training output).
-PRODUCED = ("output", "removed", "rejected", "work", "logs", "summary.json", "run.json", "recipe.resolved.yaml")
+PRODUCED = ("output", "removed", "removed_units", "rejected", "work", "logs", "summary.json", "run.json", "recipe.resolved.yaml")
 # What makes a run.json rootstock's own (curation/api.py writes them all): another tool's run.json must
 # never make its folder look like a run folder, or `--force` would delete that tool's output/ and logs/.
 IDENTITY_KEYS = {"fingerprint": str, "limit": int, "started": str, "produced": list}
@@ -64,6 +64,20 @@ class RunFolder:
         if not self.removed_root.is_dir():
             return []
         return sorted(p.name for p in self.removed_root.iterdir() if p.is_dir())
+
+    def removed_units(self, step_id: str) -> Path:
+        """Most-removed text units of a unit-removing step (`line_dedup`): `<rank:05d>.json` of
+        `[{unit, count, example_id}]` per task, most frequent first."""
+        return self.root / "removed_units" / step_id
+
+    def removed_unit_examples(self, step_id: str, limit: int = 200) -> list[dict]:
+        """The removed units of `step_id` summed over its tasks, most frequent first (count, then text)."""
+        merged: dict[str, dict] = {}
+        for path in sorted(self.removed_units(step_id).glob("*.json")):
+            for row in json.loads(path.read_text(encoding="utf-8")):
+                entry = merged.setdefault(row["unit"], {**row, "count": 0})
+                entry["count"] += int(row["count"])
+        return sorted(merged.values(), key=lambda r: (-r["count"], r["unit"]))[:limit]
 
     @property
     def rejected(self) -> Path:

@@ -16,6 +16,7 @@ from datatrove.io import OutputFileManager
 from datatrove.pipeline.writers import JsonlWriter
 
 from curation.formats._rejects import write_rejected
+from curation.steps.base import LEDGER_PREFIX
 
 # What a document that cannot be written raises (orjson: nesting > 255, unknown types; pyarrow:
 # ArrowInvalid/ArrowTypeError subclass these). Disk errors (OSError) still stop the run.
@@ -79,6 +80,9 @@ def reproducible(writer):
     return writer
 
 
+MAX_SOURCES = 200  # distinct `source` values counted per task (a per-document value is not a source)
+
+
 class ShardRollover:
     """Mixin: start a new shard after `max_shard_docs` documents or `max_shard_bytes` of text, and
     reject (rejected/<rank>.output.jsonl, `rejected` stat) a document the format cannot write instead
@@ -116,6 +120,18 @@ class ShardRollover:
         self._shard_docs += 1
         self._shard_bytes += nbytes
         self.stat_update("output_bytes", value=nbytes)
+        self._count_source(document.metadata.get("source"))
+
+    def _count_source(self, source) -> None:
+        """summary.json `sources`: kept documents per `source` metadata value (the dataset card's counts),
+        at most MAX_SOURCES names per task; the rest are counted as `(other)`."""
+        if not isinstance(source, str):
+            return
+        seen = self.__dict__.setdefault("_sources_seen", set())
+        if source not in seen and len(seen) >= MAX_SOURCES:
+            source = "(other)"
+        seen.add(source)
+        self.stat_update(f"{LEDGER_PREFIX}sources:{source}")
 
     def close(self):
         try:

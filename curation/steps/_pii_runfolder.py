@@ -5,7 +5,8 @@ The `pii` step scrubs the documents that pass through it, but a run folder holds
 - `rejected/` holds unreadable input records verbatim (`raw`), and their errors may quote them;
 - `work/segments/` holds every document that crossed a barrier (dedup) before `pii`, unscrubbed, and
   `work/<step>/` the barrier ops' scratch;
-- `logs/` holds datatrove's task logs, where a warning may quote a record.
+- `logs/` holds datatrove's task logs, where a warning may quote a record;
+- `removed_units/<step>/` quotes the lines a `line_dedup` step before `pii` removed most.
 
 Choice: scrub removed/ and rejected/ in place (rather than not keeping them), so a user who asked to
 keep them still can see why a document went and the ledger still counts from the files; delete work/,
@@ -103,6 +104,21 @@ def _run_jobs(jobs: list[tuple[Path, _Fixer]], workers: int) -> list[int]:
         return list(pool.map(_sweep_shard, jobs))
 
 
+def _sweep_removed_units(folder: RunFolder, step_ids: list[str], p) -> int:
+    """Scrub `removed_units/<step>/` (the most-removed lines, quoted for the dashboard) of steps before
+    `pii`; returns the number of files changed."""
+    changed = 0
+    for step_id in step_ids:
+        for path in sorted(folder.removed_units(step_id).glob("*.json")):
+            rows = orjson.loads(path.read_bytes())
+            new = scrub_value(rows, p.kinds, p.replace, p.ip_policy())
+            if new != rows:
+                with atomic_open(path) as f:
+                    f.write(orjson.dumps(new))
+                changed += 1
+    return changed
+
+
 def sweep(recipe, removed_in: RunFolder | None = None) -> dict | None:
     """Scrub removed/ (steps before the first `pii`), rejected/ and logs/, and delete work/, as the
     recipe's first `pii` step says. Returns what it did (summary.json `pii_run_folder`), or None when
@@ -129,6 +145,7 @@ def sweep(recipe, removed_in: RunFolder | None = None) -> dict | None:
         changed = _run_jobs(jobs, workers)
         report["removed_records"], report["rejected_records"] = sum(changed[:n_removed]), sum(changed[n_removed:])
         policy = p.ip_policy()
+        report["removed_unit_files"] = _sweep_removed_units(folder, [s.id for s in recipe.steps[: positions[0]]], p)
         if folder.logs.is_dir():
             for path in sorted(folder.logs.rglob("*")):
                 if path.is_file() and path.name.endswith(_LOG_SUFFIXES):

@@ -81,6 +81,7 @@ class ExactDedupFilter(BarrierFilter):
 
     name = "🫂 Exact dedup"
     pos_key = POS_KEY
+    reason = "exact_duplicate"  # the removal reason, and (pluralized) the `dedup` ledger counter
 
     def load(self) -> dict[str, str]:
         return orjson.loads((Path(self.work_dir) / "duplicates.json").read_bytes())
@@ -90,8 +91,8 @@ class ExactDedupFilter(BarrierFilter):
         if keeper is None:
             return True
         doc.metadata["dup_of"] = keeper
-        ledger_update(self, "dedup", "exact_duplicates")
-        return False, "exact_duplicate"
+        ledger_update(self, "dedup", f"{self.reason}s")
+        return False, self.reason
 
 
 class ExactDedupParams(OpParams):

@@ -166,7 +166,10 @@ class PIIScrubber(DocTransform):
         return scrub_value(value, self.kinds, self.replace, self.ip_policy, counts)
 
     def transform(self, doc: Document) -> Document:
+        before = doc.text
         doc.text, counts = scrub(doc.text, self.kinds, self.replace, self.ip_policy)
+        if doc.text != before:
+            self.stat_update("modified")  # summary.json: documents whose text this step changed
         if self.ids and isinstance(doc.id, str):
             doc.id = self._scrub(doc.id, counts)
         # Chat records are written from metadata.messages (instruct.py), so the turns are always

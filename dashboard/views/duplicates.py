@@ -32,6 +32,32 @@ if cards or stats:
             help=f"summary.json dedup.{key}",
         )
 
+# removed lines (line_dedup): from removed_units/ and summary.json, drawn before the sample is read
+for step in [s for s in summary["steps"] if s.get("op") == "line_dedup"]:
+    st.subheader(f"Removed lines: {markup.text(step['name'])}")
+    modified, n_in = step.get("modified", 0), step.get("in", 0)
+    too_short = step.get("removed_by_reason", {}).get("too_short_after_line_dedup", 0)
+    c1, c2, c3 = st.columns(3)
+    ui.stat_card(c1, "Documents modified", ui.fmt_int(modified), f"{ui.fmt_pct(modified, n_in)} of its input")
+    ui.stat_card(c2, "Bytes removed", ui.fmt_bytes(step.get("bytes_removed", 0)), "from kept documents")
+    ui.stat_card(c3, "Left too short", ui.fmt_int(too_short), "documents removed after their lines went")
+    rows = ui.removed_units(path, step["name"], args.show_pii)
+    if not rows:
+        st.info("No removed lines recorded for this step.")
+        continue
+    st.caption(
+        "The most removed units (summed over tasks; each task remembers up to 500), with one document."
+    )
+    st.dataframe(
+        pd.DataFrame(rows, columns=["count", "unit", "example_id"]),
+        hide_index=True,
+        height=300,
+        column_config={
+            "count": st.column_config.NumberColumn("times removed"),
+            "unit": st.column_config.TextColumn("removed text", width="large"),
+        },
+    )
+
 frame = ui.sample(path, args.show_pii)
 
 clusters = documents.clusters_frame(frame)

@@ -197,3 +197,24 @@ def test_yaml_export_of_a_real_run_is_a_valid_recipe(dashboard_args, real_run, t
     data.write_text('{"text": "x", "id": "1"}\n')
     (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
     assert main(["validate", str(tmp_path / "recipe.yaml")]) == 0
+
+
+def test_duplicates_removed_lines_section(dashboard_args, tmp_path):
+    """A `line_dedup` run: the page shows the modified-documents card and the removed line with its count."""
+    from curation.cli import main
+
+    nav = "Prev Up Home Next"
+    rows = [{"id": f"d{i}", "text": f"{nav}\nPage {i} explains one topic of the manual in a few words."}
+            for i in range(4)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    recipe = {"name": "lines", "input": {"format": "jsonl", "path": str(tmp_path / "in.jsonl")},
+              "steps": [{"line_dedup": {}}], "output": {"path": str(tmp_path / "run")}}
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
+    assert main(["run", str(tmp_path / "r.yaml"), "--no-progress"]) == 0
+    dashboard_args(tmp_path / "run")
+    at = open_page("duplicates")
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Documents modified"] == "4"
+    table = at.dataframe[0].value
+    assert table.iloc[0]["unit"] == nav and table.iloc[0]["count"] == 4

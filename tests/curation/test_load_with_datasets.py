@@ -38,7 +38,7 @@ RECIPES = {
     # the instruction ablation's variants (issue 18)
     **{
         f"instructions_{v}": (f"recipes/ablations/instructions_{v}.yaml", [f"input.path={DATA}/instruct/[as]*.json*"])
-        for v in ("raw", "filtered", "dedup")
+        for v in ("raw", "filtered", "dedup", "long")
     },
 }
 PARQUET = ("sample", "roots_web")

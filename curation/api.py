@@ -327,9 +327,9 @@ def run(
     """
     from curation.executors import get_executor
     from curation.executors.base import quiet_terminal_logging
-    from curation.formats._uniform import uniform_output
+    from curation.formats.output_schema import uniform_output
     from curation.ledger import build_summary, collect_thresholds, write_summary
-    from curation.steps._pii_runfolder import sweep as sweep_pii
+    from curation.steps.pii.sweep import sweep as sweep_pii
 
     recipe = load_recipe(recipe, overrides)
     limit = -1 if limit is None else limit

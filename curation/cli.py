@@ -27,8 +27,8 @@ EXAMPLES = """examples:
 """
 
 
-from curation.classifier_cli import add_classifier_commands
 from curation.errors import RecipeError, UsageError
+from curation.steps.classifier.cli import add_classifier_commands
 
 
 def _console():

@@ -117,12 +117,12 @@ def _import_plugins() -> None:
     instead of its ops silently disappearing from the registry."""
     for package in PLUGIN_PACKAGES:
         pkg = importlib.import_module(package)
-        for mod in pkgutil.iter_modules(pkg.__path__):
-            if not mod.name.startswith("_"):
+        for mod in pkgutil.walk_packages(pkg.__path__, prefix=f"{package}."):
+            if not any(part.startswith("_") for part in mod.name.split(".")):
                 try:
-                    importlib.import_module(f"{package}.{mod.name}")
+                    importlib.import_module(mod.name)
                 except ImportError as e:
-                    raise ImportError(f"{package}.{mod.name} failed to import: {e}") from e
+                    raise ImportError(f"{mod.name} failed to import: {e}") from e
 
 
 def all_ops() -> dict[str, Op]:

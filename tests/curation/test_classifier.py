@@ -1,4 +1,4 @@
-"""Training a fastText quality classifier (curation/classifier.py) and `curate classifier train`.
+"""Training a fastText quality classifier (curation/steps/classifier/train.py) and `curate classifier train`.
 
 Positives: the self-instruct seed answers in tests/data/instruct (Apache-2.0); negatives: the Python
 stdlib docstrings and pydoc topics of tests/data/web_sample.jsonl.gz (PSF license). See tests/data/README.md.
@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 import yaml
 
-from curation.classifier import (
+from curation.cli import main
+from curation.recipe import RecipeError
+from curation.steps.classifier.train import (
     Normalization,
     binary_metrics,
     card_path,
@@ -25,8 +27,6 @@ from curation.classifier import (
     roc_auc,
     train_classifier,
 )
-from curation.cli import main
-from curation.recipe import RecipeError
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 POSITIVES = [  # every instruction fixture (66 answers), each through its own reader
@@ -178,7 +178,7 @@ def test_cli_train_prints_the_heldout_numbers(tmp_path, capsys):
 
 def test_training_lines_are_what_scoring_sees(tmp_path):
     """Training writes normalize_text's output as is: Python's str.split would cut U+00A0 (fastText does not)."""
-    from curation.classifier import _gather
+    from curation.steps.classifier.train import _gather
 
     texts = ["caf\u00e9\u00a0au lait\nis   served", "caf\u00e9\u00a0au lait is served", "tabs\there\r\nand there"]
     src = tmp_path / "pos.jsonl"

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data
-from tests.curation.steps.test_pii_runfolder import CANARIES, EMAIL, _input, _recipe
+from tests.curation.steps.test_pii_sweep import CANARIES, EMAIL, _input, _recipe
 from tests.dashboard.conftest import APP
 
 

@@ -27,7 +27,7 @@ import orjson
 from datatrove.data import Document
 
 from curation.executors.local import called_from_unguarded_script
-from curation.steps._pii_scan import scrub, scrub_value
+from curation.steps.pii.scan import scrub, scrub_value
 from runfolder import RunFolder, atomic_open, shards
 
 # datatrove's task logs and our own text logs; stats/completions/executor JSON hold counts and config.

@@ -155,9 +155,9 @@ def test_metadata_field_list_scrubs_only_those_fields():
 def test_sweep_in_worker_processes(run_recipe, tmp_path, monkeypatch):
     """Two tasks, two input files: the removed/ and rejected/ shards are swept by worker processes
     (2 too long, 3 of the 4 copies of the same text duplicates, 1 rejected line per file)."""
-    from curation.steps import _pii_runfolder
+    from curation.steps.pii import sweep as pii_sweep
 
-    monkeypatch.setattr(_pii_runfolder, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(pii_sweep, "PARALLEL_BYTES", 0)
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(2):

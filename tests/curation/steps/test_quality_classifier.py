@@ -1,4 +1,4 @@
-"""The `quality_classifier` op (curation/steps/quality_classifier.py) with a real fastText model.
+"""The `quality_classifier` op (curation/steps/classifier/__init__.py) with a real fastText model.
 
 The model is trained once per module on the fixtures of tests/curation/test_classifier.py (instruction
 answers vs Python docs; licenses in tests/data/README.md). No mocks, no network.
@@ -12,9 +12,9 @@ import fasttext
 import pytest
 from datatrove.data import Document
 
-from curation.classifier import normalize_text
 from curation.cli import main
-from curation.steps.quality_classifier import QualityClassifierFilter, load_normalization
+from curation.steps.classifier import QualityClassifierFilter, load_normalization
+from curation.steps.classifier.train import normalize_text
 from tests.conftest import SAMPLE, read_output
 from tests.curation.test_classifier import train_small
 

@@ -178,13 +178,13 @@ def test_cli_train_prints_the_heldout_numbers(tmp_path, capsys):
 
 def test_training_lines_are_what_scoring_sees(tmp_path):
     """Training writes normalize_text's output as is: Python's str.split would cut U+00A0 (fastText does not)."""
-    from curation.steps.classifier.train import _gather
+    from curation.steps.classifier.train import gather
 
     texts = ["caf\u00e9\u00a0au lait\nis   served", "caf\u00e9\u00a0au lait is served", "tabs\there\r\nand there"]
     src = tmp_path / "pos.jsonl"
     src.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
     tc = load_train_config(small_config(tmp_path, positives=[{"path": str(src)}]))
-    lines, _, dropped = _gather(tc, tmp_path / "rej")
+    lines, _, dropped = gather(tc, tmp_path / "rej")
     norm = tc.config.normalization
     assert list(lines["hq"].values()) == [normalize_text(texts[0], norm), normalize_text(texts[2], norm)]
     assert "\u00a0" in lines["hq"]["caf\u00e9\u00a0au lait is served"]  # texts 0 and 1: the same tokens

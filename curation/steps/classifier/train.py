@@ -191,7 +191,7 @@ def _fasttext_version() -> str:
     return "unknown"
 
 
-def _gather(tc: TrainConfig, rejected_root: Path) -> tuple[dict[str, dict[str, str]], dict, dict]:
+def gather(tc: TrainConfig, rejected_root: Path) -> tuple[dict[str, dict[str, str]], dict, dict]:
     """Per label `{fastText tokens: normalized line}` (de-duplicated); per-source counts; dropped counts."""
     cfg = tc.config
     per_label: dict[str, dict[str, str]] = {}
@@ -255,7 +255,7 @@ def train_classifier(tc: TrainConfig | str | Path) -> dict:
     cfg, t0 = tc.config, time.time()
     out = tc.model_path
     out.parent.mkdir(parents=True, exist_ok=True)
-    lines, sources, dropped = _gather(tc, out.parent / "rejected")
+    lines, sources, dropped = gather(tc, out.parent / "rejected")
     split: dict[str, dict[str, list[str]]] = {"train": {}, "heldout": {}}
     for lab, items in lines.items():  # split by the tokens, so whitespace changes never move a document
         held = {tok: hash01("split", str(cfg.seed), tok) < cfg.valid_fraction for tok in items}

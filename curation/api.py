@@ -301,6 +301,20 @@ def plan(recipe: Recipe, limit: int = -1, progress: bool = False) -> list:
     return build_stages(recipe, limit=limit, progress=progress)
 
 
+def run_after_hooks(recipe: Recipe) -> dict:
+    """Run the after-run hook of each op in the recipe (`Op.after_run`, once per op, in step order)
+    and return what they report, merged (sections of summary.json)."""
+    from curation.plugins import load
+    from curation.registry import get_op
+
+    reports: dict = {}
+    for name in dict.fromkeys(step.op for step in recipe.steps):
+        hook = get_op(name).after_run
+        if hook:
+            reports.update(load(hook)(recipe) or {})
+    return reports
+
+
 def run(
     recipe: str | Path | dict | Recipe,
     overrides: list[str] | dict[str, Any] | None = None,
@@ -329,7 +343,6 @@ def run(
     from curation.executors.base import quiet_terminal_logging
     from curation.formats.output_schema import uniform_output
     from curation.ledger import build_summary, collect_thresholds, write_summary
-    from curation.steps.pii.sweep import sweep as sweep_pii
 
     recipe = load_recipe(recipe, overrides)
     limit = -1 if limit is None else limit
@@ -365,10 +378,9 @@ def run(
         if result.jobs:  # submitted to a cluster: summary.json is written by a later call, once they finished
             return result
         uniform_output(folder.output)  # one schema: datasets.load_dataset loads every shard
-        swept = sweep_pii(recipe)  # a recipe with `pii`: no detected value left in the folder (before summary.json)
+        reports = run_after_hooks(recipe)  # before summary.json: a hook may change the folder (the PII sweep)
         summary = build_summary(recipe.run_dir, stages, recipe, started, collect_thresholds(recipe))
-        if swept is not None:
-            summary["pii_run_folder"] = swept
+        summary.update(reports)
         write_summary(recipe.run_dir, summary)
         result.seconds = time.time() - t0
         return result

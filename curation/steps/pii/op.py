@@ -183,7 +183,7 @@ class PIIScrubber(DocTransform):
         return doc
 
 
-@register_op("pii", PiiParams)
+@register_op("pii", PiiParams, after_run="curation.steps.pii.sweep:after_run")
 def build_pii(params: PiiParams, ctx: StepContext) -> PIIScrubber:
     """Scrub emails, IPs, phones, payment cards (Luhn), IBANs (mod-97), secrets and optionally @handles
     in text, ids and metadata; after the run, removed/, rejected/ and logs/ too, and delete work/."""

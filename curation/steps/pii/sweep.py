@@ -103,6 +103,13 @@ def _run_jobs(jobs: list[tuple[Path, _Fixer]], workers: int) -> list[int]:
         return list(pool.map(_sweep_shard, jobs))
 
 
+def after_run(recipe) -> dict | None:
+    """The `pii` op's after-run hook (`Op.after_run`): the sweep, reported as summary.json's
+    `pii_run_folder`."""
+    report = sweep(recipe)
+    return None if report is None else {"pii_run_folder": report}
+
+
 def sweep(recipe) -> dict | None:
     """Scrub removed/ (steps before the first `pii`), rejected/ and logs/, and delete work/, as the
     recipe's first `pii` step says. Returns what it did (summary.json `pii_run_folder`), or None when

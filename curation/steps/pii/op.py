@@ -138,6 +138,10 @@ class PiiParams(OpParams):
     def ip_policy(self) -> IpPolicy:
         return IpPolicy.make(self.only_public_ips, self.allow_ips)
 
+    def scrubber(self) -> PIIScrubber:
+        """The step these params build (the run-folder sweep scrubs with it, without importing this module)."""
+        return PIIScrubber(self.kinds, self.replace, self.ip_policy(), self.ids, self.metadata)
+
 
 class PIIScrubber(DocTransform):
     """Scrubs PII in place (text, id, metadata strings); writes `pii.<kind>` counts (zeros included)

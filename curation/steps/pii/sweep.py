@@ -69,11 +69,8 @@ class _Fixer:
         self.params, self.mode, self._step = params, mode, None
 
     def __call__(self, rec: dict) -> dict:
-        from curation.steps.pii import PIIScrubber
-
-        p = self.params
         if self._step is None:
-            self._step = PIIScrubber(p.kinds, p.replace, p.ip_policy(), p.ids, p.metadata)
+            self._step = self.params.scrubber()  # the `pii` op's own step (params.scrubber: no import cycle)
         step = self._step
         if self.mode == "rejected":
             return scrub_value(rec, step.kinds, step.replace, step.ip_policy)

@@ -3,7 +3,7 @@
 Positives: the self-instruct seed answers in tests/data/instruct (Apache-2.0); negatives: the Python
 stdlib docstrings and pydoc topics of tests/data/web_sample.jsonl.gz (PSF license). See tests/data/README.md.
 Real fastText, tiny settings (a model trains in well under a second). No network.
-Run: pytest tests/curation/test_classifier.py
+Run: pytest tests/curation/steps/test_classifier_train.py
 """
 
 import gzip
@@ -28,7 +28,7 @@ from curation.steps.classifier.train import (
     train_classifier,
 )
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 POSITIVES = [  # every instruction fixture (66 answers), each through its own reader
     {"format": fmt, "path": str(DATA / "instruct" / name), "use": "answers"}
     for fmt, name in [("alpaca", "self_instruct_seed.jsonl"), ("alpaca", "alpaca.json"), ("alpaca", "bench_seed.jsonl"),

@@ -24,7 +24,7 @@ from datatrove.data import Document
 
 from bench.common import DEFAULT_DATA, load_jsonl, metrics, peak_rss_mb, result_row, write_json
 from curation.recipe import RecipeError
-from curation.steps.classifier import QualityClassifierFilter
+from curation.steps.classifier.op import QualityClassifierFilter
 from curation.steps.classifier.train import normalize_text, train_classifier
 
 CONFIG = Path("recipes/quality_classifier/train.yaml")

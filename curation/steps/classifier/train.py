@@ -7,7 +7,7 @@ same with the toolkit's own readers, offline, deterministically:
 - Sources are read with the registered input formats, so files, globs, folders and run folders (their
   `output/`) all work, with metadata selection and deterministic sampling (`curation/steps/classifier/data.py`).
 - Text goes through `normalize_text` with the parameters stored in the model card; the scoring op
-  (`curation/steps/classifier/__init__.py`) reads them back, so training and scoring see the same text.
+  (`curation/steps/classifier/op.py`) reads them back, so training and scoring see the same text.
 - Exact duplicates are dropped (and texts present under both labels are dropped from both); the
   held-out split is by a hash of the normalized text, so copies cannot leak across it.
 - fastText with `thread: 1` and a fixed `seed` is deterministic: the same config gives the same bytes.

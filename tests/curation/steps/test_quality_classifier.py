@@ -1,4 +1,4 @@
-"""The `quality_classifier` op (curation/steps/classifier/__init__.py) with a real fastText model.
+"""The `quality_classifier` op (curation/steps/classifier/op.py) with a real fastText model.
 
 The model is trained once per module on the fixtures of tests/curation/steps/test_classifier_train.py (instruction
 answers vs Python docs; licenses in tests/data/README.md). No mocks, no network.
@@ -13,7 +13,7 @@ import pytest
 from datatrove.data import Document
 
 from curation.cli import main
-from curation.steps.classifier import QualityClassifierFilter, load_normalization
+from curation.steps.classifier.op import QualityClassifierFilter, load_normalization
 from curation.steps.classifier.train import normalize_text
 from tests.conftest import SAMPLE, read_output
 from tests.curation.steps.test_classifier_train import train_small

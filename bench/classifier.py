@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from datatrove.data import Document
 
 from bench.common import DEFAULT_DATA, load_jsonl, metrics, peak_rss_mb, result_row, write_json
-from curation.classifier import normalize_text, train_classifier
 from curation.recipe import RecipeError
-from curation.steps.quality_classifier import QualityClassifierFilter
+from curation.steps.classifier.op import QualityClassifierFilter
+from curation.steps.classifier.train import normalize_text, train_classifier
 
 CONFIG = Path("recipes/quality_classifier/train.yaml")
 

@@ -98,8 +98,8 @@ def bench_accuracy(data: Path, num_perm: int | None = None) -> list[dict]:
     num_perm and the LSH weighting are the defaults' (MinhashParams) unless given."""
     from datasketch.lsh import _optimal_param
 
-    from curation.steps._minhash_plan import LSH_WEIGHTS
     from curation.steps.minhash import MinhashParams, MinhashSigner, shingles
+    from curation.steps.minhash.plan import LSH_WEIGHTS
 
     defaults = MinhashParams()
     tuning = defaults.lsh_tuning or "recall"  # the default with verification, as decided below
@@ -176,8 +176,8 @@ def bench_accuracy_seeds(data: Path, seeds: list[int], threshold: float = 0.5) -
     verified candidate's false positive costs one comparison while a missed pair is lost."""
     from datasketch.lsh import _optimal_param
 
-    from curation.steps._minhash_plan import LSH_WEIGHTS
     from curation.steps.minhash import MinhashSigner
+    from curation.steps.minhash.plan import LSH_WEIGHTS
 
     pairs = load_jsonl(data / "neardup" / "webis_pairs.jsonl.gz")
     gold = [p["label"] >= 1 for p in pairs]

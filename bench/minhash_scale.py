@@ -89,7 +89,7 @@ def _pipeline_child(kind: str, inp: str, run: str, tasks: int, params: dict | No
     from datatrove.pipeline.writers import JsonlWriter
     from loguru import logger
 
-    from curation.steps._minhash_lsh import peak_rss_bytes
+    from curation.steps.minhash.cluster import peak_rss_bytes
 
     logger.remove()
     logging.disable(logging.INFO)
@@ -226,7 +226,7 @@ def _synthetic_signatures(work: Path, n: int, tasks: int, num_perm: int = 128, s
 
     Stands in for signing n real documents when only the cluster stage's memory and time are measured
     (signing 1M documents takes ~1 CPU hour here)."""
-    from curation.steps._minhash_io import write_signatures
+    from curation.steps.minhash.files import write_signatures
 
     rng, per, copies = np.random.default_rng(seed), -(-n // tasks), 0
     for r in range(tasks):
@@ -255,8 +255,8 @@ def _stage_child(run: str, tasks: int, stage: int, params: dict | None = None) -
     from loguru import logger
 
     from curation.registry import StepContext, get_op
-    from curation.steps._minhash_lsh import peak_rss_bytes
     from curation.steps.minhash import MinhashParams
+    from curation.steps.minhash.cluster import peak_rss_bytes
 
     logger.remove()
     logging.disable(logging.INFO)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 def main(argv=None) -> None:
     from curation import api
-    from curation.steps import _pii_runfolder
+    from curation.steps.pii import sweep as pii_sweep
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("recipe", nargs="?", default="recipes/sample.yaml", help="a recipe with a pii step")
@@ -45,9 +45,9 @@ def main(argv=None) -> None:
             copy = Path(tmp) / f"w{workers}"
             shutil.copytree(base, copy)
             rec = api.load_recipe(swept, {"output.path": str(copy), "executor.workers": workers})
-            _pii_runfolder.PARALLEL_BYTES = 0
+            pii_sweep.PARALLEL_BYTES = 0
             t0 = time.perf_counter()
-            report = _pii_runfolder.sweep(rec)
+            report = pii_sweep.sweep(rec)
             print(f"| {workers} | {time.perf_counter() - t0:.1f} | {size / 1e6:.1f} | {report['removed_records']} records changed")
 
 

@@ -28,9 +28,9 @@ from datatrove.data import Document
 from datatrove.pipeline.filters import GopherQualityFilter, GopherRepetitionFilter
 
 from bench.common import DEFAULT_DATA, metrics, peak_rss_mb, result_row, run_forked, table, write_json
-from curation.steps._roots_params import RootsParams
 from curation.steps.langid import LanguageIdFilter
 from curation.steps.roots import make_filter
+from curation.steps.roots.params import RootsParams
 
 
 def read_docs(path: Path, limit: int | None, max_chars: int | None = None) -> list[dict]:

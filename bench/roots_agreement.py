@@ -30,9 +30,9 @@ from datatrove.data import Document
 
 from bench import roots_oracle
 from bench.common import DEFAULT_DATA
-from curation.steps._roots_params import RootsParams
 from curation.steps.langid import LanguageIdFilter
 from curation.steps.roots import make_filter
+from curation.steps.roots.params import RootsParams
 
 LANGS = roots_oracle.LANGS
 VARIANTS = {

@@ -26,6 +26,7 @@ from typing import Any
 
 from curation.errors import RecipeError, UsageError
 from curation.recipe import Recipe
+from curation.registry import run_after_hooks
 from runfolder import (
     PRODUCED,
     RunFolder,
@@ -360,10 +361,9 @@ def run(
     from curation.card import write_run_card
     from curation.executors import get_executor
     from curation.executors.base import quiet_terminal_logging
-    from curation.formats._uniform import uniform_output
+    from curation.formats.output_schema import uniform_output
     from curation.ledger import build_summary, collect_thresholds, write_summary
     from curation.recipe import check_recipe
-    from curation.steps._pii_runfolder import sweep as sweep_pii
 
     recipe = load_recipe(recipe, overrides)
     limit = -1 if limit is None else limit
@@ -411,10 +411,9 @@ def run(
             result.seconds = time.time() - t0
             return result
         uniform_output(folder.output)  # one schema: datasets.load_dataset loads every shard
-        swept = sweep_pii(recipe)  # a recipe with `pii`: no detected value left in the folder (before summary.json)
+        reports = run_after_hooks(recipe)  # before summary.json: a hook may change the folder (the PII sweep)
         summary = build_summary(recipe.run_dir, stages, recipe, started, collect_thresholds(recipe))
-        if swept is not None:
-            summary["pii_run_folder"] = swept
+        summary.update(reports)
         write_summary(recipe.run_dir, summary)
         if write_run_card(recipe, summary) is None:
             warnings.warn(f"{folder.root / 'README.md'} was not written by rootstock: left as it is, no card", stacklevel=2)

@@ -29,8 +29,8 @@ EXAMPLES = """examples:
 """
 
 
-from curation.classifier_cli import add_classifier_commands
 from curation.errors import RecipeError, ServiceError, UsageError
+from curation.steps.classifier.cli import add_classifier_commands
 from curation.storage import StorageError
 from curation.terminal import safe
 from runfolder import SummaryError, UnsafePathError

@@ -367,9 +367,7 @@ def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any]
     if kind not in kinds:
         raise ctx.error(("executor", "kind"), f"unknown executor kind {kind!r}{_suggest(kind, kinds)}; known: {', '.join(kinds)}")
     executor = _validate_model(kinds[kind].config, raw_executor, ("executor",), ctx)
-    from curation.formats.writers import (
-        OUTPUT_FORMATS,  # filled by the format modules (all_readers imports them)
-    )
+    from curation.formats.writers import OUTPUT_FORMATS
 
     if output.format not in OUTPUT_FORMATS:
         raise ctx.error(("output", "format"),

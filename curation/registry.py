@@ -2,13 +2,13 @@
 
 Ops register themselves with `@register_op`; `curate ops` lists them and the recipe loader validates
 every step's params against the op's pydantic model, so a typo is an error before anything runs.
+Input formats register with `@register_reader`. Both are `curation.plugins.Registry`s that import
+the plugin packages before their first read.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any
 from datatrove.pipeline.base import PipelineStep
 from pydantic import BaseModel, ConfigDict, Field
 
+from curation.plugins import Registry
 from runfolder import RunFolder
 
 
@@ -85,60 +86,51 @@ class Barrier:
 
 @dataclass
 class Op:
+    """A recipe op. `after_run`, when set, is a `"module:attr"` function `f(recipe) -> dict | None` that
+    runs once every stage of a run has finished and before summary.json is written (the `pii` op's
+    run-folder sweep); what it returns is merged into summary.json."""
+
     name: str
     params: type[OpParams]
     build: Callable[[OpParams, StepContext], PipelineStep | Barrier]
     doc: str = ""
     thresholds: Callable[[OpParams], dict] | None = None
+    after_run: str | None = None
 
 
-_OPS: dict[str, Op] = {}
-_PLUGINS_IMPORTED = False
+# Plugin packages: every public module in them (subpackages included) registers ops, readers or writers
+# when imported. They are found by name (not imported here) so that they can import this module without
+# an import cycle.
+PLUGIN_PACKAGES = ("curation.formats", "curation.steps")
+OPS: Registry[Op] = Registry("op", discover=PLUGIN_PACKAGES)
 
 
-def register_op(name: str, params: type[OpParams], thresholds: Callable[[OpParams], dict] | None = None):
+def register_op(
+    name: str,
+    params: type[OpParams],
+    thresholds: Callable[[OpParams], dict] | None = None,
+    after_run: str | None = None,
+):
     """Register `fn(params, ctx) -> PipelineStep | Barrier` as the recipe op `name`.
 
     The builder's docstring is what `curate ops` prints, so it should say what the op is for.
     `thresholds(params)`, when given, returns the thresholds this op applies, keyed by metadata metric:
     `{"roots.word_rep_ratio": {"op": "max", "value": 0.19, "per_lang": {"ur": 0.2}}}`; they are written
-    to summary.json so the dashboard can draw each metric against its threshold.
+    to summary.json so the dashboard can draw each metric against its threshold. `after_run` names the
+    op's after-run hook (`"module:attr"`, see `Op`), so that `curation.api.run` names no op.
     """
 
     def deco(fn):
-        if name in _OPS:
-            raise ValueError(f"op {name!r} registered twice")
-        _OPS[name] = Op(name=name, params=params, build=fn, doc=(fn.__doc__ or "").strip(), thresholds=thresholds)
+        OPS.add(name, Op(name=name, params=params, build=fn, doc=(fn.__doc__ or "").strip(),
+                         thresholds=thresholds, after_run=after_run))
         return fn
 
     return deco
 
 
-# Plugin packages: every public module in them registers ops, readers or writers when imported. They
-# are found by name (not imported here) so that they can import this module without an import cycle.
-PLUGIN_PACKAGES = ("curation.formats", "curation.steps")
-
-
-def _import_plugins() -> None:
-    """Import every plugin module. A module that fails to import is a bug: it fails loudly, here,
-    instead of its ops silently disappearing from the registry."""
-    for package in PLUGIN_PACKAGES:
-        pkg = importlib.import_module(package)
-        for mod in pkgutil.iter_modules(pkg.__path__):
-            if not mod.name.startswith("_"):
-                try:
-                    importlib.import_module(f"{package}.{mod.name}")
-                except ImportError as e:
-                    raise ImportError(f"{package}.{mod.name} failed to import: {e}") from e
-
-
 def all_ops() -> dict[str, Op]:
     """Every registered op, importing the step modules on first use."""
-    global _PLUGINS_IMPORTED
-    if not _PLUGINS_IMPORTED:  # a directly imported step module may already have registered some ops
-        _import_plugins()
-        _PLUGINS_IMPORTED = True
-    return dict(sorted(_OPS.items()))
+    return dict(OPS.items())
 
 
 def get_op(name: str) -> Op:
@@ -191,21 +183,34 @@ class ReaderSpec:
     doc: str = ""
 
 
-_READERS: dict[str, ReaderSpec] = {}
+READERS: Registry[ReaderSpec] = Registry("reader", discover=PLUGIN_PACKAGES)
 
 
 def register_reader(fmt: str, params: type[InputParams] = InputParams):
     """Register `fn(params, ctx) -> PipelineStep` (a datatrove reader) as `input.format: fmt`."""
 
     def deco(fn):
-        if fmt in _READERS:
-            raise ValueError(f"reader {fmt!r} registered twice")
-        _READERS[fmt] = ReaderSpec(format=fmt, params=params, build=fn, doc=(fn.__doc__ or "").strip())
+        READERS.add(fmt, ReaderSpec(format=fmt, params=params, build=fn, doc=(fn.__doc__ or "").strip()))
         return fn
 
     return deco
 
 
 def all_readers() -> dict[str, ReaderSpec]:
-    all_ops()  # imports the plugin packages, formats included
-    return dict(sorted(_READERS.items()))
+    """Every input format, importing the format modules on first use."""
+    return dict(READERS.items())
+
+
+def run_after_hooks(recipe, removed_in: RunFolder | None = None) -> dict:
+    """Run the after-run hook of each op in the recipe (`Op.after_run`, once per op, in step order)
+    and return what they report, merged (sections of summary.json). `removed_in`: where removed/ is when
+    not in the run folder (a local copy of an object-store output)."""
+    from curation.plugins import load
+
+    reports: dict = {}
+    for name in dict.fromkeys(step.op for step in recipe.steps):
+        hook = get_op(name).after_run
+        if hook:
+            fn = load(hook)  # `hook(recipe)`; one that rewrites removed/ also takes `removed_in`
+            reports.update((fn(recipe) if removed_in is None else fn(recipe, removed_in=removed_in)) or {})
+    return reports

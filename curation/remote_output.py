@@ -162,9 +162,9 @@ def finish(recipe, stages, started: str) -> dict:
     """After the last stage: the passes that rewrite shards (one schema for `datasets`, the `pii` sweep)
     run on a local copy of the bucket's output/ (and removed/ where the sweep needs it); shards they
     changed are uploaded; summary.json is written last, to the control folder and to the bucket."""
-    from curation.formats._uniform import uniform_output
+    from curation.formats.output_schema import uniform_output
     from curation.ledger import build_summary, collect_thresholds, write_summary
-    from curation.steps._pii_runfolder import sweep as sweep_pii
+    from curation.registry import run_after_hooks
 
     fs, root = _fs(recipe)
     url = recipe.output.path
@@ -178,7 +178,7 @@ def finish(recipe, stages, started: str) -> dict:
                 fs.get_file(key, str(dest))
         before = _digests(Path(tmp))
         uniform_output(local.output)
-        swept = sweep_pii(recipe, removed_in=local)
+        reports = run_after_hooks(recipe, removed_in=local)  # the ops' after-run hooks (the PII sweep)
         for rel, digest in _digests(Path(tmp)).items():
             if before.get(rel) != digest:
                 fs.put_file(str(Path(tmp) / rel), f"{root}/{rel}")
@@ -186,8 +186,7 @@ def finish(recipe, stages, started: str) -> dict:
     summary = build_summary(recipe.run_dir, stages, recipe, started, collect_thresholds(recipe))
     summary["output"]["shards"] = [f"output/{n}" for n in shard_names]
     summary["output"]["url"] = url
-    if swept is not None:
-        summary["pii_run_folder"] = swept
+    summary.update(reports)
     write_summary(recipe.run_dir, summary)
     with storage_errors(url):
         fs.pipe_file(f"{root}/summary.json", json.dumps(summary, indent=2, ensure_ascii=False).encode())

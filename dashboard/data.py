@@ -175,7 +175,7 @@ def pii_hidden(summary: dict, show_pii: bool = False) -> bool:
 
 def _hide(value):
     """`value` with every detected PII value replaced by its tag (`<EMAIL>`, ...), at any depth."""
-    from curation.steps._pii_scan import scrub_value  # plain functions: no datatrove, no pipeline
+    from curation.steps.pii.scan import scrub_value  # plain functions: no datatrove, no pipeline
 
     return scrub_value(value)
 

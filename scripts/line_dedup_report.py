@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from curation.steps._line_units import split_units, unit_hash
+from curation.steps.line_dedup.units import split_units, unit_hash
 
 _NAME = r"[A-Za-z0-9_.:-]+\(\d\w*\)"
 PATTERNS = {

@@ -6,16 +6,13 @@ decides how to run them. `execute` runs (or submits) them in order; `dry_run` sh
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_KINDS: dict[str, type[ExecutorKind]] = {}
-_IMPORTED = False
+from curation.plugins import Registry
 
 
 class ExecutorConfig(BaseModel):
@@ -65,28 +62,19 @@ class ExecutorKind:
         return []
 
 
+# kind -> class. The shipped kinds are lazy entries added by the package (`curation/executors/__init__.py`,
+# which Python runs before this module can be reached), so nothing here imports a kind module.
+EXECUTORS: Registry[type[ExecutorKind]] = Registry("executor kind")
+
+
 def register_executor(cls: type[ExecutorKind]) -> type[ExecutorKind]:
     """Class decorator: make `cls` the executor of `executor.kind: cls.name`."""
-    if cls.name in _KINDS:
-        raise ValueError(f"executor kind {cls.name!r} registered twice")
-    _KINDS[cls.name] = cls
+    EXECUTORS.add(cls.name, cls)
     return cls
 
 
-def _import_kinds() -> None:
-    global _IMPORTED
-    if _IMPORTED:
-        return
-    pkg = sys.modules[__package__]
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if mod.name != "base" and not mod.name.startswith("_"):
-            importlib.import_module(f"{__package__}.{mod.name}")
-    _IMPORTED = True
-
-
 def all_executors() -> dict[str, type[ExecutorKind]]:
-    _import_kinds()
-    return dict(sorted(_KINDS.items()))
+    return dict(EXECUTORS.items())
 
 
 def get_executor(kind: str) -> ExecutorKind:

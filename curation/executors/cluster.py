@@ -16,7 +16,7 @@ import os
 import re
 import socket
 from contextlib import contextmanager
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from datatrove.executor.ray import RayPipelineExecutor
@@ -24,8 +24,10 @@ from pydantic import Field, field_validator
 
 from curation.executors import _slurm_grammar as grammar
 from curation.executors.base import ExecutorConfig, ExecutorKind, can_patch, register_executor
-from curation.recipe import Recipe
 from runfolder import RunFolder
+
+if TYPE_CHECKING:  # only for annotations: recipe.py reads the executor registry, which loads this module
+    from curation.recipe import Recipe
 
 # Ray reads this when it starts: "0" makes it use 127.0.0.1 as the node address and bind its servers
 # (GCS, raylet, workers) there, instead of this machine's network address on every interface.

@@ -24,7 +24,7 @@ import subprocess
 import sys
 from copy import deepcopy
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from datatrove.executor.slurm import SlurmPipelineExecutor
 from pydantic import Field, field_validator
@@ -33,8 +33,10 @@ from curation.errors import UsageError
 from curation.executors import _slurm_grammar as grammar
 from curation.executors.base import ExecutorKind, register_executor
 from curation.executors.cluster import ClusterConfig, prepare_segment_dirs, stage_workers
-from curation.recipe import Recipe
 from runfolder import RunFolder
+
+if TYPE_CHECKING:  # only for annotations: recipe.py reads the executor registry, which loads this module
+    from curation.recipe import Recipe
 
 # What every cluster task needs besides the venv: never reach a model hub at run time (docs/design.md).
 OFFLINE_ENV = "export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1"

@@ -23,7 +23,7 @@ import orjson
 from datatrove.data import Document, DocumentsPipeline
 from tqdm import tqdm
 
-from curation.formats._rejects import MAX_RAW_CHARS, write_rejected
+from curation.formats.rejects import MAX_RAW_CHARS, write_rejected
 from curation.registry import InputParams, ReaderContext
 from runfolder import RunFolder
 

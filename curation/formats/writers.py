@@ -15,24 +15,24 @@ from datatrove.data import Document
 from datatrove.io import OutputFileManager
 from datatrove.pipeline.writers import JsonlWriter
 
-from curation.formats._rejects import write_rejected
+from curation.formats.rejects import write_rejected
+from curation.plugins import Registry
 from curation.steps.base import LEDGER_PREFIX
 
 # What a document that cannot be written raises (orjson: nesting > 255, unknown types; pyarrow:
 # ArrowInvalid/ArrowTypeError subclass these). Disk errors (OSError) still stop the run.
 UNWRITABLE = (TypeError, ValueError, OverflowError, RecursionError)
 
-# output.format -> fn(folder, max_shard_docs, max_shard_bytes) -> a datatrove writer
-OUTPUT_FORMATS: dict[str, Callable] = {}
+# output.format -> fn(folder, max_shard_docs, max_shard_bytes) -> a datatrove writer; reading it imports
+# the format modules first, so it is complete whoever reads it first
+OUTPUT_FORMATS: Registry[Callable] = Registry("output format", discover=("curation.formats",))
 
 
 def register_writer(fmt: str):
     """Register `fn(folder, max_shard_docs=None, max_shard_bytes=None) -> writer` as `output.format: fmt`."""
 
     def deco(fn):
-        if fmt in OUTPUT_FORMATS:
-            raise ValueError(f"output format {fmt!r} registered twice")
-        OUTPUT_FORMATS[fmt] = fn
+        OUTPUT_FORMATS.add(fmt, fn)
         return fn
 
     return deco
@@ -160,8 +160,7 @@ class RemovedWriter(JsonlWriter):
 
 
 def make_output_writer(folder, fmt: str, max_shard_docs=None, max_shard_bytes=None):
-    """The final writer of a run, by `output.format` (the format modules must have been imported:
-    `curation.registry.all_readers()` imports them all)."""
+    """The final writer of a run, by `output.format`."""
     if fmt not in OUTPUT_FORMATS:
         raise ValueError(f"unknown output format {fmt!r}; known: {', '.join(sorted(OUTPUT_FORMATS))}")
     return OUTPUT_FORMATS[fmt](folder, max_shard_docs, max_shard_bytes)

@@ -184,7 +184,7 @@ LANGUAGE_NAMES = {
 @functools.lru_cache(maxsize=4)
 def model_languages(model_path: str) -> frozenset[str]:
     """The codes a LID model can write to `lang` (its labels, normalized), plus `und`."""
-    from curation.steps._model_check import fasttext_labels
+    from curation.model_files import fasttext_labels
 
     labels = fasttext_labels(model_path)  # size, format and labels checked before fastText trusts it
     return frozenset(normalize_label(label) for label in labels) | {UNDETERMINED}

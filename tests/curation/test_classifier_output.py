@@ -11,9 +11,9 @@ import os
 import pytest
 import yaml
 
-from curation.classifier import load_train_config
 from curation.cli import main
 from curation.errors import RecipeError
+from curation.steps.classifier.train import load_train_config
 
 
 def config(tmp_path, **extra):

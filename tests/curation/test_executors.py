@@ -217,7 +217,7 @@ def test_a_new_executor_kind_is_one_class(tmp_path, write_recipe, monkeypatch):
     from curation.executors import base
     from curation.executors.local import LocalKind
 
-    monkeypatch.setattr(base, "_KINDS", dict(base.all_executors()))
+    monkeypatch.setattr(base, "EXECUTORS", base.EXECUTORS.copy())
 
     class InlineConfig(base.ExecutorConfig):
         kind: Literal["inline"] = "inline"

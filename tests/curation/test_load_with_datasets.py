@@ -99,7 +99,7 @@ def test_uniform_output_fills_missing_keys_with_null(tmp_path):
     """The repair itself, on two shards that disagree (also nested, also inside lists)."""
     import gzip
 
-    from curation.formats._uniform import uniform_output
+    from curation.formats.output_schema import uniform_output
 
     out = tmp_path / "output"
     out.mkdir()

@@ -13,18 +13,20 @@ import pytest
 
 from curation import registry
 from curation.formats.writers import OUTPUT_FORMATS
+from curation.plugins import Registry
 
 
 def test_every_format_module_registers_a_reader_or_writer():
-    """Adding a format is one module in curation/formats/ (base, writers and the private `_` helper
-    modules hold the shared parts)."""
+    """Adding a format is one module in curation/formats/ (base, writers, output_schema, rejects and the private
+    `_` helper modules hold the shared parts)."""
     import curation.formats as pkg
 
     registry.all_readers()
     owners = {spec.build.__module__ for spec in registry.all_readers().values()}
     owners |= {fn.__module__ for fn in OUTPUT_FORMATS.values()}
     modules = {f"curation.formats.{m.name}" for m in pkgutil.iter_modules(pkg.__path__) if m.name[0] != "_"}
-    assert modules - owners == {"curation.formats.base", "curation.formats.writers"}
+    assert modules - owners == {"curation.formats.base", "curation.formats.writers", "curation.formats.output_schema",
+                                "curation.formats.rejects"}
     assert {"jsonl", "parquet", "text", "hf", "warc", "code", "alpaca", "sharegpt", "messages",
             "prompt_completion"} <= set(registry.all_readers())
     assert {"jsonl.gz", "jsonl", "parquet", "messages", "alpaca", "sharegpt"} <= set(OUTPUT_FORMATS)
@@ -43,11 +45,10 @@ def test_a_broken_plugin_module_fails_loudly(tmp_path, monkeypatch):
     (pkg / "good.py").write_text("X = 1\n")
     (pkg / "bad.py").write_text("import a_module_that_does_not_exist\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(registry, "PLUGIN_PACKAGES", ("broken_plugins",))
-    monkeypatch.setattr(registry, "_PLUGINS_IMPORTED", False)
+    monkeypatch.setattr(registry, "OPS", Registry("op", discover=("broken_plugins",)))
     with pytest.raises(ImportError, match="broken_plugins.bad failed to import"):
         registry.all_ops()
-    assert registry._PLUGINS_IMPORTED is False  # the next call fails the same way, never half-loaded
+    assert registry.OPS.discovered is False  # the next call fails the same way, never half-loaded
     sys.modules.pop("broken_plugins", None)
     sys.modules.pop("broken_plugins.good", None)
 

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data
-from tests.curation.steps.test_pii_runfolder import CANARIES, EMAIL, _input, _recipe
+from tests.curation.steps.test_pii_sweep import CANARIES, EMAIL, pii_recipe, write_input
 from tests.dashboard.conftest import APP
 
 
@@ -27,7 +27,7 @@ def opted_out_run(tmp_path_factory):
     from curation.api import run
 
     tmp = tmp_path_factory.mktemp("optout")
-    recipe = _recipe(_input(tmp), run_folder=False)
+    recipe = pii_recipe(write_input(tmp), run_folder=False)
     recipe["output"]["path"] = str(tmp / "run")
     return run(recipe).path
 

@@ -10,7 +10,7 @@ import yaml
 
 from dashboard import analysis, data
 from tests.conftest import SAMPLE
-from tests.curation.test_classifier import train_small
+from tests.curation.steps.test_classifier_train import train_small
 from tests.dashboard.test_pages import open_page
 
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from curation.formats._rejects import write_rejected
+from curation.formats.rejects import write_rejected
 from runfolder import RunLock, UnsafePathError, atomic_write
 
 

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 
-from curation.steps._line_units import UnitSpill, count_repeats, split_units, unit_hash
+from curation.steps.line_dedup.units import UnitSpill, count_repeats, split_units, unit_hash
 from runfolder import RunFolder
 from tests.conftest import read_output
 

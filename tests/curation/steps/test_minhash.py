@@ -1,7 +1,7 @@
-"""Tests of `minhash_dedup` (curation/steps/minhash.py): signatures identical to datasketch, near-dups
+"""Tests of `minhash_dedup` (curation/steps/minhash/__init__.py): signatures identical to datasketch, near-dups
 found across shards and tasks, deterministic keepers and cluster ids, resume after a crash between
 stages, hostile input, the band-sharded cluster stage, and an end-to-end recipe. The Redis index is
-tested in test_minhash_redis.py, the signature and cluster files in test_minhash_io.py; the shared
+tested in test_minhash_redis.py, the signature and cluster files in test_minhash_files.py; the shared
 corpus and runner are in minhash_corpus.py.
 
 Run: `.venv/bin/python -m pytest tests/curation/steps/test_minhash.py`
@@ -92,7 +92,7 @@ def test_auto_shingles_by_language(tmp_path):
 def test_lsh_bands_follow_lsh_tuning():
     """Bands x rows when not given: the recall-weighted optimum by default (42 x 4 at J 0.5 and 256
     permutations, the setting chosen on Webis), the balanced one on request; explicit ones win."""
-    from curation.steps._minhash_plan import lsh_bands
+    from curation.steps.minhash.plan import lsh_bands
 
     assert lsh_bands(MinhashParams()) == (42, 4)
     assert lsh_bands(MinhashParams(lsh_tuning="balanced")) == (42, 6)
@@ -212,7 +212,7 @@ def test_resume_after_crash_between_stages(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in (work / "signatures").glob("*.npz")} == sig_mtimes
     # a missing task's signatures is a clear error, not a silent partial dedup
     (work / "signatures" / "00001.npz").unlink()
-    from curation.steps._minhash_io import signature_files
+    from curation.steps.minhash.files import signature_files
 
     with pytest.raises(FileNotFoundError, match="00001"):
         signature_files(work / "signatures", 3)
@@ -350,13 +350,13 @@ def test_sharded_clusters_equal_in_memory(tmp_path, tasks):
 def test_sharded_key_space_parts_give_the_same_links(tmp_path, monkeypatch):
     """Splitting each band's key space into parts and loading bucket members in small batches (what a
     huge corpus gets) changes nothing."""
-    from curation.steps import _minhash_bands
+    from curation.steps.minhash import bands as minhash_bands
 
     shards = _families_corpus(seed=9)
     inp = _write_shards(tmp_path / "in", shards)
     one = _decisions(_run_barrier(tmp_path / "one", inp, tasks=2, mode="sharded"))
-    monkeypatch.setattr(_minhash_bands, "SHARE_BUDGET", 48 * 50)  # ~50 docs per share: several parts
-    monkeypatch.setattr(_minhash_bands, "cand_batch", lambda num_perm: 7)  # members loaded 7 at a time
-    assert _minhash_bands.share_plan(300, 25)[0] > 1
+    monkeypatch.setattr(minhash_bands, "SHARE_BUDGET", 48 * 50)  # ~50 docs per share: several parts
+    monkeypatch.setattr(minhash_bands, "cand_batch", lambda num_perm: 7)  # members loaded 7 at a time
+    assert minhash_bands.share_plan(300, 25)[0] > 1
     many = _decisions(_run_barrier(tmp_path / "many", inp, tasks=2, max_workers=1, mode="sharded"))
     assert many == one

@@ -1,4 +1,4 @@
-"""MinHash dedup with `storage: redis` (curation/steps/_minhash_redis.py): the shared index decides as
+"""MinHash dedup with `storage: redis` (curation/steps/minhash/redis.py): the shared index decides as
 the in-memory one does (also with several processes inserting), members are never unpickled, and a
 password never reaches a log or a repr. Each test starts its own `redis-server` on a free port and
 skips only when the binary is not installed.
@@ -53,7 +53,7 @@ def test_redis_index_members_are_never_unpickled(tmp_path, redis_port):
 
     import redis
 
-    from curation.steps._minhash_lsh import MinhashClusterStage
+    from curation.steps.minhash.cluster import MinhashClusterStage
 
     class Planted:
         def __reduce__(self):
@@ -74,7 +74,7 @@ def test_redis_index_members_are_never_unpickled(tmp_path, redis_port):
     (work / "clusters.npz").unlink()
     MinhashClusterStage(MinhashParams(**params), work, expected_tasks=3).run()
     assert not (tmp_path / "PWNED").exists()
-    from curation.steps._minhash_io import load_clusters
+    from curation.steps.minhash.files import load_clusters
 
     clusters = load_clusters(work / "clusters.npz")
     assert (
@@ -103,7 +103,7 @@ def test_redis_password_from_env_never_printed(tmp_path, monkeypatch):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    from curation.steps._minhash_redis import RedisParams
+    from curation.steps.minhash.redis import RedisParams
 
     monkeypatch.setenv("ROOTSTOCK_TEST_REDIS_PW", "p:w")
     kw = RedisParams(url="rediss://me@cache.example:6380/5", password_env="ROOTSTOCK_TEST_REDIS_PW").client_kwargs()

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from curation.cli import main
+from curation.model_files import fasttext_labels
 from curation.resources import LID_MODEL
-from curation.steps._model_check import fasttext_labels
 
 
 def validate(tmp_path, write_recipe, model):
@@ -37,7 +37,7 @@ def small_bin(tmp_path_factory):
                                               + "\n" for i in range(200) for lab in ("en", "fr")))
     params = {"dim": 8, "epoch": 2, "bucket": 1000, "thread": 1, "seed": 0}  # in a fresh process (fastText state)
     for _ in range(5):  # fastText 0.9.2 sometimes ends a run in "Encountered NaN" (still open: issue 25 item 9)
-        cmd = [sys.executable, "-m", "curation.classifier", str(folder / "train.txt"), str(folder / "lid.bin"),
+        cmd = [sys.executable, "-m", "curation.steps.classifier.train", str(folder / "train.txt"), str(folder / "lid.bin"),
                json.dumps(params)]
         if subprocess.run(cmd, capture_output=True, check=False).returncode == 0:
             return folder / "lid.bin"

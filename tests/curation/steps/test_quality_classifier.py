@@ -1,6 +1,6 @@
-"""The `quality_classifier` op (curation/steps/quality_classifier.py) with a real fastText model.
+"""The `quality_classifier` op (curation/steps/classifier/op.py) with a real fastText model.
 
-The model is trained once per module on the fixtures of tests/curation/test_classifier.py (instruction
+The model is trained once per module on the fixtures of tests/curation/steps/test_classifier_train.py (instruction
 answers vs Python docs; licenses in tests/data/README.md). No mocks, no network.
 Run: pytest tests/curation/steps/test_quality_classifier.py
 """
@@ -12,11 +12,11 @@ import fasttext
 import pytest
 from datatrove.data import Document
 
-from curation.classifier import normalize_text
 from curation.cli import main
-from curation.steps.quality_classifier import QualityClassifierFilter, load_normalization
+from curation.steps.classifier.op import QualityClassifierFilter, load_normalization
+from curation.steps.classifier.train import normalize_text
 from tests.conftest import SAMPLE, read_output
-from tests.curation.test_classifier import train_small
+from tests.curation.steps.test_classifier_train import train_small
 
 ANSWER = "Yes, you can have 1 oatmeal banana protein shake and 4 strips of bacon for breakfast."
 DOCSTRING = "Bisection algorithms. This module provides support for maintaining a list in sorted order."

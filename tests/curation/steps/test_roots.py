@@ -1,4 +1,4 @@
-"""Known-answer tests of the `roots_filters` op (curation/steps/roots.py, roots_metrics.py).
+"""Known-answer tests of the `roots_filters` op (curation/steps/roots/__init__.py, roots/metrics.py).
 
 Each metric is checked on tiny documents whose value is worked out by hand in a comment; then
 per-language parameters and overrides, zh/vi word handling, removal reasons (first failing filter),
@@ -12,8 +12,6 @@ import pytest
 from datatrove.data import Document
 
 from curation.registry import StepContext, get_op
-from curation.steps import roots_metrics as rm
-from curation.steps._roots_params import RootsParams, resolve_params
 from curation.steps.roots import (
     RootsFilter,
     load_table,
@@ -22,7 +20,9 @@ from curation.steps.roots import (
     roots_special_characters,
     roots_whitespace,
 )
-from curation.steps.roots_metrics import modify_document
+from curation.steps.roots import metrics as rm
+from curation.steps.roots.metrics import modify_document
+from curation.steps.roots.params import RootsParams, resolve_params
 
 # Relaxed thresholds so a single check can be exercised on a tiny document.
 OPEN = {"min_words": 0, "max_char_rep_ratio": 1.0, "max_word_rep_ratio": 1.0, "max_special_char_ratio": 1.0,

@@ -21,7 +21,6 @@ from datatrove.data import Document
 
 from bench import roots_oracle
 from curation.resources import LID_MODEL
-from curation.steps._roots_params import RootsParams
 from curation.steps.roots import (
     load_flagged_words,
     load_stopwords,
@@ -31,7 +30,8 @@ from curation.steps.roots import (
     roots_special_characters,
     roots_whitespace,
 )
-from curation.steps.roots_metrics import modify_document, normalize
+from curation.steps.roots.metrics import modify_document, normalize
+from curation.steps.roots.params import RootsParams
 
 REASON = roots_oracle.missing_reason()
 pytestmark = pytest.mark.skipif(REASON is not None, reason=f"ROOTS oracle unavailable: {REASON}")

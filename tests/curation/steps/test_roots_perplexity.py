@@ -21,8 +21,8 @@ kenlm = pytest.importorskip("kenlm", reason="kenlm not installed (pip install -e
 spm = pytest.importorskip("sentencepiece", reason="sentencepiece not installed (pip install -e '.[lm]')")
 
 from bench import roots_oracle
-from curation.steps._roots_params import RootsParams
 from curation.steps.roots import make_filter
+from curation.steps.roots.params import RootsParams
 from tests.curation.steps.test_roots_conformance import variants
 
 FIXTURE = Path(__file__).parents[2] / "data" / "roots_udhr.jsonl.gz"

@@ -10,8 +10,8 @@ from datatrove.data import Document
 
 import runfolder
 from curation.registry import get_op
-from curation.steps._roots_params import RootsParams
 from curation.steps.roots import make_filter
+from curation.steps.roots.params import RootsParams
 
 OPEN = {"max_char_rep_ratio": 1.0, "max_word_rep_ratio": 1.0, "max_special_char_ratio": 1.0,
         "min_stopword_ratio": 0.0, "max_flagged_word_ratio": 1.0, "min_lang_score": 0.0}  # fmt: skip

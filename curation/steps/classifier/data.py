@@ -1,6 +1,6 @@
 """What a quality classifier sees: text normalization, training sources and reading them.
 
-Shared by training (`curation/classifier.py`) and scoring (`curation/steps/quality_classifier.py`), so
+Shared by training (`curation/steps/classifier/train.py`) and scoring (`curation/steps/classifier/op.py`), so
 both sides normalize text with the same function and the same parameters (stored in the model card).
 A source is any registered input format (`jsonl`, `parquet`, `alpaca`, ...: files, globs, folders, and
 run folders, which stand for their `output/`), plus selection: `where` / `where_not` on metadata,

@@ -3,7 +3,7 @@
 Every document gets `metadata["quality.<name>"]`: the model's probability of the positive `label`,
 written on kept and removed documents alike (the dashboard draws both sides of the threshold). Text is
 normalized exactly as at training time: the parameters come from the model card next to the model
-(`curation/classifier.py` writes it; without a card, the `Normalization` defaults apply).
+(`curation/steps/classifier/train.py` writes it; without a card, the `Normalization` defaults apply).
 
 Two ways to decide:
 - `min_score`: a per-document threshold (removes `quality_score_low`), one pass, batched like `language_id`.
@@ -29,9 +29,15 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from curation.classifier_data import LABEL_PREFIX, Normalization, card_path, normalize_text, positive_probs
 from curation.registry import Barrier, OpParams, StepContext, register_op
 from curation.steps.base import LazyFastTextModel
+from curation.steps.classifier.data import (
+    LABEL_PREFIX,
+    Normalization,
+    card_path,
+    normalize_text,
+    positive_probs,
+)
 from runfolder.atomic import atomic_write
 
 _FASTTEXT_MAGIC = 793712314  # fastText's FASTTEXT_FILEFORMAT_MAGIC_INT32

@@ -5,15 +5,15 @@ Parts, so that every shard's signatures exist before any document is judged:
 1. `MinhashSignatureStep` (the barrier's `before`): drops lines of fewer than `min_line_words` words
    (boilerplate), normalizes the hashed field (lowercase, letters, digits and combining marks only),
    shingles it (word n-grams, or character n-grams for languages written without spaces), signs it
-   piece by piece (bounded memory, `_minhash_sig.py`) and writes one signature file per task
+   piece by piece (bounded memory, `minhash/signatures.py`) and writes one signature file per task
    (`work/<step>/signatures/<rank>.npz`: signatures, doc ids, shingle counts). Every document passes
    and carries its position (`_rootstock.minhash_pos`, popped again by the filter; a value arriving
    with the input is overwritten), so decisions stay exact when ids repeat. Parts 1, 3 and 4 are the
    shared barrier classes of `steps/barrier.py` (as exact dedup's are).
-2. Stage 1 (`tasks` workers): `MinhashBandStage` (`_minhash_bands.py`) links LSH bucket members from
+2. Stage 1 (`tasks` workers): `MinhashBandStage` (`minhash/bands.py`) links LSH bucket members from
    a share of the bands when the band-sharded path is chosen (else a no-op); with Redis storage,
-   `MinhashRedisInsertStage` (`_minhash_redis.py`) inserts each task's share into the shared index instead.
-3. Stage 2 (1 task): `MinhashClusterStage` (`_minhash_lsh.py`) picks the path (`mode`, or from its
+   `MinhashRedisInsertStage` (`minhash/redis.py`) inserts each task's share into the shared index instead.
+3. Stage 2 (1 task): `MinhashClusterStage` (`minhash/cluster.py`) picks the path (`mode`, or from its
    printed memory estimate), clusters (in-memory datasketch index, Redis, or the union of the band
    tasks' links), verifies each candidate link by signature agreement (>= threshold, or
    short_threshold when the smaller doc has < short_shingles shingles), keeps the smallest id per
@@ -40,11 +40,13 @@ from datatrove.data import Document, DocumentsPipeline
 from pydantic import ConfigDict, Field, model_validator
 
 from curation.registry import Barrier, OpParams, StepContext, register_op
-from curation.steps._minhash_bands import MinhashBandStage
-from curation.steps._minhash_io import ClusterLookup, SpilledRows, write_signatures
-from curation.steps._minhash_lsh import MinhashClusterStage
-from curation.steps._minhash_redis import MinhashRedisInsertStage, RedisParams
-from curation.steps._minhash_sig import (  # noqa: F401 (re-exported for tests and bench)
+from curation.steps.barrier import BarrierFilter, BarrierSignature, parse_position
+from curation.steps.base import ledger_update
+from curation.steps.minhash.bands import MinhashBandStage
+from curation.steps.minhash.cluster import MinhashClusterStage
+from curation.steps.minhash.files import ClusterLookup, SpilledRows, write_signatures
+from curation.steps.minhash.redis import MinhashRedisInsertStage, RedisParams
+from curation.steps.minhash.signatures import (  # noqa: F401 (re-exported for tests and bench)
     CHUNK_ROWS,
     TOKEN_RE,
     Hashing,
@@ -52,8 +54,6 @@ from curation.steps._minhash_sig import (  # noqa: F401 (re-exported for tests a
     normalize_tokens,
     shingles,
 )
-from curation.steps.barrier import BarrierFilter, BarrierSignature, parse_position
-from curation.steps.base import ledger_update
 
 # Scripts written without spaces between words: shingle characters, not words.
 CHAR_LANGS = ("zh", "ja", "th", "lo", "km", "my", "bo", "yue", "wuu")  # "zh-Hant", "ja_JP" match too

@@ -1,6 +1,6 @@
 """The `roots_filters` recipe entry: its parameter models and how they resolve per language.
 
-Why a module of its own: the step (`curation/steps/roots.py`) scores documents with one plain dict of
+Why a module of its own: the step (`curation/steps/roots/__init__.py`) scores documents with one plain dict of
 parameters per language, but a recipe gives them in three layers: ROOTS' published tables
 (`curation/resources/roots_params.json`, with a `default` for languages without a table), top-level
 overrides for every language, and `per_lang` overrides for one. `resolve_params` flattens the layers
@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from curation.registry import OpParams
-from curation.steps.roots_data import load_table
+from curation.steps.roots.data import load_table
 
 Check = Literal[
     "n_words",

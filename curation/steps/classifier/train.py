@@ -5,9 +5,9 @@ curated text" (positives) against raw web (negatives) beat every heuristic filte
 same with the toolkit's own readers, offline, deterministically:
 
 - Sources are read with the registered input formats, so files, globs, folders and run folders (their
-  `output/`) all work, with metadata selection and deterministic sampling (`curation/classifier_data.py`).
+  `output/`) all work, with metadata selection and deterministic sampling (`curation/steps/classifier/data.py`).
 - Text goes through `normalize_text` with the parameters stored in the model card; the scoring op
-  (`curation/steps/quality_classifier.py`) reads them back, so training and scoring see the same text.
+  (`curation/steps/classifier/op.py`) reads them back, so training and scoring see the same text.
 - Exact duplicates are dropped (and texts present under both labels are dropped from both); the
   held-out split is by a hash of the normalized text, so copies cannot leak across it.
 - fastText with `thread: 1` and a fixed `seed` is deterministic: the same config gives the same bytes.
@@ -32,7 +32,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from curation.classifier_data import (
+from curation.recipe import RecipeContext, RecipeError, _suggest, _validate_model
+from curation.recipe_yaml import load_yaml
+from curation.steps.classifier.data import (
     LABEL_PREFIX,
     Normalization,
     Source,
@@ -43,8 +45,6 @@ from curation.classifier_data import (
     positive_probs,
     read_source,
 )
-from curation.recipe import RecipeContext, RecipeError, _suggest, _validate_model
-from curation.recipe_yaml import load_yaml
 
 CARD_VERSION = 1  # model card schema
 # the bytes fastText's tokenizer splits on (not Python's str.split, which also splits on U+00A0, U+2028, ...)
@@ -214,7 +214,7 @@ def _fasttext_version() -> str:
     return "unknown"
 
 
-def _gather(tc: TrainConfig, rejected_root: Path) -> tuple[dict[str, dict[str, str]], dict, dict]:
+def gather(tc: TrainConfig, rejected_root: Path) -> tuple[dict[str, dict[str, str]], dict, dict]:
     """Per label `{fastText tokens: normalized line}` (de-duplicated); per-source counts; dropped counts."""
     cfg = tc.config
     per_label: dict[str, dict[str, str]] = {}
@@ -256,7 +256,7 @@ def _train_fresh_process(train_file: Path, model_file: Path, params: dict, tc: T
     next: the same file and seed gave identical models twice, then NaN ("Encountered NaN") from the
     third call on. A fresh process per training makes `thread: 1` + `seed` byte-for-byte reproducible.
     """
-    cmd = [sys.executable, "-m", "curation.classifier", str(train_file), str(model_file), json.dumps(params)]
+    cmd = [sys.executable, "-m", "curation.steps.classifier.train", str(train_file), str(model_file), json.dumps(params)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         why = (proc.stderr.strip().splitlines() or ["no message"])[-1]
@@ -278,7 +278,7 @@ def train_classifier(tc: TrainConfig | str | Path) -> dict:
     cfg, t0 = tc.config, time.time()
     out = tc.model_path
     out.parent.mkdir(parents=True, exist_ok=True)
-    lines, sources, dropped = _gather(tc, out.parent / "rejected")
+    lines, sources, dropped = gather(tc, out.parent / "rejected")
     split: dict[str, dict[str, list[str]]] = {"train": {}, "heldout": {}}
     for lab, items in lines.items():  # split by the tokens, so whitespace changes never move a document
         held = {tok: hash01("split", str(cfg.seed), tok) < cfg.valid_fraction for tok in items}
@@ -324,7 +324,7 @@ def train_classifier(tc: TrainConfig | str | Path) -> dict:
 
 
 def _train_worker(argv: list[str]) -> None:
-    """`python -m curation.classifier TRAIN_FILE MODEL_FILE PARAMS_JSON` (run by `_train_fresh_process`)."""
+    """`python -m curation.steps.classifier.train TRAIN_FILE MODEL_FILE PARAMS_JSON` (run by `_train_fresh_process`)."""
     import fasttext
 
     train_file, model_file, params = argv[0], argv[1], json.loads(argv[2])

@@ -1,10 +1,10 @@
-r"""PII detectors for contact data: emails, IPs, phones, @handles (payment data: `_pii_financial.py`).
+r"""PII detectors for contact data: emails, IPs, phones, @handles (payment data: `pii/financial.py`).
 
 Each detector is `fn(text) -> iterable of (start, end)`; `curation.steps.pii` resolves overlaps and
 replaces. Context rules against the known false positives:
 - IPv4: not after a version/section word ("version 2.0.1.3", "§ 1.2.3.4", "see 4.4.6.4 and ..."), not
   outline numbering at a line start ("1.2.3.4 Scope"), not all one-digit parts ("GCC 2.7.2.2"), not
-  part of a longer dotted run (OIDs). Private and reserved ranges are found here; `_pii_scan.IpPolicy`
+  part of a longer dotted run (OIDs). Private and reserved ranges are found here; `pii.scan.IpPolicy`
   leaves non-public ones alone by default.
 - Phones: international (+CC), NANP and trunk-0 national formats count anywhere; any other digit
   grouping only next to a phone word. Dates, the US SSN shape, decimals, integer limits, tables and

@@ -1,7 +1,7 @@
 """MinHash cluster stage on a shared Redis index (`storage: {type: redis, ...}`), kept for existing setups.
 
 Every task inserts its share of the signature files into one datasketch `MinHashLSH` with Redis
-storage (`MinhashRedisInsertStage`); the single cluster stage (`_minhash_lsh.py`) then reads the
+storage (`MinhashRedisInsertStage`); the single cluster stage (`minhash/cluster.py`) then reads the
 buckets back. Members are stored as plain 8-byte document numbers (`node_key`) and parsed back with
 `node_of`, never unpickled. The password comes from an environment variable named by `password_env`,
 read by each process when it connects (on a cluster: where the tasks run); a password written in the
@@ -24,8 +24,8 @@ from datatrove.pipeline.base import PipelineStep
 from pydantic import ConfigDict, Field, field_serializer, model_validator
 
 from curation.registry import OpParams
-from curation.steps._minhash_io import signature_files, signatures_digest
-from curation.steps._minhash_plan import FETCH_BATCH, lsh_bands
+from curation.steps.minhash.files import signature_files, signatures_digest
+from curation.steps.minhash.plan import FETCH_BATCH, lsh_bands
 
 
 class RedisParams(OpParams):

@@ -48,7 +48,7 @@ def roots_whitespace() -> tuple[str, ...]:
 
 
 def roots_normalization() -> dict:
-    """Data of ROOTS' normalization before sentencepiece / KenLM (see roots_metrics.normalize)."""
+    """Data of ROOTS' normalization before sentencepiece / KenLM (see metrics.normalize)."""
     data = _params_file()
     return {
         "non_printing": tuple(tuple(r) for r in data["normalization_non_printing"]),

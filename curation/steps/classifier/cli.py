@@ -1,4 +1,4 @@
-"""`curate classifier train CONFIG`: the thin CLI over `curation.classifier.train_classifier`.
+"""`curate classifier train CONFIG`: the thin CLI over `curation.steps.classifier.train.train_classifier`.
 
 Kept apart from the training module so that building the `curate` parser stays cheap (the training
 module pulls in numpy and every reader); `curation/cli.py` calls `add_classifier_commands(sub)`.
@@ -11,7 +11,7 @@ import argparse
 
 def cmd_train(args) -> int:
     from curation.executors.base import quiet_terminal_logging
-    from curation.classifier import card_path, load_train_config, train_classifier
+    from curation.steps.classifier.train import card_path, load_train_config, train_classifier
 
     quiet_terminal_logging()  # datatrove's readers log every file at INFO
     tc = load_train_config(args.config)

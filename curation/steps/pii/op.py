@@ -1,4 +1,4 @@
-"""PII scrubbing: emails, IPs, phones, payment cards, IBANs, secrets and (optionally) @handles.
+"""The `pii` op (params and datatrove step) of PII scrubbing: emails, IPs, phones, payment cards, IBANs, secrets and (optionally) @handles.
 
 Why this module exists (rather than datatrove's `PIIFormatter`): datatrove scrubs only emails and
 public IPv4s. Training data also leaks phone numbers, card numbers, bank accounts and, in code and
@@ -14,15 +14,15 @@ document (no catastrophic backtracking; overlaps are resolved by one sweep over 
 anchors ("@", "PRIVATE KEY", vendor prefixes) are found with `str.find`/`in` before any regex runs.
 Measured on a busy 2-core box: ~6 MB/s per core on real documents with the 6 default kinds
 (`bench/pii.py`), and one 50 MB document (docs_en concatenated) in 24 s with 515 MB peak RSS. The
-detectors live in `_pii_contacts.py`, `_pii_financial.py` and `_pii_secrets.py`; their docstrings give the context rules.
+detectors live in `pii/contacts.py`, `pii/financial.py` and `pii/secrets.py`; their docstrings give the context rules.
 
 `scrub(text, kinds, replace)` is the plain function (the code recipe and `bench/pii.py` reuse it);
-`find_pii(text, kinds)` returns the spans (both in `_pii_scan.py`, free of datatrove); the `pii` op
+`find_pii(text, kinds)` returns the spans (both in `pii/scan.py`, free of datatrove); the `pii` op
 wraps them in a datatrove step that scrubs the text, the id and metadata string fields, and writes
 `pii.<kind>` counts to metadata and to summary.json's `pii` section.
 
 The whole run folder, not only output/: a run whose recipe has a `pii` step ends with a sweep
-(`_pii_runfolder.py`) that scrubs removed/ of the steps before `pii`, rejected/ and logs/, and deletes
+(`pii/sweep.py`) that scrubs removed/ of the steps before `pii`, rejected/ and logs/, and deletes
 work/ (whose intermediate segments hold unscrubbed documents) unless `keep_work: true`. Opting out is
 explicit: `run_folder: false`. Non-public IP addresses (loopback, private, link-local, documentation)
 are left alone by default (`only_public_ips`), and `allow_ips` keeps more.
@@ -38,8 +38,9 @@ from datatrove.data import Document
 from pydantic import Field, field_validator
 
 from curation.registry import OpParams, StepContext, register_op
-from curation.steps._pii_financial import card_ok, iban_ok, luhn_ok
-from curation.steps._pii_scan import (
+from curation.steps.base import DocTransform, ledger_update
+from curation.steps.pii.financial import card_ok, iban_ok, luhn_ok
+from curation.steps.pii.scan import (
     DEFAULT_IP_POLICY,
     DEFAULT_KINDS,
     KINDS,
@@ -53,8 +54,7 @@ from curation.steps._pii_scan import (
     scrub_value,
     unique_key,
 )
-from curation.steps._pii_secrets import shannon_entropy
-from curation.steps.base import DocTransform, ledger_update
+from curation.steps.pii.secrets import shannon_entropy
 
 __all__ = [
     "DEFAULT_KINDS",
@@ -139,6 +139,10 @@ class PiiParams(OpParams):
     def ip_policy(self) -> IpPolicy:
         return IpPolicy.make(self.only_public_ips, self.allow_ips)
 
+    def scrubber(self) -> PIIScrubber:
+        """The step these params build (the run-folder sweep scrubs with it, without importing this module)."""
+        return PIIScrubber(self.kinds, self.replace, self.ip_policy(), self.ids, self.metadata)
+
 
 class PIIScrubber(DocTransform):
     """Scrubs PII in place (text, id, metadata strings); writes `pii.<kind>` counts (zeros included)
@@ -193,7 +197,7 @@ class PIIScrubber(DocTransform):
         return doc
 
 
-@register_op("pii", PiiParams)
+@register_op("pii", PiiParams, after_run="curation.steps.pii.sweep:after_run")
 def build_pii(params: PiiParams, ctx: StepContext) -> PIIScrubber:
     """Scrub emails, IPs, phones, payment cards (Luhn), IBANs (mod-97), secrets and optionally @handles
     in text, ids and metadata; after the run, removed/, rejected/ and logs/ too, and delete work/."""

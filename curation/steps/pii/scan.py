@@ -2,7 +2,7 @@
 
 Kept free of datatrove and pydantic so that whatever must hide PII without running a pipeline (the
 run-folder sweep after a run, the dashboard, `bench/pii.py`) can import it cheaply. The detectors live
-in `_pii_contacts.py`, `_pii_financial.py` and `_pii_secrets.py`; this module resolves their overlaps, applies the IP policy
+in `pii/contacts.py`, `pii/financial.py` and `pii/secrets.py`; this module resolves their overlaps, applies the IP policy
 and replaces matches.
 
 IP policy: by default only public addresses are PII. Loopback (127.0.0.1, ::1), unspecified
@@ -20,14 +20,14 @@ import re
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from curation.steps import _pii_contacts, _pii_financial, _pii_secrets
+from curation.steps.pii import contacts, financial, secrets
 
 # Priority order: when two detections overlap, the earlier kind wins (a Luhn-valid card is not also a
 # phone; a token inside a URL's userinfo is not also an email).
 KINDS = ("secret", "email", "credit_card", "iban", "ip_address", "phone", "user")
 DEFAULT_KINDS = ("email", "ip_address", "phone", "credit_card", "iban", "secret")  # `user` is opt-in
 TAGS = {kind: f"<{kind.upper()}>" for kind in KINDS}
-_DETECTORS = _pii_contacts.DETECTORS | _pii_financial.DETECTORS | _pii_secrets.DETECTORS
+_DETECTORS = contacts.DETECTORS | financial.DETECTORS | secrets.DETECTORS
 
 # Addresses that identify no one (IANA special-purpose registries); see the module docstring.
 NON_PUBLIC_NETWORKS = tuple(

@@ -58,7 +58,7 @@ def leaks(run_dir: Path) -> dict[str, list[str]]:
     return found
 
 
-def _input(tmp_path: Path) -> Path:
+def write_input(tmp_path: Path) -> Path:
     meta = {"author_email": EMAIL, "nested": {"ip": IP, "list": ["x", PHONE]}, "note": f"card {CARD}",
             "bank": IBAN, "token": SECRET, "year": 2024}
     rows = [
@@ -74,7 +74,7 @@ def _input(tmp_path: Path) -> Path:
     return src
 
 
-def _recipe(src: Path, **pii) -> dict:
+def pii_recipe(src: Path, **pii) -> dict:
     return {
         "name": "pii-canaries",
         "input": {"format": "jsonl", "path": str(src)},
@@ -84,7 +84,7 @@ def _recipe(src: Path, **pii) -> dict:
 
 
 def test_no_canary_left_anywhere_in_the_run_folder(run_recipe, tmp_path):
-    code, run_dir, summary = run_recipe(_recipe(_input(tmp_path)))
+    code, run_dir, summary = run_recipe(pii_recipe(write_input(tmp_path)))
     assert code == 0 and summary["invariant"]["ok"]
     assert summary["rejected"] == 1 and summary["output"]["docs"] == 2
     assert {s["name"]: s["removed"] for s in summary["steps"]} == {"length_filter": 1, "exact_dedup": 1, "pii": 0}
@@ -114,7 +114,7 @@ def test_no_canary_left_anywhere_in_the_run_folder(run_recipe, tmp_path):
 
 def test_rerun_of_a_finished_run_keeps_it_clean(run_recipe, tmp_path):
     """A rerun resumes (nothing to do), sweeps again without changing anything, and stays clean."""
-    recipe = _recipe(_input(tmp_path))
+    recipe = pii_recipe(write_input(tmp_path))
     code, run_dir, _ = run_recipe(recipe)
     shards = {p: p.read_bytes() for p in (run_dir / "removed").rglob("*.gz")}
     code2, _, second = run_recipe(recipe)
@@ -134,7 +134,7 @@ def test_rerun_of_a_finished_run_keeps_it_clean(run_recipe, tmp_path):
 )
 def test_explicit_opt_outs_keep_originals_where_asked(run_recipe, tmp_path, opt_out, kept_raw):
     """Each opt-out leaves originals exactly where it says (and the scan finds them: it is not blind)."""
-    code, run_dir, _ = run_recipe(_recipe(_input(tmp_path), **opt_out))
+    code, run_dir, _ = run_recipe(pii_recipe(write_input(tmp_path), **opt_out))
     assert code == 0
     where = {Path(f).parts[0] for f in leaks(run_dir)}
     assert where == kept_raw
@@ -155,14 +155,14 @@ def test_metadata_field_list_scrubs_only_those_fields():
 def test_sweep_in_worker_processes(run_recipe, tmp_path, monkeypatch):
     """Two tasks, two input files: the removed/ and rejected/ shards are swept by worker processes
     (2 too long, 3 of the 4 copies of the same text duplicates, 1 rejected line per file)."""
-    from curation.steps import _pii_runfolder
+    from curation.steps.pii import sweep as pii_sweep
 
-    monkeypatch.setattr(_pii_runfolder, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(pii_sweep, "PARALLEL_BYTES", 0)
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(2):
-        (folder / f"part{i}.jsonl").write_text(_input(tmp_path).read_text().replace("/kept", f"/kept{i}"))
-    recipe = _recipe(folder)
+        (folder / f"part{i}.jsonl").write_text(write_input(tmp_path).read_text().replace("/kept", f"/kept{i}"))
+    recipe = pii_recipe(folder)
     recipe["input"]["glob"] = "*.jsonl"
     recipe["executor"] = {"tasks": 2}
     code, run_dir, summary = run_recipe(recipe)

@@ -1,4 +1,4 @@
-"""ROOTS document metrics (pure, vectorized) and document modifications, used by `curation/steps/roots.py`.
+"""ROOTS document metrics (pure, vectorized) and document modifications, used by `curation/steps/roots/__init__.py`.
 
 Definitions follow BigScience's `data-preparation` repo (`preprocessing/training/01b_oscar_cleaning_and_
 filtering/filtering.py`, the ROOTS paper's section 3.1):

@@ -1,9 +1,9 @@
-"""Training a fastText quality classifier (curation/classifier.py) and `curate classifier train`.
+"""Training a fastText quality classifier (curation/steps/classifier/train.py) and `curate classifier train`.
 
 Positives: the self-instruct seed answers in tests/data/instruct (Apache-2.0); negatives: the Python
 stdlib docstrings and pydoc topics of tests/data/web_sample.jsonl.gz (PSF license). See tests/data/README.md.
 Real fastText, tiny settings (a model trains in well under a second). No network.
-Run: pytest tests/curation/test_classifier.py
+Run: pytest tests/curation/steps/test_classifier_train.py
 """
 
 import gzip
@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 import yaml
 
-from curation.classifier import (
+from curation.cli import main
+from curation.recipe import RecipeError
+from curation.steps.classifier.train import (
     Normalization,
     binary_metrics,
     card_path,
@@ -25,10 +27,8 @@ from curation.classifier import (
     roc_auc,
     train_classifier,
 )
-from curation.cli import main
-from curation.recipe import RecipeError
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 POSITIVES = [  # every instruction fixture (66 answers), each through its own reader
     {"format": fmt, "path": str(DATA / "instruct" / name), "use": "answers"}
     for fmt, name in [("alpaca", "self_instruct_seed.jsonl"), ("alpaca", "alpaca.json"), ("alpaca", "bench_seed.jsonl"),
@@ -178,13 +178,13 @@ def test_cli_train_prints_the_heldout_numbers(tmp_path, capsys):
 
 def test_training_lines_are_what_scoring_sees(tmp_path):
     """Training writes normalize_text's output as is: Python's str.split would cut U+00A0 (fastText does not)."""
-    from curation.classifier import _gather
+    from curation.steps.classifier.train import gather
 
     texts = ["caf\u00e9\u00a0au lait\nis   served", "caf\u00e9\u00a0au lait is served", "tabs\there\r\nand there"]
     src = tmp_path / "pos.jsonl"
     src.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
     tc = load_train_config(small_config(tmp_path, positives=[{"path": str(src)}]))
-    lines, _, dropped = _gather(tc, tmp_path / "rej")
+    lines, _, dropped = gather(tc, tmp_path / "rej")
     norm = tc.config.normalization
     assert list(lines["hq"].values()) == [normalize_text(texts[0], norm), normalize_text(texts[2], norm)]
     assert "\u00a0" in lines["hq"]["caf\u00e9\u00a0au lait is served"]  # texts 0 and 1: the same tokens

@@ -28,7 +28,7 @@ import orjson
 from datatrove.data import Document
 
 from curation.executors.local import called_from_unguarded_script
-from curation.steps._pii_scan import scrub, scrub_value
+from curation.steps.pii.scan import scrub, scrub_value
 from runfolder import RunFolder, atomic_open, shards
 
 # datatrove's task logs and our own text logs; stats/completions/executor JSON hold counts and config.
@@ -70,11 +70,8 @@ class _Fixer:
         self.params, self.mode, self._step = params, mode, None
 
     def __call__(self, rec: dict) -> dict:
-        from curation.steps.pii import PIIScrubber
-
-        p = self.params
         if self._step is None:
-            self._step = PIIScrubber(p.kinds, p.replace, p.ip_policy(), p.ids, p.metadata)
+            self._step = self.params.scrubber()  # the `pii` op's own step (params.scrubber: no import cycle)
         step = self._step
         if self.mode == "rejected":
             return scrub_value(rec, step.kinds, step.replace, step.ip_policy)
@@ -117,6 +114,13 @@ def _sweep_removed_units(folder: RunFolder, step_ids: list[str], p) -> int:
                     f.write(orjson.dumps(new))
                 changed += 1
     return changed
+
+
+def after_run(recipe, removed_in: RunFolder | None = None) -> dict | None:
+    """The `pii` op's after-run hook (`Op.after_run`): the sweep, reported as summary.json's
+    `pii_run_folder`."""
+    report = sweep(recipe, removed_in)
+    return None if report is None else {"pii_run_folder": report}
 
 
 def sweep(recipe, removed_in: RunFolder | None = None) -> dict | None:

@@ -1,6 +1,6 @@
 """MinHash cluster planning shared by the in-memory, Redis and band-sharded paths: LSH bands, the
 memory estimate, which path runs, and how one bucket's members are linked (`link_bucket`), so every
-path links the same pairs. (A module of its own so `_minhash_lsh` and `_minhash_bands` import it, not
+path links the same pairs. (A module of its own so `minhash.cluster` and `minhash.bands` import it, not
 each other.)"""
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """MinHash cluster stage: picks the path, builds the clusters (in-memory datasketch index, the Redis
-index of `_minhash_redis.py`, or the union of the band tasks' links of `_minhash_bands.py`) with
+index of `minhash/redis.py`, or the union of the band tasks' links of `minhash/bands.py`) with
 union-find, and writes `clusters.npz`.
 
 Memory of the cluster stage is signatures (4 B x num_perm per doc) + ids + the datasketch index,
 whose in-memory (dict) storage costs ~INDEX_BYTES_PER_BAND per doc and band; nothing grows with
-document length. Files are described in `_minhash_io.py`.
+document length. Files are described in `minhash/files.py`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ import numpy as np
 from datasketch import MinHashLSH
 from datatrove.utils.logging import logger
 
-from curation.steps._minhash_bands import key_budget, sharded_memory_estimate
-from curation.steps._minhash_io import (
+from curation.steps.barrier import BarrierDecide
+from curation.steps.base import ledger_update
+from curation.steps.minhash.bands import key_budget, sharded_memory_estimate
+from curation.steps.minhash.files import (
     Signatures,
     atomic_savez,
     pack_ids,
@@ -30,7 +32,7 @@ from curation.steps._minhash_io import (
     signature_files,
     signatures_digest,
 )
-from curation.steps._minhash_plan import (  # noqa: F401 (re-exported: bench and tests import them here)
+from curation.steps.minhash.plan import (  # noqa: F401 (re-exported: bench and tests import them here)
     FETCH_BATCH,
     INDEX_BYTES_PER_BAND,
     INDEX_BYTES_PER_DOC,
@@ -44,15 +46,13 @@ from curation.steps._minhash_plan import (  # noqa: F401 (re-exported: bench and
     pair_thresholds,
     settings_key,
 )
-from curation.steps._minhash_redis import (
+from curation.steps.minhash.redis import (
     _drop_index,
     lean,
     make_lsh,
     node_of,
     redis_basename,
 )
-from curation.steps.barrier import BarrierDecide
-from curation.steps.base import ledger_update
 
 
 def _announce(message: str) -> None:

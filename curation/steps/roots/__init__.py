@@ -5,12 +5,12 @@ Filters, in ROOTS' order (the first failing one is the removal reason): number o
 (`roots_word_rep_ratio`), special characters (`roots_special_char_ratio`), stop words
 (`roots_stopword_ratio`), flagged words (`roots_flagged_word_ratio`), language-ID score
 (`roots_lang_score`) and KenLM perplexity (`roots_perplexity`). Metric definitions and their fast
-implementation: `curation/steps/roots_metrics.py`.
+implementation: `curation/steps/roots/metrics.py`.
 
 Parameters per language come from `curation/resources/roots_params.json` (ROOTS' published
 `parameters_filtering.py`, source in the file) and can be overridden for every language (top-level
 keys) or per language (`per_lang: {en: {max_char_rep_ratio: 0.2}}`); the params models and that
-resolution live in `curation/steps/_roots_params.py`. The language is `metadata.lang` (from
+resolution live in `curation/steps/roots/params.py`. The language is `metadata.lang` (from
 `language_id`); documents without one, or in a language without a table, use the `default` parameters.
 
 Defaults are ROOTS' own pipeline (checked against the original code in
@@ -44,11 +44,10 @@ from datatrove.utils.logging import logger
 
 from curation.registry import StepContext, register_op
 from curation.resources import LID_MODEL
-from curation.steps import roots_metrics as rm
-from curation.steps._roots_params import RootsParams, resolve_params, thresholds
 from curation.steps.base import ScoredFilter
 from curation.steps.langid import normalize_label
-from curation.steps.roots_data import (  # noqa: F401  (re-exported: the data API of the op)
+from curation.steps.roots import metrics as rm
+from curation.steps.roots.data import (  # noqa: F401  (re-exported: the data API of the op)
     load_flagged_words,
     load_stopwords,
     load_table,
@@ -57,6 +56,7 @@ from curation.steps.roots_data import (  # noqa: F401  (re-exported: the data AP
     roots_whitespace,
     special_characters_extra,
 )
+from curation.steps.roots.params import RootsParams, resolve_params, thresholds
 
 _LID_UNSAFE = re.compile("[\ud800-\udfff\r\n\v\f\x00]")
 

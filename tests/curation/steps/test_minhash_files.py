@@ -1,9 +1,9 @@
-"""Tests of the MinHash barrier files (curation/steps/_minhash_io.py): signature rows streamed to an
+"""Tests of the MinHash barrier files (curation/steps/minhash/files.py): signature rows streamed to an
 unnamed spill file give the same bytes and digest as one array, two attempts of one task never share a
 spill file, band tasks read bucket members' rows in place, and filter tasks load the cluster table one
 signature rank at a time.
 
-Run: `.venv/bin/python -m pytest tests/curation/steps/test_minhash_io.py`
+Run: `.venv/bin/python -m pytest tests/curation/steps/test_minhash_files.py`
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curation.steps._minhash_io import SpilledRows
+from curation.steps.minhash.files import SpilledRows
 from tests.curation.steps.minhash_corpus import _corpus, _run_barrier, _write_shards
 
 
@@ -20,7 +20,7 @@ def test_signature_rows_spilled_to_disk_give_the_same_file_as_one_array(tmp_path
     """The signature step streams its rows to a spill file (one block in memory, unsigned docs
     skipped) and writes the same file, byte for byte, as one stacked array: same digest, so resumed
     runs and the cluster stage agree. The spill file is unnamed: nothing is left in the folder."""
-    from curation.steps._minhash_io import read_meta, write_signatures
+    from curation.steps.minhash.files import read_meta, write_signatures
 
     rng = np.random.default_rng(3)
     sigs = rng.integers(0, 2**32, size=(n, 16), dtype=np.uint32)
@@ -45,7 +45,7 @@ def test_signature_rows_reader_reads_the_rows_asked_for(tmp_path):
     """A band task fetches its bucket members' signatures and shingle counts in place (positioned reads
     of those rows, neighbours in one read): the same rows as loading every file, across files, an empty
     one included."""
-    from curation.steps._minhash_io import SignatureRowsReader, signature_files, write_signatures
+    from curation.steps.minhash.files import SignatureRowsReader, signature_files, write_signatures
 
     rng = np.random.default_rng(5)
     sizes, folder, arrays, counts = [300, 0, 1000, 7], tmp_path / "signatures", [], []
@@ -66,7 +66,7 @@ def test_signature_rows_reader_reads_the_rows_asked_for(tmp_path):
 
 def test_two_attempts_of_one_task_do_not_share_a_spill_file(tmp_path):
     """A requeued task (same rank) writing while the first attempt still runs: each keeps its own rows."""
-    from curation.steps._minhash_io import write_signatures
+    from curation.steps.minhash.files import write_signatures
 
     rng = np.random.default_rng(8)
     a, b = (rng.integers(0, 2**32, size=(40_000, 16), dtype=np.uint32) for _ in range(2))
@@ -92,7 +92,7 @@ def test_signature_step_leaves_no_spill_file(tmp_path):
 def test_filter_loads_the_clusters_of_the_ranks_it_sees_only(tmp_path):
     """A filter task loads the cluster table one signature rank at a time (memory ~ its shards, not the
     corpus), with the same decisions as the whole table, also when a keeper lies in another rank."""
-    from curation.steps._minhash_io import ClusterLookup, load_clusters
+    from curation.steps.minhash.files import ClusterLookup, load_clusters
 
     shards, _ = _corpus()
     _run_barrier(tmp_path / "run", _write_shards(tmp_path / "in", shards), tasks=3)

@@ -30,9 +30,9 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from curation.registry import Barrier, OpParams, StepContext, register_op
-from curation.steps._line_units import UnitSpill, count_repeats, split_units, unit_hash
 from curation.steps.barrier import BarrierDecide, BarrierFilter, BarrierSignature, parse_position
 from curation.steps.base import ledger_update
+from curation.steps.line_dedup.units import UnitSpill, count_repeats, split_units, unit_hash
 from runfolder import RunFolder, atomic_open, atomic_write_json
 
 POS_KEY = "_line_dedup_pos"

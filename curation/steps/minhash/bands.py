@@ -13,7 +13,7 @@ This path never does:
    a bucket with others and links bucket members exactly as the in-memory path does
    (`link_bucket`: same buckets, same member order, same verification), and writes the links to
    `pairs/<rank>.npz`.
-2. `MinhashClusterStage` (1 task, `_minhash_lsh.py`) unions the links of every task, in memory
+2. `MinhashClusterStage` (1 task, `minhash/cluster.py`) unions the links of every task, in memory
    proportional to the documents that have a link, and writes `clusters.npz` as the in-memory path.
 
 Same buckets + same links => same connected components => same clusters, keepers and numbering
@@ -29,7 +29,7 @@ import numpy as np
 from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
-from curation.steps._minhash_io import (
+from curation.steps.minhash.files import (
     SignatureRowsReader,
     atomic_savez,
     iter_sig_chunks,
@@ -38,7 +38,7 @@ from curation.steps._minhash_io import (
     signature_files,
     signatures_digest,
 )
-from curation.steps._minhash_plan import choose_mode, link_bucket, lsh_bands, settings_key
+from curation.steps.minhash.plan import choose_mode, link_bucket, lsh_bands, settings_key
 
 KEY_BYTES_PER_DOC = 48  # a share's uint64 key + int64 doc, the argsort's int64, sorted copies
 SHARE_BUDGET = 96 << 20  # bytes of keys held at once: parts = ceil(docs * 48 B / budget)

@@ -51,9 +51,7 @@ CHANGE_SECTIONS = {"pii": ("pii", "scrubbed")}
 def changed_text(step: dict, summary: dict) -> str:
     """What a non-removing step changed, e.g. `scrubbed email 1,238, ip_address 310` for `pii`."""
     section, verb = CHANGE_SECTIONS.get(step.get("op", ""), (None, ""))
-    counts = (
-        {k: v for k, v in (summary.get(section) or {}).items() if isinstance(v, int) and v} if section else {}
-    )
+    counts = {k: v for k, v in (summary.get(section) or {}).items() if isinstance(v, int) and v} if section else {}
     if not counts:
         return f"{verb} nothing" if section else ""
     items = sorted(counts.items(), key=lambda kv: -kv[1])
@@ -65,50 +63,22 @@ def funnel_table(summary: dict, run_dir: str | None = None):
     from rich.table import Table
 
     t = Table(title=f"{escape(safe(summary['recipe'], True))}: funnel", title_justify="left")
-    for col, just in [
-        ("step", "left"),
-        ("in", "right"),
-        ("kept", "right"),
-        ("removed", "right"),
-        ("%", "right"),
-        ("top reasons", "left"),
-        ("s", "right"),
-    ]:
+    for col, just in [("step", "left"), ("in", "right"), ("kept", "right"), ("removed", "right"),
+                      ("%", "right"), ("top reasons", "left"), ("s", "right")]:
         t.add_column(col, justify=just)
     inp = summary["input"]
-    t.add_row(
-        "input",
-        f"{inp['docs']:,}",
-        f"{inp.get('readable_docs', inp['docs']):,}",
-        "",
-        "",
-        f"rejected {summary['rejected']:,}" if summary["rejected"] else "",
-        "",
-    )
+    t.add_row("input", f"{inp['docs']:,}", f"{inp.get('readable_docs', inp['docs']):,}", "", "",
+              f"rejected {summary['rejected']:,}" if summary["rejected"] else "", "")
     for s in summary["steps"]:
         pct = f"{100 * s['removed'] / s['in']:.1f}" if s["in"] else "-"
         reasons = sorted(s["removed_by_reason"].items(), key=lambda kv: -kv[1])[:3]
         what = ", ".join(f"{r} {n:,}" for r, n in reasons) or changed_text(s, summary)
-        t.add_row(
-            escape(safe(s["name"], True)),
-            f"{s['in']:,}",
-            f"{s['kept']:,}",
-            f"{s['removed']:,}",
-            pct,
-            escape(safe(what, True)),
-            f"{s['seconds']:.1f}",
-        )
+        t.add_row(escape(safe(s["name"], True)), f"{s['in']:,}", f"{s['kept']:,}", f"{s['removed']:,}", pct,
+                  escape(safe(what, True)), f"{s['seconds']:.1f}")
     out = summary["output"]
     tokens = tokens_label(*output_tokens(run_dir, summary))  # counted by the tokenizer, or an estimate
-    t.add_row(
-        "output",
-        "",
-        f"{out['docs']:,}",
-        "",
-        "",
-        f"{out['bytes'] / 1e6:.2f} MB in {len(out['shards'])} shards, {tokens}",
-        "",
-    )
+    t.add_row("output", "", f"{out['docs']:,}", "", "", f"{out['bytes'] / 1e6:.2f} MB in {len(out['shards'])} shards, "
+              f"{tokens}", "")
     return t
 
 
@@ -119,24 +89,18 @@ def print_summary(summary: dict, run_dir: str | None = None) -> None:
     con.print(funnel_table(summary, run_dir))
     inv = summary["invariant"]
     status = "[green]ok[/green]" if inv["ok"] else "[red]BROKEN[/red]"
-    con.print(
-        f"ledger: input {inv['input']:,} = output {inv['output']:,} + removed {inv['removed']:,}"
-        f" + rejected {inv['rejected']:,}  {status}"
-    )
+    con.print(f"ledger: input {inv['input']:,} = output {inv['output']:,} + removed {inv['removed']:,}"
+              f" + rejected {inv['rejected']:,}  {status}")
     for p in inv.get("problems", []):
         con.print(f"  [red]{escape(safe(p, True))}[/red]")
     swept = summary.get("pii_run_folder")
     if swept:
         if swept.get("scrubbed"):
-            con.print(
-                f"pii: also scrubbed {swept['removed_records']:,} removed and {swept['rejected_records']:,} "
-                f"rejected records and {swept['log_files']:,} log files"
-                + ("; work/ deleted" if swept.get("work_removed") else "")
-            )
+            con.print(f"pii: also scrubbed {swept['removed_records']:,} removed and {swept['rejected_records']:,} "
+                      f"rejected records and {swept['log_files']:,} log files"
+                      + ("; work/ deleted" if swept.get("work_removed") else ""))
         else:
-            con.print(
-                "[yellow]pii: run_folder: false, so removed/, rejected/ and logs/ keep original values[/yellow]"
-            )
+            con.print("[yellow]pii: run_folder: false, so removed/, rejected/ and logs/ keep original values[/yellow]")
 
 
 # --- commands ------------------------------------------------------------------------------------
@@ -203,18 +167,14 @@ def _check_reason(run, reason: str, step: str | None) -> None:
         steps = run.summary["steps"]
     except (SummaryError, KeyError, TypeError):
         return
-    known = sorted(
-        {r for s in steps if step in (None, s.get("name")) for r in s.get("removed_by_reason", {})}
-    )
+    known = sorted({r for s in steps if step in (None, s.get("name")) for r in s.get("removed_by_reason", {})})
     if reason in known:
         return
     close = difflib.get_close_matches(reason, known, n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(close)}?" if close else ""
     where = f"step {step}" if step else "this run"
-    raise UsageError(
-        f"--reason {reason!r}: {where} removed nothing for that reason{hint} "
-        f"(reasons: {', '.join(known) or 'none'})"
-    )
+    raise UsageError(f"--reason {reason!r}: {where} removed nothing for that reason{hint} "
+                     f"(reasons: {', '.join(known) or 'none'})")
 
 
 def cmd_sample(args) -> int:
@@ -250,9 +210,7 @@ def cmd_sample(args) -> int:
         else:
             head = Text(safe(rec.get("id"), one_line=True), style="bold")
             if "reason" in meta:
-                head += Text(
-                    f"  removed by {safe(meta.get('removed_by'), True)}: {safe(meta.get('reason'), True)}"
-                )
+                head += Text(f"  removed by {safe(meta.get('removed_by'), True)}: {safe(meta.get('reason'), True)}")
             con.print(head)
             metrics = {k: v for k, v in meta.items() if "." in k or k in ("lang", "lang_score", "dup_of")}
             if metrics:
@@ -286,14 +244,9 @@ def cmd_run(args) -> int:
     if args.dry_run:
         result = api.run(recipe, limit=args.limit, dry_run=True)
         print(safe(recipe.resolved_yaml()), end="")
-        con.print(
-            f"\n[bold]plan[/bold]: {len(result.stages)} stage(s) -> {escape(safe(recipe.run_dir, True))}"
-        )
+        con.print(f"\n[bold]plan[/bold]: {len(result.stages)} stage(s) -> {escape(safe(recipe.run_dir, True))}")
         for st in result.stages:
-            con.print(
-                f"  {escape(safe(st.name, True))} ({st.tasks} tasks): "
-                + " → ".join(type(p).__name__ for p in st.pipeline)
-            )
+            con.print(f"  {escape(safe(st.name, True))} ({st.tasks} tasks): " + " → ".join(type(p).__name__ for p in st.pipeline))
         for path in result.scripts:
             con.print(f"  sbatch script: {escape(safe(path, True))}")
         return 0
@@ -306,19 +259,15 @@ def cmd_run(args) -> int:
     if result.jobs:
         for name, job in result.jobs.items():
             con.print(f"submitted {name}: slurm job {job}")
-        con.print(
-            f"the stages run on the cluster (squeue -j {','.join(result.jobs.values())}); when they finish, run "
-            "the same command again to write summary.json (it resubmits failed tasks, if any)"
-        )
+        con.print(f"the stages run on the cluster (squeue -j {','.join(result.jobs.values())}); when they finish, run "
+                  "the same command again to write summary.json (it resubmits failed tasks, if any)")
         return 0
     summary = result.summary
     print_summary(summary, str(result.path))
     con.print(f"done in {time.time() - t0:.1f}s")
     if recipe.output.control_path is not None:  # an object-store output (docs/object-storage.md)
-        where = (
-            ("output:   ", f"{recipe.output.path.rstrip('/')}/output"),
-            ("summary:  ", f"{recipe.output.path.rstrip('/')}/summary.json (copy: {result.folder.summary})"),
-        )
+        where = (("output:   ", f"{recipe.output.path.rstrip('/')}/output"),
+                 ("summary:  ", f"{recipe.output.path.rstrip('/')}/summary.json (copy: {result.folder.summary})"))
     else:
         where = (("output:   ", result.folder.output), ("summary:  ", result.folder.summary))
     for label, value in (*where, ("dashboard:", f"curate dashboard {result.path}")):
@@ -344,14 +293,10 @@ def cmd_mix(args) -> int:
     result = mix(args.mix_file, force=args.force, output=args.output)
     m, con = result.mixture, _console()
     for s in m["sources"]:
-        con.print(
-            f"{escape(safe(s['name'], True))}: {s['documents']:,} docs, ~{s['tokens']:,} tokens, "
-            f"{s['epochs']:g} epochs, share {s['achieved_share']:.2%} (asked {s['asked_share']:.2%})"
-        )
-    con.print(
-        f"done in {time.time() - t0:.1f}s: {m['documents']:,} documents in "
-        f"{escape(safe(result.output, True))}"
-    )
+        con.print(f"{escape(safe(s['name'], True))}: {s['documents']:,} docs, ~{s['tokens']:,} tokens, "
+                  f"{s['epochs']:g} epochs, share {s['achieved_share']:.2%} (asked {s['asked_share']:.2%})")
+    con.print(f"done in {time.time() - t0:.1f}s: {m['documents']:,} documents in "
+              f"{escape(safe(result.output, True))}")
     return 0
 
 
@@ -370,10 +315,8 @@ def _guard(fn):
         except OSError as e:
             if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
                 raise
-            print(
-                f"error: {safe(e, one_line=True)}; free some space and run the same command again to resume",
-                file=sys.stderr,
-            )
+            print(f"error: {safe(e, one_line=True)}; free some space and run the same command again to resume",
+                  file=sys.stderr)
             return 1
         except KeyboardInterrupt:
             print("interrupted; run the same command again to resume", file=sys.stderr)
@@ -384,32 +327,18 @@ def _guard(fn):
 
 def register_cli(sub) -> None:
     """Add `run`, `validate`, `ops`, `sample`, `stats` and `mix` to an argparse subparsers object."""
-    p = sub.add_parser(
-        "run",
-        help="run a recipe into its run folder (resumable)",
-        epilog=EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = sub.add_parser("run", help="run a recipe into its run folder (resumable)", epilog=EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("recipe", help="recipe YAML file")
-    p.add_argument(
-        "--limit",
-        type=int,
-        help="read at most N input records, readable or rejected (split evenly over tasks)",
-    )
-    p.add_argument(
-        "--dry-run", action="store_true", help="print the resolved recipe and the plan, run nothing"
-    )
+    p.add_argument("--limit", type=int, help="read at most N input records, readable or rejected (split evenly "
+                   "over tasks)")
+    p.add_argument("--dry-run", action="store_true", help="print the resolved recipe and the plan, run nothing")
     p.add_argument("--force", action="store_true", help="discard an existing run folder and start over")
     p.add_argument("--output", help="override output.path (the run folder)")
     p.add_argument("--tasks", type=int, help="override executor.tasks")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a TTY")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a recipe value, e.g. --set input.path=data/x.jsonl (repeatable; YAML values)",
-    )
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe value, e.g. --set input.path=data/x.jsonl (repeatable; YAML values)")
     p.set_defaults(func=_guard(cmd_run))
     p = sub.add_parser("validate", help="validate a recipe and print it with every default filled in")
     p.add_argument("recipe")

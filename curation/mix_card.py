@@ -47,9 +47,11 @@ def render_mix_card(cfg: MixConfig, mixture: dict) -> str:
         "",
         cfg.description or "A training mixture written by `curate mix`.",
         "",
-        f"{mixture['documents']:,} documents, about {mixture['tokens']:,} tokens (estimated as UTF-8 bytes / 4; "
-        f"no tokenizer was used). Budget: {cfg.budget:,} {cfg.unit}; seed {cfg.seed}. "
-        f"Shares are measured in {cfg.unit}.",
+        (
+            f"{mixture['documents']:,} documents, about {mixture['tokens']:,} tokens (estimated as UTF-8 bytes / 4; "
+            f"no tokenizer was used). Budget: {cfg.budget:,} {cfg.unit}; seed {cfg.seed}. "
+            f"Shares are measured in {cfg.unit}."
+        ),
         "",
         "## Sources",
         "",
@@ -68,11 +70,15 @@ def render_mix_card(cfg: MixConfig, mixture: dict) -> str:
             rows,
         ),
         "",
-        "Licences: those of the source runs (see the README.md card of each run folder); the mixture's "
-        "`license: other` says they may differ.",
+        (
+            "Licences: those of the source runs (see the README.md card of each run folder); the mixture's "
+            "`license: other` says they may differ."
+        ),
         "",
-        "Every document keeps its text and gains metadata `mix.source`, `mix.run`, `mix.id` (its id in the "
-        "source run) and `mix.epoch`; its id is `<source>/<id>#<epoch>`.",
+        (
+            "Every document keeps its text and gains metadata `mix.source`, `mix.run`, `mix.id` (its id in the "
+            "source run) and `mix.epoch`; its id is `<source>/<id>#<epoch>`."
+        ),
         "",
         f"Written by rootstock {tool_version()}.",
         "",

@@ -95,4 +95,10 @@ def load_mix(path_or_dict: str | Path | dict[str, Any]) -> MixConfig:
         raise RecipeError(
             ctx.file, None, "", "a mix file must be a mapping (name, unit, budget, sources, output)"
         )
+    # sections first, so an unknown key's suggestions come from its own section's keys
+    if isinstance(data.get("sources"), list):
+        for i, src in enumerate(data["sources"]):
+            _validate_model(MixSource, src, ("sources", i), ctx)
+    if isinstance(data.get("output"), dict):
+        _validate_model(MixOutput, data["output"], ("output",), ctx)
     return _validate_model(MixConfig, data, (), ctx)

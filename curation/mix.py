@@ -26,10 +26,11 @@ from typing import Any
 
 from curation.errors import UsageError
 from curation.mix_config import MixConfig, MixSource, load_mix
-from runfolder import RunFolder, atomic_write_json, open_new_file
+from runfolder import PRODUCED, RunFolder, atomic_write_json, open_new_file
 from runfolder.documents import iter_records, shards
 
-# what `curate mix` writes into its folder; `--force` removes exactly these
+# what `curate mix` writes into its folder; `--force` removes these and what a run writes (PRODUCED),
+# so a run folder replaced by a mixture keeps no stale summary.json or removed/
 MIX_PRODUCED = ("output", "mixture.json", "run.json")
 
 
@@ -219,7 +220,7 @@ class ShardWriter:
 def _claim(cfg: MixConfig, folder: Path, force: bool) -> None:
     """The run-folder ownership rules: a folder is written only when empty, or when rootstock wrote it
     (its run.json is rootstock's own) and it is this mix or `--force` is given. Only MIX_PRODUCED (and
-    a README.md card rootstock wrote) are ever removed."""
+    a README.md card rootstock wrote) and what a run writes (PRODUCED) are ever removed."""
     run = RunFolder(folder)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder}: output.path is a file, not a folder")
@@ -232,7 +233,7 @@ def _claim(cfg: MixConfig, folder: Path, force: bool) -> None:
         ident = json.loads(run.run_json.read_text(encoding="utf-8"))
         if ident.get("fingerprint") != cfg.fingerprint() and not force:
             raise UsageError(f"{folder} holds another run or mix; pass --force to replace it")
-        for name in MIX_PRODUCED:
+        for name in dict.fromkeys((*MIX_PRODUCED, *PRODUCED)):
             target = folder / name
             if target.is_dir() and not target.is_symlink():
                 shutil.rmtree(target)
@@ -289,8 +290,13 @@ def mix(
     cfg = load_mix(path_or_dict)
     if output:
         cfg.output.path = output
-    plans = plan(cfg)  # fails before anything is written
     folder = Path(cfg.output.path)
+    for src in cfg.sources:
+        if Path(src.run).resolve() == folder.resolve():
+            raise UsageError(
+                f"source {src.name}: its run {src.run} is the output folder; mix into another one"
+            )
+    plans = plan(cfg)  # fails before anything is written
     _claim(cfg, folder, force)
     writer = ShardWriter(RunFolder(folder).output, cfg.output.format, cfg.output.max_shard_docs)
     for p, rec, epoch in interleave(plans, cfg.unit, cfg.seed):

@@ -141,6 +141,20 @@ def test_output_folder_ownership(runs, tmp_path):
     with pytest.raises(UsageError, match="--force"):
         mix(config(runs, tmp_path / "m", seed=3))  # another mix into the same folder
     assert mix(config(runs, tmp_path / "m", seed=3), force=True).mixture["seed"] == 3
+    with pytest.raises(UsageError, match="is the output folder"):
+        mix(config(runs, runs["web"]), force=True)  # would delete the source it reads
+
+
+def test_force_over_a_run_folder_leaves_nothing_of_the_run(runs, tmp_path):
+    folder = runs["web"].parent / "old-run"
+    (folder / "removed" / "exact_dedup").mkdir(parents=True)
+    (folder / "summary.json").write_text("{}")
+    (folder / "keep.txt").write_text("a user's file")
+    identity = {"fingerprint": "x", "limit": 0, "started": "2026-01-01", "produced": []}
+    (folder / "run.json").write_text(json.dumps(identity))
+    mix(config(runs, folder), force=True)
+    assert not (folder / "summary.json").exists() and not (folder / "removed").exists()
+    assert (folder / "keep.txt").read_text() == "a user's file" and (folder / "mixture.json").exists()
 
 
 def test_card_and_mixture_json(runs, tmp_path):

@@ -97,7 +97,9 @@ def _validate_roots(tmp_path, write_recipe, **models):
     return main(["validate", str(path)]), path
 
 
-@pytest.mark.parametrize("damage", ["truncated_arpa", "not_arpa", "truncated_spm", "empty_spm", "garbage_spm"])
+@pytest.mark.parametrize(
+    "damage", ["truncated_arpa", "not_arpa", "truncated_spm", "empty_spm", "garbage_spm"]
+)
 def test_damaged_kenlm_or_sentencepiece_file_is_one_line_exit_2_at_validation(
     models, tmp_path, write_recipe, capsys, damage
 ):
@@ -119,5 +121,7 @@ def test_damaged_kenlm_or_sentencepiece_file_is_one_line_exit_2_at_validation(
 
 def test_whole_kenlm_and_sentencepiece_files_validate(models, tmp_path, write_recipe):
     sp_path, arpa = models
-    code, _ = _validate_roots(tmp_path, write_recipe, kenlm_models={"en": arpa}, sentencepiece_models={"en": sp_path})
+    code, _ = _validate_roots(
+        tmp_path, write_recipe, kenlm_models={"en": arpa}, sentencepiece_models={"en": sp_path}
+    )
     assert code == 0

@@ -23,7 +23,9 @@ from pathlib import Path
 _FASTTEXT_MAGIC = 793712314  # fastText's FASTTEXT_FILEFORMAT_MAGIC_INT32
 LOAD_SECONDS = 60  # lid.176.bin (126 MB) loads in ~1 s; a truncated .ftz spins forever
 LOAD_BYTES = 8 << 30  # address space of the child: a model that needs more is refused
-SHIPPED = {"86d1b630ba55a5040231eda9fe24a7befdc411f2"}  # sha1 of curation/resources/lid.176.ftz (938,013 bytes)
+SHIPPED = {
+    "86d1b630ba55a5040231eda9fe24a7befdc411f2"
+}  # sha1 of curation/resources/lid.176.ftz (938,013 bytes)
 
 
 def fasttext_size(path: Path) -> int | None:
@@ -55,13 +57,22 @@ def fasttext_size(path: Path) -> int | None:
 
 
 def _labels_in_child(path: str) -> list[str]:
-    code = (f"import json, resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({LOAD_BYTES}, {LOAD_BYTES})); "
-            "import fasttext; print(json.dumps(fasttext.load_model(sys.argv[1]).get_labels()))")
+    code = (
+        f"import json, resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({LOAD_BYTES}, {LOAD_BYTES})); "
+        "import fasttext; print(json.dumps(fasttext.load_model(sys.argv[1]).get_labels()))"
+    )
     try:
-        proc = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True,
-                              timeout=LOAD_SECONDS, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, path],
+            capture_output=True,
+            text=True,
+            timeout=LOAD_SECONDS,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        raise ValueError(f"fastText did not finish loading it in {LOAD_SECONDS} s (truncated or corrupt)") from None
+        raise ValueError(
+            f"fastText did not finish loading it in {LOAD_SECONDS} s (truncated or corrupt)"
+        ) from None
     if proc.returncode != 0:
         why = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
         raise ValueError(f"fastText could not load it ({why[:200]}; truncated or corrupt)")
@@ -83,7 +94,9 @@ def _checked(path: str, size: int, mtime: float) -> tuple[str, ...]:
         import fasttext
 
         labels = fasttext.load_model(path).get_labels()
-    if len(labels) < 2 or not all(isinstance(x, str) and x.startswith("__label__") and len(x) > 9 for x in labels):
+    if len(labels) < 2 or not all(
+        isinstance(x, str) and x.startswith("__label__") and len(x) > 9 for x in labels
+    ):
         raise ValueError(f"its labels are not fastText classifier labels ({labels[:5]})")
     return tuple(labels)
 
@@ -99,3 +112,58 @@ def fasttext_labels(path: str | Path) -> list[str]:
         return list(_checked(str(p.resolve()), st.st_size, st.st_mtime))
     except ValueError as e:
         raise ValueError(f"cannot use {path} as a fastText model: {e}") from None
+
+
+_KENLM_BINARY = b"mmap lm http://kheafield.com/code format version"
+_ARPA_TAIL = 4096  # an ARPA file ends with `\end\` (and at most some blank lines)
+
+
+def check_kenlm(path: str | Path) -> None:
+    """ValueError (naming the file) unless `path` looks like a whole KenLM model, checked without loading it.
+
+    Real ROOTS models are GBs, so nothing is loaded here: an ARPA text file must start with `\\data\\`,
+    list its `ngram N=count` lines and end with `\\end\\` (a cut-short copy has no end); a binary model
+    must start with KenLM's magic line. Anything else is refused before KenLM parses or mmaps it.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"KenLM model not found: {path}")
+    size = p.stat().st_size
+    with open(p, "rb") as f:
+        head = f.read(256)
+        if head.startswith(_KENLM_BINARY):
+            return
+        f.seek(max(0, size - _ARPA_TAIL))
+        tail = f.read()
+    lines = head.lstrip().splitlines()
+    if not lines or lines[0].strip() != b"\\data\\":
+        raise ValueError(
+            f"cannot use {path} as a KenLM model: neither an ARPA file (\\data\\ header) "
+            "nor a KenLM binary (magic line)"
+        )
+    if not any(line.startswith(b"ngram ") for line in lines[1:3]):
+        raise ValueError(f"cannot use {path} as a KenLM model: its ARPA header has no `ngram N=count` line")
+    if not tail.rstrip().endswith(b"\\end\\"):
+        raise ValueError(
+            f"cannot use {path} as a KenLM model: the ARPA file does not end with \\end\\ (truncated)"
+        )
+
+
+def check_sentencepiece(path: str | Path) -> None:
+    """ValueError (naming the file) unless sentencepiece parses `path` into a model with pieces."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"sentencepiece model not found: {path}")
+    if p.stat().st_size == 0:
+        raise ValueError(f"cannot use {path} as a sentencepiece model: the file is empty")
+    import sentencepiece
+
+    try:
+        pieces = sentencepiece.SentencePieceProcessor(model_file=str(p)).get_piece_size()
+    except Exception as e:  # noqa: BLE001 - sentencepiece: OSError/RuntimeError for a bad protobuf
+        why = (str(e).strip().splitlines() or [type(e).__name__])[-1][:200]
+        raise ValueError(
+            f"cannot use {path} as a sentencepiece model: {why} (truncated or not a model)"
+        ) from None
+    if pieces < 1:
+        raise ValueError(f"cannot use {path} as a sentencepiece model: it has no pieces")

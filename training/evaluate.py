@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from training.checkpoint_check import check_safetensors
 from training.data import id_fraction, read_eval_set, set_name
 from training.overlap import check_overlap, find_overlap
 from training.tokenizer import encode_docs
@@ -201,6 +202,8 @@ def evaluate_checkpoint(
     ckpt = Path(checkpoint)
     if not (ckpt / "config.json").exists():
         raise ConfigError(f"{ckpt} is not a checkpoint folder (no config.json)")
+    if (ckpt / "model.safetensors").exists():
+        check_safetensors(ckpt / "model.safetensors")
     dev = torch.device(
         "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
     )

@@ -38,6 +38,7 @@ from training.chat import (
     special_ids,
     vocab_fingerprint,
 )
+from training.checkpoint_check import check_safetensors
 from training.data import ConfigError
 from training.evaluate import autocast
 from training.tokenizer import load_tokenizer
@@ -53,6 +54,7 @@ def checkpoint_dir(path: str | Path) -> Path:
         raise ConfigError(
             f"init_from {path}: not a checkpoint folder (needs config.json + model.safetensors)"
         )
+    check_safetensors(p / "model.safetensors")
     return p
 
 

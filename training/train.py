@@ -39,6 +39,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from training.checkpoint_check import check_safetensors, check_torch_zip
 from training.data import ConfigError, load_yaml
 from training.evaluate import autocast, eval_sets, eval_tokens, write_eval_json
 from training.model import build_model, count_params, get_preset
@@ -189,6 +190,8 @@ def _load_resume_state(model, optimizer, ckpt: Path, device) -> dict:
     planted pickle is refused, never executed."""
     from safetensors.torch import load_file
 
+    check_safetensors(ckpt / "model.safetensors")  # a cut-short file: one line naming it, not a library trace
+    check_torch_zip(ckpt / "optimizer.pt")
     missing, unexpected = model.load_state_dict(load_file(str(ckpt / "model.safetensors")), strict=False)
     tied = {"lm_head.weight"} if model.config.tie_word_embeddings else set()
     if unexpected or set(missing) - tied:

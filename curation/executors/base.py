@@ -6,6 +6,7 @@ decides how to run them. `execute` runs (or submits) them in order; `dry_run` sh
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -114,9 +115,34 @@ def can_patch(module, name: str) -> bool:
     return False
 
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def not_disk_full(record) -> bool:
+    """Loguru filter for the terminal: drop datatrove's traceback of a full disk (`_run_for_rank` logs every
+    task exception before re-raising it); the CLI says it in one line (`curation/cli.py`, `_guard`)."""
+    exc = record["exception"]
+    return not (exc is not None and isinstance(exc.value, OSError) and exc.value.errno in DISK_FULL)
+
+
+def disk_full_tolerant(stream):
+    """A loguru sink writing to `stream` that stays silent when the disk is full (loguru would print a
+    "Logging error" traceback per message; the log file lives in the run folder, on the full disk)."""
+
+    def write(message) -> None:
+        try:
+            stream.write(message)
+            stream.flush()
+        except OSError as e:
+            if e.errno not in DISK_FULL:
+                raise
+
+    return write
+
+
 def quiet_terminal_logging() -> None:
     """datatrove logs INFO to the terminal by default; keep warnings there and the rest in logs/."""
     from datatrove.utils.logging import logger
 
     logger.remove()
-    logger.add(sys.stderr, level="WARNING", colorize=False)
+    logger.add(sys.stderr, level="WARNING", colorize=False, filter=not_disk_full)

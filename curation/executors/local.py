@@ -15,6 +15,8 @@ from curation.executors.base import (
     ExecutorConfig,
     ExecutorKind,
     can_patch,
+    disk_full_tolerant,
+    not_disk_full,
     quiet_terminal_logging,
     register_executor,
 )
@@ -28,8 +30,9 @@ def _quiet_task_logger(logging_dir, rank: int, local_rank: int = 0, node_rank: i
     logger.remove()
     logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
     fmt = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} - {message}"
-    logger.add(sys.stderr, level="WARNING" if local_rank == 0 else "ERROR", format=fmt, colorize=False)
-    logger.add(logfile, level="DEBUG", format=fmt, colorize=False)
+    logger.add(sys.stderr, level="WARNING" if local_rank == 0 else "ERROR", format=fmt, colorize=False,
+               filter=not_disk_full)  # fmt: skip
+    logger.add(disk_full_tolerant(logfile), level="DEBUG", format=fmt, colorize=False)
     logger.info(f"Launching pipeline for {rank=}")
     return logfile
 

@@ -231,6 +231,21 @@ def test_resume_refuses_a_planted_pickle(run_dir, tokenizer_dir, tmp_path):
     assert not marker.exists()
 
 
+def test_resume_from_a_truncated_optimizer_file_is_one_line_exit_2(run_dir, tokenizer_dir, tmp_path, capsys):
+    data = tmp_path / "tok"
+    tokenize_run(run_dir, tokenizer_dir, data, val_fraction=0.0)
+    out = tmp_path / "run"
+    train(_wsd(data, out, tokens=8 * 64, checkpoint_every=4, eval_sets=[]))  # keeps the step-4 checkpoint
+    opt = out / "checkpoint" / "optimizer.pt"
+    opt.write_bytes(opt.read_bytes()[:-100])  # a copy cut short
+    yaml_cfg = tmp_path / "c.yaml"
+    yaml_cfg.write_text(f"data: {data}\nout_dir: {out}\nmodel: micro\ntokens: 512\nseq_len: 32\nresume: true\n")
+    capsys.readouterr()
+    assert main(["train", str(yaml_cfg)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0] and str(opt) in err[0] and "truncated" in err[0]
+
+
 def test_resume_refuses_a_mismatched_checkpoint(run_dir, tokenizer_dir, tmp_path):
     """Resuming from weights of another shape is an error, not a silent strict=False partial load."""
     from safetensors.torch import load_file, save_file

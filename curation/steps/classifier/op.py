@@ -17,9 +17,7 @@ Two ways to decide:
 from __future__ import annotations
 
 import math
-import mmap
 import re
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +27,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
+from curation.model_files import fasttext_labels
 from curation.registry import Barrier, OpParams, StepContext, register_op
 from curation.steps.base import LazyFastTextModel
 from curation.steps.classifier.data import (
@@ -40,63 +39,16 @@ from curation.steps.classifier.data import (
 )
 from runfolder.atomic import atomic_write
 
-_FASTTEXT_MAGIC = 793712314  # fastText's FASTTEXT_FILEFORMAT_MAGIC_INT32
-_LABELS_CACHE: dict[tuple[str, float], list[str]] = {}
-
-
-def _fasttext_size(path: Path) -> int | None:
-    """The size a complete fastText `.bin` must have, from its own header; None for quantized models.
-
-    fastText's loader loops forever on a truncated `.bin` (seen here: a 5 kB prefix of a model hung
-    `load_model`), so a file is measured before it is loaded. Layout (fastText 0.9 `saveModel`): magic
-    and version (int32), 12 int32 args + double, dictionary (size, nwords, nlabels: int32; ntokens,
-    pruneidx_size: int64; per entry: NUL-terminated word, int64 count, int8 type; pruneidx pairs of
-    int32), then a quant flag (bool) and a dense matrix (int64 rows, int64 cols, float32 data), twice.
-    """
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        if len(data) < 8 or struct.unpack_from("<i", data, 0)[0] != _FASTTEXT_MAGIC:
-            raise ValueError("not a fastText model (wrong magic number)")
-        off = 8 + 12 * 4 + 8
-        size, _nwords, _nlabels, _ntokens, prune = struct.unpack_from("<iiiqq", data, off)
-        off += 28
-        for _ in range(size):
-            end = data.find(b"\0", off)
-            if end < 0:
-                raise struct.error("dictionary cut short")
-            off = end + 1 + 8 + 1
-        off += max(prune, 0) * 8
-        for _ in range(2):  # input matrix, output matrix
-            if data[off]:  # quantized: another layout (lid.176.ftz); fastText checks those itself
-                return None
-            rows, cols = struct.unpack_from("<qq", data, off + 1)
-            off += 1 + 16 + rows * cols * 4
-        return off
-
 
 def model_labels(path: str) -> list[str]:
-    """The labels of a fastText model file (without `__label__`); ValueError when it is not one."""
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"model file not found: {path} (train one with `curate classifier train CONFIG`)")
-    key = (str(p.resolve()), p.stat().st_mtime)
-    if key not in _LABELS_CACHE:
-        import fasttext
+    """The labels of a fastText model file (without `__label__`); ValueError when it is not one.
 
-        try:
-            expected = _fasttext_size(p)
-        except (struct.error, IndexError, ValueError, OSError) as e:
-            raise ValueError(f"cannot load {path} as a fastText model: unreadable header ({e})") from None
-        if expected is not None and expected != p.stat().st_size:
-            raise ValueError(
-                f"cannot load {path} as a fastText model: {p.stat().st_size:,} bytes, its header says "
-                f"{expected:,} (truncated or not a fastText .bin)"
-            )
-        try:
-            labels = fasttext.load_model(str(p)).get_labels()
-        except Exception as e:  # noqa: BLE001 (fastText: ValueError for a wrong format, RuntimeError/OSError else)
-            raise ValueError(f"cannot load {path} as a fastText model: {e}") from None
-        _LABELS_CACHE[key] = [lab.removeprefix(LABEL_PREFIX) for lab in labels]
-    return _LABELS_CACHE[key]
+    The checks (size against the header, a quantized model loaded in a bounded child, labels) are the
+    shared ones of `_model_check`, the same as `language_id`'s.
+    """
+    if not Path(path).is_file():
+        raise ValueError(f"model file not found: {path} (train one with `curate classifier train CONFIG`)")
+    return [lab.removeprefix(LABEL_PREFIX) for lab in fasttext_labels(path)]
 
 
 def load_normalization(model_path: str) -> tuple[Normalization, dict]:

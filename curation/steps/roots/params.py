@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from curation.model_files import check_kenlm, check_sentencepiece, fasttext_labels
 from curation.registry import OpParams
 from curation.steps.roots.data import load_table
 
@@ -87,6 +88,28 @@ class RootsParams(RootsLangParams):
         default_factory=dict,
         description="sentencepiece model per language, to tokenize for KenLM as ROOTS did",
     )
+
+    # Every model file is checked here, at validation, before the libraries that trust them see them.
+    @field_validator("kenlm_models")
+    @classmethod
+    def _kenlm_files(cls, v: dict[str, str]) -> dict[str, str]:
+        for path in v.values():
+            check_kenlm(path)
+        return v
+
+    @field_validator("sentencepiece_models")
+    @classmethod
+    def _sentencepiece_files(cls, v: dict[str, str]) -> dict[str, str]:
+        for path in v.values():
+            check_sentencepiece(path)
+        return v
+
+    @field_validator("lid_model_path")
+    @classmethod
+    def _lid_file(cls, v: str | None) -> str | None:
+        if v is not None:
+            fasttext_labels(v)
+        return v
 
 
 _OVERRIDABLE = list(RootsLangParams.model_fields)

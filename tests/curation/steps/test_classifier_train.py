@@ -26,6 +26,7 @@ from curation.steps.classifier.train import (
     read_source,
     roc_auc,
     train_classifier,
+    train_fasttext_file,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -111,6 +112,24 @@ def test_training_is_deterministic_and_writes_a_card(tmp_path):
     assert h["roc_auc"] >= 0.8  # 18 held-out answers vs 48 Python docs (chance: 0.5); deterministic
 
 
+def test_small_dim_training_gives_the_same_bytes_every_run_and_no_nan(tmp_path):
+    """fastText 0.9.2 reads heap memory it never wrote: with `dim: 10`, one config gave NaN in 7 of 10
+    runs and different models in the rest. Trained with a zeroed heap, four runs give one model."""
+    words = {
+        "hq": ["the", "cat", "sat", "on", "a", "mat", "and", "then", "it", "ran", "home"],
+        "cc": ["le", "chat", "est", "sur", "le", "tapis", "puis", "il", "rentre", "chez", "lui"],
+    }
+    train = tmp_path / "train.txt"
+    train.write_text("".join(f"__label__{lab} " + " ".join(words[lab][(i + j) % 11] for j in range(12)) + "\n"
+                             for i in range(200) for lab in words))  # fmt: skip
+    params = {"dim": 10, "epoch": 2, "bucket": 1000, "thread": 1, "seed": 0, "lr": 0.1}
+    models = []
+    for i in range(4):
+        assert train_fasttext_file(train, tmp_path / f"{i}.bin", params) is None  # no "Encountered NaN."
+        models.append((tmp_path / f"{i}.bin").read_bytes())
+    assert len(set(models)) == 1
+
+
 def test_other_seed_changes_the_split(tmp_path):
     _, a = train_small(tmp_path / "a")
     _, b = train_small(tmp_path / "b", seed=1)
@@ -158,6 +177,7 @@ def test_sources_where_max_docs_min_chars_and_run_folders(tmp_path):
         ({"positives": [{"path": str(DATA / "web_sample.jsonl.gz"), "limt": 3}]}, "positives[0].limt", "unknown key"),
         ({"negative_label": "hq"}, "negative_label", "must differ"),
         ({"fasttext": {"wordNgram": 2}}, "fasttext.wordNgram", "did you mean wordNgrams"),
+        ({"fasttext": {**SMALL, "lr": 1000.0}}, "fasttext.lr", "diverged (RuntimeError: Encountered NaN.); try a lower lr"),
     ],
 )  # fmt: skip
 def test_bad_config_exit_2_names_file_line_key(tmp_path, capsys, change, key, message):
@@ -180,7 +200,11 @@ def test_training_lines_are_what_scoring_sees(tmp_path):
     """Training writes normalize_text's output as is: Python's str.split would cut U+00A0 (fastText does not)."""
     from curation.steps.classifier.train import gather
 
-    texts = ["caf\u00e9\u00a0au lait\nis   served", "caf\u00e9\u00a0au lait is served", "tabs\there\r\nand there"]
+    texts = [
+        "caf\u00e9\u00a0au lait\nis   served",
+        "caf\u00e9\u00a0au lait is served",
+        "tabs\there\r\nand there",
+    ]
     src = tmp_path / "pos.jsonl"
     src.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts)))
     tc = load_train_config(small_config(tmp_path, positives=[{"path": str(src)}]))

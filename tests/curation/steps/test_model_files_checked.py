@@ -13,35 +13,41 @@ import pytest
 from curation.cli import main
 from curation.model_files import fasttext_labels
 from curation.resources import LID_MODEL
+from curation.steps.classifier.train import train_fasttext_file
 
 
 def validate(tmp_path, write_recipe, model):
     (tmp_path / "a.jsonl").write_text('{"text": "hello", "id": "1"}\n')
-    path = write_recipe({"name": "t", "input": {"format": "jsonl", "path": str(tmp_path / "a.jsonl")},
-                         "steps": [{"language_id": {"model_path": str(model), "keep": ["en"]}}],
-                         "output": {"path": str(tmp_path / "run")}})
+    path = write_recipe(
+        {
+            "name": "t",
+            "input": {"format": "jsonl", "path": str(tmp_path / "a.jsonl")},
+            "steps": [{"language_id": {"model_path": str(model), "keep": ["en"]}}],
+            "output": {"path": str(tmp_path / "run")},
+        }
+    )
     return main(["validate", str(path)]), path
 
 
 @pytest.fixture(scope="module")
 def small_bin(tmp_path_factory):
-    import json
-    import subprocess
-    import sys
-
     folder = tmp_path_factory.mktemp("ft")
-    words = {"en": "the cat sat on a mat and then it ran home".split(),
-             "fr": "le chat est sur le tapis puis il rentre chez lui".split()}
-    # 400 lines of 12 words: on a corpus of a few dozen tokens fastText 0.9.2 diverges (NaN) at any lr
-    (folder / "train.txt").write_text("".join(f"__label__{lab} " + " ".join(words[lab][(i + j) % 11] for j in range(12))
-                                              + "\n" for i in range(200) for lab in ("en", "fr")))
-    params = {"dim": 8, "epoch": 2, "bucket": 1000, "thread": 1, "seed": 0}  # in a fresh process (fastText state)
-    for _ in range(5):  # fastText 0.9.2 sometimes ends a run in "Encountered NaN" (still open: issue 25 item 9)
-        cmd = [sys.executable, "-m", "curation.steps.classifier.train", str(folder / "train.txt"), str(folder / "lid.bin"),
-               json.dumps(params)]
-        if subprocess.run(cmd, capture_output=True, check=False).returncode == 0:
-            return folder / "lid.bin"
-    pytest.fail("fastText training failed 5 times")
+    words = {
+        "en": ["the", "cat", "sat", "on", "a", "mat", "and", "then", "it", "ran", "home"],
+        "fr": ["le", "chat", "est", "sur", "le", "tapis", "puis", "il", "rentre", "chez", "lui"],
+    }
+    (folder / "train.txt").write_text(
+        "".join(
+            f"__label__{lab} " + " ".join(words[lab][(i + j) % 11] for j in range(12)) + "\n"
+            for i in range(200)
+            for lab in ("en", "fr")
+        )
+    )
+    params = {"dim": 8, "epoch": 2, "bucket": 1000, "thread": 1, "seed": 0}
+    assert (
+        train_fasttext_file(folder / "train.txt", folder / "lid.bin", params) is None
+    )  # deterministic, no NaN
+    return folder / "lid.bin"
 
 
 def test_truncated_ftz_is_one_line_exit_2_quickly(tmp_path, write_recipe, capsys):

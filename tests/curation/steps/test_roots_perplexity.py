@@ -86,3 +86,42 @@ def test_perplexity_equals_original(models):
             assert step.perplexity(text, "en") == expected, (row["id"], name)
             checked.add(expected)
     assert len(checked) > 20  # real, varied values
+
+
+def _validate_roots(tmp_path, write_recipe, **models):
+    from curation.cli import main
+
+    (tmp_path / "a.jsonl").write_text('{"text": "hello", "id": "1", "metadata": {"lang": "en"}}\n')
+    path = write_recipe({"name": "t", "input": {"format": "jsonl", "path": str(tmp_path / "a.jsonl")},
+                         "steps": [{"roots_filters": models}], "output": {"path": str(tmp_path / "run")}})  # fmt: skip
+    return main(["validate", str(path)]), path
+
+
+@pytest.mark.parametrize(
+    "damage", ["truncated_arpa", "not_arpa", "truncated_spm", "empty_spm", "garbage_spm"]
+)
+def test_damaged_kenlm_or_sentencepiece_file_is_one_line_exit_2_at_validation(
+    models, tmp_path, write_recipe, capsys, damage
+):
+    sp_path, arpa = models
+    bad = tmp_path / ("en.arpa" if "arpa" in damage else "en.model")
+    src = Path(arpa if "arpa" in damage else sp_path).read_bytes()
+    bad.write_bytes({"truncated_arpa": src[: len(src) // 2], "not_arpa": b"hello\nworld\n",
+                     "truncated_spm": src[: len(src) // 3], "empty_spm": b"",
+                     "garbage_spm": b"\x08\x96\x01" * 50}[damage])  # fmt: skip
+    lm = {"kenlm_models": {"en": str(bad if "arpa" in damage else arpa)},
+          "sentencepiece_models": {"en": str(bad if "spm" in damage else sp_path)}}  # fmt: skip
+    capsys.readouterr()
+    code, recipe = _validate_roots(tmp_path, write_recipe, **lm)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Traceback" not in err[0], err
+    key = "kenlm_models" if "arpa" in damage else "sentencepiece_models"
+    assert f"{recipe}:" in err[0] and f"roots_filters.{key}" in err[0] and str(bad) in err[0]
+
+
+def test_whole_kenlm_and_sentencepiece_files_validate(models, tmp_path, write_recipe):
+    sp_path, arpa = models
+    code, _ = _validate_roots(
+        tmp_path, write_recipe, kenlm_models={"en": arpa}, sentencepiece_models={"en": sp_path}
+    )
+    assert code == 0

@@ -1,0 +1,64 @@
+"""Checkpoint files are checked before torch / safetensors read them: a truncated or foreign
+`optimizer.pt` or `model.safetensors` is one ConfigError naming the file (exit 2 in the CLI), not a
+library traceback. The files are written by the real torch.save / safetensors, then damaged."""
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from training.checkpoint_check import check_safetensors, check_torch_zip
+from training.data import ConfigError
+
+
+@pytest.fixture
+def files(tmp_path):
+    opt, weights = tmp_path / "optimizer.pt", tmp_path / "model.safetensors"
+    torch.save({"optimizer": {"state": {}}, "step": 3, "w": torch.arange(1000.0)}, opt)
+    save_file({"a": torch.zeros(64, 8), "b": torch.ones(3)}, str(weights))
+    return opt, weights
+
+
+def test_complete_files_pass(files):
+    check_torch_zip(files[0])
+    check_safetensors(files[1])
+
+
+@pytest.mark.parametrize("keep", [0, 3, 100, -10])
+def test_truncated_torch_checkpoint_is_one_error_naming_it(files, keep):
+    opt = files[0]
+    data = opt.read_bytes()
+    opt.write_bytes(data[: keep if keep >= 0 else len(data) + keep])
+    with pytest.raises(ConfigError, match=f"^{opt}: unusable checkpoint file .*truncated or corrupt"):
+        check_torch_zip(opt)
+
+
+def test_corrupt_torch_entry_and_non_zip_are_refused(files, tmp_path):
+    opt = files[0]
+    data = bytearray(opt.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside the tensor data: the zip's CRC no longer matches
+    opt.write_bytes(bytes(data))
+    with pytest.raises(ConfigError, match="corrupt"):
+        check_torch_zip(opt)
+    other = tmp_path / "legacy.pt"
+    other.write_bytes(b"\x80\x04K\x01.")  # a bare pickle: never handed to torch
+    with pytest.raises(ConfigError, match="no PK"):
+        check_torch_zip(other)
+
+
+@pytest.mark.parametrize("cut", [4, 20, 1])
+def test_truncated_safetensors_is_one_error_naming_it(files, cut):
+    weights = files[1]
+    data = weights.read_bytes()
+    weights.write_bytes(data[:cut] if cut < 8 else data[:-cut])
+    with pytest.raises(ConfigError, match=f"^{weights}: unusable safetensors file"):
+        check_safetensors(weights)
+
+
+def test_safetensors_with_a_junk_header_is_refused(tmp_path):
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes((10**12).to_bytes(8, "little") + b"{}")
+    with pytest.raises(ConfigError, match="header length"):
+        check_safetensors(bad)
+    bad.write_bytes((4).to_bytes(8, "little") + b"nope")
+    with pytest.raises(ConfigError, match="unusable safetensors"):
+        check_safetensors(bad)

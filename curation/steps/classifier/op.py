@@ -44,7 +44,7 @@ def model_labels(path: str) -> list[str]:
     """The labels of a fastText model file (without `__label__`); ValueError when it is not one.
 
     The checks (size against the header, a quantized model loaded in a bounded child, labels) are the
-    shared ones of `_model_check`, the same as `language_id`'s.
+    shared ones of `curation.model_files`, the same as `language_id`'s.
     """
     if not Path(path).is_file():
         raise ValueError(f"model file not found: {path} (train one with `curate classifier train CONFIG`)")

@@ -25,6 +25,7 @@ EXAMPLES = """examples:
   curate validate recipes/roots_web.yaml      print the resolved recipe
   curate ops                                  list every op with its params
   curate stats runs/sample                    print the funnel of a run
+  curate mix recipes/mixes/sample_code.yaml   mix run folders into a training mixture by weights
   curate sample runs/sample --removed exact_dedup -n 3
 """
 
@@ -320,6 +321,22 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_mix(args) -> int:
+    from rich.markup import escape
+
+    from curation.mix import mix
+
+    t0 = time.time()
+    result = mix(args.mix_file, force=args.force, output=args.output)
+    m, con = result.mixture, _console()
+    for s in m["sources"]:
+        con.print(f"{escape(safe(s['name'], True))}: {s['documents']:,} docs, ~{s['tokens']:,} tokens, "
+                  f"{s['epochs']:g} epochs, share {s['achieved_share']:.2%} (asked {s['asked_share']:.2%})")
+    con.print(f"done in {time.time() - t0:.1f}s: {m['documents']:,} documents in "
+              f"{escape(safe(result.output, True))}")
+    return 0
+
+
 def _guard(fn):
     """User errors -> one line on stderr and exit 2 (no traceback); Ctrl+C -> 130."""
 
@@ -346,7 +363,7 @@ def _guard(fn):
 
 
 def register_cli(sub) -> None:
-    """Add `run`, `validate`, `ops`, `sample` and `stats` to an argparse subparsers object."""
+    """Add `run`, `validate`, `ops`, `sample`, `stats` and `mix` to an argparse subparsers object."""
     p = sub.add_parser("run", help="run a recipe into its run folder (resumable)", epilog=EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("recipe", help="recipe YAML file")
@@ -379,6 +396,11 @@ def register_cli(sub) -> None:
     p.add_argument("run_dir")
     p.add_argument("--json", action="store_true", help="print summary.json as is")
     p.set_defaults(func=_guard(cmd_stats))
+    p = sub.add_parser("mix", help="mix run folders into one training mixture by weights (docs/mixtures.md)")
+    p.add_argument("mix_file", help="mix YAML file (e.g. recipes/mixes/sample_code.yaml)")
+    p.add_argument("--force", action="store_true", help="replace a mixture or run folder rootstock wrote")
+    p.add_argument("--output", help="override output.path (the mixture folder)")
+    p.set_defaults(func=_guard(cmd_mix))
     add_classifier_commands(sub, _guard)
 
 

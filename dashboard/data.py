@@ -125,7 +125,7 @@ def load_summary(run_dir: str | Path) -> dict:
     Raises:
         ValueError: the file is missing, not JSON, or not schema 1.
     """
-    summary = _read_summary(run_dir)
+    summary = _read_summary(run_dir, fill_missing=True)
     for key in ("input", "output"):
         summary.setdefault(key, {})
     for key in ("languages", "pii", "dedup", "decontamination", "thresholds", "rejected_by_reason"):

@@ -23,8 +23,12 @@ def read_json(path: str | Path, missing: str | None = None):
         raise SummaryError(f"{path} is not valid JSON: {e}") from None
 
 
-def read_summary(run_dir: str | Path) -> dict:
+def read_summary(run_dir: str | Path, fill_missing: bool = False) -> dict:
     """summary.json of a finished run, exactly as written (schema 1).
+
+    `fill_missing`: absent (or null) sections are filled first (`fill_missing_sections`), so that a
+    partial summary.json (an older writer, a hand-made one) can still be shown; a section that is
+    present with the wrong type is refused all the same.
 
     Raises:
         SummaryError: missing (the run did not finish, or this is not a run folder), not JSON, or
@@ -35,10 +39,37 @@ def read_summary(run_dir: str | Path) -> dict:
     if not isinstance(summary, dict) or summary.get("schema") != SCHEMA:
         got = summary.get("schema") if isinstance(summary, dict) else type(summary).__name__
         raise SummaryError(f"{path}: schema {got!r} is not supported (expected {SCHEMA})")
+    if fill_missing:
+        fill_missing_sections(summary)
     problem = check_summary(summary)
     if problem:
         raise SummaryError(f"{path}: {problem}")
     return summary
+
+
+def fill_missing_sections(summary: dict) -> None:
+    """Fill absent or null sections in place with empty values; the invariant, when absent, is computed
+    from the counts that are there (never assumed to hold)."""
+    for key, empty in (("recipe", ""), ("rejected", 0), ("steps", []), ("input", {}), ("output", {})):
+        if summary.get(key) is None:
+            summary[key] = empty
+    for key in _OPTIONAL_OBJECTS:
+        if summary.get(key) is None:
+            summary[key] = {}
+    for section, keys in (("input", ("docs",)), ("output", ("docs", "bytes"))):
+        if isinstance(summary[section], dict):
+            for key in keys:
+                summary[section].setdefault(key, 0)
+    if isinstance(summary["output"], dict):
+        summary["output"].setdefault("shards", [])
+    if summary.get("invariant") is None and all(isinstance(summary[k], t) for k, t in
+                                                (("input", dict), ("output", dict), ("steps", list))):
+        removed = sum(s.get("removed", 0) for s in summary["steps"] if isinstance(s, dict) and _int(s.get("removed", 0)))
+        counts = {"input": summary["input"]["docs"], "output": summary["output"]["docs"], "removed": removed,
+                  "rejected": summary["rejected"]}
+        if all(_int(v) for v in counts.values()):
+            ok = counts["input"] == counts["output"] + counts["removed"] + counts["rejected"]
+            summary["invariant"] = {"ok": ok, **counts, "problems": []}
 
 
 def _int(x) -> bool:

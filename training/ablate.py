@@ -91,6 +91,8 @@ def ensure_run(name: str, v: Variant, out: Path, stale: bool = False, input_path
     output/ and no recipe), otherwise produced by `python -m curation.cli run RECIPE --output RUN`
     with `--set input.path=<the ablation's sample>`; `stale` (the sample was rewritten) re-runs it."""
     run_dir = Path(v.run) if v.run else out / "runs" / name
+    if v.mix:
+        return ensure_mix(name, v, run_dir, out)
     if (run_dir / "summary.json").exists() and not (stale and v.recipe):
         _log(f"{name}: reusing {run_dir}")
         return run_dir
@@ -114,6 +116,26 @@ def ensure_run(name: str, v: Variant, out: Path, stale: bool = False, input_path
         tail = log.read_text()[-1500:]
         raise RuntimeError(f"curation of variant {name} failed (exit {rc}); log {log}:\n{tail}")
     _log(f"{name}: curated in {time.time() - t0:.0f}s")
+    return run_dir
+
+
+def ensure_mix(name: str, v: Variant, run_dir: Path, out: Path) -> Path:
+    """A mixture variant's folder: reused when it has mixture.json, otherwise written by
+    `python -m curation.cli mix MIX --output RUN --force` (its sources are the run folders the mix file
+    names; the ablation's sample is not used)."""
+    if (run_dir / "mixture.json").exists():
+        _log(f"{name}: reusing the mixture {run_dir}")
+        return run_dir
+    if not Path(v.mix).exists():
+        raise ConfigError(f"variant {name}: mix file not found: {v.mix}")
+    cmd = [sys.executable, "-m", "curation.cli", "mix", v.mix, "--output", str(run_dir), "--force"]
+    _log(f"{name}: curate {shlex.join(cmd[3:])}")
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    log = out / "logs" / f"curate_{name}.log"
+    with open(log, "w") as fh:
+        rc = subprocess.call(cmd, stdout=fh, stderr=subprocess.STDOUT)
+    if rc != 0 or not (run_dir / "mixture.json").exists():
+        raise RuntimeError(f"mixing variant {name} failed (exit {rc}); log {log}:\n{log.read_text()[-1500:]}")
     return run_dir
 
 

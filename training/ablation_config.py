@@ -32,6 +32,7 @@ from training.train import TrainConfig
 @dataclass
 class Variant:
     recipe: str | None = None  # recipe YAML run with `curate run` when the run folder has no summary.json
+    mix: str | None = None  # or a mix file (docs/mixtures.md) run with `curate mix` when it has no mixture.json
     run: str | None = None  # run folder (default: <out>/runs/<variant>), or the name of an earlier variant
     limit: int | None = None  # `curate run --limit`: documents read (split over tasks)
     # repetition studies: train on a fixed random pool of this many tokens of the run (whole windows drawn
@@ -167,8 +168,10 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
     cfg.variants = {k: strict(Variant, v or {}, f"{w}: variants.{k}") for k, v in cfg.variants.items()}
     order = list(cfg.variants)
     for k, v in cfg.variants.items():
-        if not v.recipe and not v.run and not v.random_of:
-            raise ConfigError(f"{w}: variants.{k} needs `recipe`, `run` or `random_of`")
+        if not v.recipe and not v.run and not v.random_of and not v.mix:
+            raise ConfigError(f"{w}: variants.{k} needs `recipe`, `mix`, `run` or `random_of`")
+        if v.recipe and v.mix:
+            raise ConfigError(f"{w}: variants.{k}: `recipe` and `mix` exclude each other (a variant is one or the other)")
         if v.run in cfg.variants and order.index(v.run) >= order.index(k):
             raise ConfigError(f"{w}: variants.{k}.run: variant {v.run!r} must be listed before {k!r}")
     cfg.eval_sets = [

@@ -142,7 +142,7 @@ class RejectingWarcReader(RejectingReaderMixin, WarcReader):
                 if doc is not None:
                     held = (offset, doc)
         except Exception as e:  # noqa: BLE001 (warcio raises anything on garbage; the run goes on)
-            bad = records.offset
+            bad = max(records.offset, start)  # warcio reports a negative offset for some broken gzip members
             if held is not None:  # the garbage starts where this record said it ended: its length is wrong
                 self.reject(filepath, None, "Content-Length does not match the record", held[1].text, offset=held[0])
             nxt = _next_record_start(f, bad, gz=filepath.endswith(".gz")) if seekable else None

@@ -30,12 +30,16 @@ def test_stats_shows_escapes_in_recipe_and_step_names_as_text(tmp_path, capsys):
     assert "\\x1b]52" in out and "\\u202e" in out
 
 
-def test_run_shows_escapes_in_the_recipe_name_as_text(tmp_path, write_recipe, capsys):
+def test_run_refuses_control_characters_in_the_recipe_name_and_shows_them_as_text(tmp_path, write_recipe, capsys):
+    """A recipe name is also a job name and a file name: control characters in it are a recipe error
+    (exit 2, one line) for `run` and `validate`, and the error shows them as escapes, never raw."""
     inp = tmp_path / "a.jsonl"
     inp.write_text('{"text": "hello", "id": "1"}\n')
     path = write_recipe({"name": HOSTILE, "input": {"format": "jsonl", "path": str(inp)},
                          "steps": [{"length_filter": {"min_chars": 1}}], "output": {"path": str(tmp_path / "run")}})
-    assert main(["run", str(path), "--no-progress"]) == 0
-    assert main(["validate", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert _raw_controls(out) == [] and "\\x1b" in out
+    assert main(["run", str(path), "--no-progress"]) == 2
+    assert main(["validate", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert _raw_controls(captured.out + captured.err) == [] and "\\x1b" in captured.err
+    assert "name: contains a control character" in captured.err
+    assert not (tmp_path / "run").exists()

@@ -17,7 +17,7 @@ import os
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from curation.registry import ReaderContext, all_readers
@@ -134,7 +134,12 @@ def warc_files(draw):
     return data if cut is None else data[:cut]
 
 
+# found by the fuzzer: warcio reports a negative offset (-18) for this gzip member; seeking there raised EINVAL
+NEGATIVE_OFFSET_WARC = b"".join(b'WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:0000000%d>\r\nWARC-Target-URI: http://e.com/%d\r\nWARC-Date: 2024-01-01T00:00:00Z\r\nContent-Length: 44\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n\r\n\r\n' % (i, i) for i in range(2))
+
+
 @given(warc_files(), st.booleans())
+@example(NEGATIVE_OFFSET_WARC, True)
 def test_fuzz_warc(data, compress):
     with sandbox() as (inp, run, holder):
         path = inp / ("a.warc.gz" if compress else "a.warc")

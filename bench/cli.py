@@ -28,7 +28,15 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 # helpers and parts of other benchmarks (bench.minhash runs minhash_accuracy / minhash_scale; roots_oracle
 # is roots_agreement's oracle): run alone they measure nothing
-NOT_BENCHMARKS = {"__init__", "__main__", "cli", "common", "minhash_accuracy", "minhash_scale", "roots_oracle"}
+NOT_BENCHMARKS = {
+    "__init__",
+    "__main__",
+    "cli",
+    "common",
+    "minhash_accuracy",
+    "minhash_scale",
+    "roots_oracle",
+}
 SAMPLE = ROOT / "tests" / "data" / "web_sample.jsonl.gz"
 
 EXAMPLES = """examples:
@@ -63,12 +71,34 @@ def resolve_data(data: str | None, tmp: Path) -> tuple[Path, str]:
     return stand_in, "stand-in from tests/data/web_sample.jsonl.gz (../shared/data not found)"
 
 
+def command(name: str, data: Path, quick: bool) -> list[str]:
+    """`python -m bench.<name>` with only the flags it declares (one without `--data` exits 2 on it)."""
+    cmd = [sys.executable, "-m", f"bench.{name}"]
+    if _accepts(name, "--data"):
+        cmd += ["--data", str(data)]
+    if quick and _accepts(name, "--quick"):
+        cmd.append("--quick")
+    return cmd
+
+
+def read_rows(path: Path | None) -> tuple[list[dict] | None, str | None]:
+    """(rows, problem) from a `--json` file: a list of row objects, or None when the script wrote none
+    or wrote a report of its own shape (its printed output is shown instead)."""
+    if path is None or not path.exists():
+        return None, None
+    try:
+        rows = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        return None, f"bad --json output: {e}"
+    if isinstance(rows, list) and all(isinstance(r, dict) for r in rows):
+        return rows, None
+    return None, None
+
+
 def run_one(name: str, data: Path, quick: bool, timeout: float, tmp: Path) -> dict:
     """Run one benchmark in its own process group; returns status, seconds, peak RSS, rows or output."""
     json_path = tmp / f"{name}.json" if _accepts(name, "--json") else None
-    cmd = [sys.executable, "-m", f"bench.{name}", "--data", str(data)]
-    if quick and _accepts(name, "--quick"):
-        cmd.append("--quick")
+    cmd = command(name, data, quick)
     if json_path:
         cmd += ["--json", str(json_path)]
     env = dict(
@@ -96,12 +126,9 @@ def run_one(name: str, data: Path, quick: bool, timeout: float, tmp: Path) -> di
             else:
                 time.sleep(0.2)
     seconds = time.perf_counter() - t0
-    rows = None
-    if json_path and json_path.exists():
-        try:
-            rows = json.loads(json_path.read_text())
-        except json.JSONDecodeError as e:
-            rows, status = None, f"bad --json output: {e}"
+    rows, problem = read_rows(json_path)
+    if problem:
+        status = problem
     return {
         "bench": name,
         "command": " ".join(cmd[1:]),

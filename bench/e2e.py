@@ -145,7 +145,7 @@ def main(argv=None) -> None:
         "--data", type=Path, default=DEFAULT_DATA, help="shared data folder (has web/docs_en.jsonl.gz)"
     )
     ap.add_argument("--docs", type=int, default=2000, help="documents to run (the first N)")
-    ap.add_argument("--quick", action="store_true", help="500 documents")
+    ap.add_argument("--quick", action="store_true", help="150 documents")
     ap.add_argument("--json", help="also write the results as JSON rows (the `curate bench` contract)")
     ap.add_argument("--_variant", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -154,7 +154,7 @@ def main(argv=None) -> None:
         result = (run_ours if variant == "ours" else run_baseline)(Path(src), Path(out))
         print(json.dumps(result))
         return
-    n = 500 if args.quick else args.docs
+    n = 150 if args.quick else args.docs
     with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp_name:
         tmp = Path(tmp_name)
         src = tmp / "in" / "sample.jsonl.gz"

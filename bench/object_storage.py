@@ -7,7 +7,7 @@ the bucket. Each `curate run` is its own process (`--force`, workers 1); runs al
 moto server is a separate process and its CPU is reported apart (a real store's work is not ours).
 
 Usage (repo root; needs the s3 extra and moto[server]):
-    nice -n 15 python -m bench.object_storage [--copies 20] [--repeats 3]
+    nice -n 15 python -m bench.object_storage [--copies 20] [--repeats 3] [--quick]
 """
 
 from __future__ import annotations
@@ -84,7 +84,10 @@ def main() -> None:
     ap.add_argument("--copies", type=int, default=20, help="the 231-document sample repeated this many times")
     ap.add_argument("--parts", type=int, default=4, help="input files (= tasks)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="4 copies, 1 repeat (`curate bench --quick`)")
     args = ap.parse_args()
+    if args.quick:
+        args.copies, args.repeats = 4, 1
 
     import s3fs
 

@@ -80,11 +80,11 @@ def main() -> int:
     ap.add_argument(
         "--quick",
         action="store_true",
-        help="200 English + 200 multilingual web docs, 50 langid passages per language (`curate bench --quick`)",
+        help="100 English + 100 multilingual web docs, 30 langid passages per language (`curate bench --quick`)",
     )
     args = ap.parse_args()
     if args.quick:
-        args.en_docs, args.multi_docs, args.langid_per_lang = 200, 200, 50
+        args.en_docs, args.multi_docs, args.langid_per_lang = 100, 100, 30
     reason = roots_oracle.missing_reason()
     if reason:
         print(f"cannot run: {reason}", file=sys.stderr)

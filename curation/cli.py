@@ -35,7 +35,7 @@ from curation.steps.classifier.cli import add_classifier_commands
 from curation.storage import StorageError
 from curation.terminal import safe
 from runfolder import SummaryError, UnsafePathError
-from runfolder.tokens import output_tokens, tokens_label
+from runfolder.tokens import bytes_per_token, output_tokens, step_tokens, step_tokens_label
 
 
 def _console():
@@ -63,22 +63,59 @@ def funnel_table(summary: dict, run_dir: str | None = None):
     from rich.table import Table
 
     t = Table(title=f"{escape(safe(summary['recipe'], True))}: funnel", title_justify="left")
-    for col, just in [("step", "left"), ("in", "right"), ("kept", "right"), ("removed", "right"),
-                      ("%", "right"), ("top reasons", "left"), ("s", "right")]:
+    for col, just in [
+        ("step", "left"),
+        ("in", "right"),
+        ("kept", "right"),
+        ("removed", "right"),
+        ("%", "right"),
+        ("tokens", "right"),
+        ("top reasons", "left"),
+        ("s", "right"),
+    ]:
         t.add_column(col, justify=just)
+    per_token, _ = bytes_per_token(run_dir, summary)  # steps: estimated from their bytes, marked ≈
     inp = summary["input"]
-    t.add_row("input", f"{inp['docs']:,}", f"{inp.get('readable_docs', inp['docs']):,}", "", "",
-              f"rejected {summary['rejected']:,}" if summary["rejected"] else "", "")
+    t.add_row(
+        "input",
+        f"{inp['docs']:,}",
+        f"{inp.get('readable_docs', inp['docs']):,}",
+        "",
+        "",
+        step_tokens_label(step_tokens(inp.get("bytes") or None, per_token)),
+        f"rejected {summary['rejected']:,}" if summary["rejected"] else "",
+        "",
+    )
     for s in summary["steps"]:
         pct = f"{100 * s['removed'] / s['in']:.1f}" if s["in"] else "-"
         reasons = sorted(s["removed_by_reason"].items(), key=lambda kv: -kv[1])[:3]
         what = ", ".join(f"{r} {n:,}" for r, n in reasons) or changed_text(s, summary)
-        t.add_row(escape(safe(s["name"], True)), f"{s['in']:,}", f"{s['kept']:,}", f"{s['removed']:,}", pct,
-                  escape(safe(what, True)), f"{s['seconds']:.1f}")
+        t.add_row(
+            escape(safe(s["name"], True)),
+            f"{s['in']:,}",
+            f"{s['kept']:,}",
+            f"{s['removed']:,}",
+            pct,
+            step_tokens_label(step_tokens(s.get("bytes_kept"), per_token)),
+            escape(safe(what, True)),
+            f"{s['seconds']:.1f}",
+        )
     out = summary["output"]
-    tokens = tokens_label(*output_tokens(run_dir, summary))  # counted by the tokenizer, or an estimate
-    t.add_row("output", "", f"{out['docs']:,}", "", "", f"{out['bytes'] / 1e6:.2f} MB in {len(out['shards'])} shards, "
-              f"{tokens}", "")
+    tokens, how = output_tokens(run_dir, summary)  # counted by the tokenizer, or an estimate
+    t.add_row(
+        "output",
+        "",
+        f"{out['docs']:,}",
+        "",
+        "",
+        f"{tokens:,}" if how == "tokenizer" else step_tokens_label(tokens),
+        f"{out['bytes'] / 1e6:.2f} MB in {len(out['shards'])} shards",
+        "",
+    )
+    if how == "tokenizer":
+        t.caption = "tokens kept: output counted by the run's tokenizer; ≈ (est.) steps at its bytes per token"
+    else:
+        t.caption = "tokens kept ≈ (est.): UTF-8 bytes / 4; `curate tokenize` counts the output exactly"
     return t
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from curation.build import Stage, parse_tag
 from curation.steps.base import LEDGER_PREFIX
-from curation.timing import OWN_CPU_SECONDS, OWN_SECONDS
+from curation.timing import BYTES_IN, BYTES_KEPT, OWN_CPU_SECONDS, OWN_SECONDS
 from runfolder import RunFolder, atomic_write_json
 
 # what a text-changing step counts (kept documents whose text it changed, UTF-8 bytes it took out)
@@ -99,6 +99,9 @@ def build_summary(run_dir: Path, stages: list[Stage], recipe, started: str, thre
                 if role == "step":
                     entry["in"] += int(s.get("total", 0))
                     entry["kept"] += int(s.get("forwarded", 0))
+                    for key in (BYTES_IN, BYTES_KEPT):  # absent from stats files written before they existed
+                        if key in s:
+                            entry[key] = entry.get(key, 0) + int(s[key])
                     for key in TEXT_CHANGES:  # only steps that change text count these
                         if key in s:
                             entry[key] = entry.get(key, 0) + int(s[key])

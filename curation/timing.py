@@ -8,6 +8,10 @@ the clock runs while the step's generator computes its next document and stops w
 on its input (upstream) or while the document it yielded is processed (downstream). Wall and CPU time
 (`time.thread_time`, which does not grow when other processes hold the cores) both go to the step's
 stats as `own_seconds` / `own_cpu_seconds`; the ledger sums them over tasks into summary.json.
+
+The same wrapper sees every document go in and come out, so it also counts their UTF-8 text bytes
+(`bytes_in` / `bytes_kept`): the funnel's per-step token estimates come from them, for datatrove's
+own filters as much as for ours, without each step counting.
 """
 
 from __future__ import annotations
@@ -16,6 +20,13 @@ import time
 from collections.abc import Iterable, Iterator
 
 OWN_SECONDS, OWN_CPU_SECONDS = "own_seconds", "own_cpu_seconds"
+BYTES_IN, BYTES_KEPT = "bytes_in", "bytes_kept"
+
+
+def text_bytes(doc) -> int:
+    """UTF-8 bytes of a document's text; 0 for what is not a document (aux stages pass other things)."""
+    text = getattr(doc, "text", None)
+    return len(text.encode("utf-8", "surrogatepass")) if isinstance(text, str) else 0
 
 
 class _Clock:
@@ -34,6 +45,7 @@ class _TimedInput:
     def __init__(self, data: Iterable, clock: _Clock):
         self._it = iter(data)
         self._clock = clock
+        self.bytes = 0
 
     def __iter__(self) -> Iterator:
         return self
@@ -41,10 +53,12 @@ class _TimedInput:
     def __next__(self):
         w, c = time.perf_counter(), time.thread_time()
         try:
-            return next(self._it)
+            doc = next(self._it)
         finally:
             self._clock.wall += time.perf_counter() - w
             self._clock.cpu += time.thread_time() - c
+        self.bytes += text_bytes(doc)
+        return doc
 
 
 class OwnTimeRun:
@@ -58,6 +72,7 @@ class OwnTimeRun:
         upstream, inside = _Clock(), _Clock()
         source = _TimedInput(data, upstream) if data is not None else None
         gen = iter(type(step).run(step, source, rank, world_size) or ())
+        kept = 0
         try:
             while True:
                 w, c = time.perf_counter(), time.thread_time()
@@ -68,10 +83,14 @@ class OwnTimeRun:
                 finally:
                     inside.wall += time.perf_counter() - w
                     inside.cpu += time.thread_time() - c
+                kept += text_bytes(doc)
                 yield doc  # downstream runs here, off the clock
         finally:
             step.stat_update(OWN_SECONDS, value=max(inside.wall - upstream.wall, 0.0))
             step.stat_update(OWN_CPU_SECONDS, value=max(inside.cpu - upstream.cpu, 0.0))
+            if source is not None:  # readers have no input; their bytes are the ledger's input bytes
+                step.stat_update(BYTES_IN, value=source.bytes)
+                step.stat_update(BYTES_KEPT, value=kept)
 
 
 def measure_own_time(step):

@@ -16,10 +16,19 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # `streamlit run` outside an install
 
-from dashboard import markup, ui
+from dashboard import LOADING  # the package's __init__ imports nothing
 
 _t0 = time.perf_counter()
 st.set_page_config(page_title="rootstock dashboard", page_icon="🌱", layout="wide")
+# First paint: a session's first run on a cold server spends seconds importing pandas and altair (ui,
+# the pages) before any page draws, and the browser showed an empty page meanwhile. So the title and a
+# loading line go out before those imports; the page replaces them. Only on a session's first run: on
+# later runs the imports are done and the line would flicker over the page's title.
+_loading = st.empty()
+if not st.session_state.get("_painted"):
+    _loading.markdown(f"# 🌱 rootstock dashboard\n\n{LOADING}")
+
+from dashboard import markup, ui  # after the first paint, see above
 
 args = ui.app_args()
 st.session_state["_args"] = args
@@ -61,5 +70,7 @@ with st.sidebar:
         + (" · **PII originals shown**" if args.show_pii else "")
     )
 
+_loading.empty()
+st.session_state["_painted"] = True
 page.run()
 st.session_state["_script_s"] = time.perf_counter() - _t0  # read by bench/dashboard.py

@@ -9,13 +9,15 @@ import altair as alt
 import streamlit as st
 
 from dashboard import analysis, ui
-from runfolder.tokens import HOW, output_tokens, tokens_label
+from runfolder.tokens import HOW, bytes_per_token, output_tokens, tokens_label
 
 
 def _when(summary: dict) -> str:
     """The header caption: when the run started and how long it took."""
     return f"{summary.get('started', '?')[:19].replace('T', ' ')} · {summary.get('seconds', 0) or 0:,.1f} s"
 
+
+TOKENS_COL = "tokens kept (est.)"
 
 args, label, path, summary = ui.run_page("Overview", caption=_when)
 funnel = analysis.funnel_frame(summary)
@@ -84,6 +86,9 @@ else:
         table = table.drop(columns="op")
     table["removed %"] = (100 * table["removed"] / table["in"].where(table["in"] > 0)).round(2)
     table["docs/s"] = (table["in"] / table["seconds"].where(table["seconds"] > 0)).round(0)
+    per_token, tokens_how = bytes_per_token(path, summary)
+    if "bytes_kept" in table:  # runs made before the ledger counted bytes per step have no such column
+        table[TOKENS_COL] = (table["bytes_kept"] / per_token).round(0)
     st.dataframe(
         table,
         hide_index=True,
@@ -96,6 +101,9 @@ else:
             ),
             "seconds": st.column_config.NumberColumn("seconds", format="%.1f"),
             "docs/s": st.column_config.NumberColumn("docs/s", format="localized"),
+            TOKENS_COL: st.column_config.NumberColumn(
+                TOKENS_COL, format="localized", help=f"Tokens the step kept, {HOW[tokens_how]}."
+            ),
         },
     )
     bytes_cols = [c for c in funnel.columns if c.startswith("bytes")]

@@ -96,6 +96,11 @@ def test_stats_shows_what_pii_changed(capsys, run_recipe, tmp_path):
     assert code == 0 and summary["pii"] == {"email": 2, "phone": 1}
     code, out, _ = _out(capsys, "stats", str(run_dir))
     assert code == 0
-    row = next(line for line in out.splitlines() if line.strip("│ ").startswith("pii"))
-    assert "scrubbed email 2, phone 1" in row
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip("│ ").startswith("pii"))
+    row = [lines[at]]
+    while not lines[at + len(row)].split("│")[1].strip():  # the row's wrapped continuation lines
+        row.append(lines[at + len(row)])
+    reasons = " ".join(line.split("│")[7].strip() for line in row)  # the cell, wrapped in 80 columns
+    assert reasons == "scrubbed email 2, phone 1"
     assert "pii: also scrubbed 0 removed and 0 rejected records" in out

@@ -59,3 +59,32 @@ def test_untagged_stats_are_an_error(tmp_path):
     with pytest.raises(ValueError, match="without a ledger tag"):
         load_stage_stats(tmp_path)
     assert parse_tag("aux:minhash_dedup | x | y") == ("aux", "minhash_dedup")
+
+
+def test_each_step_records_the_text_bytes_it_received_and_kept(tmp_path):
+    """`bytes_in` / `bytes_kept` per step (the funnel's token estimates): UTF-8 text bytes, for a
+    filter that removes some documents and a step after it."""
+    import gzip
+
+    import curation
+
+    n, min_chars = 40, 2_000
+    with gzip.open(SAMPLE, "rt", encoding="utf-8") as f:
+        texts = [json.loads(line)["text"] for line, _ in zip(f, range(n))]
+    kept = [t for t in texts if len(t) >= min_chars]
+    assert 0 < len(kept) < n  # the threshold splits the sample
+    run = curation.run(
+        {
+            "name": "bytes",
+            "input": {"format": "jsonl", "path": str(SAMPLE)},
+            "steps": [{"length_filter": {"min_chars": min_chars}}, {"exact_dedup": {}}],
+            "output": {"path": str(tmp_path / "run")},
+            "executor": {"kind": "local", "tasks": 1},
+        },
+        limit=n,
+    )
+    steps = {s["name"]: s for s in run.summary["steps"]}
+    assert steps["length_filter"]["bytes_in"] == sum(len(t.encode()) for t in texts)
+    assert steps["length_filter"]["bytes_kept"] == sum(len(t.encode()) for t in kept)
+    assert steps["exact_dedup"]["bytes_in"] == steps["length_filter"]["bytes_kept"]
+    assert 0 < steps["exact_dedup"]["bytes_kept"] <= steps["exact_dedup"]["bytes_in"]

@@ -71,4 +71,40 @@ def test_the_cli_funnel_labels_its_token_count(tmp_path):
                "output": {"docs": 2, "bytes": 4_000_000, "shards": ["output/a.jsonl.gz"]}}  # fmt: skip
     con = Console(width=200, record=True)
     con.print(funnel_table(summary, str(tmp_path)))
-    assert "4.00 MB in 1 shards, ≈ 1,000,000 tokens (est.)" in con.export_text()
+    text = con.export_text()
+    assert "4.00 MB in 1 shards" in text and "≈1M" in text and "≈ (est.): UTF-8 bytes / 4" in text
+
+
+def _step_summary(bytes_kept):
+    step = {"name": "f", "op": "f", "in": 2, "kept": 1, "removed": 1, "removed_by_reason": {"x": 1},
+            "seconds": 0.1, **({"bytes_kept": bytes_kept} if bytes_kept is not None else {})}  # fmt: skip
+    return {"recipe": "r", "input": {"docs": 2, "bytes": 8_000}, "rejected": 0, "steps": [step],
+            "output": {"docs": 1, "bytes": 4_000, "shards": ["output/a.jsonl.gz"]}}  # fmt: skip
+
+
+def _funnel_rows(summary, run_dir) -> dict[str, str]:
+    from rich.console import Console
+
+    from curation.cli import funnel_table
+
+    con = Console(width=200, record=True)
+    con.print(funnel_table(summary, str(run_dir)))
+    return {
+        line.split("│")[1].strip(): line for line in con.export_text().splitlines() if line.count("│") > 2
+    }
+
+
+def test_the_cli_funnel_gives_each_step_an_estimated_token_count(tmp_path):
+    rows = _funnel_rows(_step_summary(bytes_kept=4_000), tmp_path)
+    assert " ≈2k │" in rows["input"] and " ≈1k │" in rows["f"] and " ≈1k │" in rows["output"]
+    old_run = _funnel_rows(_step_summary(bytes_kept=None), tmp_path)  # ledger without per-step bytes
+    assert "≈" not in old_run["f"] and " - │" in old_run["f"]
+
+
+def test_the_cli_funnel_counts_output_tokens_and_scales_steps_by_the_tokenizer(tmp_path):
+    (tmp_path / "tokenized").mkdir()
+    index = {"splits": {"train": {"docs": 1, "tokens": 501}}}  # 500 tokens of text: 8 bytes/token
+    (tmp_path / "tokenized" / "index.json").write_text(json.dumps(index))
+    rows = _funnel_rows(_step_summary(bytes_kept=4_000), tmp_path)
+    assert " 500 │" in rows["output"] and "≈" not in rows["output"]
+    assert " ≈500 │" in rows["f"] and " ≈1k │" in rows["input"]

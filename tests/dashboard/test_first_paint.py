@@ -10,7 +10,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import data
+from dashboard import LOADING, data
 from tests.dashboard.conftest import APP
 from tests.dashboard.synthetic import write_synthetic_run
 
@@ -47,3 +47,52 @@ def test_samples_metadata_table_spans_the_page(dashboard_args, synthetic_run):
 
     assert [d for d in at.dataframe if is_meta(d)], "the document has a metadata table"
     assert not [d for col in at.columns for d in col.dataframe if is_meta(d)]
+
+
+def test_title_and_loading_line_paint_before_the_app_loads(monkeypatch, synthetic_run, dashboard_args):
+    """A session's first run draws the title and a loading line before the heavy part of the app
+    (issue 27 item 8: a cold server's first page stayed blank past the browser's first paint). The app
+    is made to fail right after that point; the line must already be on the page."""
+    from dashboard import ui
+
+    dashboard_args(synthetic_run)
+
+    def still_loading(*args, **kwargs):
+        raise TimeoutError("still loading the app")
+
+    monkeypatch.setattr(ui, "app_args", still_loading)
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert at.exception and "still loading" in at.exception[0].message
+    assert any(LOADING in m.value and "rootstock dashboard" in m.value for m in at.markdown)
+
+
+def test_the_loading_line_is_gone_once_the_page_draws(synthetic_run, dashboard_args):
+    dashboard_args(synthetic_run)
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert not at.exception and at.title and "Overview" in at.title[0].value
+    at.run()  # a later run of the same session (a widget change) does not flash it over the title
+    assert not at.exception and not [m for m in at.markdown if LOADING in m.value]
+
+
+def test_nothing_heavy_is_imported_before_the_first_paint():
+    """pandas and altair (seconds on a cold, loaded machine) are imported after the loading line is
+    sent: app.py runs as a plain script, stopped at its first markdown call."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, streamlit\n"
+        "from streamlit.delta_generator import DeltaGenerator\n"
+        "def paint(self, body, *a, **k):\n"
+        "    print('HEAVY', [m for m in ('pandas', 'altair', 'pyarrow') if m in sys.modules])\n"
+        "    raise SystemExit(0)\n"
+        "DeltaGenerator.markdown = paint\n"
+        f"sys.argv = [{str(APP)!r}]\n"
+        f"exec(compile(open({str(APP)!r}).read(), {str(APP)!r}, 'exec'), {{'__file__': {str(APP)!r}}})\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr[-2000:]

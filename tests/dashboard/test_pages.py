@@ -79,6 +79,18 @@ def test_overview_on_the_real_run_balances(dashboard_args, real_run):
     assert not at.warning, "the ledger balances"
 
 
+def test_overview_funnel_estimates_the_tokens_each_step_kept(dashboard_args, real_run):
+    """From the ledger's per-step bytes, at bytes / 4 (the run has no tokenizer counts), labelled est."""
+    summary = json.loads((real_run / "summary.json").read_text())
+    dashboard_args(real_run)
+    at = open_page("overview")
+    funnel = at.dataframe[0].value.set_index("step")
+    for s in summary["steps"]:
+        assert funnel.loc[s["name"], "tokens kept (est.)"] == round(s["bytes_kept"] / 4)
+    last = summary["steps"][-1]["name"]
+    assert 0 < funnel.loc[last, "tokens kept (est.)"] <= funnel["tokens kept (est.)"].iloc[0]
+
+
 def test_filters_what_if_slider_and_yaml_export(all_folders):
     at = open_page("filters")
     key = "th::roots_filters::roots.char_rep_ratio"

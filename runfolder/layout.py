@@ -28,7 +28,7 @@ def read_identity(path: Path) -> dict | None:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > 50_000_000:
             return None
         obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # unreadable, not JSON, or nested too deep to parse
         return None
     return obj if is_rootstock_identity(obj) else None
 

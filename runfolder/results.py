@@ -101,8 +101,8 @@ def load_results(path: str | Path) -> dict:
         raise ResultsError(f"{p}: not found")
     try:
         res = json.loads(p.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ResultsError(f"{p}: not valid JSON ({e})") from None
+    except (ValueError, RecursionError) as e:  # bad JSON or UTF-8, a 5,000-digit integer, nesting 10^5 deep
+        raise ResultsError(f"{p}: not valid JSON ({type(e).__name__}: {str(e)[:200]})") from None
     errs = validate(res)
     if errs:
         more = f" (+{len(errs) - 1} more)" if len(errs) > 1 else ""

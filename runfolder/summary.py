@@ -19,8 +19,8 @@ def read_json(path: str | Path, missing: str | None = None):
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise SummaryError(missing or f"{path} does not exist") from None
-    except json.JSONDecodeError as e:
-        raise SummaryError(f"{path} is not valid JSON: {e}") from None
+    except (ValueError, RecursionError) as e:  # bad JSON or UTF-8, a 5,000-digit integer, nesting 10^5 deep
+        raise SummaryError(f"{path} is not valid JSON: {type(e).__name__}: {str(e)[:200]}") from None
 
 
 def read_summary(run_dir: str | Path, fill_missing: bool = False) -> dict:

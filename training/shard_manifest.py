@@ -33,7 +33,7 @@ def listed_files(folder: Path) -> list[str] | None:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         if isinstance(manifest, dict) and manifest.get("rootstock") == KIND and isinstance(manifest.get("files"), list):
             return [n for n in manifest["files"] if _plain_name(n)] + [MANIFEST]
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         pass
     try:
         index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
@@ -44,7 +44,7 @@ def listed_files(folder: Path) -> list[str] | None:
                 stem = str(shard["file"]).removesuffix(".npy")
                 names += [f"{stem}.npy"] + ([f"{stem}.{x}.npy" for x in ("mask", "offsets", "keys")] if "chat" in index else [])
         return [n for n in names if _plain_name(n)]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         return None
 
 

@@ -43,3 +43,22 @@ def test_sound_summary_reads_and_prints(tmp_path, capsys):
     assert read_summary(tmp_path) == GOOD
     assert main(["stats", str(tmp_path)]) == 0
     assert "length_filter" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("body", ['{"schema": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+                                  '{"schema": 1, "rejected": ' + "9" * 5_001 + "}"])
+def test_json_nested_too_deep_or_with_a_huge_integer_is_one_clear_error(tmp_path, body):
+    """Found by hand on the merged main: json.loads raises RecursionError (nesting) or ValueError (an
+    integer past Python's 4,300-digit limit), which escaped as tracebacks from `curate stats`."""
+    from runfolder import SummaryError, read_summary
+    from runfolder.layout import read_identity
+    from runfolder.results import ResultsError, load_results
+
+    (tmp_path / "summary.json").write_text(body)
+    with pytest.raises(SummaryError, match="not valid JSON"):
+        read_summary(tmp_path)
+    (tmp_path / "results.json").write_text(body)
+    with pytest.raises(ResultsError, match="not valid JSON"):
+        load_results(tmp_path)
+    (tmp_path / "run.json").write_text(body)
+    assert read_identity(tmp_path / "run.json") is None

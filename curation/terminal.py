@@ -13,7 +13,7 @@ import re
 
 # C0 controls but tab and newline, DEL, C1 controls (0x9b is a one-byte CSI, 0x9d a one-byte OSC),
 # bidi embeddings, overrides and isolates, line/paragraph separators.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _CONTROL_LINE = re.compile(_CONTROL.pattern[:-1] + r"\t\n]")
 
 

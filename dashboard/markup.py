@@ -20,7 +20,7 @@ MAX_CHARS = 300
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 # Bidi marks, embeddings, overrides and isolates: U+202E makes `gnp.exe` read as `exe.png`. They are
 # shown as visible escapes (`\u202e`), so a reader sees that a name holds one instead of being fooled.
-_BIDI = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BIDI = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")  # U+061C: Arabic letter mark
 # every ASCII punctuation character, except `_` inside a word (CommonMark never reads it as emphasis
 # there, so `roots_filters` stays as it is) and `-` after the start (only a line-start `-` is markdown)
 _PUNCT = re.compile(r"([!-,./:-@\[-^`{-~]|(?<!\w)_|_(?!\w)|^-)")

@@ -227,7 +227,7 @@ for metric in shown:
                 off = sorted({f"{r['what']} {r['x']:g}" for r in rule_rows if not x_lo <= r["x"] <= x_hi})
                 rule_rows = [r for r in rule_rows if x_lo <= r["x"] <= x_hi]
                 if off:
-                    st.caption(f"Off the chart (far past the data, {x_lo:.4g}–{x_hi:.4g}): {', '.join(off)}")
+                    st.caption(f"Off the chart (far past the data, {x_lo:.4g}–{x_hi:.4g}): {markup.text(', '.join(off))}")
             if rule_rows:
                 rules_df = pd.DataFrame(rule_rows)
                 rules_df["kind"] = rules_df["what"].map(

@@ -43,3 +43,9 @@ def test_run_refuses_control_characters_in_the_recipe_name_and_shows_them_as_tex
     assert _raw_controls(captured.out + captured.err) == [] and "\\x1b" in captured.err
     assert "name: contains a control character" in captured.err
     assert not (tmp_path / "run").exists()
+
+
+def test_bidi_marks_are_shown_as_escapes():
+    from curation.terminal import safe
+
+    assert all(c not in safe(f"a{c}b", True) for c in "\u061c\u200e\u200f\u202e\u2067")

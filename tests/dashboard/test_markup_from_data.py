@@ -59,3 +59,10 @@ def test_results_json_text_fields_are_inert(monkeypatch, tmp_path):
     assert {s: unsafe(s) for s in strings if unsafe(s)} == {}
     assert sum("http://h/b.png" in s.replace("\\", "") for s in strings) >= 4
     assert not any("\u202e" in s for s in strings)
+
+
+def test_arabic_letter_mark_is_shown_not_applied():
+    """U+061C is a bidi control too (found by the by-hand recheck): shown as an escape like U+202E."""
+    from dashboard import markup
+
+    assert "\\u061c" in markup.text("name\u061cgnp.exe") and "\u061c" not in markup.text("name\u061cgnp.exe")

@@ -44,7 +44,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a hub at run time
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-def load_recipe(source: str | Path | dict | Recipe, overrides: list[str] | dict[str, Any] | None = None) -> Recipe:
+
+def load_recipe(
+    source: str | Path | dict | Recipe, overrides: list[str] | dict[str, Any] | None = None
+) -> Recipe:
     """A validated recipe from a YAML file or a dict, with overrides applied.
 
     Args:
@@ -114,8 +117,10 @@ class Run:
         step and/or one reason; `metadata.removed_by` and `metadata.reason` say why."""
         steps = [step] if step else self.folder.removed_steps()
         if step and not self.folder.removed(step).is_dir():
-            raise UsageError(f"{self.folder.removed(step)}: no such folder (steps with removed documents: "
-                             f"{', '.join(self.folder.removed_steps()) or 'none; set output.keep_removed: true'})")
+            raise UsageError(
+                f"{self.folder.removed(step)}: no such folder (steps with removed documents: "
+                f"{', '.join(self.folder.removed_steps()) or 'none; set output.keep_removed: true'})"
+            )
         for s in steps:
             for rec in iter_records(self.folder.removed(s)):
                 if reason is None or rec.get("metadata", {}).get("reason") == reason:
@@ -125,8 +130,14 @@ class Run:
         """Unreadable input records `{"source", "line", "error", "raw"}`."""
         return iter_records(self.folder.rejected)
 
-    def sample(self, n: int = 5, seed: int = 0, removed: str | None = None, reason: str | None = None,
-               rejected: bool = False) -> list[dict]:
+    def sample(
+        self,
+        n: int = 5,
+        seed: int = 0,
+        removed: str | None = None,
+        reason: str | None = None,
+        rejected: bool = False,
+    ) -> list[dict]:
         """`n` records drawn uniformly over all shards (same seed, same sample)."""
         if rejected:
             return sample_records(self.folder.rejected, n, seed)
@@ -209,13 +220,19 @@ def check_output_path(recipe: Recipe) -> None:
             raise ctx.error(key, f"refusing {out}: it is the input or holds it ({recipe.input.path})")
         recursive = inp.is_dir() and (pattern is None or "**" in pattern)
         if recursive and inp in out.parents:
-            raise ctx.error(key, f"refusing {out}: it is inside the input folder {inp}, "
-                            "which is read recursively (the run would read its own output)")
+            raise ctx.error(
+                key,
+                f"refusing {out}: it is inside the input folder {inp}, "
+                "which is read recursively (the run would read its own output)",
+            )
     if out.exists() and not out.is_dir():
         raise ctx.error(key, f"{out} exists and is not a folder")
     if out.is_dir() and not RunFolder(out).is_run_folder() and _foreign_entries(out):
-        raise ctx.error(key, f"{out} exists, is not empty and is not a rootstock run folder "
-                        "(no run.json of rootstock's own); choose a new or empty folder")
+        raise ctx.error(
+            key,
+            f"{out} exists, is not empty and is not a rootstock run folder "
+            "(no run.json of rootstock's own); choose a new or empty folder",
+        )
 
 
 def _foreign_entries(out: Path) -> list[Path]:
@@ -257,8 +274,9 @@ def input_stats(stages: list) -> dict[str, list[int]]:
     files: list[Path] = []
     if getattr(reader, "data_folder", None) is not None and hasattr(reader.data_folder, "list_files"):
         root = Path(reader.data_folder.path)
-        listed = reader.data_folder.list_files(glob_pattern=getattr(reader, "glob_pattern", None),
-                                               recursive=getattr(reader, "recursive", True))
+        listed = reader.data_folder.list_files(
+            glob_pattern=getattr(reader, "glob_pattern", None), recursive=getattr(reader, "recursive", True)
+        )
         files = [root / f for f in listed]
     elif isinstance(getattr(reader, "path", None), str) and Path(reader.path).is_dir():
         files = sorted(p for p in Path(reader.path).rglob("*") if p.is_file())
@@ -275,9 +293,34 @@ def input_stats(stages: list) -> dict[str, list[int]]:
 def _changed(previous: dict, current: dict) -> list[str]:
     changes = [f"{f} is new" for f in current if f not in previous]
     changes += [f"{f} is gone" for f in previous if f not in current]
-    changes += [f"{f} changed (size {previous[f][0]} -> {current[f][0]})" for f in current
-                if f in previous and previous[f] != current[f]]
+    changes += [
+        f"{f} changed (size {previous[f][0]} -> {current[f][0]})"
+        for f in current
+        if f in previous and previous[f] != current[f]
+    ]
     return changes
+
+
+def refuse_planted_links(root: Path) -> None:
+    """Refuse a resume when a name rootstock writes in the run folder (output/, rejected/, ...), or any
+    file under output/ removed/ rejected/, is a symlink: the writers would follow a planted folder link
+    (`rejected -> /elsewhere`) or overwrite a planted shard link's target outside the run folder."""
+    for name in PRODUCED:
+        if (root / name).is_symlink():
+            raise UsageError(
+                f"{root / name}: is a symlink; refusing to write through it (remove it or rerun with --force)"
+            )
+    for name in ("output", "removed", "removed_units", "rejected"):
+        top = root / name
+        if not top.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(top):  # os.walk does not descend into linked folders
+            for entry in dirnames + filenames:
+                if os.path.islink(os.path.join(dirpath, entry)):
+                    raise UsageError(
+                        f"{os.path.join(dirpath, entry)}: is a symlink; refusing to write through it "
+                        "(remove it or rerun with --force)"
+                    )
 
 
 def prepare_run_dir(recipe: Recipe, limit: int, force: bool, inputs: dict | None = None) -> str:
@@ -294,8 +337,10 @@ def prepare_run_dir(recipe: Recipe, limit: int, force: bool, inputs: dict | None
     if os.path.lexists(folder.run_json):
         previous = read_identity(folder.run_json)
         if previous is None:  # another tool's run.json: its folder is not ours to resume or clean
-            raise UsageError(f"{folder.run_json} is not a rootstock run.json (no fingerprint/limit/started/"
-                             "produced); refusing to touch this folder, even with --force; set output.path elsewhere")
+            raise UsageError(
+                f"{folder.run_json} is not a rootstock run.json (no fingerprint/limit/started/"
+                "produced); refusing to touch this folder, even with --force; set output.path elsewhere"
+            )
     if previous is not None and not force:
         same = {k: previous.get(k) for k in identity} == identity
         if not same:
@@ -307,8 +352,11 @@ def prepare_run_dir(recipe: Recipe, limit: int, force: bool, inputs: dict | None
         changes = _changed(previous.get("inputs") or {}, inputs) if "inputs" in previous else []
         if changes:
             more = f" (and {len(changes) - 3} more)" if len(changes) > 3 else ""
-            raise UsageError(f"the input changed since {folder.root} was written: {'; '.join(changes[:3])}{more}; "
-                             "rerun with --force to start over")
+            raise UsageError(
+                f"the input changed since {folder.root} was written: {'; '.join(changes[:3])}{more}; "
+                "rerun with --force to start over"
+            )
+        refuse_planted_links(folder.root)
         return previous["started"]  # resume: datatrove skips completed tasks
     if force and previous is not None:
         names = set(previous.get("produced") or PRODUCED) & set(PRODUCED)  # never a name run.json invents
@@ -320,8 +368,16 @@ def prepare_run_dir(recipe: Recipe, limit: int, force: bool, inputs: dict | None
                 p.unlink()
     folder.root.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    atomic_write_json(folder.run_json, {**identity, "started": started, "recipe_file": recipe.source,
-                                        "produced": list(PRODUCED), "inputs": inputs})
+    atomic_write_json(
+        folder.run_json,
+        {
+            **identity,
+            "started": started,
+            "recipe_file": recipe.source,
+            "produced": list(PRODUCED),
+            "inputs": inputs,
+        },
+    )
     atomic_write(folder.recipe, recipe.resolved_yaml())
     return started
 
@@ -387,7 +443,9 @@ def run(
         raise UsageError(str(e)) from None
     try:
         try:
-            executor.before_run(recipe)  # e.g. Slurm jobs of this run still queued: refuse before --force deletes
+            executor.before_run(
+                recipe
+            )  # e.g. Slurm jobs of this run still queued: refuse before --force deletes
             if remote:
                 remote_output.check_claim(recipe, force)
             started = prepare_run_dir(recipe, limit, force, input_stats(stages))
@@ -416,7 +474,10 @@ def run(
         summary.update(reports)
         write_summary(recipe.run_dir, summary)
         if write_run_card(recipe, summary) is None:
-            warnings.warn(f"{folder.root / 'README.md'} was not written by rootstock: left as it is, no card", stacklevel=2)
+            warnings.warn(
+                f"{folder.root / 'README.md'} was not written by rootstock: left as it is, no card",
+                stacklevel=2,
+            )
         result.seconds = time.time() - t0
         return result
     finally:

@@ -14,14 +14,23 @@ from curation.cli import main
 
 
 def recipe(tmp_path, write_recipe, inp, out, **extra):
-    return write_recipe({"name": "t", "input": {"format": "jsonl", "path": str(inp)},
-                         "steps": [{"length_filter": {"min_chars": 1}}], "output": {"path": str(out)}, **extra})
+    return write_recipe(
+        {
+            "name": "t",
+            "input": {"format": "jsonl", "path": str(inp)},
+            "steps": [{"length_filter": {"min_chars": 1}}],
+            "output": {"path": str(out)},
+            **extra,
+        }
+    )
 
 
 def small_input(tmp_path, n=20):
     inp = tmp_path / "in"
     inp.mkdir(exist_ok=True)
-    (inp / "a.jsonl").write_text("".join(json.dumps({"text": f"doc {i}", "id": str(i)}) + "\n" for i in range(n)))
+    (inp / "a.jsonl").write_text(
+        "".join(json.dumps({"text": f"doc {i}", "id": str(i)}) + "\n" for i in range(n))
+    )
     return inp
 
 
@@ -60,9 +69,17 @@ def test_second_run_exits_2_naming_the_holder(tmp_path, write_recipe, capsys):
     inp = small_input(tmp_path)
     out = tmp_path / "run"
     path = recipe(tmp_path, write_recipe, inp, out)
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from runfolder import RunLock; "
-                               f"RunLock({str(out)!r}).acquire(); print('held', flush=True); time.sleep(60)"],
-                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from runfolder import RunLock; "
+            f"RunLock({str(out)!r}).acquire(); print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert main(["run", str(path), "--no-progress", "--force"]) == 2
@@ -129,5 +146,37 @@ def test_a_lock_alone_does_not_make_a_run_folder_but_is_no_obstacle(tmp_path, wr
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "run.lock").write_text("")
     (tmp_path / "other" / "notes.txt").write_text("mine")
-    assert main(["run", str(recipe(tmp_path, write_recipe, inp, tmp_path / "other")), "--no-progress", "--force"]) == 2
+    assert (
+        main(
+            ["run", str(recipe(tmp_path, write_recipe, inp, tmp_path / "other")), "--no-progress", "--force"]
+        )
+        == 2
+    )
     assert (tmp_path / "other" / "notes.txt").read_text() == "mine"
+
+
+def test_a_resume_refuses_planted_folder_and_shard_links(tmp_path, write_recipe, capsys):
+    inp = small_input(tmp_path)
+    out = tmp_path / "run"
+    path = recipe(tmp_path, write_recipe, inp, out)
+    assert main(["run", str(path), "--no-progress"]) == 0
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.txt"
+    victim.write_text("keep me")
+    shard = next((out / "output").rglob("*.jsonl.gz"))
+    shard.unlink()
+    shard.symlink_to(victim)  # a planted shard link
+    assert main(["run", str(path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert shard.name in err and "symlink" in err and err.count("\n") == 1
+    assert victim.read_text() == "keep me"
+    shard.unlink()
+    import shutil
+
+    shutil.rmtree(out / "rejected", ignore_errors=True)
+    (out / "rejected").symlink_to(outside, target_is_directory=True)  # a planted folder link
+    assert main(["run", str(path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "rejected" in err and "symlink" in err and err.count("\n") == 1
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"] and victim.read_text() == "keep me"

@@ -187,7 +187,25 @@ def model_languages(model_path: str) -> frozenset[str]:
     from curation.model_files import fasttext_labels
 
     labels = fasttext_labels(model_path)  # size, format and labels checked before fastText trusts it
-    return frozenset(normalize_label(label) for label in labels) | {UNDETERMINED}
+    codes = [normalize_label(label) for label in labels]
+    languages = [c for c in codes if c in _lid176_codes() or _GLOTLID_CODE.fullmatch(c)]
+    if len(languages) * 2 < len(codes):  # e.g. a quality classifier's hq/lq: every doc would be `hq`
+        raise ValueError(
+            f"{model_path} is not a language-ID model: its labels are not language codes "
+            f"({', '.join(codes[:5])})"
+        )
+    return frozenset(codes) | {UNDETERMINED}
+
+
+_GLOTLID_CODE = re.compile(r"[a-z]{3}_[A-Z][a-z]{3}")  # GlotLID's 639-3 code + script, e.g. `xyz_Latn`
+
+
+@functools.lru_cache(maxsize=1)
+def _lid176_codes() -> frozenset[str]:
+    """The language codes of the shipped lid.176.ftz: what a label must look like to be a language."""
+    from curation.model_files import fasttext_labels
+
+    return frozenset(normalize_label(label) for label in fasttext_labels(LID_MODEL))
 
 
 def _check_codes(codes, info: ValidationInfo, what: str) -> None:
@@ -200,10 +218,14 @@ def _check_codes(codes, info: ValidationInfo, what: str) -> None:
             continue
         hint = LANGUAGE_NAMES.get(str(code).lower())
         hint = hint if hint in known else None
-        close = [hint] if hint else difflib.get_close_matches(str(code).lower(), sorted(known), n=3, cutoff=0.6)
+        close = (
+            [hint] if hint else difflib.get_close_matches(str(code).lower(), sorted(known), n=3, cutoff=0.6)
+        )
         suggestion = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(f"{what} {code!r} is not a language of the model {Path(path).name} (codes as written to "
-                         f"metadata.lang, e.g. en, fr){suggestion}")
+        raise ValueError(
+            f"{what} {code!r} is not a language of the model {Path(path).name} (codes as written to "
+            f"metadata.lang, e.g. en, fr){suggestion}"
+        )
 
 
 class LanguageIdParams(OpParams):

@@ -75,3 +75,34 @@ def test_not_a_model_and_the_shipped_model(tmp_path, write_recipe, capsys):
     code, _ = validate(tmp_path, write_recipe, junk)
     assert code == 2 and "wrong magic number" in capsys.readouterr().err
     assert len(fasttext_labels(LID_MODEL)) == 176
+
+
+def test_a_model_whose_labels_are_not_languages_is_refused(tmp_path, write_recipe, capsys):
+    words = ["good", "clear", "prose", "spam", "buy", "now", "click", "here", "well", "written", "text"]
+    (tmp_path / "train.txt").write_text(
+        "".join(
+            f"__label__{lab} " + " ".join(words[(i + j) % 11] for j in range(12)) + "\n"
+            for i in range(200)
+            for lab in ("hq", "lq")
+        )
+    )
+    params = {"dim": 8, "epoch": 2, "bucket": 1000, "thread": 1, "seed": 0}
+    assert train_fasttext_file(tmp_path / "train.txt", tmp_path / "quality.bin", params) is None
+    (tmp_path / "a.jsonl").write_text('{"text": "hello", "id": "1"}\n')
+    path = write_recipe(
+        {
+            "name": "t",
+            "input": {"format": "jsonl", "path": str(tmp_path / "a.jsonl")},
+            "steps": [{"language_id": {"model_path": str(tmp_path / "quality.bin")}}],
+            "output": {"path": str(tmp_path / "run")},
+        }
+    )  # no keep: used to label every doc `hq`
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "model_path" in err and "not a language-ID model" in err
+
+
+def test_a_language_model_passes_the_label_check(small_bin):
+    from curation.steps.langid import model_languages
+
+    assert {"en", "fr"} <= model_languages(str(small_bin))

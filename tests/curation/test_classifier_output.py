@@ -21,7 +21,9 @@ def config(tmp_path, **extra):
     neg = tmp_path / "neg.jsonl"
     for p, word in ((pos, "good"), (neg, "bad")):
         if not p.exists():
-            p.write_text("".join(json.dumps({"text": f"{word} text {i}", "id": str(i)}) + "\n" for i in range(20)))
+            p.write_text(
+                "".join(json.dumps({"text": f"{word} text {i}", "id": str(i)}) + "\n" for i in range(20))
+            )
     cfg = {"name": "c", "positives": [{"path": str(pos)}], "negatives": [{"path": str(neg)}], **extra}
     path = tmp_path / "train.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -31,8 +33,12 @@ def config(tmp_path, **extra):
 @pytest.mark.parametrize("case", ["output_is_positives", "output_is_config", "name_climbs", "name_slash"])
 def test_unsafe_model_path_is_refused(tmp_path, capsys, case):
     pos = tmp_path / "pos.jsonl"
-    extra = {"output_is_positives": {"output": str(pos)}, "output_is_config": {"output": str(tmp_path / "train.yaml")},
-             "name_climbs": {"name": "../../x"}, "name_slash": {"name": "a/b"}}[case]
+    extra = {
+        "output_is_positives": {"output": str(pos)},
+        "output_is_config": {"output": str(tmp_path / "train.yaml")},
+        "name_climbs": {"name": "../../x"},
+        "name_slash": {"name": "a/b"},
+    }[case]
     path, pos = config(tmp_path, **extra)
     before = pos.read_bytes()
     key = "output" if "output" in extra else "name"
@@ -54,7 +60,48 @@ def test_foreign_file_or_symlink_at_the_output_is_refused(tmp_path):
     with pytest.raises(RecipeError, match="symlink"):
         load_train_config(path)
     (tmp_path / "ours.bin").write_bytes(b"model")
-    (tmp_path / "ours.card.json").write_text("{}")
+    card = {"card": 1, "model": "ours.bin", "labels": {"positive": "hq", "negative": "lq"}, "fasttext": {}}
+    (tmp_path / "ours.card.json").write_text(json.dumps(card))
     path, _ = config(tmp_path, output=str(tmp_path / "ours.bin"))
     assert load_train_config(path).model_path.name == "ours.bin"  # a model a training wrote is replaced
     assert (tmp_path / "theirs.bin").read_bytes() == b"someone's model"
+
+
+@pytest.mark.parametrize(
+    "card", ["{}", "not json", '{"card": 1, "model": "other.bin", "labels": {}, "fasttext": {}}']
+)
+def test_a_file_merely_named_like_a_card_does_not_make_the_output_ours(tmp_path, card):
+    (tmp_path / "theirs.bin").write_bytes(b"someone's model")
+    (tmp_path / "theirs.card.json").write_text(card)
+    path, _ = config(tmp_path, output=str(tmp_path / "theirs.bin"))
+    with pytest.raises(RecipeError, match="no classifier training wrote it"):
+        load_train_config(path)
+    assert (tmp_path / "theirs.bin").read_bytes() == b"someone's model"
+
+
+@pytest.mark.parametrize("folder", ["run", "shards"])
+def test_an_output_inside_a_run_or_token_shard_folder_is_refused(tmp_path, capsys, folder):
+    (tmp_path / folder).mkdir()
+    if folder == "run":
+        identity = {"fingerprint": "f", "limit": -1, "started": "2026-01-01", "produced": ["output"]}
+        (tmp_path / "run" / "run.json").write_text(json.dumps(identity))
+    else:
+        (tmp_path / "shards" / "manifest.json").write_text(
+            json.dumps({"rootstock": "token-shards", "files": []})
+        )
+    path, _ = config(tmp_path, output=str(tmp_path / folder / "sub" / "m.bin"))
+    with pytest.raises(RecipeError, match="output:.*rootstock run or token-shard folder"):
+        load_train_config(path)
+    assert main(["classifier", "train", str(path)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1 and not (tmp_path / folder / "sub").exists()
+
+
+def test_an_output_under_a_linked_folder_is_refused(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "cls").symlink_to(outside, target_is_directory=True)
+    for out in (tmp_path / "cls" / "m.bin", tmp_path / "cls" / "new" / "m.bin"):
+        path, _ = config(tmp_path, output=str(out))
+        with pytest.raises(RecipeError, match="is a symlink"):
+            load_train_config(path)
+    assert list(outside.iterdir()) == []

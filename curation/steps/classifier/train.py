@@ -46,6 +46,7 @@ from curation.steps.classifier.data import (
     positive_probs,
     read_source,
 )
+from runfolder.layout import read_identity
 
 CARD_VERSION = 1  # model card schema
 # the bytes fastText's tokenizer splits on (not Python's str.split, which also splits on U+00A0, U+2028, ...)
@@ -162,12 +163,53 @@ def check_model_output(tc: TrainConfig) -> None:
             raise tc.error(where, f"refusing {out}: it is an input of this training or holds one ({inp})")
     if out.is_symlink() or (out.exists() and not out.is_file()):
         raise tc.error(where, f"refusing {out}: it is a symlink or not a regular file")
-    if out.exists() and not card_path(out).is_file():
+    if out.exists() and not is_our_card(card_path(out), out):
         raise tc.error(
             where,
-            f"refusing {out}: it exists and no classifier training wrote it (no "
+            f"refusing {out}: it exists and no classifier training wrote it (no rootstock "
             f"{card_path(out).name} beside it); choose a new output",
         )
+    for parent in out.parents:  # the nearest existing ancestor (and any dangling link below it)
+        if parent.is_symlink():
+            raise tc.error(where, f"refusing {out}: its folder {parent} is a symlink")
+        if parent.exists():
+            break
+    for parent in out.parents:
+        if read_identity(parent / "run.json") is not None or _is_token_shards(parent):
+            raise tc.error(
+                where,
+                f"refusing {out}: it is inside {parent}, a rootstock run or token-shard "
+                "folder; choose an output of its own",
+            )
+
+
+def is_our_card(card: Path, model: Path) -> bool:
+    """A `.card.json` this trainer wrote for `model`: a regular JSON file with the card's identity keys
+    (a file merely named like a card must not make a user's file replaceable)."""
+    try:
+        if card.is_symlink() or not card.is_file() or card.stat().st_size > 10_000_000:
+            return False
+        obj = json.loads(card.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return (
+        isinstance(obj, dict)
+        and isinstance(obj.get("card"), int)
+        and obj.get("model") == model.name
+        and isinstance(obj.get("labels"), dict)
+        and isinstance(obj.get("fasttext"), dict)
+    )
+
+
+def _is_token_shards(folder: Path) -> bool:
+    """True when `folder` holds a token-shard manifest.json (training/shard_manifest.py's identity)."""
+    try:
+        if not (folder / "manifest.json").is_file():
+            return False
+        obj = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(obj, dict) and obj.get("rootstock") == "token-shards"
 
 
 # --- metrics -------------------------------------------------------------------------------------
@@ -271,7 +313,14 @@ def train_fasttext_file(train_file: Path, model_file: Path, params: dict) -> str
     to the next in one process; a zeroed heap because it reads uninitialized memory (`_ZEROED_HEAP`).
     Together they make `thread: 1` + `seed` byte-for-byte reproducible.
     """
-    cmd = [sys.executable, "-m", "curation.steps.classifier.train", str(train_file), str(model_file), json.dumps(params)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "curation.steps.classifier.train",
+        str(train_file),
+        str(model_file),
+        json.dumps(params),
+    ]
     env = {**os.environ, **_ZEROED_HEAP}
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if proc.returncode == 0:

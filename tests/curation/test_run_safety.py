@@ -6,6 +6,7 @@ Run: `.venv/bin/python -m pytest tests/curation/test_run_safety.py`
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -172,8 +173,6 @@ def test_a_resume_refuses_planted_folder_and_shard_links(tmp_path, write_recipe,
     assert shard.name in err and "symlink" in err and err.count("\n") == 1
     assert victim.read_text() == "keep me"
     shard.unlink()
-    import shutil
-
     shutil.rmtree(out / "rejected", ignore_errors=True)
     (out / "rejected").symlink_to(outside, target_is_directory=True)  # a planted folder link
     assert main(["run", str(path), "--no-progress"]) == 2

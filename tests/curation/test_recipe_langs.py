@@ -38,6 +38,11 @@ def test_codes_of_other_ops_are_checked_too(tmp_path):
     p = _recipe(tmp_path, "  - minhash_dedup: {char_langs: [zh, jp]}\n")
     with pytest.raises(RecipeError, match=r"char_langs: language 'jp' is not a language"):
         load_recipe(p)
+    # a three-letter code that starts like a label never matches a document's lang (found by a recheck)
+    p = _recipe(tmp_path, "  - minhash_dedup: {char_langs: [zho]}\n")
+    with pytest.raises(RecipeError, match=r"char_langs: language 'zho' is not a language"):
+        load_recipe(p)
+    load_recipe(_recipe(tmp_path, "  - minhash_dedup: {char_langs: [zh-Hant, th]}\n"))  # a region or script suffix
 
 
 def test_an_override_for_a_dropped_language_is_an_error(tmp_path):

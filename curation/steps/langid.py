@@ -189,7 +189,7 @@ def model_languages(model_path: str) -> frozenset[str]:
     labels = fasttext_labels(model_path)  # size, format and labels checked before fastText trusts it
     codes = [normalize_label(label) for label in labels]
     languages = [c for c in codes if c in _lid176_codes() or _GLOTLID_CODE.fullmatch(c)]
-    if len(languages) * 2 < len(codes):  # e.g. a quality classifier's hq/lq: every doc would be `hq`
+    if len(languages) * 2 <= len(codes):  # hq/lq, or yes/no (`no` is Norwegian): every doc would be `hq`/`yes`
         raise ValueError(
             f"{model_path} is not a language-ID model: its labels are not language codes "
             f"({', '.join(codes[:5])})"

@@ -92,6 +92,9 @@ def test_an_output_inside_a_run_or_token_shard_folder_is_refused(tmp_path, capsy
     path, _ = config(tmp_path, output=str(tmp_path / folder / "sub" / "m.bin"))
     with pytest.raises(RecipeError, match="output:.*rootstock run or token-shard folder"):
         load_train_config(path)
+    dotted, _ = config(tmp_path, output=str(tmp_path / "missing" / ".." / folder / "m.bin"))  # found by a recheck
+    with pytest.raises(RecipeError, match="output:.*rootstock run or token-shard folder"):
+        load_train_config(dotted)
     assert main(["classifier", "train", str(path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1 and not (tmp_path / folder / "sub").exists()
 

@@ -153,7 +153,7 @@ def check_model_output(tc: TrainConfig) -> None:
     """Refuse a model path that would replace what the user owns: an input file (or a file inside an
     input folder), the config itself, a symlink or folder, or an existing file that no training wrote
     (a model is ours when its `.card.json` is beside it: the manifest of a classifier folder)."""
-    out = tc.model_path.expanduser().absolute()
+    out = Path(os.path.normpath(tc.model_path.expanduser().absolute()))  # `missing/../run/m.bin` is run/m.bin
     where = ("output",) if tc.config.output else ("name",)
     paths = [str(src.reader.path) for src in tc.positives + tc.negatives]
     inputs = [Path(tc.source)] + [Path(re.split(r"[*?\[]", p)[0] or ".") for p in paths]  # a glob: its folder

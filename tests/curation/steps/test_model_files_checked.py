@@ -77,13 +77,14 @@ def test_not_a_model_and_the_shipped_model(tmp_path, write_recipe, capsys):
     assert len(fasttext_labels(LID_MODEL)) == 176
 
 
-def test_a_model_whose_labels_are_not_languages_is_refused(tmp_path, write_recipe, capsys):
+@pytest.mark.parametrize("labels", [("hq", "lq"), ("yes", "no")])  # `no` is Norwegian: half the labels
+def test_a_model_whose_labels_are_not_languages_is_refused(tmp_path, write_recipe, capsys, labels):
     words = ["good", "clear", "prose", "spam", "buy", "now", "click", "here", "well", "written", "text"]
     (tmp_path / "train.txt").write_text(
         "".join(
             f"__label__{lab} " + " ".join(words[(i + j) % 11] for j in range(12)) + "\n"
             for i in range(200)
-            for lab in ("hq", "lq")
+            for lab in labels
         )
     )
     params = {"dim": 8, "epoch": 2, "bucket": 1000, "thread": 1, "seed": 0}

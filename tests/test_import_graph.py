@@ -65,6 +65,17 @@ def _module_string(value: str, known: dict) -> str | None:
     return name if ("." in name or colon) and name in known else None
 
 
+def from_module(mod: str, is_pkg: bool, node: ast.ImportFrom) -> str:
+    """The absolute module of `from X import ...` inside `mod` (relative levels resolved)."""
+    base = node.module or ""
+    if not node.level:
+        return base
+    pkg = mod if is_pkg else mod.rpartition(".")[0]
+    for _ in range(node.level - 1):
+        pkg = pkg.rpartition(".")[0]
+    return f"{pkg}.{base}" if base else pkg
+
+
 def edges(mod: str, tree: ast.AST, is_pkg: bool, known: dict) -> set[str]:
     """The modules `mod` depends on at run time."""
     targets: list[str] = []
@@ -72,12 +83,7 @@ def edges(mod: str, tree: ast.AST, is_pkg: bool, known: dict) -> set[str]:
         if isinstance(node, ast.Import):
             targets += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                pkg = mod if is_pkg else mod.rpartition(".")[0]
-                for _ in range(node.level - 1):
-                    pkg = pkg.rpartition(".")[0]
-                base = f"{pkg}.{base}" if base else pkg
+            base = from_module(mod, is_pkg, node)
             # `from pkg import mod` depends on pkg.mod (a module) or on pkg (a name defined there)
             targets += [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
         elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 
-from tests.test_import_graph import ROOT, modules
+from tests.test_import_graph import ROOT, from_module, modules
 
 CHECKED = ("rootstock", "runfolder", "curation", "training", "dashboard", "bench", "scripts", "tests")
 
@@ -36,12 +36,7 @@ def imported_names(mod: str, tree: ast.AST, is_pkg: bool) -> list[tuple[str, int
         if isinstance(node, ast.Import):
             out += [(a.name, node.lineno) for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                pkg = mod if is_pkg else mod.rpartition(".")[0]
-                for _ in range(node.level - 1):
-                    pkg = pkg.rpartition(".")[0]
-                base = f"{pkg}.{base}" if base else pkg
+            base = from_module(mod, is_pkg, node)
             out += [(f"{base}.{a.name}", node.lineno) for a in node.names]
     return out
 

@@ -16,39 +16,26 @@ another shape (the webis near-duplicate pairs: `text_a`, `doc_a`, `corpus`) can 
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections import defaultdict
 from pathlib import Path
 
 from training.ablation_config import EvalSet, eval_name
 from training.data import ConfigError, id_fraction, text_key
+from training.sample import json_objects
 
 
 def _records(e: EvalSet):
     """`{id, text, source, lang}` of every usable line of the eval file (malformed lines skipped)."""
     path = Path(e.path)
-    if not path.exists():
-        raise ConfigError(f"eval set {eval_name(e)}: not found: {path}")
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-        for i, line in enumerate(fh):
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if (
-                not isinstance(rec, dict)
-                or not isinstance(rec.get(e.text_field), str)
-                or not rec[e.text_field].strip()
-            ):
-                continue
-            yield {
-                "id": str(rec.get(e.id_field) or f"{path.name}:{i}"),
-                "text": rec[e.text_field],
-                "source": str(rec.get(e.source_field) or "?"),
-                "lang": rec.get("lang"),
-            }
+    for i, rec in json_objects(path, f"eval set {eval_name(e)}: not found: {path}"):
+        if not isinstance(rec.get(e.text_field), str) or not rec[e.text_field].strip():
+            continue
+        yield {
+            "id": str(rec.get(e.id_field) or f"{path.name}:{i}"),
+            "text": rec[e.text_field],
+            "source": str(rec.get(e.source_field) or "?"),
+            "lang": rec.get("lang"),
+        }
 
 
 def candidates(e: EvalSet) -> list[dict]:

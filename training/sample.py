@@ -40,12 +40,11 @@ from training.ablation_config import Decontam, Plant, Sample
 from training.data import ConfigError, id_fraction, text_key, write_jsonl_gz
 
 
-def read_records(path: str | Path) -> Iterator[dict]:
-    """Every JSON line of a .jsonl(.gz) file with a non-empty string `text` and an id (all fields kept);
-    malformed lines are skipped (the sample is input to curation, which reports its own rejects)."""
-    path = Path(path)
+def json_objects(path: Path, missing: str) -> Iterator[tuple[int, dict]]:
+    """(line index, object) of every JSON-object line of a .jsonl(.gz) file; malformed lines are skipped
+    (a sample is input to curation, which reports its own rejects). ConfigError `missing` if absent."""
     if not path.exists():
-        raise ConfigError(f"input not found: {path}")
+        raise ConfigError(missing)
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
         for i, line in enumerate(fh):
@@ -53,9 +52,17 @@ def read_records(path: str | Path) -> Iterator[dict]:
                 rec = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if isinstance(rec, dict) and isinstance(rec.get("text"), str) and rec["text"]:
-                rec["id"] = str(rec.get("id") or f"{path.name}:{i}")
-                yield rec
+            if isinstance(rec, dict):
+                yield i, rec
+
+
+def read_records(path: str | Path) -> Iterator[dict]:
+    """Every JSON line of a .jsonl(.gz) file with a non-empty string `text` and an id (all fields kept)."""
+    path = Path(path)
+    for i, rec in json_objects(path, f"input not found: {path}"):
+        if isinstance(rec.get("text"), str) and rec["text"]:
+            rec["id"] = str(rec.get("id") or f"{path.name}:{i}")
+            yield rec
 
 
 def shingles(text: str, n: int) -> set[bytes]:

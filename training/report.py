@@ -132,6 +132,53 @@ def render(res: dict) -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+def render_transfer(res: dict, per_size: dict[str, dict]) -> str:
+    """The scale study's report (`kind: scale`): rank agreement per domain, then each variant's mean bpb at
+    each size's top budget, from <out>/results.json and the sizes' own results.json."""
+    small, large = list(res["sizes"])
+    tops = {p: max(per_size[p]["budgets"]) for p in (small, large)}
+    lines = [
+        f"# Transfer across scale `{res['name']}`: {small} vs {large}",
+        "",
+        f"{small} {res['sizes'][small]['params']:,} parameters, {large} {res['sizes'][large]['params']:,}; "
+        f"{len(per_size[small]['seeds'])} seeds; tokens per parameter "
+        f"{', '.join(f'{t:g}' for t in res['tokens_per_param'])}. Wall time {res.get('wall_seconds', 0):.0f} s.",
+        "",
+        f"Rankings by seed-mean bpb at each size's top budget, best first. {res.get('transfer_method', '')}",
+        "",
+        f"| domain | Kendall τ [95 % CI] | decisions agreeing [95 % CI] | {small} ranking | {large} ranking |",
+        "|---|---:|---:|---|---|",
+    ]
+    for r in res["transfer"]:
+        ci, da, dci = r.get("ci95"), r.get("decision_agreement"), r.get("decision_agreement_ci95")
+        tau = "n/a" if r["kendall_tau"] is None else f"{r['kendall_tau']:+.2f}"
+        tau += f" [{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else ""
+        agree = "n/a" if da is None else f"{da:.0%}" + (f" [{dci[0]:.0%}, {dci[1]:.0%}]" if dci else "")
+        rank_s, rank_l = (", ".join(r["ranking"][p]) for p in (small, large))
+        same = "the same" if rank_l == rank_s else rank_l
+        lines.append(f"| {r['eval']} | {tau} | {agree} | {rank_s} | {same} |")
+    evals = [r["eval"] for r in res["transfer"]]
+    lines += [
+        "",
+        f"Mean bpb at the top budget ({small} at {tops[small]:,} tokens / {large} at {tops[large]:,}):",
+        "",
+        "| variant | " + " | ".join(evals) + " |",
+        "|---|" + "---:|" * len(evals),
+    ]
+    for name in per_size[small]["variants"]:
+        cells = []
+        for ev in evals:
+            m = [_mean_bpb(per_size[p]["variants"][name], tops[p], ev) for p in (small, large)]
+            cells.append(" / ".join("n/a" if x is None else f"{x:.3f}" for x in m))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    by_budget = [
+        f"{r['eval']} " + "/".join(f"{b['decision_agreement']:.0%}" for b in r.get("by_budget", []))
+        for r in res["transfer"]
+    ]
+    lines += ["", "Decisions agreeing at each matched budget, smallest first: " + "; ".join(by_budget) + "."]
+    return "\n".join(lines) + "\n"
+
+
 if __name__ == "__main__":
     with open(sys.argv[1]) as fh:
         print(render(json.load(fh)), end="")

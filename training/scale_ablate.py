@@ -143,6 +143,7 @@ def check_scale(path: str | Path, out: str | None = None) -> list:
 def run_scale(path: str | Path, out: str | None = None, workers: int | None = None) -> dict:
     """Both sizes' ablations, then `transfer[]`; writes <out>/results.json and returns it."""
     from training.ablate import run_ablation
+    from training.report import render_transfer
     from training.transfer import transfer
 
     t0 = time.time()
@@ -189,6 +190,7 @@ def run_scale(path: str | Path, out: str | None = None, workers: int | None = No
         "wall_seconds": round(time.time() - t0, 1),
     }
     (root / "results.json").write_text(json.dumps(res, indent=2) + "\n")
+    (root / "report.md").write_text(render_transfer(res, per_size))
     _log(f"results: {root / 'results.json'} ({res['wall_seconds']:.0f}s wall)")
     return res
 

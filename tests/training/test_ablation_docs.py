@@ -11,7 +11,7 @@ import pytest
 
 from runfolder.results import validate
 from training.intervals import paired_t
-from training.report import render
+from training.report import render, render_transfer
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "ablations.md"
@@ -62,3 +62,14 @@ def test_the_committed_demo_run_meets_the_done_criteria():
         if c["resolved"]:
             assert lo > 0 or hi < 0
         assert abs(lo - c["ci95"][0]) < 1e-9 and abs(hi - c["ci95"][1]) < 1e-9
+
+
+def test_the_docs_scale_tables_are_rendered_from_the_committed_scale_results():
+    """The transfer-across-scale tables are the report of the committed scale run, not typed by hand."""
+    res = json.loads((ROOT / "docs" / "results" / "scale.json").read_text())
+    per_size = {p: json.loads((ROOT / "docs" / "results" / f"scale_{p}.json").read_text()) for p in res["sizes"]}
+    assert all(validate(r) == [] for r in per_size.values())
+    section = _section("## Transfer across scale")
+    block = section.split("<!-- report:scale:start -->\n", 1)[1].split("<!-- report:scale:end -->", 1)[0]
+    assert block == render_transfer(res, per_size).split("\n", 2)[2]
+    assert {r["eval"] for r in res["transfer"]} == {"en_prose", "tech_docs", "multilingual"}

@@ -140,9 +140,11 @@ def render_transfer(res: dict, per_size: dict[str, dict]) -> str:
     lines = [
         f"# Transfer across scale `{res['name']}`: {small} vs {large}",
         "",
-        f"{small} {res['sizes'][small]['params']:,} parameters, {large} {res['sizes'][large]['params']:,}; "
-        f"{len(per_size[small]['seeds'])} seeds; tokens per parameter "
-        f"{', '.join(f'{t:g}' for t in res['tokens_per_param'])}. Wall time {res.get('wall_seconds', 0):.0f} s.",
+        (
+            f"{small} {res['sizes'][small]['params']:,} parameters, {large} {res['sizes'][large]['params']:,}; "
+            f"{len(per_size[small]['seeds'])} seeds; tokens per parameter "
+            f"{', '.join(f'{t:g}' for t in res['tokens_per_param'])}. Wall time {res.get('wall_seconds', 0):.0f} s."
+        ),
         "",
         f"Rankings by seed-mean bpb at each size's top budget, best first. {res.get('transfer_method', '')}",
         "",

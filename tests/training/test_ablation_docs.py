@@ -67,7 +67,9 @@ def test_the_committed_demo_run_meets_the_done_criteria():
 def test_the_docs_scale_tables_are_rendered_from_the_committed_scale_results():
     """The transfer-across-scale tables are the report of the committed scale run, not typed by hand."""
     res = json.loads((ROOT / "docs" / "results" / "scale.json").read_text())
-    per_size = {p: json.loads((ROOT / "docs" / "results" / f"scale_{p}.json").read_text()) for p in res["sizes"]}
+    per_size = {
+        p: json.loads((ROOT / "docs" / "results" / f"scale_{p}.json").read_text()) for p in res["sizes"]
+    }
     assert all(validate(r) == [] for r in per_size.values())
     section = _section("## Transfer across scale")
     block = section.split("<!-- report:scale:start -->\n", 1)[1].split("<!-- report:scale:end -->", 1)[0]

@@ -34,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import ConfigError, run_shards
+from training.data import run_shards
+from training.errors import ConfigError
 from training.shard_manifest import write_manifest
 from training.shards import ShardWriter, shard_folder, split_of, token_dtype
 from training.tokenizer import EOT, load_tokenizer, tokenizer_file

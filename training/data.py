@@ -18,9 +18,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-
-class ConfigError(ValueError):
-    """A bad path, argument or config value: the CLI prints it as one line and exits with code 2."""
+from training.errors import ConfigError
 
 
 def load_yaml(path: str | Path):

@@ -50,7 +50,8 @@ from training.chat import (
     tokenize_chat_run,
     vocab_fingerprint,
 )
-from training.data import ConfigError, id_fraction, read_jsonl, write_jsonl_gz
+from training.data import id_fraction, read_jsonl, write_jsonl_gz
+from training.errors import ConfigError
 from training.finetune import PromptHoldout
 from training.instruct_config import InstructAblation, load_instruct_ablation
 from training.instruct_data import build_heldout, corrupt_run, eval_names, point_metrics

@@ -37,7 +37,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from training.ablation_config import Decontam, Plant, Sample
-from training.data import ConfigError, id_fraction, text_key, write_jsonl_gz
+from training.data import id_fraction, text_key, write_jsonl_gz
+from training.errors import ConfigError
 
 
 def json_objects(path: Path, missing: str) -> Iterator[tuple[int, dict]]:

@@ -4,7 +4,8 @@ Parts, so that every shard's signatures exist before any document is judged:
 
 1. `MinhashSignatureStep` (the barrier's `before`): drops lines of fewer than `min_line_words` words
    (boilerplate), normalizes the hashed field (lowercase, letters, digits and combining marks only),
-   shingles it (word n-grams, or character n-grams for languages written without spaces), signs it
+   shingles it (word n-grams, or character n-grams for languages written without spaces; both defined
+   in `shingling`, which the ablation's decontamination shares), signs it
    piece by piece (bounded memory, `minhash/signatures.py`) and writes one signature file per task
    (`work/<step>/signatures/<rank>.npz`: signatures, doc ids, shingle counts). Every document passes
    and carries its position (`_rootstock.minhash_pos`, popped again by the filter; a value arriving
@@ -46,14 +47,8 @@ from curation.steps.minhash.bands import MinhashBandStage
 from curation.steps.minhash.cluster import MinhashClusterStage
 from curation.steps.minhash.files import ClusterLookup, SpilledRows, write_signatures
 from curation.steps.minhash.redis import MinhashRedisInsertStage, RedisParams
-from curation.steps.minhash.signatures import (  # noqa: F401 (re-exported for tests and bench)
-    CHUNK_ROWS,
-    TOKEN_RE,
-    Hashing,
-    MinhashSigner,
-    normalize_tokens,
-    shingles,
-)
+from curation.steps.minhash.signatures import CHUNK_ROWS, Hashing, MinhashSigner  # noqa: F401 (bench)
+from shingling import TOKEN_RE, normalize_tokens, shingles  # noqa: F401 (re-exported for tests and bench)
 
 # Scripts written without spaces between words: shingle characters, not words.
 CHAR_LANGS = ("zh", "ja", "th", "lo", "km", "my", "bo", "yue", "wuu")  # "zh-Hant", "ja_JP" match too

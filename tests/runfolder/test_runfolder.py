@@ -81,8 +81,10 @@ def test_iter_records_reads_every_format_in_shard_order(tmp_path):
 
 def test_iter_numbered_numbers_lines_and_sets_aside_what_it_cannot_read(tmp_path):
     shard = tmp_path / "00000_00000.jsonl"
-    shard.write_bytes(b'{"text": "a", "id": "1"}\n\nnot json\n[1, 2]\n{"text": "caf\xe9", "id": "4"}\n'
-                      b'{"text": "b", "id": "5", "metadata": "{broken"}\n{"text": "c", "id": "6"}')
+    shard.write_bytes(
+        b'{"text": "a", "id": "1"}\n\nnot json\n[1, 2]\n{"text": "caf\xe9", "id": "4"}\n'
+        b'{"text": "b", "id": "5", "metadata": "{broken"}\n{"text": "c", "id": "6"}'
+    )
     got = list(runfolder.iter_numbered(shard))
     assert [n for n, _ in got] == [1, 3, 4, 5, 6, 7]  # the blank line 2 is counted, not returned
     assert got[0][1]["id"] == "1" and got[3][1]["text"] == "caf\ufffd" and got[5][1]["id"] == "6"

@@ -25,7 +25,9 @@ def _run(tmp_path):
         f.write("not json\n")
         f.write(json.dumps({"text": "", "id": "empty"}) + "\n")
         f.write(json.dumps({"text": "no id"}) + "\n")
-    pq.write_table(pa.table({"text": ["third"], "id": ["c"], "metadata": ["{}"]}), out / "00000_00001.parquet")
+    pq.write_table(
+        pa.table({"text": ["third"], "id": ["c"], "metadata": ["{}"]}), out / "00000_00001.parquet"
+    )
     return tmp_path / "run"
 
 

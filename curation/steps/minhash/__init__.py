@@ -176,7 +176,9 @@ class MinhashParams(OpParams):
         if storage is None:
             return MinHashLSH(num_perm=self.num_perm, params=(bands, rows))
         # prepickle=False: members are node_key() bytes; datasketch would otherwise pickle.loads them
-        return MinHashLSH(num_perm=self.num_perm, params=(bands, rows), storage_config=storage, prepickle=False)
+        return MinHashLSH(
+            num_perm=self.num_perm, params=(bands, rows), storage_config=storage, prepickle=False
+        )
 
 
 class MinhashSignatureStep(BarrierSignature):

@@ -30,9 +30,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
 from curation.steps.minhash.files import (
-    SignatureRowsReader,
     atomic_savez,
-    iter_sig_chunks,
     read_meta,
     sig_chunk_docs,
     signature_files,

@@ -24,6 +24,7 @@ except ImportError:  # pragma: no cover
 
 SHARD_SUFFIXES = (".jsonl.gz", ".jsonl", ".parquet")
 KEPT, REMOVED, REJECTED = "kept", "removed", "rejected"
+TRUNCATED_GZIP = "truncated or damaged gzip (a run still writing?)"  # iter_numbered's last item then
 
 
 def shards(folder: str | Path) -> list[Path]:
@@ -76,10 +77,12 @@ def _gunzip(f, state: dict) -> Iterator[bytes]:
     state["complete"] = d.eof
 
 
-def _jsonl_lines(path: Path) -> Iterator[bytes]:
-    """The non-blank lines of a .jsonl / .jsonl.gz shard. A truncated .gz (a run still writing) ends
-    early, without its partial last line."""
-    state = {"complete": True}
+def _jsonl_lines(path: Path, state: dict | None = None) -> Iterator[tuple[int, bytes]]:
+    """`(line number, line)` of the non-blank lines of a .jsonl / .jsonl.gz shard (blank lines counted,
+    from 1). A truncated .gz (a run still writing) ends early, without its partial last line;
+    `state["complete"]` says whether the file ended cleanly."""
+    state = {} if state is None else state
+    state["complete"], number = True, 0
     with open(path, "rb") as f:
         if path.name.endswith(".gz"):
             chunks = _gunzip(f, state)
@@ -89,9 +92,10 @@ def _jsonl_lines(path: Path) -> Iterator[bytes]:
         for chunk in chunks:
             lines = (rest + chunk).split(b"\n")
             rest = lines.pop()
-            yield from (line for line in lines if line.strip())
+            yield from ((k, line) for k, line in enumerate(lines, number + 1) if line.strip())
+            number += len(lines)
         if rest.strip() and state["complete"]:
-            yield rest
+            yield number + 1, rest
 
 
 def _decode_line(line: bytes) -> dict:
@@ -113,7 +117,7 @@ def _iter_raw(path: Path) -> Iterator[tuple[object, Callable[[object], dict]]]:
             for i in range(batch.num_rows):
                 yield (batch, i), _decode_row
         return
-    for line in _jsonl_lines(path):
+    for _, line in _jsonl_lines(path):
         yield line, _decode_line
 
 
@@ -127,8 +131,57 @@ def iter_shard(path: str | Path) -> Iterator[dict]:
             for row in batch.to_pylist():
                 yield _decode_metadata(row)
         return
-    for line in _jsonl_lines(path):
+    for _, line in _jsonl_lines(path):
         yield _decode_line(line)
+
+
+def iter_numbered(path: str | Path, columns: list[str] | None = None) -> Iterator[tuple[int, dict | str]]:
+    """`(number, record)` per record of one shard, leniently: for a reader that sets bad records aside
+    with file:line (training) where `iter_shard` raises.
+
+    Args:
+        path: a .jsonl, .jsonl.gz or .parquet shard.
+        columns: the parquet columns to read (all by default; a reader of text and ids skips the
+            metadata); .jsonl lines come back whole.
+
+    Returns:
+        An iterator of `(line number, record)` (blank lines counted; parquet: row number), both from 1.
+        A record that cannot be read comes as `(number, why)`, a string: a line that is not JSON or not
+        an object, metadata that is not valid JSON. Invalid UTF-8 is read with replacement characters.
+        A truncated .gz shard ends with `(0, TRUNCATED_GZIP)` after its last complete line.
+    """
+    path = Path(path)
+    if path.name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        number = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096, columns=columns):
+            for row in batch.to_pylist():
+                number += 1
+                try:
+                    yield number, _decode_metadata(row)
+                except (ValueError, RecursionError):
+                    yield number, "metadata is not valid JSON"
+        return
+    state: dict = {}
+    for number, line in _jsonl_lines(path, state):
+        try:
+            rec = _loads(line)
+        except ValueError:
+            try:
+                rec = json.loads(line.decode("utf-8", errors="replace"))
+            except (ValueError, RecursionError) as e:
+                yield number, f"malformed JSON line ({type(e).__name__})"
+                continue
+        if not isinstance(rec, dict):
+            yield number, f"a JSON {type(rec).__name__}, not an object"
+            continue
+        try:
+            yield number, _decode_metadata(rec)
+        except (ValueError, RecursionError):
+            yield number, "metadata is not valid JSON"
+    if not state["complete"]:
+        yield 0, TRUNCATED_GZIP
 
 
 def read_shard(path: str | Path, limit: int) -> list[dict]:

@@ -1,4 +1,5 @@
-"""The package import graph: no cycles between our modules, and curation depends on neither training,
+"""The package import graph: no cycles between our modules, and curation (with the ground floor:
+runfolder, shingling) depends on neither training,
 the dashboard nor bench (the umbrella `curate` command in rootstock/ sits above them all).
 
 The graph is read from the source with `ast`: every `import` / `from ... import`, also inside
@@ -15,7 +16,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("rootstock", "runfolder", "curation", "training", "dashboard", "bench")
+PACKAGES = ("rootstock", "runfolder", "shingling", "curation", "training", "dashboard", "bench")
 
 
 def modules(packages: tuple[str, ...] = PACKAGES, root: Path = ROOT) -> dict[str, Path]:
@@ -173,7 +174,8 @@ def test_find_cycles_reports_a_cycle():
 
 
 def test_curation_imports_no_training_dashboard_or_bench():
-    bad = [(m, d) for m, deps in import_graph().items() if m.split(".")[0] in ("curation", "runfolder")
+    low = ("curation", "runfolder", "shingling")  # shingling: the ground floor next to runfolder
+    bad = [(m, d) for m, deps in import_graph().items() if m.split(".")[0] in low
            for d in deps if d.split(".")[0] in ("training", "dashboard", "bench", "rootstock")]
     assert bad == []
 
@@ -188,6 +190,20 @@ def test_runfolder_is_stdlib_and_pyarrow_only():
             for name in names:
                 top = name.split(".")[0]
                 assert top == "runfolder" or top in allowed_third_party or top in _stdlib(), (path, name)
+
+
+def test_shingling_is_stdlib_and_regex_only():
+    """The near-duplicate definition sits at the ground floor: curation's MinHash and the ablation's
+    decontamination both import it, so it imports none of our packages and no heavy dependency."""
+    for path in (ROOT / "shingling").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            for name in names:
+                top = name.split(".")[0]
+                assert top in ("shingling", "regex") or top in _stdlib(), (path, name)
+    g = import_graph()
+    assert "shingling" in g["curation.steps.minhash.signatures"] and "shingling" in g["training.sample"]
 
 
 def _stdlib() -> set[str]:

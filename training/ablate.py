@@ -47,13 +47,13 @@ from training.ablate_results import analyze, scored_evals
 from training.ablation_config import AblationConfig, Sample, Variant, eval_name, load_ablation  # noqa: F401
 from training.baselines import random_run
 from training.data import (
-    ConfigError,
     run_shards,
     sample_file,
     sample_run,
     text_key,
     write_jsonl_gz,
 )
+from training.errors import ConfigError
 from training.model import get_preset
 from training.sample import Decontaminator, write_sample
 from training.shards import tokenize_run

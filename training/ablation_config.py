@@ -24,7 +24,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.data import ConfigError, load_yaml
+from training.data import load_yaml
+from training.errors import ConfigError
 from training.model import get_preset
 from training.train import TrainConfig
 

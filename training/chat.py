@@ -25,7 +25,6 @@ Shards (`tokenized/` as for text runs, index.json with a `chat` section):
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import time
@@ -34,7 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import ConfigError, run_shards
+from runfolder import TRUNCATED_GZIP, iter_numbered
+from training.data import run_shards
+from training.errors import ConfigError
 from training.shard_manifest import write_manifest
 from training.shards import ShardWriter, shard_folder, split_of, token_dtype
 from training.tokenizer import EOT, load_tokenizer, tokenizer_file
@@ -63,35 +64,19 @@ def _messages(rec: dict) -> list | None:
 
 def read_chat_file(path: Path) -> Iterator[dict]:
     """`{"id", "messages", "where"}` per record of a jsonl(.gz) or parquet shard; records without a
-    messages list yield `messages=None` (the caller counts and sets them aside with file:line)."""
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        for b in pq.ParquetFile(path).iter_batches(columns=["id", "metadata"], batch_size=1024):
-            for i, (doc_id, meta) in enumerate(
-                zip(b.column("id").to_pylist(), b.column("metadata").to_pylist())
-            ):
-                yield {
-                    "id": str(doc_id),
-                    "messages": _messages({"metadata": meta}),
-                    "where": f"{path}:{i + 1}",
-                }
-        return
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                yield {"id": f"{path.name}:{i}", "messages": None, "where": f"{path}:{i}"}
-                continue
-            yield {
-                "id": str(rec.get("id") or f"{path.name}:{i}"),
-                "messages": _messages(rec),
-                "where": f"{path}:{i}",
-            }
+    messages list (or that cannot be read) yield `messages=None` (the caller counts and sets them aside
+    with file:line). Read through `runfolder.iter_numbered`; a truncated .gz shard is a ConfigError."""
+    for number, rec in iter_numbered(path, columns=["id", "metadata"]):
+        if rec == TRUNCATED_GZIP:
+            raise ConfigError(f"{path}: {TRUNCATED_GZIP}")
+        if isinstance(rec, str):  # unreadable: set aside by the caller
+            yield {"id": f"{path.name}:{number}", "messages": None, "where": f"{path}:{number}"}
+            continue
+        yield {
+            "id": str(rec.get("id") or f"{path.name}:{number}"),
+            "messages": _messages(rec),
+            "where": f"{path}:{number}",
+        }
 
 
 def is_chat_run(run_dir: str | Path) -> bool:

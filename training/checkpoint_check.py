@@ -15,7 +15,7 @@ import struct
 import zipfile
 from pathlib import Path
 
-from training.data import ConfigError
+from training.errors import ConfigError
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _SAFETENSORS_HEADER_MAX = 100 << 20  # the safetensors library's own bound on the JSON header

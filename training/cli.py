@@ -65,7 +65,7 @@ def _guard(fn):
     ROOTSTOCK_DEBUG=1)."""
 
     def run(args) -> int:
-        from training.data import ConfigError
+        from training.errors import ConfigError
 
         try:
             return fn(args) or 0
@@ -87,7 +87,8 @@ def _guard(fn):
 def cmd_tokenize(args) -> int:
     from pathlib import Path
 
-    from training.data import ConfigError, run_shards, sample_run
+    from training.data import run_shards, sample_run
+    from training.errors import ConfigError
     from training.shards import tokenize_run
     from training.tokenizer import save_tokenizer, train_bpe
 
@@ -128,7 +129,7 @@ def cmd_tokenize(args) -> int:
 def _overrides(pairs: list[str]) -> dict:
     import yaml
 
-    from training.data import ConfigError
+    from training.errors import ConfigError
 
     out = {}
     for pair in pairs or []:
@@ -187,7 +188,7 @@ def cmd_ablate(args) -> int:
     import dataclasses
 
     from training.ablate import load_ablation, run_ablation
-    from training.data import ConfigError
+    from training.errors import ConfigError
     from training.instruct_config import is_instruct_ablation
 
     if is_instruct_ablation(args.config):  # `kind: instructions` (issue 18): training/instruct_ablate.py

@@ -1,7 +1,7 @@
 """Reading text for training: run folders (the contract in docs/CONTRACTS.md) and eval files.
 
-Training never imports curation: a run folder is `output/*.jsonl.gz` (or `.jsonl`) lines
-`{"text", "id", "metadata"}` or `output/*.parquet` with columns text, id, metadata. Eval sets are
+Training never imports curation: a run folder is read through `runfolder` (its one reader; the layout
+is docs/CONTRACTS.md's), which also serves the dashboard and `curate sample`. Eval sets are
 plain files: `.jsonl` / `.jsonl.gz` (a `text` field per line, `id` optional) or `.txt` (one document
 per file; blank-line separated paragraphs stay together).
 
@@ -18,9 +18,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-
-class ConfigError(ValueError):
-    """A bad path, argument or config value: the CLI prints it as one line and exits with code 2."""
+from runfolder import TRUNCATED_GZIP, RunFolder, SummaryError, iter_numbered, read_summary, shards
+from training.errors import ConfigError
 
 
 def load_yaml(path: str | Path):
@@ -96,41 +95,33 @@ def read_jsonl(
             yield {"text": text, "id": str(rec.get(id_field) or f"{path.name}:{i}")}
 
 
-def read_parquet(path: str | Path) -> Iterator[dict]:
-    """Yield `{"text", "id"}` per row of a run folder's parquet shard (pyarrow, read in batches)."""
-    import pyarrow.parquet as pq
-
-    pf = pq.ParquetFile(path)
-    for batch in pf.iter_batches(columns=["text", "id"], batch_size=1024):
-        for text, doc_id in zip(batch.column("text").to_pylist(), batch.column("id").to_pylist()):
-            if isinstance(text, str) and text:
-                yield {"text": text, "id": str(doc_id)}
-
-
 def run_shards(run_dir: str | Path) -> list[Path]:
-    """The output shards of a run folder, sorted (so reading order is deterministic)."""
-    from runfolder import RunFolder
-    from runfolder import shards as output_shards
-
+    """The output shards of a run folder, sorted (so reading order is deterministic); ConfigError when
+    there are none."""
     out = RunFolder(run_dir).output
     if not out.is_dir():
         raise ConfigError(f"{run_dir} is not a run folder: no output/ directory")
-    shards = output_shards(out)
-    if not shards:
+    found = shards(out)
+    if not found:
         raise ConfigError(f"{out} holds no .jsonl.gz, .jsonl or .parquet shards")
-    return shards
+    return found
 
 
 def read_run(run_dir: str | Path) -> Iterator[dict]:
-    """Every kept document of a run folder as `{"text", "id"}`, shard by shard."""
+    """Every kept document of a run folder as `{"text", "id"}`, shard by shard (`runfolder.iter_numbered`):
+    a record that is not a JSON object or has no text is skipped; a truncated .gz shard is a
+    ConfigError."""
     for shard in run_shards(run_dir):
-        yield from (read_parquet(shard) if shard.suffix == ".parquet" else read_jsonl(shard))
+        for number, rec in iter_numbered(shard, columns=["text", "id"]):
+            if rec == TRUNCATED_GZIP:
+                raise ConfigError(f"{shard}: {TRUNCATED_GZIP}")
+            text = None if isinstance(rec, str) else rec.get("text")
+            if isinstance(text, str) and text:
+                yield {"text": text, "id": str(rec.get("id") or f"{shard.name}:{number - 1}")}
 
 
 def run_bytes(run_dir: str | Path) -> int:
     """UTF-8 bytes of a run's output: summary.json `output.bytes` when present, else counted."""
-    from runfolder import SummaryError, read_summary
-
     try:
         n = read_summary(run_dir)["output"]["bytes"]
         if isinstance(n, int) and n > 0:

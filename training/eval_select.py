@@ -20,7 +20,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from training.ablation_config import EvalSet, eval_name
-from training.data import ConfigError, id_fraction, text_key
+from training.data import id_fraction, text_key
+from training.errors import ConfigError
 from training.sample import json_objects
 
 

@@ -196,7 +196,7 @@ def evaluate_checkpoint(
     from transformers import LlamaForCausalLM
     from transformers.utils import logging as hf_logging
 
-    from training.data import ConfigError
+    from training.errors import ConfigError
     from training.tokenizer import load_tokenizer
 
     ckpt = Path(checkpoint)
@@ -226,7 +226,7 @@ def evaluate_checkpoint(
 def checkpoint_overlap(ckpt: Path, paths: list[str]) -> dict:
     """training/overlap.py's report for a checkpoint, against the tokenized data its train_config.json
     names (`{name: {"checked": False}}` when that data is gone)."""
-    from training.data import ConfigError
+    from training.errors import ConfigError
     from training.shards import load_index
 
     cfg = ckpt / "train_config.json"

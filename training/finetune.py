@@ -39,7 +39,7 @@ from training.chat import (
     vocab_fingerprint,
 )
 from training.checkpoint_check import check_safetensors
-from training.data import ConfigError
+from training.errors import ConfigError
 from training.evaluate import autocast
 from training.tokenizer import load_tokenizer
 

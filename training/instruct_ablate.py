@@ -50,7 +50,8 @@ from training.chat import (
     tokenize_chat_run,
     vocab_fingerprint,
 )
-from training.data import ConfigError, id_fraction, read_jsonl, write_jsonl_gz
+from training.data import id_fraction, read_jsonl, read_run, write_jsonl_gz
+from training.errors import ConfigError
 from training.finetune import PromptHoldout
 from training.instruct_config import InstructAblation, load_instruct_ablation
 from training.instruct_data import build_heldout, corrupt_run, eval_names, point_metrics
@@ -83,7 +84,7 @@ def ensure_tokenizer(cfg: InstructAblation, web_run: Path | None, chat_run: Path
 
     def texts():
         n = 0
-        for d in read_jsonl(web_run / "output" / "00000_00000.jsonl.gz"):
+        for d in read_run(web_run):  # one shard (pretrain_text writes it)
             yield d["text"]
             n += len(d["text"].encode("utf-8"))
             if n >= half:

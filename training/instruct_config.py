@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.ablation_config import check_grid, strict
-from training.data import ConfigError, load_yaml
+from training.data import load_yaml
+from training.errors import ConfigError
 
 
 @dataclass

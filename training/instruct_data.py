@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from training.chat import encode_chat, prompt_of, read_chat_run
-from training.data import ConfigError, id_fraction, write_jsonl_gz
+from training.data import id_fraction, write_jsonl_gz
+from training.errors import ConfigError
 from training.instruct_config import InstructAblation
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import ConfigError, read_eval_set, read_run, set_name
+from training.data import read_eval_set, read_run, set_name
+from training.errors import ConfigError
 from training.shard_manifest import create_file
 
 KEYS_FILE = "train_keys.npy"

@@ -17,9 +17,11 @@ longer training document under another id (a page that embeds it, a translation 
 code blocks). Jaccard similarity of whole documents misses that when the training document is much
 longer than the excerpt; containment does not: a sample document is dropped when it holds >=
 `threshold` of the word 5-gram shingles (character 10-grams for text without spaces) of any evaluated
-text, computed exactly with an inverted index over the evaluated texts' shingles. The count is
-reported per eval set. The same check runs again when any variant is tokenized (training/ablate.py),
-so `{run: FOLDER}` variants, which never pass through the sample, get it too.
+text, computed exactly with an inverted index over the evaluated texts' shingles. The shingles are
+curation's MinHash shingles (`shingling`: lowercase, runs of letters, digits and marks), so
+"near-duplicate" means one thing in both. The count is reported per eval set. The same check runs
+again when any variant is tokenized (training/ablate.py), so `{run: FOLDER}` variants, which never
+pass through the sample, get it too.
 
 A/A sample (`alt_path`): the same fraction drawn with another salt, for the negative control. Planted
 counterpart (`plant.fresh_path`): the sample plus as many extra bytes as the planted copies, as unique
@@ -36,8 +38,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+from shingling import shingles
 from training.ablation_config import Decontam, Plant, Sample
-from training.data import ConfigError, id_fraction, text_key, write_jsonl_gz
+from training.data import id_fraction, text_key, write_jsonl_gz
+from training.errors import ConfigError
 
 
 def json_objects(path: Path, missing: str) -> Iterator[tuple[int, dict]]:
@@ -65,12 +69,13 @@ def read_records(path: str | Path) -> Iterator[dict]:
             yield rec
 
 
-def shingles(text: str, n: int) -> set[bytes]:
-    """Word n-grams; character 2n-grams for text without spaces between words (Chinese, Japanese)."""
-    words = text.split()
-    if len(text) > 15 * max(len(words), 1):
-        return {text[i : i + 2 * n].encode() for i in range(max(1, len(text) - 2 * n + 1))}
-    return {" ".join(words[i : i + n]).encode() for i in range(max(1, len(words) - n + 1))}
+def decontam_shingles(text: str, n: int) -> set[bytes]:
+    """The shared shingles (`shingling`: the near-duplicate definition of curation's MinHash) of `text`:
+    word n-grams, or character 2n-grams for text without spaces between words (Chinese, Japanese: an
+    eval text has no language tag, so the spacing decides, where curation reads `metadata.lang`)."""
+    if len(text) > 15 * max(len(text.split()), 1):
+        return set(shingles(text, 2 * n, char=True))
+    return set(shingles(text, n))
 
 
 class Decontaminator:
@@ -85,7 +90,7 @@ class Decontaminator:
         self.texts: set[str] = set()
         for name, docs in eval_docs.items():
             for doc in docs:
-                sh = shingles(doc["text"], d.ngram)
+                sh = decontam_shingles(doc["text"], d.ngram)
                 for s in sh:
                     self.index[s].append(len(self.names))
                 self.names.append(name)
@@ -96,7 +101,7 @@ class Decontaminator:
         if text_key(text) in self.texts:
             return {"exact"}
         hits: Counter = Counter()
-        for s in shingles(text, self.d.ngram):
+        for s in decontam_shingles(text, self.d.ngram):
             hits.update(self.index.get(s, ()))
         return {self.names[j] for j, n in hits.items() if n >= self.d.threshold * self.sizes[j]}
 

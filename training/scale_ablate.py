@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 from training.ablation_config import load_ablation
-from training.data import ConfigError, load_yaml
+from training.data import load_yaml
+from training.errors import ConfigError
 from training.model import param_count
 
 SCALE_KEYS = ("kind", "sizes", "tokens_per_param")

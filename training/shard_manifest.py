@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from runfolder import UnsafePathError, atomic_write_json, open_new
-from training.data import ConfigError
+from training.errors import ConfigError
 
 MANIFEST = "manifest.json"
 KIND = "token-shards"  # the identity key: {"rootstock": KIND, "files": [...]}

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import ConfigError, id_fraction, read_run, text_key
+from training.data import id_fraction, read_run, text_key
+from training.errors import ConfigError
 from training.overlap import doc_keys, save_keys
 from training.shard_manifest import claim_folder, create_file, write_manifest
 from training.tokenizer import encode_docs, load_tokenizer, tokenizer_file, tokenizer_hash

@@ -16,7 +16,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from training.data import ConfigError
+from training.errors import ConfigError
 
 EOT = "<|endoftext|>"
 

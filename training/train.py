@@ -40,7 +40,8 @@ import torch
 import torch.nn.functional as F
 
 from training.checkpoint_check import check_safetensors, check_torch_zip
-from training.data import ConfigError, load_yaml
+from training.data import load_yaml
+from training.errors import ConfigError
 from training.evaluate import autocast, eval_sets, eval_tokens, write_eval_json
 from training.model import build_model, count_params, get_preset
 from training.overlap import check_overlap, find_overlap

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from training.data import ConfigError
+from training.errors import ConfigError
 
 
 class WindowLoader:

@@ -79,6 +79,34 @@ def test_iter_records_reads_every_format_in_shard_order(tmp_path):
     assert all(isinstance(r["metadata"], dict) for r in recs)  # parquet's JSON string decoded
 
 
+def test_iter_numbered_numbers_lines_and_sets_aside_what_it_cannot_read(tmp_path):
+    shard = tmp_path / "00000_00000.jsonl"
+    shard.write_bytes(
+        b'{"text": "a", "id": "1"}\n\nnot json\n[1, 2]\n{"text": "caf\xe9", "id": "4"}\n'
+        b'{"text": "b", "id": "5", "metadata": "{broken"}\n{"text": "c", "id": "6"}'
+    )
+    got = list(runfolder.iter_numbered(shard))
+    assert [n for n, _ in got] == [1, 3, 4, 5, 6, 7]  # the blank line 2 is counted, not returned
+    assert got[0][1]["id"] == "1" and got[3][1]["text"] == "caf\ufffd" and got[5][1]["id"] == "6"
+    assert got[1][1].startswith("malformed JSON line") and got[2][1] == "a JSON list, not an object"
+    assert got[4][1] == "metadata is not valid JSON"
+    with pytest.raises(ValueError):  # the strict reader refuses the same shard
+        list(runfolder.iter_shard(shard))
+
+
+def test_iter_numbered_reports_a_truncated_gzip_and_reads_parquet_columns(tmp_path):
+    ids = _write_shards(tmp_path / "output", 3, 5)
+    gz, _, parquet = runfolder.shards(tmp_path / "output")
+    whole = gz.read_bytes()
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) - 12])  # the gzip trailer and some data gone
+    got = list(runfolder.iter_numbered(cut))
+    assert got[-1] == (0, runfolder.TRUNCATED_GZIP) and all(isinstance(r, dict) for _, r in got[:-1])
+    assert [r["id"] for _, r in runfolder.iter_numbered(gz)] == ids[:5]
+    rows = list(runfolder.iter_numbered(parquet, columns=["text", "id"]))
+    assert rows == [(i + 1, {"text": f"t2-{i}", "id": f"2-{i}"}) for i in range(5)]
+
+
 def test_sampling_is_seeded_and_uniform_over_shards(tmp_path):
     _write_shards(tmp_path / "output", 5, 20)
     a = runfolder.sample_records(tmp_path / "output", 10, seed=7)

@@ -184,7 +184,7 @@ def test_bad_ablation_exits_2(tmp_path):
 def test_ablation_checks_warmup_inputs_and_control_kinds(tmp_path):
     import pytest
 
-    from training.data import ConfigError
+    from training.errors import ConfigError
 
     with open(_config(tmp_path)) as fh:
         base = yaml.safe_load(fh)

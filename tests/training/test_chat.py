@@ -17,7 +17,8 @@ from training.chat import (
     tokenize_chat_run,
 )
 from training.cli import main
-from training.data import ConfigError, write_jsonl_gz
+from training.data import write_jsonl_gz
+from training.errors import ConfigError
 from training.finetune import IGNORE, ChatLoader, PromptHoldout, chat_loader, load_init
 from training.model import build_model
 from training.shards import load_index

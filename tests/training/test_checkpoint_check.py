@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import save_file
 
 from training.checkpoint_check import check_safetensors, check_torch_zip
-from training.data import ConfigError
+from training.errors import ConfigError
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ import pytest
 
 from tests.training.conftest import HELDOUT
 from training.cli import main
-from training.data import ConfigError, read_eval_set, read_jsonl
+from training.data import read_eval_set, read_jsonl
+from training.errors import ConfigError
 from training.evaluate import take_sample
 from training.shards import tokenize_run
 from training.train import TrainConfig, train

@@ -9,7 +9,8 @@ import pytest
 from runfolder.results import validate
 from training.chat import read_chat_run
 from training.cli import main
-from training.data import ConfigError, write_jsonl_gz
+from training.data import write_jsonl_gz
+from training.errors import ConfigError
 from training.finetune import read_chat_eval
 from training.instruct_data import corrupt_run
 from training.instruct_config import load_instruct_ablation

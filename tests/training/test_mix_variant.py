@@ -9,7 +9,7 @@ import yaml
 
 from tests.training.conftest import make_run, sample_docs
 from training.ablate import load_ablation, run_ablation
-from training.data import ConfigError
+from training.errors import ConfigError
 
 
 def _mix(tmp_path, name: str, web: str, code: str, web_weight: float) -> str:

@@ -13,7 +13,8 @@ import yaml
 
 from tests.training.conftest import HELDOUT, SAMPLE, sample_docs
 from training.cli import main
-from training.data import ConfigError, read_jsonl, write_jsonl_gz
+from training.data import read_jsonl, write_jsonl_gz
+from training.errors import ConfigError
 from training.shards import tokenize_run
 from training.train import TrainConfig, load_config, train
 

@@ -119,3 +119,13 @@ def test_planted_fresh_adds_the_same_bytes_as_unique_documents_of_the_planted_so
     assert stats["planted"]["fresh"]["shortfall_bytes"] == 0
     alt = {d["id"] for d in read_jsonl(s.alt_path)}
     assert alt and alt != sample and stats["alt"]["docs"] == len(alt)
+
+
+def test_containment_ignores_case_and_punctuation_as_minhash_does():
+    """The decontamination shingles text as curation's MinHash does (`shingling`): a copy that differs
+    only in case, punctuation and line breaks still contains the evaluated text."""
+    excerpt = " ".join(d["text"] for d in sample_docs() if len(d["text"].split()) > 200)[:800]
+    host = "Preface.\n" + excerpt.upper().replace(" ", " -- ").replace(".", "!") + "\nAppendix."
+    decon = Decontaminator({"ev": [{"text": excerpt}]}, Decontam(threshold=0.5))
+    assert decon.match(host) == {"ev"}
+    assert decon.match("An unrelated page about gardening in the spring, with tomatoes.") == set()

@@ -4,7 +4,7 @@ grid, the second size reusing the first one's curated runs and tokenizer; mistak
 import pytest
 import yaml
 
-from training.data import ConfigError
+from training.errors import ConfigError
 from training.scale_ablate import check_scale, load_scale, param_count, size_budgets
 
 BASE = {

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from training.cli import main
-from training.data import ConfigError
+from training.errors import ConfigError
 from training.shards import tokenize_run
 
 

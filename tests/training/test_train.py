@@ -10,7 +10,7 @@ import pytest
 
 from tests.training.conftest import HELDOUT, SAMPLE
 from training.cli import main
-from training.data import ConfigError
+from training.errors import ConfigError
 from training.evaluate import evaluate_checkpoint
 from training.shards import tokenize_run
 from training.train import TrainConfig, train
@@ -218,7 +218,7 @@ def test_resume_refuses_a_planted_pickle(run_dir, tokenizer_dir, tmp_path):
             return (open, (str(marker), "w"))
 
     (out / "checkpoint" / "optimizer.pt").write_bytes(pickle.dumps({"optimizer": Evil(), "step": 1}))
-    from training.data import ConfigError
+    from training.errors import ConfigError
 
     with pytest.raises(ConfigError, match="refused"):
         train(TrainConfig(**{**cfg.__dict__, "resume": True}))
@@ -259,7 +259,7 @@ def test_resume_refuses_a_mismatched_checkpoint(run_dir, tokenizer_dir, tmp_path
     sd = load_file(str(f))
     sd.pop("model.norm.weight")
     save_file(sd, str(f))
-    from training.data import ConfigError
+    from training.errors import ConfigError
 
     with pytest.raises(ConfigError, match="model.norm.weight"):
         train(TrainConfig(**{**cfg.__dict__, "resume": True}))

@@ -4,7 +4,8 @@ Parts, so that every shard's signatures exist before any document is judged:
 
 1. `MinhashSignatureStep` (the barrier's `before`): drops lines of fewer than `min_line_words` words
    (boilerplate), normalizes the hashed field (lowercase, letters, digits and combining marks only),
-   shingles it (word n-grams, or character n-grams for languages written without spaces), signs it
+   shingles it (word n-grams, or character n-grams for languages written without spaces; both defined
+   in `shingling`, which the ablation's decontamination shares), signs it
    piece by piece (bounded memory, `minhash/signatures.py`) and writes one signature file per task
    (`work/<step>/signatures/<rank>.npz`: signatures, doc ids, shingle counts). Every document passes
    and carries its position (`_rootstock.minhash_pos`, popped again by the filter; a value arriving
@@ -32,10 +33,13 @@ same shingles (tested).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from datasketch import MinHashLSH
+from datasketch.lsh import _optimal_param
 from datatrove.data import Document, DocumentsPipeline
 from pydantic import ConfigDict, Field, model_validator
 
@@ -44,16 +48,17 @@ from curation.steps.barrier import BarrierFilter, BarrierSignature, parse_positi
 from curation.steps.base import ledger_update
 from curation.steps.minhash.bands import MinhashBandStage
 from curation.steps.minhash.cluster import MinhashClusterStage
-from curation.steps.minhash.files import ClusterLookup, SpilledRows, write_signatures
-from curation.steps.minhash.redis import MinhashRedisInsertStage, RedisParams
-from curation.steps.minhash.signatures import (  # noqa: F401 (re-exported for tests and bench)
-    CHUNK_ROWS,
-    TOKEN_RE,
-    Hashing,
-    MinhashSigner,
-    normalize_tokens,
-    shingles,
+from curation.steps.minhash.files import (
+    ClusterLookup,
+    SignatureRowsReader,
+    Signatures,
+    SpilledRows,
+    iter_sig_chunks,
+    write_signatures,
 )
+from curation.steps.minhash.redis import MinhashRedisInsertStage, RedisParams
+from curation.steps.minhash.signatures import CHUNK_ROWS, Hashing, MinhashSigner  # noqa: F401 (bench)
+from shingling import TOKEN_RE, normalize_tokens, shingles  # noqa: F401 (re-exported for tests and bench)
 
 # Scripts written without spaces between words: shingle characters, not words.
 CHAR_LANGS = ("zh", "ja", "th", "lo", "km", "my", "bo", "yue", "wuu")  # "zh-Hant", "ja_JP" match too
@@ -135,6 +140,46 @@ class MinhashParams(OpParams):
             raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm {self.num_perm}")
         return self
 
+    # num_perm is read here only: the parts get the signer, the signature readers, the LSH index and
+    # the size of a signature from these, and never thread the number through themselves.
+
+    @property
+    def sig_bytes(self) -> int:
+        """Bytes of one document's signature (a uint32 per permutation): the unit of memory estimates."""
+        return 4 * self.num_perm
+
+    def signer(self) -> MinhashSigner:
+        return MinhashSigner(self.num_perm, self.seed, self.hashing)
+
+    def spilled_rows(self, folder: Path) -> SpilledRows:
+        """A signature task's rows, spilled to an unnamed file in `folder` (`minhash/files.py`)."""
+        return SpilledRows(folder, self.num_perm)
+
+    def signatures(self, files: list[tuple[Path, dict]]) -> Signatures:
+        """Every signature of `files` in one array (the in-memory and Redis paths)."""
+        return Signatures(files, self.num_perm)
+
+    def rows_reader(self, files: list[tuple[Path, dict]]) -> SignatureRowsReader:
+        """Signatures of `files` by document number, read in place (the band-sharded path)."""
+        return SignatureRowsReader(files, self.num_perm)
+
+    def signature_chunks(self, files: list[tuple[Path, dict]]) -> Iterator[tuple[int, np.ndarray]]:
+        """(first document number, signatures) over `files`, a chunk at a time (the band-sharded path)."""
+        return iter_sig_chunks(files, self.num_perm)
+
+    def lsh_optimum(self, fp_weight: float, fn_weight: float) -> tuple[int, int]:
+        """datasketch's (bands, rows) optimum for `threshold` with these error weights."""
+        return _optimal_param(self.threshold, self.num_perm, fp_weight, fn_weight)
+
+    def lsh_index(self, bands: int, rows: int, storage: dict | None = None) -> MinHashLSH:
+        """A datasketch index: in memory, or on Redis with `storage` (a datasketch storage_config)."""
+        if storage is None:
+            return MinHashLSH(num_perm=self.num_perm, params=(bands, rows))
+        # prepickle=False: members are node_key() bytes; datasketch would otherwise pickle.loads them
+        return MinHashLSH(
+            num_perm=self.num_perm, params=(bands, rows), storage_config=storage, prepickle=False
+        )
+
 
 class MinhashSignatureStep(BarrierSignature):
     """Barrier part 1: writes each task's signatures + doc ids; yields every document unchanged."""
@@ -148,7 +193,7 @@ class MinhashSignatureStep(BarrierSignature):
     def __init__(self, params: MinhashParams, work_dir: str | Path):
         super().__init__(str(work_dir))
         self.params = params
-        self.signer = MinhashSigner(params.num_perm, params.seed, params.hashing)
+        self.signer = params.signer()
         self.char_langs = {lang.lower() for lang in params.char_langs}
         self._rank, self._world_size = 0, 1
 
@@ -192,7 +237,7 @@ class MinhashSignatureStep(BarrierSignature):
         yield from super().run(data, rank, world_size)
 
     def new_rows(self) -> SpilledRows:
-        return SpilledRows(Path(self.work_dir) / self.subdir, self.params.num_perm)
+        return self.params.spilled_rows(Path(self.work_dir) / self.subdir)
 
     def write_rows(self, path: Path, rows: SpilledRows) -> None:
         write_signatures(path.parent, self._rank, self._world_size, rows, rows.ids, rows.index, rows.counts)

@@ -30,9 +30,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import logger
 
 from curation.steps.minhash.files import (
-    SignatureRowsReader,
     atomic_savez,
-    iter_sig_chunks,
     read_meta,
     sig_chunk_docs,
     signature_files,
@@ -55,11 +53,11 @@ def key_budget(params) -> int:
     return mb << 20 if mb else SHARE_BUDGET
 
 
-def cand_batch(num_perm: int) -> int:
+def cand_batch(sig_bytes: int) -> int:
     """Bucket members whose signatures are loaded at once (68,385 at 128 permutations, 35,478 at
     256): bytes, not members, are fixed, so more permutations cost more batches, not more memory. A
     bucket is never cut, so one bucket larger than this is loaded whole."""
-    return max(2, CAND_BYTES // (num_perm * 4 + CAND_BYTES_PER_DOC))
+    return max(2, CAND_BYTES // (sig_bytes + CAND_BYTES_PER_DOC))
 
 
 def share_plan(docs: int, bands: int, budget: int | None = None) -> tuple[int, list[tuple[int, int]]]:
@@ -78,7 +76,7 @@ def band_keys(chunk: np.ndarray, band: int, rows: int) -> np.ndarray:
     return h
 
 
-def sharded_memory_estimate(docs: int, num_perm: int, bands: int, budget: int | None = None) -> dict:
+def sharded_memory_estimate(docs: int, sig_bytes: int, bands: int, budget: int | None = None) -> dict:
     """Bytes one band task adds, by part: keys of the shares it holds at once (<= SHARE_BUDGET once the
     key space is split in parts), the signature chunk it streams, and one batch of bucket members'
     signatures. None of it grows with the corpus past SHARE_BUDGET."""
@@ -88,8 +86,8 @@ def sharded_memory_estimate(docs: int, num_perm: int, bands: int, budget: int | 
     held = min(len(shares), max(1, budget // max(1, per_share))) * per_share
     parts_ = {
         "keys": held,
-        "chunk": sig_chunk_docs(num_perm) * num_perm * 4,
-        "candidates": min(docs, cand_batch(num_perm)) * (num_perm * 4 + CAND_BYTES_PER_DOC),
+        "chunk": sig_chunk_docs(sig_bytes) * sig_bytes,
+        "candidates": min(docs, cand_batch(sig_bytes)) * (sig_bytes + CAND_BYTES_PER_DOC),
     }
     parts_["total"] = sum(parts_.values())
     return {"shares": len(shares), "parts": parts, **parts_}
@@ -117,12 +115,12 @@ class MinhashBandStage(PipelineStep):
         if out.exists() and read_meta(out).get("digest") == digest:
             return
         with self.track_time():
-            self._reader = SignatureRowsReader(files, p.num_perm)
+            self._reader = p.rows_reader(files)
             budget = key_budget(p)
             parts, shares = share_plan(docs, bands, budget)
             mine = shares[rank::world_size]
             per_scan = max(1, budget // max(1, -(-docs // parts) * KEY_BYTES_PER_DOC))
-            links, runs, batch = [], 0, cand_batch(p.num_perm)
+            links, runs, batch = [], 0, cand_batch(p.sig_bytes)
             for g in range(0, len(mine), per_scan):  # one pass over the signatures per group of shares
                 pending, cand = [], np.zeros(0, dtype=np.int64)
                 for band, mem, starts, sizes in self._runs(files, mine[g : g + per_scan], parts, rows):
@@ -152,7 +150,7 @@ class MinhashBandStage(PipelineStep):
         (members concatenated, run starts and sizes), from one streaming pass over the signatures."""
         keys = [[] for _ in group]
         nodes = [[] for _ in group]
-        for first, chunk in iter_sig_chunks(files, self.params.num_perm):
+        for first, chunk in self.params.signature_chunks(files):
             ids = np.arange(first, first + len(chunk), dtype=np.int64)
             for j, (band, part) in enumerate(group):
                 k = band_keys(chunk, band, rows)
@@ -207,7 +205,7 @@ class MinhashBandStage(PipelineStep):
         a, b = local[starts[two]], local[starts[two] + 1]
         same = (sigs[a, band_cols] == sigs[b, band_cols]).all(axis=1)
         if p.verify:
-            agree = np.count_nonzero(sigs[a] == sigs[b], axis=1) / p.num_perm
+            agree = np.count_nonzero(sigs[a] == sigs[b], axis=1) / sigs.shape[1]
             need = np.full(len(a), p.threshold)
             if p.short_shingles:
                 short = np.minimum(counts[a], counts[b]) < p.short_shingles

@@ -39,6 +39,7 @@ from curation.steps.minhash.plan import (  # noqa: F401 (re-exported: bench and 
     REDIS_SCAN_BYTES_PER_DOC,
     UNION_FIND_BYTES_PER_DOC,
     choose_mode,
+    cluster_estimate,
     id_bytes,
     link_bucket,
     lsh_bands,
@@ -160,11 +161,11 @@ class MinhashClusterStage(BarrierDecide):
         if out.exists() and read_meta(out).get("digest") == digest:
             logger.info(f"minhash clusters: {out} is up to date, skipping")
             return self._count(read_meta(out))
-        est = memory_estimate(docs, bands, p.num_perm, id_bytes(files, p.num_perm), p.storage is not None)
+        est = cluster_estimate(p, files, bands)
         base = rss_bytes()
         sharded = ""
         if mode == "sharded":
-            s = sharded_memory_estimate(docs, p.num_perm, bands, key_budget(p))
+            s = sharded_memory_estimate(docs, p.sig_bytes, bands, key_budget(p))
             sharded = (
                 f"; band-sharded instead ({s['shares']} shares over {self.expected_tasks} tasks): each task "
                 f"process + {s['total'] / 2**20:.0f} MiB (keys {s['keys'] / 2**20:.0f}, chunk "
@@ -187,7 +188,7 @@ class MinhashClusterStage(BarrierDecide):
             if mode == "sharded":
                 groups, key = self._union(work, files, digest)
             else:
-                sigs = Signatures(files, p.num_perm)
+                sigs = p.signatures(files)
                 basename = redis_basename(work, sigs.digest, bands, rows) if p.storage is not None else None
                 lsh = make_lsh(p, bands, rows, basename)
                 if p.storage is None:

@@ -202,15 +202,15 @@ def iter_member_rows(path: Path, name: str, chunk_rows: int = 1 << 20, expect: t
 SIG_CHUNK_BYTES = 16 << 20  # signatures streamed at once by a band task: 32,768 rows at 128 permutations
 
 
-def sig_chunk_docs(num_perm: int) -> int:
-    return max(1, SIG_CHUNK_BYTES // (4 * num_perm))
+def sig_chunk_docs(sig_bytes: int) -> int:  # signatures of sig_bytes bytes each streamed at once
+    return max(1, SIG_CHUNK_BYTES // sig_bytes)
 
 
 def iter_sig_chunks(files: list[tuple[Path, dict]], num_perm: int, chunk_docs: int | None = None):
     """Yield (first global doc number, uint32[n, num_perm]) over all signature files, in rank order,
     `chunk_docs` rows (default: SIG_CHUNK_BYTES) at a time: the band-sharded path never holds every
     signature at once."""
-    chunk_docs, base = chunk_docs or sig_chunk_docs(num_perm), 0
+    chunk_docs, base = chunk_docs or sig_chunk_docs(4 * num_perm), 0
     for path, meta in files:
         _check_num_perm(path, meta, num_perm)
         expect = (np.uint32, (meta["docs"], num_perm))

@@ -6,7 +6,6 @@ each other.)"""
 from __future__ import annotations
 
 import numpy as np
-from datasketch.lsh import _optimal_param
 
 # RSS growth of a dict-storage MinHashLSH, measured on CPython 3.11 / datasketch 2.0.0 with 100k random
 # signatures: 3,619 B/doc at 9x13, 9,100 at 25x5, 2,364 at 5x25 -> ~360 B per band (a bytes key of
@@ -28,13 +27,14 @@ def lsh_bands(params) -> tuple[int, int]:
     if params.bands is not None:
         return params.bands, params.rows
     tuning = params.lsh_tuning or ("recall" if params.verify else "balanced")
-    return _optimal_param(params.threshold, params.num_perm, *LSH_WEIGHTS[tuning])
+    return params.lsh_optimum(*LSH_WEIGHTS[tuning])
 
 
-def memory_estimate(docs: int, bands: int, num_perm: int, id_bytes: int, redis: bool) -> dict[str, int]:
-    """Bytes the cluster stage adds to the process, by part (docs x bands for the index)."""
+def memory_estimate(docs: int, bands: int, sig_bytes: int, id_bytes: int, redis: bool) -> dict[str, int]:
+    """Bytes the cluster stage adds to the process, by part (docs x bands for the index; `sig_bytes`:
+    one document's signature)."""
     parts = {
-        "signatures": docs * num_perm * 4,
+        "signatures": docs * sig_bytes,
         "ids": id_bytes + docs * 12,  # + offset and shingle count
         "union_find": docs * UNION_FIND_BYTES_PER_DOC,
         "index": docs * REDIS_SCAN_BYTES_PER_DOC
@@ -80,9 +80,17 @@ def link_bucket(members: list[int], s: np.ndarray, counts: np.ndarray, params, u
             union(reps[h], x)
 
 
-def id_bytes(files, num_perm: int) -> int:
+def id_bytes(files, sig_bytes: int) -> int:
     docs = sum(m["docs"] for _, m in files)
-    return max(sum(f.stat().st_size for f, _ in files) - docs * num_perm * 4, 0)
+    return max(sum(f.stat().st_size for f, _ in files) - docs * sig_bytes, 0)
+
+
+def cluster_estimate(params, files, bands: int) -> dict[str, int]:
+    """`memory_estimate` of the cluster stage over these signature files (computed here only, so the
+    path choice and the printed estimate agree)."""
+    docs = sum(m["docs"] for _, m in files)
+    sig = params.sig_bytes
+    return memory_estimate(docs, bands, sig, id_bytes(files, sig), params.storage is not None)
 
 
 def choose_mode(params, files, bands: int) -> str:
@@ -92,7 +100,6 @@ def choose_mode(params, files, bands: int) -> str:
         return "redis"
     if params.mode != "auto":
         return params.mode
-    docs = sum(m["docs"] for _, m in files)
-    est = memory_estimate(docs, bands, params.num_perm, id_bytes(files, params.num_perm), False)
+    est = cluster_estimate(params, files, bands)
     return "sharded" if est["total"] > params.memory_budget_mb * 2**20 else "memory"
 

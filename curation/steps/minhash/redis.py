@@ -151,10 +151,9 @@ def redis_basename(work_dir: Path, digest: str, bands: int, rows: int) -> bytes:
 
 def make_lsh(params, bands: int, rows: int, basename: bytes | None = None) -> MinHashLSH:
     if params.storage is None:
-        return MinHashLSH(num_perm=params.num_perm, params=(bands, rows))
+        return params.lsh_index(bands, rows)
     storage = {"type": "redis", "basename": basename, "redis": params.storage.client_kwargs()}
-    # prepickle=False: members are node_key() bytes; datasketch would otherwise pickle.loads them
-    return MinHashLSH(num_perm=params.num_perm, params=(bands, rows), storage_config=storage, prepickle=False)
+    return params.lsh_index(bands, rows, storage)
 
 
 def lean(seed: int, hashvalues: np.ndarray) -> LeanMinHash:

@@ -5,13 +5,13 @@ Everything but the fine-tuning data is fixed: one tokenizer (half web text, half
 starting checkpoint (a short pretraining run on web text, cached, or a given one), the same model,
 hyper-parameters and held-out set. For each variant (a curation recipe run, training/ablate_inputs.py's
 `ensure_run`) and each control, the chat run is tokenized with the assistant-only loss mask
-(training/chat.py) and fine-tuned once per seed with a warmup-stable-decay schedule; every smaller
+(training/instruct_shards.py) and fine-tuned once per seed with a warmup-stable-decay schedule; every smaller
 budget is a cooldown branch of that run (training/train.py). The metric is response bits per byte on the
-held-out set (training/finetune.py). The analysis is the pretraining ablations' (training/analysis.py):
+held-out set (training/instruct_train.py). The analysis is the pretraining ablations' (training/analysis.py):
 paired deltas by seed with pooled 95% CIs, multipliers read off the baseline's measured curve, controls.
-Examples are drawn in an order fixed by their ids (training/chat.py keys), so a variant and its baseline
-see the same shared examples at the same step for a given seed: the pairing removes "which subset did
-this seed draw", the largest part of the seed noise at budgets well below an epoch.
+Examples are drawn in an order fixed by their ids (training/instruct_shards.py keys), so a variant and
+its baseline see the same shared examples at the same step for a given seed: the pairing removes "which
+subset did this seed draw", the largest part of the seed noise at budgets well below an epoch.
 
 `heldout.prompt_use` adds a second metric: the held-out responses are also evaluated after another
 held-out example's prompt, and `<name>_prompt_use` = response bpb (own prompts) - response bpb (other
@@ -42,7 +42,10 @@ from pathlib import Path
 
 from training import analysis
 from training.ablate_inputs import ensure_run, log, run_fingerprint
-from training.chat import (
+from training.data import ConfigError, id_fraction, read_jsonl, write_jsonl_gz
+from training.instruct_ablation_config import InstructAblation, load_instruct_ablation
+from training.instruct_data import build_heldout, corrupt_run, eval_names, point_metrics
+from training.instruct_shards import (
     FORMAT,
     chat_texts,
     chat_tokenizer,
@@ -50,10 +53,7 @@ from training.chat import (
     tokenize_chat_run,
     vocab_fingerprint,
 )
-from training.data import ConfigError, id_fraction, read_jsonl, write_jsonl_gz
-from training.finetune import PromptHoldout
-from training.instruct_config import InstructAblation, load_instruct_ablation
-from training.instruct_data import build_heldout, corrupt_run, eval_names, point_metrics
+from training.instruct_train import PromptHoldout
 from training.intervals import ADJUST, CI_METHOD
 from training.shards import tokenize_run
 from training.tokenizer import save_tokenizer, train_bpe

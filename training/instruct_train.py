@@ -30,7 +30,10 @@ import torch.nn.functional as F
 from transformers import LlamaForCausalLM
 from transformers.utils import logging as hf_logging
 
-from training.chat import (
+from training.checkpoint_check import check_safetensors
+from training.data import ConfigError
+from training.evaluate import autocast, set_name
+from training.instruct_shards import (
     END,
     chat_tokenizer,
     encode_chat,
@@ -40,9 +43,6 @@ from training.chat import (
     special_ids,
     vocab_fingerprint,
 )
-from training.checkpoint_check import check_safetensors
-from training.data import ConfigError
-from training.evaluate import autocast, set_name
 from training.shards import index_tokenizer
 from training.tokenizer import load_tokenizer
 
@@ -122,7 +122,7 @@ class ChatLoader:
                 f"({self.no_target} examples without an assistant token in context)"
             )
         self.index = np.array(rows, dtype=np.int64)
-        self.keys = np.array(row_keys, dtype=np.uint64)  # order keys (chat.py's keys.npy; else positions)
+        self.keys = np.array(row_keys, dtype=np.uint64)  # order keys (keys.npy; else positions)
         self.taken = self.seen_tokens = self.seen_targets = 0
         self._perm, self._perm_epoch = np.empty(0, dtype=np.int64), -1
 

@@ -37,7 +37,7 @@ import torch
 from training.checkpoint import resume, resume_state, save_checkpoint
 from training.data import ConfigError, load_yaml
 from training.evaluate import eval_sets, eval_tokens, write_eval_json
-from training.finetune import ChatData, load_init
+from training.instruct_train import ChatData, load_init
 from training.loop import (
     MetricsLog,
     Plan,
@@ -98,8 +98,9 @@ class TrainConfig:
     threads: int = 0  # torch.set_num_threads on CPU (0: torch's default)
     max_minutes: float | None = None  # wall-clock limit: stop there, checkpoint (resumable), evaluate
     quiet: bool = False
-    # fine-tuning (training/finetune.py): start from this checkpoint; on chat shards (training/chat.py)
-    # one example fills one sequence, so `examples` (if set) is the budget: tokens = examples * seq_len
+    # fine-tuning (training/instruct_train.py): start from this checkpoint; on chat shards
+    # (training/instruct_shards.py) one example fills one sequence, so `examples` (if set) is the
+    # budget: tokens = examples * seq_len
     init_from: str | None = None
     examples: int | None = None
     # repetition studies: train on a fixed random pool of this many tokens of the train split (whole
@@ -142,7 +143,7 @@ class TrainConfig:
 class TextData:
     """What train() trains and evaluates on text shards: packed windows of the train split (`loader`),
     and `evaluate(model) -> (validation, eval sets)`: validation-split loss, loss/bpb per eval set.
-    Chat shards plug in ChatData (training/finetune.py), which has the same two members."""
+    Chat shards plug in ChatData (training/instruct_train.py), which has the same two members."""
 
     def __init__(self, folder: Path, index: dict, cfg: TrainConfig, seq_len: int, batch: int, device):
         pool = max(1, round(cfg.pool_tokens / seq_len)) if cfg.pool_tokens else None
@@ -183,7 +184,7 @@ def train(cfg: TrainConfig) -> dict:
 
     tok = load_tokenizer(index_tokenizer(folder, index))  # saved with the checkpoint
     seed_everything(cfg.seed)
-    if cfg.init_from:  # fine-tuning starts from a checkpoint (training/finetune.py)
+    if cfg.init_from:  # fine-tuning starts from a checkpoint (training/instruct_train.py)
         model = load_init(cfg.init_from, folder, index, plan.seq_len, index_tokenizer(folder, index))
     else:
         model = build_model(cfg.model, index["vocab_size"], plan.seq_len, bos_id=index["eot_id"])

@@ -7,7 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from training.chat import (
+from training.cli import main
+from training.data import ConfigError, write_jsonl_gz
+from training.instruct_shards import (
     END,
     ROLE_TOKENS,
     chat_tokenizer,
@@ -16,9 +18,7 @@ from training.chat import (
     special_ids,
     tokenize_chat_run,
 )
-from training.cli import main
-from training.data import ConfigError, write_jsonl_gz
-from training.finetune import IGNORE, ChatLoader, PromptHoldout, chat_loader, load_init
+from training.instruct_train import IGNORE, ChatLoader, PromptHoldout, chat_loader, load_init
 from training.model import build_model
 from training.shards import load_index
 from training.tokenizer import EOT, save_tokenizer, train_bpe

@@ -5,7 +5,7 @@
     python bench/train.py --device cuda --peak-tflops 989  # H100 SXM dense bf16 peak; 1979 is with sparsity
     python -m bench.train --quick                          # what `curate bench --quick` runs
 
-Measures the training step of training/train.py (forward, backward, clip, AdamW) on random tokens
+Measures the training step of train() (training/loop.py: forward, backward, clip, AdamW) on random tokens
 with each preset's sequence length and micro-batch (on CPU one sequence per step for small and base,
 so that a step takes seconds, not minutes); the first `--warmup` steps (allocation,
 torch.compile) are not timed. MFU = FLOPs/token * tokens/s / peak FLOP/s with FLOPs/token =

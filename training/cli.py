@@ -94,9 +94,9 @@ def cmd_tokenize(args) -> int:
 
     run_dir = Path(args.run_dir)
     run_shards(run_dir)
-    from training.chat import chat_texts, is_chat_run, tokenize_chat_run
+    from training.instruct_shards import chat_texts, is_chat_run, tokenize_chat_run
 
-    chat = is_chat_run(run_dir)  # documents with chat turns: masked chat shards (training/chat.py)
+    chat = is_chat_run(run_dir)  # documents with chat turns: masked chat shards (training/instruct_shards.py)
     tok = Path(args.tokenizer) if args.tokenizer else run_dir / "tokenizer"
     if args.tokenizer and not tok.exists():
         raise ConfigError(f"tokenizer not found: {tok}")
@@ -158,9 +158,9 @@ def cmd_train(args) -> int:
 
 def cmd_eval(args) -> int:
     """Plain-text eval sets: loss and bpb of every document token. Chat files ({"messages"} lines):
-    response bpb, assistant text only (training/finetune.py), as the instruction ablations report it."""
+    response bpb, assistant text only (training/instruct_train.py), as the instruction ablations report it."""
     from training.evaluate import evaluate_checkpoint, write_eval_json
-    from training.finetune import checkpoint_dir, evaluate_chat_checkpoint, is_chat_eval_file
+    from training.instruct_train import checkpoint_dir, evaluate_chat_checkpoint, is_chat_eval_file
 
     chat = [p for p in args.data if is_chat_eval_file(p)]
     plain = [p for p in args.data if p not in chat]
@@ -189,7 +189,7 @@ def cmd_ablate(args) -> int:
 
     from training.ablate import load_ablation, run_ablation
     from training.errors import ConfigError
-    from training.instruct_config import is_instruct_ablation
+    from training.instruct_ablation_config import is_instruct_ablation
 
     if is_instruct_ablation(args.config):  # `kind: instructions` (issue 18): training/instruct_ablate.py
         from training.instruct_ablate import cmd_instruct_ablate

@@ -3,15 +3,15 @@ model learns from fine-tuning? `curate ablate recipes/ablations/instructions.yam
 
 Everything but the fine-tuning data is fixed: one tokenizer (half web text, half instruction text), one
 starting checkpoint (a short pretraining run on web text, cached, or a given one), the same model,
-hyper-parameters and held-out set. For each variant (a curation recipe run, training/ablate.py's
+hyper-parameters and held-out set. For each variant (a curation recipe run, training/ablate_inputs.py's
 `ensure_run`) and each control, the chat run is tokenized with the assistant-only loss mask
-(training/chat.py) and fine-tuned once per seed with a warmup-stable-decay schedule; every smaller
+(training/instruct_shards.py) and fine-tuned once per seed with a warmup-stable-decay schedule; every smaller
 budget is a cooldown branch of that run (training/train.py). The metric is response bits per byte on the
-held-out set (training/finetune.py). The analysis is the pretraining ablations' (training/analysis.py):
+held-out set (training/instruct_train.py). The analysis is the pretraining ablations' (training/analysis.py):
 paired deltas by seed with pooled 95% CIs, multipliers read off the baseline's measured curve, controls.
-Examples are drawn in an order fixed by their ids (training/chat.py keys), so a variant and its baseline
-see the same shared examples at the same step for a given seed: the pairing removes "which subset did
-this seed draw", the largest part of the seed noise at budgets well below an epoch.
+Examples are drawn in an order fixed by their ids (training/instruct_shards.py keys), so a variant and
+its baseline see the same shared examples at the same step for a given seed: the pairing removes "which
+subset did this seed draw", the largest part of the seed noise at budgets well below an epoch.
 
 `heldout.prompt_use` adds a second metric: the held-out responses are also evaluated after another
 held-out example's prompt, and `<name>_prompt_use` = response bpb (own prompts) - response bpb (other
@@ -41,8 +41,12 @@ import time
 from pathlib import Path
 
 from training import analysis
-from training.ablate import _log, _run_fingerprint, ensure_run
-from training.chat import (
+from training.ablate_inputs import ensure_run, log, run_fingerprint
+from training.data import id_fraction, read_jsonl, read_run, write_jsonl_gz
+from training.errors import ConfigError
+from training.instruct_ablation_config import InstructAblation, load_instruct_ablation
+from training.instruct_data import build_heldout, corrupt_run, eval_names, point_metrics
+from training.instruct_shards import (
     FORMAT,
     chat_texts,
     chat_tokenizer,
@@ -50,11 +54,7 @@ from training.chat import (
     tokenize_chat_run,
     vocab_fingerprint,
 )
-from training.data import id_fraction, read_jsonl, read_run, write_jsonl_gz
-from training.errors import ConfigError
-from training.finetune import PromptHoldout
-from training.instruct_config import InstructAblation, load_instruct_ablation
-from training.instruct_data import build_heldout, corrupt_run, eval_names, point_metrics
+from training.instruct_train import PromptHoldout
 from training.intervals import ADJUST, CI_METHOD
 from training.shards import tokenize_run
 from training.tokenizer import save_tokenizer, train_bpe
@@ -76,8 +76,8 @@ def ensure_tokenizer(cfg: InstructAblation, web_run: Path | None, chat_run: Path
         return Path(cfg.pretrain.checkpoint)
     folder = out / "tokenizer"
     vocab = cfg.vocab_size or 4096
-    key = {"vocab": vocab, "bytes": cfg.tokenizer_sample_bytes, "web": _run_fingerprint(web_run),
-           "chat": _run_fingerprint(chat_run)}  # fmt: skip
+    key = {"vocab": vocab, "bytes": cfg.tokenizer_sample_bytes, "web": run_fingerprint(web_run),
+           "chat": run_fingerprint(chat_run)}  # fmt: skip
     if _cached(folder, key):
         return folder
     half = cfg.tokenizer_sample_bytes // 2
@@ -124,18 +124,18 @@ def pretrain_checkpoint(cfg: InstructAblation, web: Path, tok_dir: Path, out: Pa
                                 "quiet": True})  # fmt: skip
     key = {
         "train": dataclasses.asdict(tc),
-        "web": _run_fingerprint(web),
+        "web": run_fingerprint(web),
         "tokenizer": vocab_fingerprint(chat_tokenizer(tok_dir)),
     }
     if _cached(folder, key) and (folder / "checkpoint" / "model.safetensors").exists():
-        _log(f"pretrain: reusing {folder / 'checkpoint'}")
+        log(f"pretrain: reusing {folder / 'checkpoint'}")
         return folder / "checkpoint"
     tokenize_run(web, tok_dir, out / "pretrain" / "tokenized", 0.01)
-    _log(f"pretrain: training {cfg.model} on {cfg.pretrain.tokens:,} tokens of web text")
+    log(f"pretrain: training {cfg.model} on {cfg.pretrain.tokens:,} tokens of web text")
     t0 = time.time()
     rec = train(tc)
     _save_key(folder, key)
-    _log(f"pretrain: {rec['tokens']:,} tokens of web text in {time.time() - t0:.0f}s")
+    log(f"pretrain: {rec['tokens']:,} tokens of web text in {time.time() - t0:.0f}s")
     return folder / "checkpoint"
 
 
@@ -150,7 +150,7 @@ def fine_tune(cfg: InstructAblation, out: Path, name: str, seed: int, folder: Pa
                                 "branch_tokens": [b * cfg.seq_len for b in cfg.budgets if b < top],
                                 "init_from": str(ckpt), "eval_sets": eval_paths,
                                 "save_checkpoint": False, "quiet": True})  # fmt: skip
-    key = {"train": dataclasses.asdict(tc), "data": index.get("tokenizer_sha1"), "run": _run_fingerprint(run),
+    key = {"train": dataclasses.asdict(tc), "data": index.get("tokenizer_sha1"), "run": run_fingerprint(run),
            "ckpt": (Path(ckpt) / "model.safetensors").stat().st_mtime_ns, "eval": [Path(p).stat().st_size for p in eval_paths]}  # fmt: skip
     pdir = Path(tc.out_dir)
     if _cached(pdir, key) and (pdir / "eval.json").exists():
@@ -170,7 +170,7 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
     for c in cfg.controls:
         dst = out / "runs" / c.name
         key = {
-            "from": _run_fingerprint(runs[c.source]),
+            "from": run_fingerprint(runs[c.source]),
             "fraction": c.fraction,
             "seed": c.seed,
             "how": c.corrupt,
@@ -181,7 +181,7 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
             (dst / "control.json").write_text(json.dumps(control_stats[c.name]) + "\n")
         control_stats[c.name] = json.loads((dst / "control.json").read_text())
         runs[c.name] = dst
-    _log("pretrain text and tokenizer (reused when unchanged)")
+    log("pretrain text and tokenizer (reused when unchanged)")
     web = None if cfg.pretrain.checkpoint else pretrain_text(cfg, out)
     tok_dir = ensure_tokenizer(cfg, web, runs[cfg.heldout.source], out)
     ckpt = (
@@ -193,13 +193,13 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
     eval_paths, held_prompts, held_stats = build_heldout(cfg, runs[cfg.heldout.source], ctok, out)
     holdout = PromptHoldout(held_prompts, threshold=cfg.heldout.threshold)
     h_use = "prompt_use_pairs" in held_stats
-    _log(f"held-out: {held_stats['evaluated']} examples evaluated"
+    log(f"held-out: {held_stats['evaluated']} examples evaluated"
          + (f" ({held_stats['prompt_use_pairs']} also after another prompt)" if h_use else "")
          + f", {held_stats['slice']} kept out of training")  # fmt: skip
     data = {}
     for n, r in runs.items():
         folder = out / "tokenized" / n
-        key = {"run": _run_fingerprint(r), "tokenizer": vocab_fingerprint(ctok), "heldout": held_stats, "format": FORMAT,
+        key = {"run": run_fingerprint(r), "tokenizer": vocab_fingerprint(ctok), "heldout": held_stats, "format": FORMAT,
                "threshold": cfg.heldout.threshold, "val_fraction": cfg.val_fraction}  # fmt: skip
         if not _cached(folder, key):
             tokenize_chat_run(r, tok_dir, folder, cfg.val_fraction,
@@ -207,7 +207,7 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
             _save_key(folder, key)
         data[n] = (folder, json.loads((folder / "index.json").read_text()))
         tr = data[n][1]["splits"]["train"]
-        _log(
+        log(
             f"{n}: {tr['docs']:,} train examples, {data[n][1]['excluded']['docs']} held-out near-duplicates removed"
         )
     points = {n: [] for n in data}
@@ -224,7 +224,7 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
                               "seed": seed, "epochs": b["epochs"],
                               "bpb": point_metrics(cfg, b["eval_sets"]),
                               "val_loss": b["validation"]["loss"]})  # fmt: skip
-        _log(f"[{k}/{len(jobs)}] {n} seed {seed}: "
+        log(f"[{k}/{len(jobs)}] {n} seed {seed}: "
              + ", ".join(f"{e} {v:+.4f}" for e, v in point_metrics(cfg, rec["eval_sets"]).items())
              + f" ({time.time() - t_train:.0f}s)")  # fmt: skip
 
@@ -259,8 +259,8 @@ def run_instruct_ablation(cfg: InstructAblation) -> dict:
 
         plot_results(res, out / "loss_vs_tokens.png")
     except Exception as e:  # noqa: BLE001 - a plot is a convenience; results.json is the product
-        _log(f"plot skipped: {type(e).__name__}: {e}")
-    _log(f"results: {out / 'results.json'} ({res['wall_seconds']:.0f}s wall)")
+        log(f"plot skipped: {type(e).__name__}: {e}")
+    log(f"results: {out / 'results.json'} ({res['wall_seconds']:.0f}s wall)")
     return res
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from training.chat import encode_chat, prompt_of, read_chat_run
 from training.data import id_fraction, write_jsonl_gz
 from training.errors import ConfigError
-from training.instruct_config import InstructAblation
+from training.instruct_ablation_config import InstructAblation
+from training.instruct_shards import encode_chat, prompt_of, read_chat_run
 
 
 def corrupt_run(

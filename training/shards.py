@@ -59,7 +59,7 @@ class ShardWriter:
 
     This class owns the buffer, the counters, the rollover and the shard names (`<split>_00000`); what a
     row is and which files a shard holds is `_write`'s: plain token arrays here, chat examples with their
-    masks and keys in training/chat.py."""
+    masks and keys in training/instruct_shards.py."""
 
     def __init__(self, out_dir: Path, split: str, dtype, shard_tokens: int):
         self.out_dir, self.split, self.dtype, self.shard_tokens = out_dir, split, dtype, shard_tokens

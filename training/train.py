@@ -24,25 +24,32 @@ than the data repeats it, and `epochs` says how often. Writes to `out_dir`:
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
-import math
-import random
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
-from training.checkpoint_check import check_safetensors, check_torch_zip
+from training.checkpoint import resume, resume_state, save_checkpoint
 from training.data import load_yaml
 from training.errors import ConfigError
-from training.evaluate import autocast, eval_sets, eval_tokens, write_eval_json
+from training.evaluate import eval_sets, eval_tokens, write_eval_json
+from training.instruct_train import ChatData, load_init
+from training.loop import (
+    MetricsLog,
+    Plan,
+    branch,
+    budget_record,
+    make_optimizer,
+    make_plan,
+    pick_device,
+    seed_everything,
+    train_step,
+)
 from training.model import build_model, count_params, get_preset
 from training.overlap import check_overlap, find_overlap
 from training.schedule import decay_steps, lr_at, wsd_lr
@@ -90,10 +97,11 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     compile: bool | None = None  # torch.compile; default: on CUDA only
     threads: int = 0  # torch.set_num_threads on CPU (0: torch's default)
-    max_minutes: float | None = None  # wall-clock limit on training: stop there, checkpoint (resumable), evaluate
+    max_minutes: float | None = None  # wall-clock limit: stop there, checkpoint (resumable), evaluate
     quiet: bool = False
-    # fine-tuning (training/finetune.py): start from this checkpoint; on chat shards (training/chat.py)
-    # one example fills one sequence, so `examples` (if set) is the budget: tokens = examples * seq_len
+    # fine-tuning (training/instruct_train.py): start from this checkpoint; on chat shards
+    # (training/instruct_shards.py) one example fills one sequence, so `examples` (if set) is the
+    # budget: tokens = examples * seq_len
     init_from: str | None = None
     examples: int | None = None
     # repetition studies: train on a fixed random pool of this many tokens of the train split (whole
@@ -133,81 +141,30 @@ class TrainConfig:
         return cfg
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+class TextData:
+    """What train() trains and evaluates on text shards: packed windows of the train split (`loader`),
+    and `evaluate(model) -> (validation, eval sets)`: validation-split loss, loss/bpb per eval set.
+    Chat shards plug in ChatData (training/instruct_train.py), which has the same two members."""
+
+    def __init__(self, folder: Path, index: dict, cfg: TrainConfig, seq_len: int, batch: int, device):
+        pool = max(1, round(cfg.pool_tokens / seq_len)) if cfg.pool_tokens else None
+        self.loader = WindowLoader(load_split(folder, index, "train"), seq_len, cfg.seed, pool)
+        self.tok = load_tokenizer(index_tokenizer(folder, index))
+        self.folder, self.index, self.cfg, self.seq_len, self.batch, self.device = (
+            folder, index, cfg, seq_len, batch, device)  # fmt: skip
+
+    def evaluate(self, m: torch.nn.Module) -> tuple[dict, dict]:
+        val = eval_tokens(m, load_split(self.folder, self.index, "validation"), self.seq_len, self.batch,
+                          self.device, self.cfg.val_max_tokens)  # fmt: skip
+        return val, eval_sets(m, self.tok, self.cfg.eval_sets, self.seq_len, self.batch, self.device,
+                              self.cfg.eval_max_tokens)  # fmt: skip
 
 
-def _optimizer(model: torch.nn.Module, cfg: TrainConfig, lr: float, fused: bool) -> torch.optim.AdamW:
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=lr, betas=(cfg.beta1, cfg.beta2), fused=fused)
-
-
-def _save(model, tok, out: Path, cfg: TrainConfig, state: dict, optimizer=None) -> None:
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()  # "Writing model shards" bars are noise in logs
-    ckpt = out / "checkpoint"
-    tmp = out / "checkpoint.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(str(tmp))
-    tok.save_pretrained(str(tmp))
-    (tmp / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
-    (tmp / "train_state.json").write_text(json.dumps(state, indent=2) + "\n")
-    if optimizer is not None:
-        torch.save({"optimizer": optimizer.state_dict(), **state}, tmp / "optimizer.pt")
-    shutil.rmtree(ckpt, ignore_errors=True)
-    tmp.rename(ckpt)
-
-
-def _train_step(model, fwd, optimizer, loader, micro, accum, device, lr: float, grad_clip: float) -> float:
-    """One optimizer step (with `accum` micro-batches); returns the mean training loss."""
-    for g in optimizer.param_groups:
-        g["lr"] = lr
-    model.train()
-    loss_sum = 0.0
-    for _ in range(accum):
-        x, y = loader.next(micro)
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        with autocast(device):
-            logits = fwd(input_ids=x).logits
-        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), y.reshape(-1)) / accum
-        loss.backward()
-        loss_sum += float(loss.detach())
-    if not math.isfinite(loss_sum):
-        raise FloatingPointError(f"training loss is {loss_sum}; lower the learning rate?")
-    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    return loss_sum
-
-
-def _load_resume_state(model, optimizer, ckpt: Path, device) -> dict:
-    """Weights and optimizer state of a resumable checkpoint. Strict: the only key allowed to be missing is
-    the tied lm_head (stored once, as the embedding). optimizer.pt is read with weights_only=True, so a
-    planted pickle is refused, never executed."""
-    from safetensors.torch import load_file
-
-    check_safetensors(ckpt / "model.safetensors")  # a cut-short file: one line naming it, not a library trace
-    check_torch_zip(ckpt / "optimizer.pt")
-    missing, unexpected = model.load_state_dict(load_file(str(ckpt / "model.safetensors")), strict=False)
-    tied = {"lm_head.weight"} if model.config.tie_word_embeddings else set()
-    if unexpected or set(missing) - tied:
-        raise ConfigError(
-            f"{ckpt}: checkpoint does not match the model (missing {sorted(set(missing) - tied)}, "
-            f"unexpected {sorted(unexpected)})"
-        )
-    if tied:
-        model.tie_weights()
-    try:
-        st = torch.load(ckpt / "optimizer.pt", map_location=device, weights_only=True)
-    except Exception as e:  # noqa: BLE001 - an UnpicklingError or a corrupt file: refuse, say why
-        raise ConfigError(f"{ckpt / 'optimizer.pt'}: refused to load ({type(e).__name__}: {e})") from None
-    optimizer.load_state_dict(st["optimizer"])
-    return st
+def lr_schedule(cfg: TrainConfig, plan: Plan):
+    """lr(step, total steps): cosine, or wsd (each budget decays over its own last `decay_frac`)."""
+    if cfg.schedule == "wsd":
+        return lambda s, n: wsd_lr(s, n, plan.peak_lr, plan.warmup, decay_steps(n, cfg.decay_frac))
+    return lambda s, n: lr_at(s, n, plan.peak_lr, plan.warmup, cfg.min_lr_frac)
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -217,208 +174,118 @@ def train(cfg: TrainConfig) -> dict:
     folder, index = load_index(cfg.data)
     overlap = find_overlap(folder, index, cfg.eval_sets)  # before any compute: refused unless allowed
     check_overlap(overlap, cfg.allow_eval_overlap, "allow_eval_overlap: true")
-    preset = get_preset(cfg.model)
-    seq_len = cfg.seq_len or preset.seq_len
-    micro = cfg.micro_batch or preset.micro_batch
-    batch_tokens = cfg.batch_tokens or micro * seq_len
-    if batch_tokens % (micro * seq_len):
-        raise ConfigError(
-            f"batch_tokens={batch_tokens} must be a multiple of micro_batch*seq_len={micro * seq_len}"
-        )
-    accum = batch_tokens // (micro * seq_len)
-    if cfg.examples:
+    if cfg.examples:  # fine-tuning: one example fills one sequence, so the budget is in examples
+        seq_len = cfg.seq_len or get_preset(cfg.model).seq_len
         cfg = dataclasses.replace(cfg, tokens=cfg.examples * seq_len)
-    steps = max(1, round(cfg.tokens / batch_tokens))
-    branch_steps = sorted({max(1, round(b / batch_tokens)) for b in cfg.branch_tokens} - {steps})
-    # warmup is a number of steps shared by every budget (a share of the smallest), so branches and
-    # standalone runs of the same budget see the same schedule
-    smallest = branch_steps[0] if branch_steps else steps
-    warmup = cfg.warmup_steps or max(1, min(cfg.max_warmup_steps, int(cfg.warmup_frac * smallest)))
-    peak_lr = cfg.lr or preset.lr
-    if cfg.schedule == "wsd":
-
-        def lr_fn(step: int, total: int = steps) -> float:
-            return wsd_lr(step, total, peak_lr, warmup, decay_steps(total, cfg.decay_frac))
-    else:
-
-        def lr_fn(step: int, total: int = steps) -> float:
-            return lr_at(step, total, peak_lr, warmup, cfg.min_lr_frac)
-
-    branches = [(n - decay_steps(n, cfg.decay_frac), n) for n in branch_steps]  # (decay start, steps)
-
-    if cfg.device not in ("auto", "cpu", "cuda"):
-        raise ConfigError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device: cuda requested but torch sees no CUDA device")
-    cuda = torch.cuda.is_available() if cfg.device == "auto" else cfg.device == "cuda"
-    device = torch.device("cuda" if cuda else "cpu")
-    if cfg.threads and not cuda:
-        torch.set_num_threads(cfg.threads)
-    if cuda:
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-
-    tok = load_tokenizer(index_tokenizer(folder, index))
-    seed_everything(cfg.seed)
-    if cfg.init_from:  # issue 18: fine-tuning starts from a checkpoint (training/finetune.py)
-        from training.finetune import load_init
-
-        model = load_init(cfg.init_from, folder, index, seq_len, index_tokenizer(folder, index)).to(device)
-    else:
-        model = build_model(
-            cfg.model, vocab_size=index["vocab_size"], seq_len=seq_len, bos_id=index["eot_id"]
-        ).to(device)
-    n_params = count_params(model)
-    optimizer = _optimizer(model, cfg, peak_lr, fused=cuda)
-    eval_batch = max(micro, 8)  # no gradients: a larger batch costs little memory
-    chat_eval = None
-    if index.get("chat"):  # chat shards: one masked example per row, response bpb (training/finetune.py)
-        from training.finetune import ChatEvaluator, chat_loader
-
-        loader = chat_loader(folder, index, seq_len, cfg.seed)
-        chat_eval = ChatEvaluator(folder, index, index_tokenizer(folder, index), seq_len, eval_batch, device, cfg)
-    else:
-        pool = max(1, round(cfg.pool_tokens / seq_len)) if cfg.pool_tokens else None
-        loader = WindowLoader(load_split(folder, index, "train"), seq_len, cfg.seed, pool)
+    plan = make_plan(cfg)
+    lr_fn = lr_schedule(cfg, plan)
+    device = pick_device(cfg.device, cfg.threads)
+    cuda = device.type == "cuda"
     use_compile = cfg.compile if cfg.compile is not None else cuda
 
-    def evaluate(m: torch.nn.Module) -> tuple[dict, dict]:
-        if chat_eval is not None:
-            return chat_eval(m)
-        val = eval_tokens(
-            m, load_split(folder, index, "validation"), seq_len, eval_batch, device, cfg.val_max_tokens
-        )
-        return val, eval_sets(m, tok, cfg.eval_sets, seq_len, eval_batch, device, cfg.eval_max_tokens)
+    tok = load_tokenizer(index_tokenizer(folder, index))  # saved with the checkpoint
+    seed_everything(cfg.seed)
+    if cfg.init_from:  # fine-tuning starts from a checkpoint (training/instruct_train.py)
+        model = load_init(cfg.init_from, folder, index, plan.seq_len, index_tokenizer(folder, index))
+    else:
+        model = build_model(cfg.model, index["vocab_size"], plan.seq_len, bos_id=index["eot_id"])
+    model = model.to(device)
+    optimizer = make_optimizer(model, cfg, plan.peak_lr, fused=cuda)
+    # chat shards: one masked example per row and response bpb; text shards: packed windows and bpb
+    eval_batch = max(plan.micro, 8)  # no gradients: a larger batch costs little memory
+    data = (ChatData if index.get("chat") else TextData)(folder, index, cfg, plan.seq_len, eval_batch, device)
+    loader = data.loader
 
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "train_config.json").write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
     start, budgets = 0, []
     if cfg.resume and (out / "checkpoint" / "optimizer.pt").exists():
-        st = _load_resume_state(model, optimizer, out / "checkpoint", device)
-        start, loader.taken, budgets = st["step"], st["windows"], st.get("budgets", [])
-        torch.set_rng_state(torch.tensor(st["torch_rng"], dtype=torch.uint8))
-    if start:  # drop metrics logged after the checkpoint we resume from
-        lines = (out / "metrics.jsonl").read_text().splitlines() if (out / "metrics.jsonl").exists() else []
-        kept = [x for x in lines if json.loads(x)["step"] <= start]
-        (out / "metrics.jsonl").write_text("".join(x + "\n" for x in kept))
-    metrics_mode = "a" if start else "w"
+        start, budgets = resume(model, optimizer, loader, out, device)
     fwd = torch.compile(model) if use_compile else model
 
+    step = partial(train_step, micro=plan.micro, accum=plan.accum, device=device, grad_clip=cfg.grad_clip)
     log = print if not cfg.quiet else (lambda *a, **k: None)
-    log(
-        f"train: {cfg.model} ({n_params / 1e6:.2f}M params) on {device}, {steps} steps x {batch_tokens} tokens "
-        f"= {steps * batch_tokens:,} tokens, {loader.tokens_per_epoch:,} train tokens/epoch, lr {peak_lr:g} "
-        f"({cfg.schedule}{f', {len(branches)} branches' if branches else ''})"
-    )
-    epochs = steps * batch_tokens / max(loader.tokens_per_epoch, 1)
+    tokens = plan.steps * plan.batch_tokens
+    log(f"train: {cfg.model} ({count_params(model) / 1e6:.2f}M params) on {device}, {plan.steps} steps x "
+        f"{plan.batch_tokens} tokens = {tokens:,} tokens, {loader.tokens_per_epoch:,} train tokens/epoch, lr "
+        f"{plan.peak_lr:g} ({cfg.schedule}{f', {len(plan.branches)} branches' if plan.branches else ''})")  # fmt: skip
+    epochs = tokens / max(loader.tokens_per_epoch, 1)
     if epochs > 1:  # a budget past the data repeats it (ablations, quiet, flag such points themselves)
-        log(
-            f"note: the budget of {steps * batch_tokens:,} tokens is {epochs:.1f} epochs of the "
-            f"{loader.tokens_per_epoch:,}-token train split: every window is seen ~{epochs:.0f} times"
-        )
+        log(f"note: the budget of {tokens:,} tokens is {epochs:.1f} epochs of the {loader.tokens_per_epoch:,}"
+            f"-token train split: every window is seen ~{epochs:.0f} times")  # fmt: skip
 
-    def branch(first: int, total: int) -> dict:
-        """Train a copy of the current state through budget `total`'s decay, evaluate it, discard it."""
-        bm, bo = copy.deepcopy((model, optimizer))  # one deepcopy: the optimizer keeps pointing at bm
-        bl = copy.copy(loader)  # shares the token arrays; its position `taken` is its own
-        bfwd = torch.compile(bm) if use_compile else bm
-        loss = float("nan")
-        for s in range(first, total):
-            loss = _train_step(bm, bfwd, bo, bl, micro, accum, device, lr_fn(s, total), cfg.grad_clip)
-        val, sets = evaluate(bm)
-        rec = {
-            "tokens": total * batch_tokens,
-            "steps": total,
-            "epochs": round(bl.epochs, 4),
-            "final_train_loss": round(loss, 5),
-            "validation": val,
-            "eval_sets": sets,
-            **(bl.stats() if hasattr(bl, "stats") else {}),
-        }
-        log(
-            f"branch {total * batch_tokens:,} tokens: "
-            + ", ".join(f"{k} bpb {v['bpb']:.4f}" for k, v in sets.items())
-        )
-        return rec
-
-    train_time, trained_tokens, t_log, tok_log = 0.0, 0, time.time(), 0
-    loss_sum = float("nan")
+    train_time, trained_tokens, loss = 0.0, 0, float("nan")
     # max_minutes: checked after each optimizer step (a step, or a wsd branch, is never cut short)
     deadline = time.time() + 60 * cfg.max_minutes if cfg.max_minutes else None
     done = start
-    with open(out / "metrics.jsonl", metrics_mode) as mf:
-        for step in range(start, steps):
-            for first, total in branches:
-                if first == step:
+    with MetricsLog(out / "metrics.jsonl", start > 0, plan.batch_tokens, start) as metrics:
+        for s in range(start, plan.steps):
+            for first, total in plan.branches:  # wsd: a cooldown branch for each smaller budget
+                if first == s:
                     t0 = time.time()
-                    budgets.append(branch(first, total))
+                    bm, bl, bloss = branch(model, optimizer, loader, step, lr_fn, first, total, use_compile)
+                    budgets.append(budget_record(total, plan.batch_tokens, bl, bloss, *data.evaluate(bm)))
+                    bpbs = ", ".join(f"{k} bpb {v['bpb']:.4f}" for k, v in budgets[-1]["eval_sets"].items())
+                    log(f"branch {total * plan.batch_tokens:,} tokens: {bpbs}")
                     train_time += time.time() - t0
-                    trained_tokens += (total - first) * batch_tokens
+                    trained_tokens += (total - first) * plan.batch_tokens
             t0 = time.time()
-            lr = lr_fn(step)
-            loss_sum = _train_step(model, fwd, optimizer, loader, micro, accum, device, lr, cfg.grad_clip)
+            lr_now = lr_fn(s, plan.steps)
+            loss = step(model, fwd, optimizer, loader, lr_now)
             if cuda:
                 torch.cuda.synchronize()
             train_time += time.time() - t0
-            trained_tokens += batch_tokens
-            tok_log += batch_tokens
-            done = step + 1
-            if done % cfg.log_every == 0 or done == steps or done == 1:
-                now = time.time()
-                rec = {
-                    "step": done,
-                    "tokens": done * batch_tokens,
-                    "loss": round(loss_sum, 5),
-                    "lr": lr,
-                    "tokens_per_s": round(tok_log / max(now - t_log, 1e-9), 1),
-                    "epochs": round(loader.epochs, 4),
-                    "elapsed_s": round(train_time, 2),
-                }
-                mf.write(json.dumps(rec) + "\n")
-                mf.flush()
-                log(f"step {done}/{steps} loss {loss_sum:.4f} lr {lr:.2e} {rec['tokens_per_s']:,.0f} tok/s")
-                t_log, tok_log = time.time(), 0
-            if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < steps:
-                state = {
-                    "step": done,
-                    "windows": loader.taken,
-                    "torch_rng": torch.get_rng_state().tolist(),
-                    "budgets": budgets,
-                }
-                _save(model, tok, out, cfg, state, optimizer)
-            if deadline is not None and time.time() >= deadline and done < steps:
-                log(f"max_minutes={cfg.max_minutes:g} reached after step {done}/{steps}: checkpoint and evaluate")
+            trained_tokens += plan.batch_tokens
+            done = s + 1
+            if done % cfg.log_every == 0 or done == plan.steps or done == 1:
+                rec = metrics.write(done, loss, lr_now, loader.epochs, train_time)
+                log(f"step {done}/{plan.steps} loss {loss:.4f} lr {lr_now:.2e} {rec['tokens_per_s']:,.0f} tok/s")  # fmt: skip
+            if cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < plan.steps:
+                save_checkpoint(model, tok, out, cfg, resume_state(done, loader, budgets), optimizer)
+            if deadline is not None and time.time() >= deadline and done < plan.steps:
+                log(f"max_minutes={cfg.max_minutes:g} reached after step {done}/{plan.steps}: checkpoint and evaluate")  # fmt: skip
                 break
-    stopped = done < steps  # at the wall-clock limit; `resume: true` continues from the checkpoint
-    steps_run = done if stopped else steps
-    resume_state = {"step": done, "windows": loader.taken, "torch_rng": torch.get_rng_state().tolist(),
-                    "budgets": list(budgets)}  # fmt: skip
+    stopped = done < plan.steps  # at the wall-clock limit; `resume: true` continues from the checkpoint
+    steps_run = done if stopped else plan.steps
+    state = resume_state(done, loader, budgets)
 
-    val, sets = evaluate(model)
-    budgets.append(
-        {
-            "tokens": steps_run * batch_tokens,
-            "steps": steps_run,
-            "epochs": round(loader.epochs, 4),
-            "final_train_loss": round(loss_sum, 5),
-            "validation": val,
-            "eval_sets": sets,
-            **(loader.stats() if hasattr(loader, "stats") else {}),
-        }
+    val, sets = data.evaluate(model)
+    budgets.append(budget_record(steps_run, plan.batch_tokens, loader, loss, val, sets))
+    summary = run_summary(cfg, plan, model, loader, steps_run, loss, (trained_tokens, train_time), device,
+                          folder, index)  # fmt: skip
+    if cfg.save_checkpoint and stopped:  # resumable: optimizer state and the data position too
+        save_checkpoint(model, tok, out, cfg, {**summary, **state}, optimizer)
+    elif cfg.save_checkpoint:
+        save_checkpoint(model, tok, out, cfg, summary)
+    if cfg.save_checkpoint:
+        summary["checkpoint"] = str(out / "checkpoint")
+        summary["checkpoint"] = str(out / "checkpoint")
+    rec = write_eval_json(
+        out / "eval.json", **summary, validation=val, eval_sets=sets, eval_overlap=overlap, budgets=budgets
     )
-    summary = {
+    for name, r in sets.items():
+        log(f"eval {name}: loss {r['loss']:.4f} bpb {r['bpb']:.4f} ({r['tokens']:,} tokens)")
+    return rec
+
+
+def run_summary(cfg: TrainConfig, plan: Plan, model, loader, steps_run: int, loss: float, timing: tuple,
+                device, folder: Path, index: dict) -> dict:  # fmt: skip
+    """eval.json's fields besides the evaluations: what was trained, how fast, on what. `timing` is
+    (tokens trained, seconds) with the wsd branches counted."""
+    trained_tokens, train_time = timing
+    return {
         "model": cfg.model,
-        "params": n_params,
-        "seq_len": seq_len,
-        "batch_tokens": batch_tokens,
-        "lr": peak_lr,
+        "params": count_params(model),
+        "seq_len": plan.seq_len,
+        "batch_tokens": plan.batch_tokens,
+        "lr": plan.peak_lr,
         "schedule": cfg.schedule,
-        "warmup_steps": warmup,
-        "tokens": steps_run * batch_tokens,
+        "warmup_steps": plan.warmup,
+        "tokens": steps_run * plan.batch_tokens,
         "steps": steps_run,
-        "planned_steps": steps,
-        "stopped_at_max_minutes": stopped,
+        "planned_steps": plan.steps,
+        "stopped_at_max_minutes": steps_run < plan.steps,
         "epochs": round(loader.epochs, 4),
         "train_tokens_per_epoch": loader.tokens_per_epoch,
         "tokens_per_s": round(trained_tokens / max(train_time, 1e-9), 1),
@@ -427,22 +294,10 @@ def train(cfg: TrainConfig) -> dict:
         "seed": cfg.seed,
         "data": str(folder),
         "tokenizer_sha1": index.get("tokenizer_sha1"),
-        "final_train_loss": round(loss_sum, 5),
+        "final_train_loss": round(loss, 5),
         **({"init_from": cfg.init_from} if cfg.init_from else {}),
-        **(loader.stats() if hasattr(loader, "stats") else {}),
+        **loader.stats(),
     }
-    if cfg.save_checkpoint and stopped:  # resumable: optimizer state and the data position too
-        _save(model, tok, out, cfg, {**summary, **resume_state}, optimizer)
-        summary["checkpoint"] = str(out / "checkpoint")
-    elif cfg.save_checkpoint:
-        _save(model, tok, out, cfg, summary)
-        summary["checkpoint"] = str(out / "checkpoint")
-    rec = write_eval_json(
-        out / "eval.json", **summary, validation=val, eval_sets=sets, eval_overlap=overlap, budgets=budgets
-    )
-    for name, r in sets.items():
-        log(f"eval {name}: loss {r['loss']:.4f} bpb {r['bpb']:.4f} ({r['tokens']:,} tokens)")
-    return rec
 
 
 def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:

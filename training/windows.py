@@ -52,6 +52,10 @@ class WindowLoader:
     def epochs(self) -> float:
         return self.taken / len(self.index)
 
+    def stats(self) -> dict:
+        """Counts for eval.json beyond `epochs` (ChatLoader's interface): a window loader has none."""
+        return {}
+
     def _order(self, epoch: int) -> np.ndarray:
         return np.random.default_rng([self.seed, epoch]).permutation(len(self.index))
 

@@ -5,7 +5,7 @@ import json
 
 from tests.dashboard.test_pages import open_page, page_text
 from training.instruct_ablate import analyze
-from training.instruct_config import load_instruct_ablation
+from training.instruct_ablation_config import load_instruct_ablation
 from training.instruct_data import eval_names
 
 

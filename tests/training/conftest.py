@@ -41,3 +41,32 @@ def run_dir(tmp_path_factory):
 def tokenizer_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tok")
     return str(save_tokenizer(train_bpe((d["text"] for d in sample_docs()), vocab_size=512), folder))
+
+
+# chat conversations for the instruction tests (test_instruct_shards.py, test_instruct_train.py)
+CONVS = [
+    [
+        {"role": "user", "content": f"Name a colour number {i}."},
+        {"role": "assistant", "content": f"Blue, {i}."},
+    ]
+    for i in range(12)
+] + [
+    [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "What is a list in Python?"},
+        {"role": "assistant", "content": "A mutable sequence."},
+        {"role": "user", "content": "And a tuple?"},
+        {"role": "assistant", "content": "An immutable one."},
+    ]
+]
+
+
+def chat_run(path, convs, top_level=False):
+    recs = [
+        {"id": f"c{i}", "messages": m}
+        if top_level
+        else {"id": f"c{i}", "text": "x", "metadata": {"messages": m}}
+        for i, m in enumerate(convs)
+    ]
+    write_jsonl_gz(path / "output" / "00000_00000.jsonl.gz", recs)
+    return path

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from training.ablate import load_ablation
-from training.instruct_config import is_instruct_ablation, load_instruct_ablation
+from training.instruct_ablation_config import is_instruct_ablation, load_instruct_ablation
 from training.scale_ablate import check_scale, is_scale_ablation
 
 ROOT = Path(__file__).resolve().parents[2]

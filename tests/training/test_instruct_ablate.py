@@ -7,13 +7,13 @@ import json
 import pytest
 
 from runfolder.results import validate
-from training.chat import read_chat_run
 from training.cli import main
 from training.data import write_jsonl_gz
 from training.errors import ConfigError
-from training.finetune import read_chat_eval
+from training.instruct_ablation_config import load_instruct_ablation
 from training.instruct_data import corrupt_run
-from training.instruct_config import load_instruct_ablation
+from training.instruct_shards import read_chat_run
+from training.instruct_train import read_chat_eval
 from training.train import TrainConfig, train
 
 from .conftest import make_run, sample_docs

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.ablation_config import check_grid, strict
+from training.ablation_config import Variant, check_grid, strict
 from training.data import load_yaml
 from training.errors import ConfigError
 
@@ -96,8 +96,6 @@ def is_instruct_ablation(path: str | Path) -> bool:
 
 
 def load_instruct_ablation(path: str | Path, out: str | None = None) -> InstructAblation:
-    from training.ablate import Variant
-
     w = str(path)
     d = load_yaml(path) or {}
     d = {**d, "heldout": d.get("heldout") or {}, "pretrain": d.get("pretrain") or {}}

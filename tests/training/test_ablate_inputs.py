@@ -1,13 +1,13 @@
 """The ablation's log names the curation command as a user would type it (`curate run ...`), not as
 `-m curation.cli run ...` without its interpreter.
 
-Run: pytest tests/training/test_ablate_log.py
+Run: pytest tests/training/test_ablate_inputs.py
 """
 
 import pytest
 
 from tests.training.conftest import SAMPLE
-from training.ablate import ensure_run
+from training.ablate_inputs import ensure_run
 from training.ablation_config import Variant
 
 

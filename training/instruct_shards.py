@@ -9,7 +9,7 @@ with this template (role markers are special tokens added to our own BPE, never 
 Only the tokens of assistant contents and the `<|end|>` that closes an assistant turn are targets
 (the model learns the answer and when to stop); the `<|endoftext|>`, role markers, system and user
 tokens are context only. Examples are never packed into a shared context: the loader
-(training/finetune.py) gives every example its own row, positions start at 0 and padding comes after
+(training/instruct_train.py) gives every example its own row, positions start at 0 and padding comes after
 the example, so under the causal mask no example ever attends to another one.
 
 Shards (`tokenized/` as for text runs, index.json with a `chat` section):

@@ -1,5 +1,5 @@
 """Fine-tuning on chat shards: start from a checkpoint (`init_from`), train on assistant tokens only,
-evaluate response bits per byte. training/train.py calls these when the shards have a `chat` section.
+evaluate response bits per byte. training/train.py trains on `ChatData` when the shards have a `chat` section.
 
 * `load_init`: a checkpoint written by `curate train` (config.json + model.safetensors + tokenizer).
   Its tokenizer must be the one the shards were made with (the chat specials may be missing from it:
@@ -27,8 +27,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from transformers import LlamaForCausalLM
+from transformers.utils import logging as hf_logging
 
-from training.chat import (
+from training.checkpoint_check import check_safetensors
+from training.errors import ConfigError
+from training.evaluate import autocast, set_name
+from training.instruct_shards import (
     END,
     chat_tokenizer,
     encode_chat,
@@ -38,9 +43,7 @@ from training.chat import (
     special_ids,
     vocab_fingerprint,
 )
-from training.checkpoint_check import check_safetensors
-from training.errors import ConfigError
-from training.evaluate import autocast
+from training.shards import index_tokenizer
 from training.tokenizer import load_tokenizer
 
 IGNORE = -100
@@ -58,15 +61,26 @@ def checkpoint_dir(path: str | Path) -> Path:
     return p
 
 
+def load_checkpoint_model(ckpt: Path, vocab_size: int) -> LlamaForCausalLM:
+    """A checkpoint's model (safetensors only), its vocabulary grown to `vocab_size`: the chat specials
+    missing from a model pretrained on plain text start at the mean embedding."""
+    hf_logging.disable_progress_bar()
+    model = LlamaForCausalLM.from_pretrained(str(ckpt), local_files_only=True, use_safetensors=True)
+    old = model.get_input_embeddings().weight.shape[0]
+    if old < vocab_size:
+        model.resize_token_embeddings(vocab_size, mean_resizing=False)
+        with torch.no_grad():
+            emb = model.get_input_embeddings().weight
+            emb[old:] = emb[:old].mean(0, keepdim=True)
+    return model
+
+
 def load_init(path: str | Path, folder: Path, index: dict, seq_len: int, tok_path: Path):
     """The checkpoint's model, its vocabulary grown to the shards' (chat specials), context >= seq_len.
 
     Raises:
         ConfigError: not a checkpoint, or its tokenizer differs from the one the shards were made with.
     """
-    from transformers import LlamaForCausalLM
-    from transformers.utils import logging as hf_logging
-
     ckpt = checkpoint_dir(path)
     try:
         ck_fp = vocab_fingerprint(load_tokenizer(ckpt))
@@ -79,14 +93,7 @@ def load_init(path: str | Path, folder: Path, index: dict, seq_len: int, tok_pat
             f"{ckpt / 'tokenizer.json'}: the checkpoint's tokenizer differs from the one the shards in "
             f"{folder / 'index.json'} were made with; re-tokenize with `--tokenizer {ckpt}`"
         )
-    hf_logging.disable_progress_bar()
-    model = LlamaForCausalLM.from_pretrained(str(ckpt), local_files_only=True, use_safetensors=True)
-    old = model.get_input_embeddings().weight.shape[0]
-    if old < len(shard_tok):
-        model.resize_token_embeddings(len(shard_tok), mean_resizing=False)
-        emb = model.get_input_embeddings().weight
-        with torch.no_grad():
-            emb[old:] = emb[:old].mean(0, keepdim=True)  # new specials start at the mean embedding
+    model = load_checkpoint_model(ckpt, len(shard_tok))
     model.config.max_position_embeddings = max(model.config.max_position_embeddings, seq_len)
     model.config.use_cache = False
     return model
@@ -115,7 +122,7 @@ class ChatLoader:
                 f"({self.no_target} examples without an assistant token in context)"
             )
         self.index = np.array(rows, dtype=np.int64)
-        self.keys = np.array(row_keys, dtype=np.uint64)  # order keys (chat.py's keys.npy; else positions)
+        self.keys = np.array(row_keys, dtype=np.uint64)  # order keys (keys.npy; else positions)
         self.taken = self.seen_tokens = self.seen_targets = 0
         self._perm, self._perm_epoch = np.empty(0, dtype=np.int64), -1
 
@@ -261,8 +268,6 @@ def read_chat_eval(path: str | Path) -> list[dict]:
 
 
 def eval_chat_sets(model, tok, paths: list[str], seq_len: int, batch: int, device) -> dict:
-    from training.evaluate import set_name
-
     return {set_name(p): {"path": str(p), **eval_chat_docs(model, tok, read_chat_eval(p), seq_len, batch, device)}
             for p in paths}  # fmt: skip
 
@@ -281,9 +286,6 @@ def evaluate_chat_checkpoint(checkpoint: str | Path, paths: list[str], batch: in
     """{name: response-bpb record} of a checkpoint on chat eval files: what
     `curate eval CKPT --data chat.jsonl.gz` reports. A checkpoint pretrained on plain text gets the chat
     specials added as in `load_init`; examples longer than its context are skipped and counted."""
-    from transformers import LlamaForCausalLM
-    from transformers.utils import logging as hf_logging
-
     ckpt = checkpoint_dir(checkpoint)
     try:
         tok = chat_tokenizer(ckpt)
@@ -291,28 +293,23 @@ def evaluate_chat_checkpoint(checkpoint: str | Path, paths: list[str], batch: in
         raise ConfigError(f"{ckpt}: checkpoint has no tokenizer (tokenizer.json)") from None
     cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     dev = torch.device("cuda" if cuda else "cpu")
-    hf_logging.disable_progress_bar()
-    model = LlamaForCausalLM.from_pretrained(str(ckpt), local_files_only=True, use_safetensors=True)
-    old = model.get_input_embeddings().weight.shape[0]
-    if old < len(tok):
-        model.resize_token_embeddings(len(tok), mean_resizing=False)
-        with torch.no_grad():
-            emb = model.get_input_embeddings().weight
-            emb[old:] = emb[:old].mean(0, keepdim=True)
+    model = load_checkpoint_model(ckpt, len(tok))
     seq_len = model.config.max_position_embeddings
     return eval_chat_sets(model.to(dev), tok, paths, seq_len, batch, dev)
 
 
-class ChatEvaluator:
-    """What train() calls for chat shards: (validation, eval sets) of a model."""
+class ChatData:
+    """What train() trains and evaluates on chat shards (TextData's interface, training/train.py): one
+    masked example per row (`loader`), and `evaluate(model) -> (validation, eval sets)` in response bpb."""
 
-    def __init__(self, folder: Path, index: dict, tok_path: Path, seq_len: int, batch: int, device, cfg):
-        self.tok = chat_tokenizer(tok_path)
+    def __init__(self, folder: Path, index: dict, cfg, seq_len: int, batch: int, device):
+        self.loader = chat_loader(folder, index, seq_len, cfg.seed)
+        self.tok = chat_tokenizer(index_tokenizer(folder, index))
         self.val = load_chat_split(folder, index, "validation")
         self.seq_len, self.batch, self.device, self.cfg = seq_len, batch, device, cfg
         self.pad = index["chat"]["special_ids"][END]
 
-    def __call__(self, m) -> tuple[dict, dict]:
+    def evaluate(self, m) -> tuple[dict, dict]:
         val = eval_chat_validation(m, self.val, self.seq_len, self.batch, self.device, self.pad,
                                    self.cfg.val_max_tokens)  # fmt: skip
         return val, eval_chat_sets(m, self.tok, self.cfg.eval_sets, self.seq_len, self.batch, self.device)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import stat
 from pathlib import Path
 
 from curation.errors import UsageError
@@ -135,26 +136,56 @@ def _changed(previous: dict, current: dict) -> list[str]:
     return changes
 
 
+# Top-level names a run writes besides PRODUCED: the lock (written in place) and the dataset card.
+_TOP_FILES = ("run.lock", "README.md")
+_REFUSE_HINT = "refusing to write through it (remove it or rerun with --force)"
+
+
+def _unsafe(st: os.stat_result) -> str | None:
+    """Why a write at a path with this `lstat` could change something outside the run folder (None: it
+    cannot). A hard link shares its bytes with another name, which may be anywhere on the filesystem,
+    and datatrove's writers (shards, task logs, completions, stats) truncate in place."""
+    if stat.S_ISLNK(st.st_mode):
+        return "is a symlink"
+    if stat.S_ISDIR(st.st_mode):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file or folder (a FIFO, socket or device)"
+    if st.st_nlink > 1:
+        return f"is a hard link ({st.st_nlink} names share its bytes, maybe outside the run folder)"
+    return None
+
+
 def refuse_planted_links(root: Path) -> None:
-    """Refuse a resume when a name rootstock writes in the run folder (output/, rejected/, ...), or any
-    file under output/ removed/ rejected/, is a symlink: the writers would follow a planted folder link
-    (`rejected -> /elsewhere`) or overwrite a planted shard link's target outside the run folder."""
-    for name in PRODUCED:
-        if (root / name).is_symlink():
-            raise UsageError(
-                f"{root / name}: is a symlink; refusing to write through it (remove it or rerun with --force)"
-            )
-    for name in ("output", "removed", "removed_units", "rejected"):
-        top = root / name
-        if not top.is_dir():
+    """Refuse a resume when anything a run writes in its folder could lead outside it: a top-level name
+    (output/, logs/, summary.json, run.lock, ...) or any entry under output/ removed/ removed_units/
+    rejected/ work/ logs/ that is a symlink, a hard-linked file or not a regular file.
+
+    The writers (ours and datatrove's: shards, task logs, completions, stats.json, work/ segments) follow
+    a planted folder link (`logs -> /elsewhere`) and truncate a planted shard link's target or a hard
+    link's shared inode. One pass, `lstat` only, never following a link (a linked folder is refused, not
+    entered), so a run folder with many files is checked in one walk.
+
+    Raises:
+        UsageError: one line naming the path and why.
+    """
+    walked = []
+    for name in (*PRODUCED, *_TOP_FILES):
+        try:
+            st = os.lstat(root / name)
+        except FileNotFoundError:
             continue
-        for dirpath, dirnames, filenames in os.walk(top):  # os.walk does not descend into linked folders
-            for entry in dirnames + filenames:
-                if os.path.islink(os.path.join(dirpath, entry)):
-                    raise UsageError(
-                        f"{os.path.join(dirpath, entry)}: is a symlink; refusing to write through it "
-                        "(remove it or rerun with --force)"
-                    )
+        if why := _unsafe(st):
+            raise UsageError(f"{root / name}: {why}; {_REFUSE_HINT}")
+        if stat.S_ISDIR(st.st_mode):
+            walked.append(str(root / name))
+    while walked:
+        with os.scandir(walked.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):  # d_type: no system call for a folder
+                    walked.append(entry.path)
+                elif why := _unsafe(entry.stat(follow_symlinks=False)):
+                    raise UsageError(f"{entry.path}: {why}; {_REFUSE_HINT}")
 
 
 def prepare_run_dir(recipe: Recipe, limit: int, force: bool, inputs: dict | None = None) -> str:

@@ -6,9 +6,11 @@ Split from `curation/steps/classifier/train.py` (the training itself stays there
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +24,8 @@ if TYPE_CHECKING:
 def check_model_output(tc: TrainConfig) -> None:
     """Refuse a model path that would replace what the user owns: an input file (or a file inside an
     input folder), the config itself, a symlink or folder, or an existing file that no training wrote
-    (a model is ours when its `.card.json` is beside it: the manifest of a classifier folder)."""
+    (a model is ours when the `.card.json` beside it records its size and sha256: the manifest of a
+    classifier folder), or a path under a symlinked folder."""
     out = Path(os.path.normpath(tc.model_path.expanduser().absolute()))  # `missing/../run/m.bin` is run/m.bin
     where = ("output",) if tc.config.output else ("name",)
     paths = [str(src.reader.path) for src in tc.positives + tc.negatives]
@@ -37,13 +40,10 @@ def check_model_output(tc: TrainConfig) -> None:
         raise tc.error(
             where,
             f"refusing {out}: it exists and no classifier training wrote it (no rootstock "
-            f"{card_path(out).name} beside it); choose a new output",
+            f"{card_path(out).name} beside it recording this file's sha256); choose a new output",
         )
-    for parent in out.parents:  # the nearest existing ancestor (and any dangling link below it)
-        if parent.is_symlink():
-            raise tc.error(where, f"refusing {out}: its folder {parent} is a symlink")
-        if parent.exists():
-            break
+    if linked := linked_ancestor(out):
+        raise tc.error(where, f"refusing {out}: its folder {linked} is a symlink")
     for parent in out.parents:
         if read_identity(parent / "run.json") is not None or _is_token_shards(parent):
             raise tc.error(
@@ -53,22 +53,66 @@ def check_model_output(tc: TrainConfig) -> None:
             )
 
 
+def linked_ancestor(out: Path) -> Path | None:
+    """The first folder above `out` that is a symlink (or None), `lstat`-ing every component from `out`
+    up to the anchor: the current directory when `out` is inside it (its own path has no links:
+    `os.getcwd` is physical), else the filesystem root. Every component, not only the nearest existing
+    one: a linked grandparent (`cls -> /elsewhere` in `cls/sub/m.bin`) would hide where the model lands
+    from the run-folder and input checks."""
+    cwd = Path.cwd()
+    anchor = cwd if cwd in out.parents else Path(out.anchor)
+    for parent in out.parents:
+        if parent == anchor:
+            return None
+        try:
+            if stat.S_ISLNK(os.lstat(parent).st_mode):
+                return parent
+        except FileNotFoundError:  # not created yet: nothing to follow
+            continue
+    return None
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (models are up to ~1 GB)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
 def is_our_card(card: Path, model: Path) -> bool:
-    """A `.card.json` this trainer wrote for `model`: a regular JSON file with the card's identity keys
-    (a file merely named like a card must not make a user's file replaceable)."""
+    """A `.card.json` this trainer wrote for the `model` on disk: a regular JSON file with the card's
+    identity keys whose `model_bytes` and `model_sha256` match the file. Key types alone are not proof:
+    a hand-written card beside a user's file must not make that file replaceable. A card forged with
+    the file's real hash is out of scope (docs/reliability.md), like a forged run.json."""
     try:
         if card.is_symlink() or not card.is_file() or card.stat().st_size > 10_000_000:
             return False
         obj = json.loads(card.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return False
-    return (
+    if not (
         isinstance(obj, dict)
         and isinstance(obj.get("card"), int)
         and obj.get("model") == model.name
         and isinstance(obj.get("labels"), dict)
         and isinstance(obj.get("fasttext"), dict)
-    )
+        and isinstance(obj.get("model_sha256"), str)
+        and obj.get("model_bytes") == _size(model)
+    ):
+        return False
+    try:
+        return file_sha256(model) == obj["model_sha256"]
+    except OSError:
+        return False
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return os.lstat(path).st_size
+    except OSError:
+        return None
 
 
 def _is_token_shards(folder: Path) -> bool:

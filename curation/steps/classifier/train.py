@@ -14,7 +14,7 @@ same with the toolkit's own readers, offline, deterministically:
   config gives the same bytes (`train_fasttext_file`).
 
 The model (`output`) and `<output stem>.card.json` (sources, counts per label, parameters, held-out
-precision/recall/F1/ROC-AUC, fastText version) are written side by side.
+precision/recall/F1/ROC-AUC, fastText version, the model's size and sha256) are written side by side.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ from curation.steps.classifier.data import (
     positive_probs,
     read_source,
 )
-from curation.steps.classifier.output import check_model_output
+from curation.steps.classifier.output import check_model_output, file_sha256
+from runfolder import atomic_write
 
 CARD_VERSION = 1  # model card schema
 # the bytes fastText's tokenizer splits on (not Python's str.split, which also splits on U+00A0, U+2028, ...)
@@ -302,6 +303,7 @@ def train_classifier(tc: TrainConfig | str | Path) -> dict:
         params = {**cfg.fasttext.model_dump(), "seed": cfg.seed}
         tmp_model = Path(tmp) / "model.bin"
         _train_fresh_process(train_file, tmp_model, params, tc)
+        model_sha256, model_bytes = file_sha256(tmp_model), tmp_model.stat().st_size
         os.replace(tmp_model, out)
     model = fasttext.load_model(str(out))
     held_lines = split["heldout"][cfg.label] + split["heldout"][cfg.negative_label]
@@ -312,6 +314,8 @@ def train_classifier(tc: TrainConfig | str | Path) -> dict:
         "name": cfg.name,
         "description": cfg.description,
         "model": out.name,
+        "model_bytes": model_bytes,  # with the hash: proof the file is ours to replace (output.py)
+        "model_sha256": model_sha256,
         "config_file": tc.source,
         "labels": {"positive": cfg.label, "negative": cfg.negative_label},
         "normalization": cfg.normalization.model_dump(),
@@ -329,7 +333,7 @@ def train_classifier(tc: TrainConfig | str | Path) -> dict:
         "heldout": heldout,
         "train_seconds": round(time.time() - t0, 2),
     }
-    card_path(out).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    atomic_write(card_path(out), json.dumps(card, indent=2, ensure_ascii=False) + "\n")  # never via a link
     return card
 
 

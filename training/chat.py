@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from training.data import ConfigError, run_shards
-from training.shard_manifest import write_manifest
+from training.shard_manifest import naming, write_index, write_manifest
 from training.shards import ShardWriter, shard_folder, split_of, token_dtype
 from training.tokenizer import EOT, load_tokenizer, tokenizer_file
 
@@ -261,7 +261,8 @@ def tokenize_chat_run(
             f"({', '.join(f'{n} {r}' for r, n in skipped.items()) or 'no records'}); nothing to train on"
         )
     write_manifest(out, [*written, "tokenizer", "index.json"])
-    tok.save_pretrained(str(out / "tokenizer"))
+    with naming(out / "tokenizer"):
+        tok.save_pretrained(str(out / "tokenizer"))
     index = {
         "format": FORMAT,
         "run": str(run_dir),
@@ -282,7 +283,7 @@ def tokenize_chat_run(
     }
     if index["splits"]["train"]["targets"] == 0:
         raise ConfigError(f"{run_dir}: no training targets (every example excluded or in validation)")
-    (out / "index.json").write_text(json.dumps(index, indent=2) + "\n")
+    write_index(out, index)
     return index
 
 

@@ -8,7 +8,8 @@ same target (two tasks of a resumed stage) never share a temporary file; the las
 Why no symlinks: a run folder may be shared or copied from elsewhere; a `run.lock -> ~/victim.txt` or a
 `summary.json.tmp123 -> ~/.bashrc` planted there would otherwise be truncated and overwritten through
 the link. Files are opened with `O_NOFOLLOW` (and temporary files with `O_EXCL`), so a link in their
-place is refused by name (`UnsafePathError`) and its target is never touched.
+place is refused by name (`UnsafePathError`) and its target is never touched; an existing file with
+more than one hard link is refused the same way (its bytes are another name's too).
 """
 
 from __future__ import annotations
@@ -40,18 +41,30 @@ def open_new(path: str | Path, flags: int = os.O_WRONLY | os.O_CREAT | os.O_TRUN
     """`os.open` of a file the toolkit writes, without following a symlink at `path`; returns the fd.
 
     Raises:
-        UnsafePathError: `path` is a symlink, a FIFO, a device or a folder.
+        UnsafePathError: `path` is a symlink, a FIFO, a device or a folder, or a file with more than
+            one hard link (a `run.lock` linked to a user's file would be truncated).
     """
     path = Path(path)
     try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0), mode)
+        # O_TRUNC only after the checks: opening with it would empty a hard link's shared bytes first
+        fd = os.open(
+            path, flags & ~os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0), mode
+        )
     except OSError as e:
         if e.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO, errno.EMLINK) or os.path.islink(path):
             raise _refuse(path) from None
         raise
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise _refuse(path)
+    if st.st_nlink > 1:  # a hard link: writing would change the other name's bytes too, wherever it is
+        os.close(fd)
+        raise UnsafePathError(
+            f"{path}: refusing to write through it: it is a hard link ({st.st_nlink} names)"
+        )
+    if flags & os.O_TRUNC:
+        os.ftruncate(fd, 0)
     os.set_blocking(fd, True)
     return fd
 

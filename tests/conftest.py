@@ -5,6 +5,7 @@ Run the whole suite with `.venv/bin/python -m pytest` from the repo root.
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,19 @@ def read_output(run_dir: Path) -> list[dict]:
 
             docs += pq.read_table(path).to_pylist()
     return docs
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 512 KiB tmpfs at tmp_path/disk (grow it with `mount -o remount,size=64m`); needs root to mount,
+    skipped with the reason otherwise. The full-disk tests of `curate run` and `curate tokenize` use it."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(disk)],
+                           capture_output=True, text=True, check=False)  # fmt: skip
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mount.stderr.strip()[:200]}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)

@@ -7,6 +7,7 @@ commands standalone. Exit codes: 0 ok, 2 bad config or arguments (one line, no t
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -60,9 +61,12 @@ def _train_epilog() -> str:
     )
 
 
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # one line naming the file, exit 1
+
+
 def _guard(fn):
-    """Run a command: ConfigError -> exit 2 with one line; anything else -> exit 1 (traceback with
-    ROOTSTOCK_DEBUG=1)."""
+    """Run a command: ConfigError -> exit 2 with one line; a full disk -> exit 1 with one line naming the
+    file; anything else -> exit 1 (traceback with ROOTSTOCK_DEBUG=1)."""
 
     def run(args) -> int:
         from training.errors import ConfigError
@@ -75,13 +79,25 @@ def _guard(fn):
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
-        except Exception as e:  # noqa: BLE001 - the CLI's last line of defence
-            if os.environ.get("ROOTSTOCK_DEBUG"):
-                traceback.print_exc()
-            print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        except OSError as e:
+            if e.errno not in DISK_FULL:
+                return _last_defence(e)
+            where = f"{e.filename}: " if e.filename else ""
+            print(f"error: {where}{e.strerror} (the disk is full); free some space and run the same "
+                  "command again", file=sys.stderr)  # fmt: skip
             return 1
+        except Exception as e:  # noqa: BLE001 - the CLI's last line of defence
+            return _last_defence(e)
 
     return run
+
+
+def _last_defence(e: Exception) -> int:
+    """Anything unexpected: one line, exit 1 (the traceback with ROOTSTOCK_DEBUG=1)."""
+    if os.environ.get("ROOTSTOCK_DEBUG"):
+        traceback.print_exc()
+    print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+    return 1
 
 
 def cmd_tokenize(args) -> int:

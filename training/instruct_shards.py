@@ -36,7 +36,7 @@ import numpy as np
 from runfolder import TRUNCATED_GZIP, iter_numbered
 from training.data import run_shards
 from training.errors import ConfigError
-from training.shard_manifest import write_manifest
+from training.shard_manifest import naming, write_index, write_manifest
 from training.shards import ShardWriter, shard_folder, split_of, token_dtype
 from training.tokenizer import EOT, load_tokenizer, tokenizer_file
 
@@ -246,7 +246,8 @@ def tokenize_chat_run(
             f"({', '.join(f'{n} {r}' for r, n in skipped.items()) or 'no records'}); nothing to train on"
         )
     write_manifest(out, [*written, "tokenizer", "index.json"])
-    tok.save_pretrained(str(out / "tokenizer"))
+    with naming(out / "tokenizer"):
+        tok.save_pretrained(str(out / "tokenizer"))
     index = {
         "format": FORMAT,
         "run": str(run_dir),
@@ -267,7 +268,7 @@ def tokenize_chat_run(
     }
     if index["splits"]["train"]["targets"] == 0:
         raise ConfigError(f"{run_dir}: no training targets (every example excluded or in validation)")
-    (out / "index.json").write_text(json.dumps(index, indent=2) + "\n")
+    write_index(out, index)
     return index
 
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from training.data import read_eval_set, read_run, set_name
 from training.errors import ConfigError
-from training.shard_manifest import create_file
+from training.shard_manifest import save_array
 
 KEYS_FILE = "train_keys.npy"
 MAX_EXAMPLES = 5  # ids named in a message or in eval.json
@@ -42,8 +42,7 @@ def doc_keys(doc_id: str, text: str) -> tuple[int, int]:
 def save_keys(folder: Path, keys: list[tuple[int, int]], written: list[str]) -> str:
     """Write the train split's [id key, text key] rows as a new file listed in the folder's manifest
     (`written`, training/shard_manifest.py); returns the file name for index.json."""
-    with create_file(folder, KEYS_FILE, written) as f:
-        np.save(f, np.asarray(keys, dtype=np.uint64).reshape(-1, 2))
+    save_array(folder, KEYS_FILE, np.asarray(keys, dtype=np.uint64).reshape(-1, 2), written)
     return KEYS_FILE
 
 

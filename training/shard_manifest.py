@@ -6,7 +6,9 @@ included. Now a folder is ours only if its manifest (or, for folders written bef
 index.json) says so, and only the names it lists are removed. A folder that is not empty and holds
 neither is refused (ConfigError), and a shard is created with O_EXCL | O_NOFOLLOW, so a file or a
 symlink that is not ours is never overwritten. The manifest is rewritten (atomically) before each file
-is created, so a tokenization cut short still lists everything it left behind.
+is created, so a tokenization cut short still lists everything it left behind. A shard is written under
+a temporary name and linked into place when whole, and index.json is written atomically, last: a full
+disk leaves no truncated file under a shard's name.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
-from runfolder import UnsafePathError, atomic_write_json, open_new
+from runfolder import UnsafePathError, atomic_write, atomic_write_json, open_new
 from training.errors import ConfigError
 
 MANIFEST = "manifest.json"
@@ -73,20 +78,74 @@ def claim_folder(out: Path) -> None:
 
 
 def write_manifest(out: Path, files: list[str]) -> None:
-    atomic_write_json(out / MANIFEST, {"rootstock": KIND, "files": sorted(set(files))})
+    with naming(out / MANIFEST):
+        atomic_write_json(out / MANIFEST, {"rootstock": KIND, "files": sorted(set(files))})
 
 
-def create_file(out: Path, name: str, written: list[str]):
-    """A new file `out/name` opened for writing, listed in the manifest first; never overwrites.
+@contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """An OSError raised inside names `path` when it names no file (a write on a full disk raises
+    `[Errno 28] No space left on device` without saying which file)."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None and e.errno is not None:
+            raise OSError(e.errno, e.strerror, str(path)) from None
+        raise
+
+
+@contextmanager
+def create_file(out: Path, name: str, written: list[str]) -> Iterator[IO[bytes]]:
+    """A new file `out/name`, written whole under a temporary name and then linked into place, so a file
+    at a listed name is always complete: a full disk or a crash leaves at most the temporary file
+    (listed too, so the next tokenization removes it). Never overwrites.
 
     Raises:
         ConfigError: a file or link of that name is already there (not ours: ours were removed).
+        OSError: the write failed (a full disk: ENOSPC), naming the file; the temporary file is removed.
     """
-    written.append(name)
-    write_manifest(out, written)
+    final, tmp = out / name, out / f"{name}.tmp"
+    written += [name, tmp.name]
+    write_manifest(out, written)  # listed before anything exists: a crash leaves nothing unlisted
     try:
-        return os.fdopen(open_new(out / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL), "wb")
+        if os.path.lexists(final):
+            raise FileExistsError(final)
+        fd = open_new(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
     except (FileExistsError, UnsafePathError):
-        written.remove(name)
+        del written[-2:]
         write_manifest(out, written)
-        raise ConfigError(f"{out / name} already exists and rootstock did not write it; not overwriting it") from None
+        bad = final if os.path.lexists(final) else tmp
+        raise ConfigError(f"{bad} already exists and rootstock did not write it; not overwriting") from None
+    try:
+        with naming(final), os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, final)  # unlike a rename, never replaces a file that appeared at `final` meanwhile
+    finally:
+        tmp.unlink(missing_ok=True)
+    written.remove(tmp.name)
+    write_manifest(out, written)
+
+
+class _PlainWriter:
+    """A file as numpy sees a plain writer: `np.save` then writes through `write` in chunks, so a full
+    disk raises OSError(ENOSPC). Given the real file, numpy's `tofile` raises `OSError: 43385 requested
+    and 26560 written`, which names neither the cause nor the file."""
+
+    def __init__(self, f: IO[bytes]):
+        self.write = f.write
+
+
+def save_array(out: Path, name: str, arr, written: list[str]) -> None:
+    """`np.save` of `arr` as a new manifest-listed file `out/name` (see `create_file`)."""
+    import numpy as np
+
+    with create_file(out, name, written) as f:
+        np.save(_PlainWriter(f), arr)
+
+
+def write_index(out: Path, index: dict) -> None:
+    """index.json, atomically (a full disk leaves the previous state, never a truncated index)."""
+    with naming(out / "index.json"):
+        atomic_write(out / "index.json", json.dumps(index, indent=2) + "\n")

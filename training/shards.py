@@ -27,7 +27,7 @@ import numpy as np
 from training.data import id_fraction, read_run, text_key
 from training.errors import ConfigError
 from training.overlap import doc_keys, save_keys
-from training.shard_manifest import claim_folder, create_file, write_manifest
+from training.shard_manifest import claim_folder, naming, save_array, write_index, write_manifest
 from training.tokenizer import encode_docs, load_tokenizer, tokenizer_file, tokenizer_hash
 
 FORMAT = 1
@@ -70,9 +70,9 @@ class ShardWriter:
         self.written: list[str] = []  # shared by the writers of one folder: the manifest's list
 
     def save(self, name: str, arr) -> None:
-        """`np.save` into a new file of the folder (listed in manifest.json; never overwrites)."""
-        with create_file(self.out_dir, name, self.written) as f:
-            np.save(f, arr)
+        """`np.save` into a new file of the folder (listed in manifest.json; whole or absent; never
+        overwrites)."""
+        save_array(self.out_dir, name, arr, self.written)
 
     def add(self, ids: list[int], eot_id: int, nbytes: int) -> None:
         arr = np.empty(len(ids) + 1, dtype=self.dtype)
@@ -181,7 +181,8 @@ def tokenize_run(
         w.flush()
     keys_file = save_keys(out, train_keys, written)  # a manifest-listed file like the shards
     write_manifest(out, [*written, "tokenizer", "index.json"])  # listed before they are written
-    tok.save_pretrained(str(out / "tokenizer"))  # a copy travels with the shards (another machine, another root)
+    with naming(out / "tokenizer"):
+        tok.save_pretrained(str(out / "tokenizer"))  # a copy travels with the shards (another machine)
     index = {
         "format": FORMAT,
         "run": str(run_dir),
@@ -200,7 +201,7 @@ def tokenize_run(
     }
     if index["splits"]["train"]["tokens"] == 0:
         raise ConfigError(f"{run_dir}: no training tokens (empty output, or everything excluded)")
-    (out / "index.json").write_text(json.dumps(index, indent=2) + "\n")
+    write_index(out, index)
     return index
 
 

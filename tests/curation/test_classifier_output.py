@@ -1,10 +1,12 @@
 """`curate classifier train` writes only its own model: an `output:` equal to an input file (or inside
-an input folder), a `name:` that climbs out of runs/classifiers/ (`../../x`), a symlink, and an
-existing file no training wrote are refused naming the config and the key (exit 2); the input survives.
+an input folder), a `name:` that climbs out of runs/classifiers/ (`../../x`), a symlink (the file or any
+folder above it), and an existing file no training wrote (its card must record the file's sha256) are
+refused naming the config and the key (exit 2); the input survives.
 
 Run: `.venv/bin/python -m pytest tests/curation/test_classifier_output.py`
 """
 
+import hashlib
 import json
 import os
 
@@ -60,15 +62,29 @@ def test_foreign_file_or_symlink_at_the_output_is_refused(tmp_path):
     with pytest.raises(RecipeError, match="symlink"):
         load_train_config(path)
     (tmp_path / "ours.bin").write_bytes(b"model")
-    card = {"card": 1, "model": "ours.bin", "labels": {"positive": "hq", "negative": "lq"}, "fasttext": {}}
+    card = {"card": 1, "model": "ours.bin", "labels": {"positive": "hq", "negative": "lq"}, "fasttext": {},
+            "model_bytes": 5, "model_sha256": hashlib.sha256(b"model").hexdigest()}  # fmt: skip
     (tmp_path / "ours.card.json").write_text(json.dumps(card))
     path, _ = config(tmp_path, output=str(tmp_path / "ours.bin"))
     assert load_train_config(path).model_path.name == "ours.bin"  # a model a training wrote is replaced
     assert (tmp_path / "theirs.bin").read_bytes() == b"someone's model"
 
 
+RIGHT_TYPES = {"card": 1, "model": "theirs.bin", "labels": {}, "fasttext": {}}  # what used to be enough
+OTHER_SHA = hashlib.sha256(b"another model!!").hexdigest()  # the size of the user's bytes, not them
+USERS_SHA = hashlib.sha256(b"someone's model").hexdigest()
+
+
 @pytest.mark.parametrize(
-    "card", ["{}", "not json", '{"card": 1, "model": "other.bin", "labels": {}, "fasttext": {}}']
+    "card",
+    [
+        "{}",
+        "not json",
+        '{"card": 1, "model": "other.bin", "labels": {}, "fasttext": {}}',
+        json.dumps(RIGHT_TYPES),
+        json.dumps({**RIGHT_TYPES, "model_bytes": 15, "model_sha256": OTHER_SHA}),
+        json.dumps({**RIGHT_TYPES, "model_bytes": 16, "model_sha256": USERS_SHA}),  # the hash, not the size
+    ],
 )
 def test_a_file_merely_named_like_a_card_does_not_make_the_output_ours(tmp_path, card):
     (tmp_path / "theirs.bin").write_bytes(b"someone's model")
@@ -108,3 +124,13 @@ def test_an_output_under_a_linked_folder_is_refused(tmp_path):
         with pytest.raises(RecipeError, match="is a symlink"):
             load_train_config(path)
     assert list(outside.iterdir()) == []
+
+
+def test_an_output_under_a_linked_grandparent_is_refused(tmp_path):
+    (tmp_path / "outside" / "sub").mkdir(parents=True)  # the nearest existing folder, cls/sub, is real
+    (tmp_path / "cls").symlink_to(tmp_path / "outside", target_is_directory=True)
+    for out in (tmp_path / "cls" / "sub" / "m.bin", tmp_path / "cls" / "sub" / "new" / "m.bin"):
+        path, _ = config(tmp_path, output=str(out))
+        with pytest.raises(RecipeError, match=f"output: refusing .*folder {tmp_path / 'cls'} is a symlink"):
+            load_train_config(path)
+    assert list((tmp_path / "outside" / "sub").iterdir()) == []

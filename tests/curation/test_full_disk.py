@@ -13,24 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 REPO = Path(__file__).parents[2]
-
-
-@pytest.fixture
-def tiny_disk(tmp_path):
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(disk)],
-                           capture_output=True, text=True, check=False)  # fmt: skip
-    if mount.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {mount.stderr.strip()[:200]}")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", str(disk)], check=False)
 
 
 def curate(*args) -> subprocess.CompletedProcess:

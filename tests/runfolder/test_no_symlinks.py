@@ -1,5 +1,6 @@
 """Files the toolkit creates are never written through a planted symlink: run.lock, atomic_open's
-temporary file and target, the rejected/ writer. The link is refused by name and its target kept.
+temporary file and target, the rejected/ writer. The link is refused by name and its target kept. A
+hard link (a second name for a file that may live anywhere) is refused the same way.
 
 Run: `.venv/bin/python -m pytest tests/runfolder/test_no_symlinks.py`
 """
@@ -53,5 +54,18 @@ def test_rejected_writer_refuses_a_symlink(tmp_path, victim):
     step = SimpleNamespace(rejected_dir=str(tmp_path / "rejected"), rejected_name="{rank:05d}.jsonl",
                            _rejected_fh=None, _rank=0)
     with pytest.raises(UnsafePathError, match="00000.jsonl"):
+        write_rejected(step, {"source": "a", "line": 1, "error": "bad", "raw": "x"})
+    assert victim.read_text() == "precious"
+
+
+def test_a_hard_linked_run_lock_or_rejected_file_is_refused_and_its_other_name_kept(tmp_path, victim):
+    (tmp_path / "run" / "rejected").mkdir(parents=True)
+    os.link(victim, tmp_path / "run" / "run.lock")
+    with pytest.raises(UnsafePathError, match="run.lock.*hard link"):
+        RunLock(tmp_path / "run").acquire()
+    os.link(victim, tmp_path / "run" / "rejected" / "00000.jsonl")
+    step = SimpleNamespace(rejected_dir=str(tmp_path / "run" / "rejected"), rejected_name="{rank:05d}.jsonl",
+                           _rejected_fh=None, _rank=0)  # fmt: skip
+    with pytest.raises(UnsafePathError, match="00000.jsonl.*hard link"):
         write_rejected(step, {"source": "a", "line": 1, "error": "bad", "raw": "x"})
     assert victim.read_text() == "precious"

@@ -14,7 +14,7 @@ same with the toolkit's own readers, offline, deterministically:
   config gives the same bytes (`train_fasttext_file`).
 
 The model (`output`) and `<output stem>.card.json` (sources, counts per label, parameters, held-out
-precision/recall/F1/ROC-AUC, fastText version) are written side by side.
+precision/recall/F1/ROC-AUC, fastText version, the model's size and sha256) are written side by side.
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ from curation.steps.classifier.data import (
     positive_probs,
     read_source,
 )
-from runfolder.layout import read_identity
+from curation.steps.classifier.output import check_model_output, file_sha256
+from runfolder import atomic_write
 
 CARD_VERSION = 1  # model card schema
 # the bytes fastText's tokenizer splits on (not Python's str.split, which also splits on U+00A0, U+2028, ...)
@@ -147,69 +148,6 @@ def load_train_config(file: str | Path) -> TrainConfig:
     tc = TrainConfig(config=config, source=str(file), lines=lines, **sets)
     check_model_output(tc)
     return tc
-
-
-def check_model_output(tc: TrainConfig) -> None:
-    """Refuse a model path that would replace what the user owns: an input file (or a file inside an
-    input folder), the config itself, a symlink or folder, or an existing file that no training wrote
-    (a model is ours when its `.card.json` is beside it: the manifest of a classifier folder)."""
-    out = Path(os.path.normpath(tc.model_path.expanduser().absolute()))  # `missing/../run/m.bin` is run/m.bin
-    where = ("output",) if tc.config.output else ("name",)
-    paths = [str(src.reader.path) for src in tc.positives + tc.negatives]
-    inputs = [Path(tc.source)] + [Path(re.split(r"[*?\[]", p)[0] or ".") for p in paths]  # a glob: its folder
-    for inp in inputs:
-        inp = inp.expanduser().resolve()
-        if out.resolve() == inp or inp in out.resolve().parents or out.resolve() in inp.parents:
-            raise tc.error(where, f"refusing {out}: it is an input of this training or holds one ({inp})")
-    if out.is_symlink() or (out.exists() and not out.is_file()):
-        raise tc.error(where, f"refusing {out}: it is a symlink or not a regular file")
-    if out.exists() and not is_our_card(card_path(out), out):
-        raise tc.error(
-            where,
-            f"refusing {out}: it exists and no classifier training wrote it (no rootstock "
-            f"{card_path(out).name} beside it); choose a new output",
-        )
-    for parent in out.parents:  # the nearest existing ancestor (and any dangling link below it)
-        if parent.is_symlink():
-            raise tc.error(where, f"refusing {out}: its folder {parent} is a symlink")
-        if parent.exists():
-            break
-    for parent in out.parents:
-        if read_identity(parent / "run.json") is not None or _is_token_shards(parent):
-            raise tc.error(
-                where,
-                f"refusing {out}: it is inside {parent}, a rootstock run or token-shard "
-                "folder; choose an output of its own",
-            )
-
-
-def is_our_card(card: Path, model: Path) -> bool:
-    """A `.card.json` this trainer wrote for `model`: a regular JSON file with the card's identity keys
-    (a file merely named like a card must not make a user's file replaceable)."""
-    try:
-        if card.is_symlink() or not card.is_file() or card.stat().st_size > 10_000_000:
-            return False
-        obj = json.loads(card.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return False
-    return (
-        isinstance(obj, dict)
-        and isinstance(obj.get("card"), int)
-        and obj.get("model") == model.name
-        and isinstance(obj.get("labels"), dict)
-        and isinstance(obj.get("fasttext"), dict)
-    )
-
-
-def _is_token_shards(folder: Path) -> bool:
-    """True when `folder` holds a token-shard manifest.json (training/shard_manifest.py's identity)."""
-    try:
-        if not (folder / "manifest.json").is_file():
-            return False
-        obj = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(obj, dict) and obj.get("rootstock") == "token-shards"
 
 
 # --- metrics -------------------------------------------------------------------------------------
@@ -365,6 +303,7 @@ def train_classifier(tc: TrainConfig | str | Path) -> dict:
         params = {**cfg.fasttext.model_dump(), "seed": cfg.seed}
         tmp_model = Path(tmp) / "model.bin"
         _train_fresh_process(train_file, tmp_model, params, tc)
+        model_sha256, model_bytes = file_sha256(tmp_model), tmp_model.stat().st_size
         os.replace(tmp_model, out)
     model = fasttext.load_model(str(out))
     held_lines = split["heldout"][cfg.label] + split["heldout"][cfg.negative_label]
@@ -375,6 +314,8 @@ def train_classifier(tc: TrainConfig | str | Path) -> dict:
         "name": cfg.name,
         "description": cfg.description,
         "model": out.name,
+        "model_bytes": model_bytes,  # with the hash: proof the file is ours to replace (output.py)
+        "model_sha256": model_sha256,
         "config_file": tc.source,
         "labels": {"positive": cfg.label, "negative": cfg.negative_label},
         "normalization": cfg.normalization.model_dump(),
@@ -392,7 +333,7 @@ def train_classifier(tc: TrainConfig | str | Path) -> dict:
         "heldout": heldout,
         "train_seconds": round(time.time() - t0, 2),
     }
-    card_path(out).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    atomic_write(card_path(out), json.dumps(card, indent=2, ensure_ascii=False) + "\n")  # never via a link
     return card
 
 

@@ -7,6 +7,7 @@ Run: pytest tests/curation/steps/test_classifier_train.py
 """
 
 import gzip
+import hashlib
 import itertools
 import json
 from pathlib import Path
@@ -110,6 +111,17 @@ def test_training_is_deterministic_and_writes_a_card(tmp_path):
     h = card["heldout"]
     assert h["n"] == sum(c["heldout"] for c in card["counts"].values())
     assert h["roc_auc"] >= 0.8  # 18 held-out answers vs 48 Python docs (chance: 0.5); deterministic
+
+
+def test_a_retrain_replaces_its_own_model_but_not_a_file_put_there_since(tmp_path):
+    model, card = train_small(tmp_path)
+    assert card["model_bytes"] == model.stat().st_size
+    assert card["model_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    train_small(tmp_path)  # the card records this file's hash: it is ours, replaced
+    model.write_bytes(b"the user's own model now")  # the old card, with every key of the right type, stays
+    with pytest.raises(RecipeError, match="output: refusing .*no classifier training wrote it"):
+        train_small(tmp_path)
+    assert model.read_bytes() == b"the user's own model now"
 
 
 def test_small_dim_training_gives_the_same_bytes_every_run_and_no_nan(tmp_path):

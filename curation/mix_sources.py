@@ -122,8 +122,14 @@ class SourceReader:
             return reject(*args, **kwargs)
 
         reader.reject = counted
-        for doc in reader.run(None, 0, 1):
-            yield {"text": doc.text, "id": doc.id, "metadata": dict(doc.metadata)}
+        from datatrove.utils.logging import logger
+
+        logger.disable("datatrove.pipeline.readers")  # "Reading input file ..." per file and pass: noise here
+        try:
+            for doc in reader.run(None, 0, 1):
+                yield {"text": doc.text, "id": doc.id, "metadata": dict(doc.metadata)}
+        finally:
+            logger.enable("datatrove.pipeline.readers")
 
     def _run_records(self, tally: Tally, rejected_dir: str | None) -> Iterator[dict]:
         """A run's kept shards; a record without a string text (not one rootstock writes) is set aside

@@ -19,7 +19,7 @@ from curation.errors import UsageError
 from curation.formats.rejects import write_rejected
 from curation.mix_config import MixSource
 from runfolder import RunFolder
-from runfolder.documents import iter_shard, shards
+from runfolder.documents import iter_shard_checked, shards
 
 BATCH = 256  # documents tokenized at once (the tokenizer's batch API is several times faster)
 
@@ -132,19 +132,21 @@ class SourceReader:
             logger.enable("datatrove.pipeline.readers")
 
     def _run_records(self, tally: Tally, rejected_dir: str | None) -> Iterator[dict]:
-        """A run's kept shards; a record without a string text (not one rootstock writes) is set aside
-        with its shard and record number, never dropped silently."""
+        """A run's kept shards; a damaged line or a record without a string text (not what rootstock
+        writes) is set aside with its shard and record number, never dropped silently."""
         sink = _RejectSink(rejected_dir, f"{self.src.name}.jsonl")
         try:
             for shard in shards(RunFolder(self.src.run).output):
-                for n, rec in enumerate(iter_shard(shard), start=1):
-                    if isinstance(rec, dict) and isinstance(rec.get("text"), str):
+                for n, rec, raw in iter_shard_checked(shard):
+                    if rec is not None and isinstance(rec.get("text"), str):
                         yield rec
                         continue
                     tally.rejected += 1
-                    text = rec.get("text") if isinstance(rec, dict) else rec
-                    error = f"text is {type(text).__name__}, not a string"
-                    write_rejected(sink, {"source": str(shard), "line": n, "error": error, "raw": rec})
+                    if rec is None:
+                        error = "malformed record: not a JSON object"
+                    else:
+                        error, raw = f"text is {type(rec.get('text')).__name__}, not a string", rec
+                    write_rejected(sink, {"source": str(shard), "line": n, "error": error, "raw": raw})
         finally:
             sink.close()
 

@@ -92,23 +92,21 @@ def test_where_applies_to_input_metadata_and_unmatched_are_counted(inputs, tmp_p
     assert not (tmp_path / "m").exists()  # the plan fails before anything is written, rejected/ included
 
 
-def test_a_run_record_without_text_is_rejected_not_dropped(tmp_path):
+def test_a_damaged_run_record_is_rejected_not_dropped(tmp_path):
     run = tmp_path / "run"
     (run / "output").mkdir(parents=True)
     with gzip.open(run / "output" / "00000_00000.jsonl.gz", "wt") as f:
         f.write(json.dumps({"id": "a", "text": "good text here", "metadata": {}}) + "\n")
         f.write(json.dumps({"id": "b", "text": None, "metadata": {}}) + "\n")
-    result = mix(
-        {
-            "name": "r",
-            "budget": 2,
-            "sources": [{"name": "r", "run": str(run), "weight": 1, "max_epochs": 2}],
-            "output": {"path": str(tmp_path / "m")},
-        }
-    )
-    assert result.mixture["rejected"] == 1 and result.mixture["documents"] == 2
-    (rej,) = [json.loads(x) for x in (result.path / "rejected" / "r.jsonl").read_text().splitlines()]
-    assert rej["line"] == 2 and rej["source"].endswith("00000_00000.jsonl.gz")
+        f.write('{"id": "c", "text": "cut off\n')
+        f.write(json.dumps({"id": "d", "text": "after the damage", "metadata": {}}) + "\n")
+    source = {"name": "r", "run": str(run), "weight": 1, "max_epochs": 2}
+    result = mix({"name": "r", "budget": 4, "sources": [source], "output": {"path": str(tmp_path / "m")}})
+    assert result.mixture["rejected"] == 2 and result.mixture["documents"] == 4
+    assert {r["metadata"]["mix.id"] for r in iter_records(result.output)} == {"a", "d"}
+    rej = [json.loads(x) for x in (result.path / "rejected" / "r.jsonl").read_text().splitlines()]
+    assert [r["line"] for r in rej] == [2, 3] and rej[0]["source"].endswith("00000_00000.jsonl.gz")
+    assert "not a JSON object" in rej[1]["error"] and "cut off" in rej[1]["raw"]
 
 
 def test_input_keys_are_validated_like_a_recipe_input(inputs, tmp_path):

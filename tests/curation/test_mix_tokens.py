@@ -134,3 +134,15 @@ def test_curate_train_trains_on_the_mixture(runs, tmp_path, tokenizer):  # noqa:
     assert main(["train", str(train_cfg)]) == 0
     ev = json.loads((tmp_path / "model" / "eval.json").read_text())
     assert ev["tokens"] >= 256 and np.isfinite(ev["validation"]["loss"])
+
+
+def test_a_missing_tokenizer_is_exit_2_before_anything_is_written(runs, tmp_path, capsys):  # noqa: F811
+    from curation.cli import main as curation_main
+
+    mix_file = tmp_path / "mix.yaml"
+    cfg = token_config(runs, tmp_path / "m", str(tmp_path / "no-tokenizer"))
+    mix_file.write_text(json.dumps(cfg))  # JSON is YAML
+    assert curation_main(["mix", str(mix_file)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no-tokenizer: no tokenizer.json there" in err and "\n" not in err
+    assert not (tmp_path / "m").exists()

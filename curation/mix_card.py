@@ -33,7 +33,7 @@ def render_mix_card(cfg: MixConfig, mixture: dict) -> str:
         [
             s["name"],
             s["run"],
-            f"{s['asked_share']:.2%}",
+            f"{s['asked_share']:.2%}" + (" (amount)" if s["asked"] == "amount" else ""),
             f"{s['achieved_share']:.2%}",
             f"{s['epochs']:g}",
             f"{s['max_epochs']:g}",
@@ -61,7 +61,7 @@ def render_mix_card(cfg: MixConfig, mixture: dict) -> str:
         *_table(
             [
                 "source",
-                "run",
+                "run or input",
                 "asked share",
                 "achieved share",
                 "epochs",

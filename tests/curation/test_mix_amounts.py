@@ -26,6 +26,7 @@ def test_amount_is_emitted_exactly_and_the_weights_share_the_rest(runs, tmp_path
     got = {s["name"]: s for s in result.mixture["sources"]}
     assert got["code"]["documents"] == 45 and got["code"]["asked"] == "amount"
     assert got["web"]["documents"] == 255  # the only weighted source gets budget - amounts
+    assert "| 15.00% (amount) |" in (result.path / "README.md").read_text()
     assert got["code"]["asked_share"] == pytest.approx(0.15) and got["web"]["asked_share"] == pytest.approx(
         0.85
     )

@@ -329,11 +329,15 @@ def cmd_mix(args) -> int:
     t0 = time.time()
     result = mix(args.mix_file, force=args.force, output=args.output)
     m, con = result.mixture, _console()
+    approx = "~" if m["tokens_estimated"] else ""
     for s in m["sources"]:
-        con.print(f"{escape(safe(s['name'], True))}: {s['documents']:,} docs, ~{s['tokens']:,} tokens, "
-                  f"{s['epochs']:g} epochs, share {s['achieved_share']:.2%} (asked {s['asked_share']:.2%})")
+        rejected = f", {s['rejected']:,} rejected" if s["rejected"] else ""
+        con.print(f"{escape(safe(s['name'], True))}: {s['documents']:,} docs, {approx}{s['tokens']:,} tokens, "
+                  f"{s['epochs']:g} epochs, share {s['achieved_share']:.2%} (asked {s['asked_share']:.2%})"
+                  f"{rejected}")
+    where = result.path / ("tokenized" if m["format"] == "tokens" else "output")
     con.print(f"done in {time.time() - t0:.1f}s: {m['documents']:,} documents in "
-              f"{escape(safe(result.output, True))}")
+              f"{escape(safe(where, True))}")
     return 0
 
 
@@ -396,7 +400,7 @@ def register_cli(sub) -> None:
     p.add_argument("run_dir")
     p.add_argument("--json", action="store_true", help="print summary.json as is")
     p.set_defaults(func=_guard(cmd_stats))
-    p = sub.add_parser("mix", help="mix run folders into one training mixture by weights (docs/mixtures.md)")
+    p = sub.add_parser("mix", help="mix run folders and inputs into one training mixture by weights or amounts (docs/mixtures.md)")
     p.add_argument("mix_file", help="mix YAML file (e.g. recipes/mixes/sample_code.yaml)")
     p.add_argument("--force", action="store_true", help="replace a mixture or run folder rootstock wrote")
     p.add_argument("--output", help="override output.path (the mixture folder)")

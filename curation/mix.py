@@ -1,10 +1,11 @@
-"""`curate mix`: several run folders into one training mixture, with target shares and bounded epochs.
+"""`curate mix`: several sources (run folders or inputs) into one training mixture, with target shares
+or fixed amounts and bounded epochs, as document shards or the training module's token shards.
 
 Why this shape: a pretraining mixture must be reproducible (same mix file -> byte-identical shards),
 traceable (every output document names its source run and id) and must fit in memory whatever the
-corpus size. So each source is read twice, streaming: once to count the documents (and estimated
-tokens) that match its `where`, which decides the plan (whole epochs + a seeded part of one more) or
-fails before anything is written; then again to emit. The sources are interleaved by a seeded
+corpus size. So each source is read twice, streaming: once to count the documents (and tokens, by the
+mix's tokenizer or estimated) that match its `where`, which decides the plan (whole epochs + a seeded
+part of one more) or fails before anything is written; then again to emit (curation/mix_sources.py). The sources are interleaved by a seeded
 weighted draw (a source's chance at each step is proportional to what it still has to emit), so the
 shares stay close to the targets all along the stream. Memory holds one output shard at most.
 
@@ -25,41 +26,27 @@ from pathlib import Path
 from typing import Any
 
 from curation.errors import UsageError
-from curation.mix_config import MixConfig, MixSource, load_mix
+from curation.mix_config import MixConfig, load_mix
+from curation.mix_sources import SourceReader, Tally, doc_tokens, matches
 from runfolder import PRODUCED, RunFolder, atomic_write_json, open_new_file
-from runfolder.documents import iter_records, shards
+from runfolder.token_folder import claim_folder, listed_files
 
 # what `curate mix` writes into its folder; `--force` removes these and what a run writes (PRODUCED),
-# so a run folder replaced by a mixture keeps no stale summary.json or removed/
-MIX_PRODUCED = ("output", "mixture.json", "run.json")
+# so a run folder replaced by a mixture keeps no stale summary.json or removed/; tokenized/ loses only
+# the files its manifest lists (runfolder/token_folder.py)
+MIX_PRODUCED = ("output", "rejected", "mixture.json", "run.json")
+TOKENIZED = "tokenized"
 
-
-def doc_tokens(text: str) -> int:
-    """Estimated tokens of a text: UTF-8 bytes / 4, rounded up (no tokenizer is needed to plan a mix)."""
-    return (len(text.encode("utf-8")) + 3) // 4
-
-
-def matches(metadata: dict, where: dict) -> bool:
-    """`where` holds for a document: each key equals the value, or is one of the list's values."""
-    for key, want in where.items():
-        if key not in metadata:
-            return False
-        have = metadata[key]
-        if isinstance(want, list):
-            if have not in want:
-                return False
-        elif have != want:
-            return False
-    return True
+__all__ = ["MixResult", "ShardWriter", "SourcePlan", "doc_tokens", "interleave", "matches", "mix", "plan"]
 
 
 @dataclass
 class SourcePlan:
     """What one source contributes: `epochs` whole passes plus `part` units drawn from one more pass."""
 
-    source: MixSource
-    docs: int  # matching documents in the run
-    units: int  # their size in the mix's unit
+    reader: SourceReader
+    tally: Tally  # what the plan pass met: documents, unmatched, rejected
+    units: int  # the matching documents' size in the mix's unit
     target: int
     epochs: int = 0
     part: int = 0
@@ -67,6 +54,15 @@ class SourcePlan:
     emitted_units: int = 0
     emitted_tokens: int = 0
     emitted_bytes: int = 0
+    rejects_written: bool = False  # the first emit pass writes the source's rejected records
+
+    @property
+    def source(self):
+        return self.reader.src
+
+    @property
+    def docs(self) -> int:
+        return self.tally.documents
 
 
 @dataclass
@@ -82,71 +78,79 @@ class MixResult:
         return RunFolder(self.path).output
 
 
-def _source_docs(src: MixSource) -> Iterator[dict]:
-    out = RunFolder(src.run).output
-    for rec in iter_records(out):
-        md = rec.get("metadata") or {}
-        if isinstance(rec.get("text"), str) and matches(md, src.where):
-            yield rec
+def _size(rec: dict, ids: list[int] | None, unit: str) -> int:
+    """A document's size in the mix's unit: 1, its tokenizer tokens, or the bytes / 4 estimate."""
+    if unit == "documents":
+        return 1
+    return len(ids) if ids is not None else doc_tokens(rec["text"])
 
 
-def _size(rec: dict, unit: str) -> int:
-    return 1 if unit == "documents" else doc_tokens(rec["text"])
-
-
-def plan(cfg: MixConfig) -> list[SourcePlan]:
-    """Count every source (one streaming pass each) and decide its epochs; UsageError when a source
-    would need more than `max_epochs` passes, saying by how much."""
-    shares, plans, short = cfg.shares(), [], []
+def plan(cfg: MixConfig, tokenizer=None) -> list[SourcePlan]:
+    """Count every source (one streaming pass each, nothing written) and decide its epochs; UsageError
+    when a source would need more than `max_epochs` passes for its weight or amount, saying by how much."""
+    targets, plans, short = cfg.targets(), [], []
     for src in cfg.sources:
-        if not shards(RunFolder(src.run).output):
-            raise UsageError(f"source {src.name}: {src.run} has no output shards (run its recipe first)")
-        docs = units = 0
-        for rec in _source_docs(src):
-            docs += 1
-            units += _size(rec, cfg.unit)
-        target = round(shares[src.name] * cfg.budget)
-        p = SourcePlan(src, docs, units, target)
+        reader = SourceReader(src, tokenizer)
+        reader.check()
+        counter = reader if cfg.unit == "tokens" else SourceReader(src)  # documents: no need to tokenize
+        tally, units = Tally(), 0
+        for rec, ids in counter.read(tally):
+            units += _size(rec, ids, cfg.unit)
+        target = targets[src.name]
+        p = SourcePlan(reader, tally, units, target)
+        asked = "amount" if src.amount is not None else "weight"
         if units == 0:
-            short.append(f"{src.name}: no document of {src.run} matches where={src.where}")
+            short.append(
+                f"{src.name}: no document of {src.origin} matches where={src.where} "
+                f"({tally.records:,} records, {tally.rejected:,} rejected)"
+            )
         elif target > src.max_epochs * units:
             need = target / units
             short.append(
-                f"{src.name} needs {need:.2f} epochs ({target:,} {cfg.unit} of {units:,}) but max_epochs "
-                f"is {src.max_epochs:g}: short by {target - int(src.max_epochs * units):,} {cfg.unit}"
+                f"{src.name} needs {need:.2f} epochs ({target:,} {cfg.unit} of {units:,}) for its {asked} but "
+                f"max_epochs is {src.max_epochs:g}: short by {target - int(src.max_epochs * units):,} {cfg.unit}"
             )
         else:
             p.epochs, p.part = divmod(target, units)
         plans.append(p)
     if short:
-        raise UsageError("the weights cannot be met: " + "; ".join(short))
+        raise UsageError("the weights and amounts cannot be met: " + "; ".join(short))
     return plans
 
 
-def _emit(p: SourcePlan, unit: str, seed: int) -> Iterator[tuple[dict, int]]:
-    """(document, epoch) of one source: whole epochs in reading order, then the partial epoch chosen by
-    sequential sampling (each document taken with chance remaining-target / remaining-size, so the
-    part is exact in documents and within one document in tokens)."""
+def _pass(p: SourcePlan, rejected_dir: str) -> Iterator[tuple[dict, list[int] | None]]:
+    """One pass over a source; the first pass of the emit writes its rejected records."""
+    first = not p.rejects_written
+    p.rejects_written = True
+    return p.reader.read(Tally(), rejected_dir if first else None)
+
+
+def _emit(p: SourcePlan, unit: str, seed: int, rejected_dir: str) -> Iterator[tuple[dict, list | None, int]]:
+    """(document, token ids, epoch) of one source: whole epochs in reading order, then the partial epoch
+    chosen by sequential sampling (each document taken with chance remaining-target / remaining-size,
+    so the part is exact in documents and within one document in tokens)."""
     for epoch in range(p.epochs):
-        for rec in _source_docs(p.source):
-            yield rec, epoch
+        for rec, ids in _pass(p, rejected_dir):
+            yield rec, ids, epoch
     if p.part <= 0:
         return
     rng = random.Random(f"{seed}:{p.source.name}:part")
     want, left = p.part, p.units
-    for rec in _source_docs(p.source):
-        size = _size(rec, unit)
+    for rec, ids in _pass(p, rejected_dir):
+        size = _size(rec, ids, unit)
         if want > 0 and rng.random() * left < want:
             want -= size
-            yield rec, p.epochs
+            yield rec, ids, p.epochs
         left -= size
 
 
-def interleave(plans: list[SourcePlan], unit: str, seed: int) -> Iterator[tuple[SourcePlan, dict, int]]:
+def interleave(
+    plans: list[SourcePlan], unit: str, seed: int, rejected_dir: str
+) -> Iterator[tuple[SourcePlan, dict, list | None, int]]:
     """Seeded weighted draw across the sources' streams: a source's chance is proportional to the
     units it still has to emit (so every prefix of the output is close to the target shares)."""
     rng = random.Random(f"{seed}:interleave")
-    live = [(p, _emit(p, unit, seed)) for p in plans if p.target > 0]
+    live = [(p, _emit(p, unit, seed, rejected_dir)) for p in plans if p.target > 0]
     remaining = [float(p.target) for p, _ in live]
     while live:
         weights = [max(r, 0.5) for r in remaining]
@@ -156,9 +160,9 @@ def interleave(plans: list[SourcePlan], unit: str, seed: int) -> Iterator[tuple[
         if item is None:
             del live[i], remaining[i]
             continue
-        rec, epoch = item
-        remaining[i] -= _size(rec, unit)
-        yield p, rec, epoch
+        rec, ids, epoch = item
+        remaining[i] -= _size(rec, ids, unit)
+        yield p, rec, ids, epoch
 
 
 def _out_record(p: SourcePlan, rec: dict, epoch: int) -> dict:
@@ -166,7 +170,7 @@ def _out_record(p: SourcePlan, rec: dict, epoch: int) -> dict:
     md.update(
         {
             "mix.source": p.source.name,
-            "mix.run": p.source.run,
+            "mix.run": p.source.origin,
             "mix.id": str(rec.get("id")),
             "mix.epoch": epoch,
         }
@@ -239,6 +243,7 @@ def _claim(cfg: MixConfig, folder: Path, force: bool) -> None:
                 shutil.rmtree(target)
             elif target.exists() or target.is_symlink():
                 target.unlink()
+        _release_tokenized(folder / TOKENIZED)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(
         run.run_json,
@@ -253,7 +258,18 @@ def _claim(cfg: MixConfig, folder: Path, force: bool) -> None:
     )
 
 
-def mixture_json(cfg: MixConfig, plans: list[SourcePlan]) -> dict:
+def _release_tokenized(tok_dir: Path) -> None:
+    """Remove the token shards an earlier mix (or `curate tokenize`) listed in tokenized/'s manifest, so a
+    mixture in another format leaves no stale shards for `curate train`; a user's files there stay."""
+    if not tok_dir.is_dir() or listed_files(tok_dir) is None:
+        return
+    claim_folder(tok_dir)  # removes the listed files, leaves an empty manifest (the folder stays ours)
+    if [p.name for p in tok_dir.iterdir()] == ["manifest.json"]:
+        (tok_dir / "manifest.json").unlink()
+        tok_dir.rmdir()
+
+
+def mixture_json(cfg: MixConfig, plans: list[SourcePlan], tokens_estimated: bool) -> dict:
     """mixture.json (docs/CONTRACTS.md): asked vs achieved share per source, in the mix's unit."""
     total = sum(p.emitted_units for p in plans) or 1
     shares = cfg.shares()
@@ -262,11 +278,15 @@ def mixture_json(cfg: MixConfig, plans: list[SourcePlan]) -> dict:
         "unit": cfg.unit,
         "budget": cfg.budget,
         "seed": cfg.seed,
-        "tokens_estimated": True,
+        "tokens_estimated": tokens_estimated,
+        "tokenizer": cfg.tokenizer,
+        "format": cfg.output.format,
         "sources": [
             {
                 "name": p.source.name,
-                "run": p.source.run,
+                "run": p.source.origin,
+                "kind": "run" if p.source.run is not None else p.source.input.format,
+                "asked": "amount" if p.source.amount is not None else "weight",
                 "asked_share": round(shares[p.source.name], 6),
                 "achieved_share": round(p.emitted_units / total, 6),
                 "epochs": round(p.emitted_units / p.units, 4) if p.units else 0.0,
@@ -274,13 +294,28 @@ def mixture_json(cfg: MixConfig, plans: list[SourcePlan]) -> dict:
                 "tokens": p.emitted_tokens,
                 "bytes": p.emitted_bytes,
                 "available_documents": p.docs,
+                "records": p.tally.records,
+                "unmatched": p.tally.unmatched,
+                "rejected": p.tally.rejected,
                 "max_epochs": p.source.max_epochs,
             }
             for p in plans
         ],
         "documents": sum(p.emitted_docs for p in plans),
         "tokens": sum(p.emitted_tokens for p in plans),
+        "rejected": sum(p.tally.rejected for p in plans),
     }
+
+
+def _check_not_inside(cfg: MixConfig, folder: Path) -> None:
+    """A source inside the output folder would be read while it is being replaced: refused."""
+    out = folder.resolve()
+    for src in cfg.sources:
+        origin = Path(src.origin.split("*")[0] or ".").resolve()
+        if origin == out or (src.input is not None and out in origin.parents):
+            raise UsageError(
+                f"source {src.name}: {src.origin} is (inside) the output folder; mix into another one"
+            )
 
 
 def mix(
@@ -291,27 +326,52 @@ def mix(
     if output:
         cfg.output.path = output
     folder = Path(cfg.output.path)
-    for src in cfg.sources:
-        if Path(src.run).resolve() == folder.resolve():
-            raise UsageError(
-                f"source {src.name}: its run {src.run} is the output folder; mix into another one"
-            )
-    plans = plan(cfg)  # fails before anything is written
+    _check_not_inside(cfg, folder)
+    tok = None
+    if cfg.tokenizer:
+        from curation.mix_tokens import load_tokenizer
+
+        tok = load_tokenizer(cfg.tokenizer)
+    plans = plan(cfg, tok)  # fails before anything is written
     _claim(cfg, folder, force)
-    writer = ShardWriter(RunFolder(folder).output, cfg.output.format, cfg.output.max_shard_docs)
-    for p, rec, epoch in interleave(plans, cfg.unit, cfg.seed):
-        writer.add(_out_record(p, rec, epoch))
+    writer = _writer(cfg, folder, tok)
+    rejected_dir = str(RunFolder(folder).rejected)
+    for p, rec, ids, epoch in interleave(plans, cfg.unit, cfg.seed, rejected_dir):
+        out = _out_record(p, rec, epoch)
+        if cfg.output.format == "tokens":
+            writer.add(out, ids, f"{p.source.name}/{rec.get('id')}", str(rec.get("id")))
+        else:
+            writer.add(out)
         p.emitted_docs += 1
-        p.emitted_units += _size(rec, cfg.unit)
-        p.emitted_tokens += doc_tokens(rec["text"])
+        p.emitted_units += _size(rec, ids, cfg.unit)
+        p.emitted_tokens += len(ids) if ids is not None else doc_tokens(rec["text"])
         p.emitted_bytes += len(rec["text"].encode("utf-8"))
-    writer.flush()
-    mixture = mixture_json(cfg, plans)
+    for p in plans:  # a source the plan gave nothing to: its rejected records are still written
+        if not p.rejects_written:
+            for _ in _pass(p, rejected_dir):
+                pass
+    mixture = mixture_json(cfg, plans, tokens_estimated=tok is None)
+    if cfg.output.format == "tokens":
+        writer.finish(folder)
+    else:
+        writer.flush()
     atomic_write_json(folder / "mixture.json", mixture)
     from curation.mix_card import write_mix_card
 
     write_mix_card(cfg, mixture, folder)
     return MixResult(folder, mixture, plans)
+
+
+def _writer(cfg: MixConfig, folder: Path, tok):
+    """The output: document shards in output/, or token shards in tokenized/ (curation/mix_tokens.py)."""
+    if cfg.output.format != "tokens":
+        return ShardWriter(RunFolder(folder).output, cfg.output.format, cfg.output.max_shard_docs)
+    from curation.mix_tokens import TokenShards
+
+    o = cfg.output
+    return TokenShards(
+        folder / TOKENIZED, tok, cfg.tokenizer, o.max_shard_tokens, o.max_shard_docs, o.val_fraction
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,18 +21,19 @@ def render_mix_card(cfg: MixConfig, mixture: dict) -> str:
         "size_categories": [size_category(mixture["documents"])],
         "pretty_name": cfg.name,
         "tags": ["rootstock", "mixture"],
-        "configs": [
+    }
+    if cfg.output.format in DATA_FILES:  # token shards are for `curate train`, not `load_dataset`
+        header["configs"] = [
             {
                 "config_name": "default",
                 "data_files": [{"split": "train", "path": f"output/{DATA_FILES[cfg.output.format]}"}],
             }
-        ],
-    }
+        ]
     rows = [
         [
             s["name"],
             s["run"],
-            f"{s['asked_share']:.2%}",
+            f"{s['asked_share']:.2%}" + (" (amount)" if s["asked"] == "amount" else ""),
             f"{s['achieved_share']:.2%}",
             f"{s['epochs']:g}",
             f"{s['max_epochs']:g}",
@@ -48,23 +49,25 @@ def render_mix_card(cfg: MixConfig, mixture: dict) -> str:
         cfg.description or "A training mixture written by `curate mix`.",
         "",
         (
-            f"{mixture['documents']:,} documents, about {mixture['tokens']:,} tokens (estimated as UTF-8 bytes / 4; "
-            f"no tokenizer was used). Budget: {cfg.budget:,} {cfg.unit}; seed {cfg.seed}. "
-            f"Shares are measured in {cfg.unit}."
+            f"{mixture['documents']:,} documents, {_tokens_line(mixture)}. Budget: {cfg.budget:,} {cfg.unit}; "
+            f"seed {cfg.seed}. Shares are measured in {cfg.unit}. Records set aside as unreadable: "
+            f"{mixture['rejected']:,} (rejected/<source>.jsonl)."
         ),
+        "",
+        _format_line(cfg),
         "",
         "## Sources",
         "",
         *_table(
             [
                 "source",
-                "run",
+                "run or input",
                 "asked share",
                 "achieved share",
                 "epochs",
                 "max epochs",
                 "documents",
-                "tokens (est.)",
+                "tokens (est.)" if mixture["tokens_estimated"] else "tokens",
                 "bytes",
             ],
             rows,
@@ -85,6 +88,21 @@ def render_mix_card(cfg: MixConfig, mixture: dict) -> str:
     ]
     head = yaml.safe_dump(header, sort_keys=False, allow_unicode=True)
     return f"---\n{head}---\n{CARD_MARK}\n\n" + "\n".join(body)
+
+
+def _tokens_line(mixture: dict) -> str:
+    if mixture["tokens_estimated"]:
+        return f"about {mixture['tokens']:,} tokens (estimated as UTF-8 bytes / 4; no tokenizer was used)"
+    return f"{mixture['tokens']:,} tokens (counted by the tokenizer {mixture['tokenizer']})"
+
+
+def _format_line(cfg: MixConfig) -> str:
+    if cfg.output.format == "tokens":
+        return (
+            "Token shards for `curate train` in tokenized/ (index.json; each shard's .docs.jsonl names its "
+            "documents); `datasets.load_dataset` does not read them."
+        )
+    return f"Documents in output/ as {cfg.output.format} shards (`datasets.load_dataset` reads them)."
 
 
 def write_mix_card(cfg: MixConfig, mixture: dict, folder: str | Path) -> Path | None:

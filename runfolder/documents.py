@@ -196,6 +196,21 @@ def read_shard(path: str | Path, limit: int) -> list[dict]:
     return out
 
 
+def iter_shard_checked(path: str | Path) -> Iterator[tuple[int, dict | None, object]]:
+    """`(n, record, raw)` per record of one shard, n counting from 1: `record` is None (and `raw` the line
+    or row) when it cannot be decoded as a JSON object, so a reader that must account for every record
+    (`curate mix`) sets it aside and goes on instead of stopping at a damaged line."""
+    for n, (raw, decode) in enumerate(_iter_raw(Path(path)), start=1):
+        try:
+            rec = decode(raw)
+        except (ValueError, TypeError):
+            rec = None
+        if isinstance(rec, dict):
+            yield n, rec, None
+        else:
+            yield n, None, raw if isinstance(raw, bytes) else repr(raw[0].slice(raw[1], 1).to_pylist())
+
+
 def iter_records(files: str | Path | Iterable[str | Path]) -> Iterator[dict]:
     """Every record of a folder's shards (or of the given shard files), shard by shard."""
     paths = shards(files) if isinstance(files, (str, Path)) else [Path(p) for p in files]

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from runfolder import TRUNCATED_GZIP, RunFolder, SummaryError, iter_numbered, read_summary, shards
+from runfolder.token_folder import id_fraction  # the split rule is the token folder's contract
 from training.errors import ConfigError
 
 
@@ -35,13 +36,6 @@ def load_yaml(path: str | Path):
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}: invalid YAML{where}: {getattr(e, 'problem', None) or e}") from None
-
-
-def id_fraction(doc_id: str, salt: str = "") -> float:
-    """A stable number in [0, 1) for a document id (sha1, first 8 bytes); `salt` makes independent
-    draws for different purposes (validation split vs. eval hold-out)."""
-    h = hashlib.sha1((salt + doc_id).encode("utf-8")).digest()
-    return int.from_bytes(h[:8], "big") / 2**64
 
 
 def text_key(text: str) -> str:

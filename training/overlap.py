@@ -16,27 +16,17 @@ not checked.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from runfolder.token_folder import KEYS_FILE, key64  # the contract, shared with curate mix
 from training.data import read_eval_set, read_run, set_name
 from training.errors import ConfigError
 from training.shard_manifest import save_array
 
-KEYS_FILE = "train_keys.npy"
 MAX_EXAMPLES = 5  # ids named in a message or in eval.json
-
-
-def key64(s: str) -> int:
-    """First 8 bytes of sha1(s), as an unsigned 64-bit integer (collisions: ~n^2 / 2^65)."""
-    return int.from_bytes(hashlib.sha1(s.encode("utf-8", errors="surrogatepass")).digest()[:8], "big")
-
-
-def doc_keys(doc_id: str, text: str) -> tuple[int, int]:
-    return key64(doc_id), key64(text)
 
 
 def save_keys(folder: Path, keys: list[tuple[int, int]], written: list[str]) -> str:

@@ -2,130 +2,56 @@
 exactly those and nothing else.
 
 Why: `curate tokenize RUN --out DIR` used to delete every `*.npy` in DIR, a user's `my_embeddings.npy`
-included. Now a folder is ours only if its manifest (or, for folders written before the manifest, its
-index.json) says so, and only the names it lists are removed. A folder that is not empty and holds
-neither is refused (ConfigError), and a shard is created with O_EXCL | O_NOFOLLOW, so a file or a
-symlink that is not ours is never overwritten. The manifest is rewritten (atomically) before each file
-is created, so a tokenization cut short still lists everything it left behind. A shard is written under
-a temporary name and linked into place when whole, and index.json is written atomically, last: a full
-disk leaves no truncated file under a shard's name.
+included. The rules (a folder is ours only if its manifest or legacy index.json says so; only listed
+names are removed; files are created with O_EXCL | O_NOFOLLOW, whole under a temporary name, then
+linked into place) are the token-shard folder's contract and
+live in `runfolder/token_folder.py`, which `curate mix` (format: tokens) uses too; here they raise
+training's ConfigError (exit 2 at the CLI).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from runfolder import UnsafePathError, atomic_write, atomic_write_json, open_new
+from runfolder import atomic_write
+from runfolder import token_folder as _folder
+from runfolder.token_folder import KIND, MANIFEST, listed_files, naming, write_manifest
 from training.errors import ConfigError
 
-MANIFEST = "manifest.json"
-KIND = "token-shards"  # the identity key: {"rootstock": KIND, "files": [...]}
-
-
-def _plain_name(name) -> bool:
-    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
-
-
-def listed_files(folder: Path) -> list[str] | None:
-    """Names rootstock wrote in `folder` (manifest.json, else a legacy index.json); None if not ours."""
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        if isinstance(manifest, dict) and manifest.get("rootstock") == KIND and isinstance(manifest.get("files"), list):
-            return [n for n in manifest["files"] if _plain_name(n)] + [MANIFEST]
-    except (OSError, ValueError, RecursionError):
-        pass
-    try:
-        index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
-        splits = index["splits"] if isinstance(index, dict) and "tokenizer_sha1" in index else None
-        names = ["index.json", "tokenizer"]
-        for split in splits.values():
-            for shard in split["shards"]:
-                stem = str(shard["file"]).removesuffix(".npy")
-                names += [f"{stem}.npy"] + ([f"{stem}.{x}.npy" for x in ("mask", "offsets", "keys")] if "chat" in index else [])
-        return [n for n in names if _plain_name(n)]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        return None
+__all__ = [
+    "KIND",
+    "MANIFEST",
+    "claim_folder",
+    "create_file",
+    "listed_files",
+    "naming",
+    "save_array",
+    "write_index",
+    "write_manifest",
+]
 
 
 def claim_folder(out: Path) -> None:
-    """Make `out` ready for a new tokenization: create it, or remove what a previous one listed.
-
-    Raises:
-        ConfigError: `out` is a file, or a non-empty folder rootstock did not write.
-    """
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise ConfigError(f"{out}: not a folder (the token-shard output must be a folder of its own)")
-    out.mkdir(parents=True, exist_ok=True)
-    names = listed_files(out)
-    if names is None:
-        if any(out.iterdir()):
-            raise ConfigError(f"{out} is not empty and holds no rootstock {MANIFEST} or index.json; "
-                              "nothing there is replaced: choose a new or empty folder for --out")
-        names = []
-    for name in names:
-        p = out / name
-        if p.is_dir() and not p.is_symlink() and name == "tokenizer":
-            shutil.rmtree(p)
-        elif p.is_file() or p.is_symlink():
-            p.unlink()
-    write_manifest(out, [])
-
-
-def write_manifest(out: Path, files: list[str]) -> None:
-    with naming(out / MANIFEST):
-        atomic_write_json(out / MANIFEST, {"rootstock": KIND, "files": sorted(set(files))})
-
-
-@contextmanager
-def naming(path: Path) -> Iterator[None]:
-    """An OSError raised inside names `path` when it names no file (a write on a full disk raises
-    `[Errno 28] No space left on device` without saying which file)."""
+    """Create `out`, or remove what a previous tokenization listed (ConfigError: not ours)."""
     try:
-        yield
-    except OSError as e:
-        if e.filename is None and e.errno is not None:
-            raise OSError(e.errno, e.strerror, str(path)) from None
-        raise
+        _folder.claim_folder(out)
+    except _folder.TokenFolderError as e:
+        raise ConfigError(str(e)) from None
 
 
 @contextmanager
 def create_file(out: Path, name: str, written: list[str]) -> Iterator[IO[bytes]]:
-    """A new file `out/name`, written whole under a temporary name and then linked into place, so a file
-    at a listed name is always complete: a full disk or a crash leaves at most the temporary file
-    (listed too, so the next tokenization removes it). Never overwrites.
-
-    Raises:
-        ConfigError: a file or link of that name is already there (not ours: ours were removed).
-        OSError: the write failed (a full disk: ENOSPC), naming the file; the temporary file is removed.
-    """
-    final, tmp = out / name, out / f"{name}.tmp"
-    written += [name, tmp.name]
-    write_manifest(out, written)  # listed before anything exists: a crash leaves nothing unlisted
+    """A new file `out/name`, listed first and linked into place when whole (runfolder/token_folder.py);
+    ConfigError when one is already there, OSError naming the file when the disk is full."""
     try:
-        if os.path.lexists(final):
-            raise FileExistsError(final)
-        fd = open_new(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-    except (FileExistsError, UnsafePathError):
-        del written[-2:]
-        write_manifest(out, written)
-        bad = final if os.path.lexists(final) else tmp
-        raise ConfigError(f"{bad} already exists and rootstock did not write it; not overwriting") from None
-    try:
-        with naming(final), os.fdopen(fd, "wb") as f:
+        with _folder.create_file(out, name, written) as f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.link(tmp, final)  # unlike a rename, never replaces a file that appeared at `final` meanwhile
-    finally:
-        tmp.unlink(missing_ok=True)
-    written.remove(tmp.name)
-    write_manifest(out, written)
+    except _folder.TokenFolderError as e:  # raised before the body runs: a name that is not ours
+        raise ConfigError(str(e)) from None
 
 
 class _PlainWriter:

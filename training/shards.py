@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data import id_fraction, read_run, text_key
+from runfolder.token_folder import doc_keys, split_of  # the contract, shared with curate mix
+from training.data import read_run, text_key
 from training.errors import ConfigError
-from training.overlap import doc_keys, save_keys
+from training.overlap import save_keys
 from training.shard_manifest import claim_folder, naming, save_array, write_index, write_manifest
 from training.tokenizer import encode_docs, load_tokenizer, tokenizer_file, tokenizer_hash
 
@@ -47,11 +48,6 @@ def shard_folder(run_dir: Path, out_dir: str | Path | None, val_fraction: float)
 def token_dtype(vocab: int):
     """uint16 while every id fits (half the disk and memory), else uint32."""
     return np.uint16 if vocab <= 2**16 else np.uint32
-
-
-def split_of(doc_id: str, val_fraction: float) -> str:
-    """validation when sha1("val" + id) / 2**64 < val_fraction: the same on every machine and variant."""
-    return "validation" if id_fraction(doc_id, "val") < val_fraction else "train"
 
 
 class ShardWriter:

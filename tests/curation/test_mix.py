@@ -124,7 +124,8 @@ def test_parquet_output_reads_back(runs, tmp_path):
 def test_a_source_short_of_max_epochs_fails_before_writing_and_says_by_how_much(runs, tmp_path):
     cfg = config(runs, tmp_path / "mix", budget=1000)  # code needs 300 of 30 docs = 10 epochs; max 4
     with pytest.raises(
-        UsageError, match=r"code needs 10.00 epochs .* max_epochs is 4: short by 180 documents"
+        UsageError,
+        match=r"code needs 10.00 epochs .* for its weight but max_epochs is 4: short by 180 documents",
     ):
         mix(cfg)
     assert not (tmp_path / "mix").exists()
@@ -141,7 +142,7 @@ def test_output_folder_ownership(runs, tmp_path):
     with pytest.raises(UsageError, match="--force"):
         mix(config(runs, tmp_path / "m", seed=3))  # another mix into the same folder
     assert mix(config(runs, tmp_path / "m", seed=3), force=True).mixture["seed"] == 3
-    with pytest.raises(UsageError, match="is the output folder"):
+    with pytest.raises(UsageError, match=r"is \(inside\) the output folder"):
         mix(config(runs, runs["web"]), force=True)  # would delete the source it reads
 
 
@@ -171,6 +172,9 @@ def test_card_and_mixture_json(runs, tmp_path):
     }
     card = (result.path / "README.md").read_text()
     assert "path: output/*.jsonl.gz" in card and "UTF-8 bytes / 4" in card and "web page text" not in card
+    assert (
+        on_disk["tokens_estimated"] is True and on_disk["rejected"] == 0 and on_disk["format"] == "jsonl.gz"
+    )
 
 
 def test_bad_mix_file_is_exit_2_with_file_line_key(runs, tmp_path, capsys):
@@ -190,6 +194,7 @@ def test_bad_mix_file_is_exit_2_with_file_line_key(runs, tmp_path, capsys):
         load_mix(bad)
 
 
-def test_shipped_mix_file_validates():
-    cfg = load_mix(ROOT / "recipes" / "mixes" / "sample_code.yaml")
+@pytest.mark.parametrize("name", ["sample_code.yaml", "sample_code_tokens.yaml"])
+def test_shipped_mix_files_validate(name):
+    cfg = load_mix(ROOT / "recipes" / "mixes" / name)
     assert abs(sum(cfg.shares().values()) - 1) < 1e-9 and cfg.output.path.startswith("runs/mixes/")

@@ -195,7 +195,8 @@ def run(
         limit: read at most this many documents (split evenly over tasks).
         force: discard an existing run folder and start over.
         dry_run: plan only: the returned `Run` has `stages` and nothing is executed or written
-            (for `executor.kind: slurm`, the sbatch scripts are written under `slurm/`).
+            (for `executor.kind: slurm`, the sbatch scripts are written under `slurm/`, with run.json:
+            the run folder is then one that `run` resumes).
         progress: progress bars (only useful on a terminal).
         on_stage: called as `on_stage(i, n, stage)` before each stage runs (the CLI prints with it).
 
@@ -218,6 +219,9 @@ def run(
     if dry_run:
         stages = plan(recipe, limit)
         result = Run(recipe.run_dir, recipe, stages)
+        if executor.dry_run_writes:  # its scripts go into the run folder: one `curate run` then resumes
+            executor.before_run(recipe)
+            prepare_run_dir(recipe, limit, False, input_stats(stages))
         result.scripts = executor.dry_run(recipe, stages)
         return result
     check_services(recipe)

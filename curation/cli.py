@@ -2,14 +2,14 @@
 
 `rootstock/cli.py` (the `curate` entry point) adds these commands with `register_cli`, next to the
 training, dashboard and bench ones; `python -m curation.cli ...` runs them alone. Exit codes: 0 ok,
-2 invalid recipe or arguments (one clear message, no traceback), 1 failure.
+2 invalid recipe or arguments (one clear message, no traceback), 1 failure. `stats` and `sample` are in
+`curation/cli_inspect.py`, the funnel table they and `run` print in `curation/cli_display.py`.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
-import json
 import os
 import sys
 import time
@@ -30,115 +30,13 @@ EXAMPLES = """examples:
 """
 
 
+from curation.cli_display import _console, print_summary
+from curation.cli_inspect import cmd_sample, cmd_stats
 from curation.errors import RecipeError, ServiceError, UsageError
 from curation.steps.classifier.cli import add_classifier_commands
 from curation.storage import StorageError
 from curation.terminal import safe
 from runfolder import SummaryError, UnsafePathError
-from runfolder.tokens import bytes_per_token, output_tokens, step_tokens, step_tokens_label
-
-
-def _console():
-    from rich.console import Console
-
-    return Console(stderr=False, highlight=False)
-
-
-# Steps that change documents without removing any, and the summary.json section counting what they did.
-CHANGE_SECTIONS = {"pii": ("pii", "scrubbed")}
-
-
-def changed_text(step: dict, summary: dict) -> str:
-    """What a non-removing step changed, e.g. `scrubbed email 1,238, ip_address 310` for `pii`."""
-    section, verb = CHANGE_SECTIONS.get(step.get("op", ""), (None, ""))
-    counts = {k: v for k, v in (summary.get(section) or {}).items() if isinstance(v, int) and v} if section else {}
-    if not counts:
-        return f"{verb} nothing" if section else ""
-    items = sorted(counts.items(), key=lambda kv: -kv[1])
-    return f"{verb} " + ", ".join(f"{k} {n:,}" for k, n in items)
-
-
-def funnel_table(summary: dict, run_dir: str | None = None):
-    from rich.markup import escape
-    from rich.table import Table
-
-    t = Table(title=f"{escape(safe(summary['recipe'], True))}: funnel", title_justify="left")
-    for col, just in [
-        ("step", "left"),
-        ("in", "right"),
-        ("kept", "right"),
-        ("removed", "right"),
-        ("%", "right"),
-        ("tokens", "right"),
-        ("top reasons", "left"),
-        ("s", "right"),
-    ]:
-        t.add_column(col, justify=just)
-    per_token, _ = bytes_per_token(run_dir, summary)  # steps: estimated from their bytes, marked ≈
-    inp = summary["input"]
-    t.add_row(
-        "input",
-        f"{inp['docs']:,}",
-        f"{inp.get('readable_docs', inp['docs']):,}",
-        "",
-        "",
-        step_tokens_label(step_tokens(inp.get("bytes") or None, per_token)),
-        f"rejected {summary['rejected']:,}" if summary["rejected"] else "",
-        "",
-    )
-    for s in summary["steps"]:
-        pct = f"{100 * s['removed'] / s['in']:.1f}" if s["in"] else "-"
-        reasons = sorted(s["removed_by_reason"].items(), key=lambda kv: -kv[1])[:3]
-        what = ", ".join(f"{r} {n:,}" for r, n in reasons) or changed_text(s, summary)
-        t.add_row(
-            escape(safe(s["name"], True)),
-            f"{s['in']:,}",
-            f"{s['kept']:,}",
-            f"{s['removed']:,}",
-            pct,
-            step_tokens_label(step_tokens(s.get("bytes_kept"), per_token)),
-            escape(safe(what, True)),
-            f"{s['seconds']:.1f}",
-        )
-    out = summary["output"]
-    tokens, how = output_tokens(run_dir, summary)  # counted by the tokenizer, or an estimate
-    t.add_row(
-        "output",
-        "",
-        f"{out['docs']:,}",
-        "",
-        "",
-        f"{tokens:,}" if how == "tokenizer" else step_tokens_label(tokens),
-        f"{out['bytes'] / 1e6:.2f} MB in {len(out['shards'])} shards",
-        "",
-    )
-    if how == "tokenizer":
-        t.caption = "tokens kept: output counted by the run's tokenizer; ≈ (est.) steps at its bytes per token"
-    else:
-        t.caption = "tokens kept ≈ (est.): UTF-8 bytes / 4; `curate tokenize` counts the output exactly"
-    return t
-
-
-def print_summary(summary: dict, run_dir: str | None = None) -> None:
-    from rich.markup import escape
-
-    con = _console()
-    con.print(funnel_table(summary, run_dir))
-    inv = summary["invariant"]
-    status = "[green]ok[/green]" if inv["ok"] else "[red]BROKEN[/red]"
-    con.print(f"ledger: input {inv['input']:,} = output {inv['output']:,} + removed {inv['removed']:,}"
-              f" + rejected {inv['rejected']:,}  {status}")
-    for p in inv.get("problems", []):
-        con.print(f"  [red]{escape(safe(p, True))}[/red]")
-    swept = summary.get("pii_run_folder")
-    if swept:
-        if swept.get("scrubbed"):
-            con.print(f"pii: also scrubbed {swept['removed_records']:,} removed and {swept['rejected_records']:,} "
-                      f"rejected records and {swept['log_files']:,} log files"
-                      + ("; work/ deleted" if swept.get("work_removed") else ""))
-        else:
-            con.print("[yellow]pii: run_folder: false, so removed/, rejected/ and logs/ keep original values[/yellow]")
-
 
 # --- commands ------------------------------------------------------------------------------------
 
@@ -177,89 +75,6 @@ def cmd_ops(args) -> int:
             desc = f" — {f.description}" if f.description else ""
             con.print(escape(f"    {fname}: {default}{desc}"))
     return 0
-
-
-def cmd_stats(args) -> int:
-    from runfolder import SummaryError, read_summary
-
-    try:
-        summary = read_summary(args.run_dir)
-    except SummaryError as e:
-        raise UsageError(str(e)) from None
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print_summary(summary, args.run_dir)
-    return 0
-
-
-def _check_reason(run, reason: str, step: str | None) -> None:
-    """A `--reason` that no step of the run removed anything for is a user error (exit 2) with the
-    closest reasons; when the summary cannot be read (run not finished) the filter is applied as is."""
-    import difflib
-
-    from runfolder import SummaryError
-
-    try:
-        steps = run.summary["steps"]
-    except (SummaryError, KeyError, TypeError):
-        return
-    known = sorted({r for s in steps if step in (None, s.get("name")) for r in s.get("removed_by_reason", {})})
-    if reason in known:
-        return
-    close = difflib.get_close_matches(reason, known, n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(close)}?" if close else ""
-    where = f"step {step}" if step else "this run"
-    raise UsageError(f"--reason {reason!r}: {where} removed nothing for that reason{hint} "
-                     f"(reasons: {', '.join(known) or 'none'})")
-
-
-def cmd_sample(args) -> int:
-    """Print a few documents of a run: kept (default), removed by a step, or rejected.
-
-    Everything printed comes from documents, so it is printed as plain text (no rich markup, no emoji
-    codes) with control characters made visible (`curation.terminal.safe`).
-    """
-    from rich.text import Text
-
-    from curation.api import open_run
-
-    run = open_run(args.run_dir)
-    if args.reason and not args.rejected:
-        _check_reason(run, args.reason, args.removed)
-    if args.rejected:
-        records = run.sample(args.n, seed=args.seed, rejected=True)
-    elif args.removed or args.reason:
-        records = run.sample(args.n, seed=args.seed, removed=args.removed, reason=args.reason)
-    else:
-        records = run.sample(args.n, seed=args.seed)
-    con = _console()
-    shown = 0
-    for rec in records:
-        meta = rec.get("metadata") or {}
-        if args.rejected:
-            # code trees reject whole files (no line): print the file alone, never "path:None"
-            line = rec.get("line")
-            where = safe(rec.get("source"), one_line=True) + (f":{line}" if line is not None else "")
-            con.print(Text(where, style="bold") + Text("  " + safe(rec.get("error", ""), one_line=True)))
-            raw = rec.get("raw") or ""
-            con.print(Text(safe(raw[: args.chars]) + (" […]" if len(raw) > args.chars else "")))
-        else:
-            head = Text(safe(rec.get("id"), one_line=True), style="bold")
-            if "reason" in meta:
-                head += Text(f"  removed by {safe(meta.get('removed_by'), True)}: {safe(meta.get('reason'), True)}")
-            con.print(head)
-            metrics = {k: v for k, v in meta.items() if "." in k or k in ("lang", "lang_score", "dup_of")}
-            if metrics:
-                con.print(Text(safe(json.dumps(metrics, ensure_ascii=False), one_line=True), style="dim"))
-            text = rec.get("text") or ""
-            con.print(Text(safe(text[: args.chars]) + (" […]" if len(text) > args.chars else "")))
-        con.print()
-        shown += 1
-    if not shown:
-        con.print("no matching documents")
-    return 0
-
 
 def cmd_run(args) -> int:
     from rich.markup import escape

@@ -2,29 +2,29 @@
 
 Recipes are data a person writes and diffs. They are read with `yaml.safe_load` semantics; the node
 tree from `yaml.compose` gives the line of every key so that a validation error can point at it
-(both in `curation/recipe_yaml.py`, which also bounds what a file may expand to).
-`extends: base.yaml` merges a parent recipe: mappings merge key by key, and a child's `steps` entry
-overrides the parent's step with the same op (params merged), `op: null` removes it, and a new op is
-appended at the end.
+(both in `curation/recipe_yaml.py`, which also bounds what a file may expand to). `extends` and
+`--set` are put together in `curation/recipe_merge.py`; each section is checked against its model in
+`curation/recipe_validate.py`.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from curation.card import CardConfig
-from curation.errors import RecipeError
+from curation.errors import RecipeError  # noqa: F401 (re-exported: callers import it from here)
 from curation.executors.base import ExecutorConfig, all_executors
 from curation.recipe_langs import check_languages
-from curation.recipe_yaml import MAX_DEPTH, KeyPath, check_value_tree, key_str, load_yaml
+from curation.recipe_merge import _load_merged, _merge_extends, _step_items, apply_overrides
+from curation.recipe_validate import RecipeContext, _check_strings, _short_repr, _suggest, _validate_model
+from curation.recipe_yaml import check_value_tree
 from curation.registry import InputParams, OpParams, all_readers, get_op
 
 
@@ -98,216 +98,6 @@ class Recipe(BaseModel):
         data.pop("card", None)  # the card describes the output; it does not change it
         data["output"] = {k: v for k, v in data["output"].items() if k != "allow_empty"}  # how it ends, not what
         return hashlib.sha256(yaml.safe_dump(data, sort_keys=True).encode()).hexdigest()[:16]
-
-
-TOP_KEYS = {"name", "description", "extends", "input", "steps", "output", "executor", "card"}
-MAX_INT = 2**31 - 1  # an int param without its own upper bound (tasks: 1e29, num_perm: 5e9, ngram: 1e20)
-
-
-class RecipeContext:
-    """Error reporting for one (possibly merged) recipe: path -> (file, line)."""
-
-    def __init__(self, file: str, lines: dict[KeyPath, tuple[str, int]]):
-        self.file, self.lines = file, lines
-
-    def error(self, path: KeyPath, message: str) -> RecipeError:
-        for cut in range(len(path), -1, -1):  # nearest ancestor that has a line
-            if path[:cut] in self.lines:
-                f, line = self.lines[path[:cut]]
-                return RecipeError(f, line, key_str(path), message)
-        return RecipeError(self.file, None, key_str(path), message)
-
-
-def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=3, cutoff=0.5)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
-
-
-def _step_items(steps: Any, ctx: RecipeContext, base: KeyPath = ("steps",)) -> list[tuple[str, Any, KeyPath]]:
-    if steps is None:
-        return []
-    if not isinstance(steps, list):
-        raise ctx.error(base, "must be a list of `- op_name: {params}` items")
-    items = []
-    for i, item in enumerate(steps):
-        if isinstance(item, str):
-            item = {item: {}}
-        if not isinstance(item, dict) or len(item) != 1:
-            raise ctx.error(base + (i,), "each step must be a mapping with exactly one op name, `- op: {params}`")
-        (op, params), = item.items()
-        items.append((str(op), params, base + (i,)))
-    return items
-
-
-# --- extends -------------------------------------------------------------------------------------
-
-
-def _merge(parent: dict, child: dict, plines: dict, clines: dict) -> tuple[dict, dict]:
-    """Merge a child recipe over its parent; returns (data, lines) with lines re-keyed for steps."""
-    data = {k: v for k, v in parent.items() if k != "steps"}
-    lines = {k: v for k, v in plines.items() if not (k and k[0] == "steps")}
-    for key, value in child.items():
-        if key in ("steps", "extends"):
-            continue
-        if isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
-        lines.update({k: v for k, v in clines.items() if k and k[0] == key})
-    ctx_p, ctx_c = RecipeContext("", plines), RecipeContext("", clines)
-    merged: list[list] = [[op, params, path, plines] for op, params, path in _step_items(parent.get("steps"), ctx_p)]
-    for op, params, path in _step_items(child.get("steps"), ctx_c):
-        idx = next((i for i, m in enumerate(merged) if m[0] == op), None)
-        if idx is None:
-            merged.append([op, params, path, clines])
-        elif params is None:
-            merged.pop(idx)
-        else:
-            base = merged[idx][1] if isinstance(merged[idx][1], dict) else {}
-            overrides = params if isinstance(params, dict) else {}
-            old_path, old_lines = merged[idx][2], merged[idx][3]
-            combined = {p[len(old_path):]: v for p, v in old_lines.items() if p[: len(old_path)] == old_path}
-            combined.update({p[len(path):]: v for p, v in clines.items() if p[: len(path)] == path})
-            merged[idx] = [op, {**base, **overrides}, (), combined]
-    steps = []
-    for i, (op, params, path, src) in enumerate(merged):
-        steps.append({op: params})
-        for p, v in src.items():
-            if path == () or p[: len(path)] == path:
-                rel = p if path == () else p[len(path):]
-                lines[("steps", i) + rel] = v
-    data["steps"] = steps
-    return data, lines
-
-
-def _load_merged(file: Path, seen: tuple = ()) -> tuple[dict, dict]:
-    data, lines = load_yaml(file)
-    return _merge_extends(data, lines, file, file.parent, seen)
-
-
-def _merge_extends(data: Any, lines: dict, file: Path, base_dir: Path, seen: tuple) -> tuple[dict, dict]:
-    """Check the top-level keys of one recipe and merge its `extends` parent (relative to base_dir)."""
-    ctx = RecipeContext(str(file), lines)
-    if data is None:
-        raise RecipeError(str(file), None, "", "recipe is empty")
-    if not isinstance(data, dict):
-        raise RecipeError(str(file), 1, "", "a recipe must be a YAML mapping (name, input, steps, output)")
-    for key in data:
-        if key not in TOP_KEYS:
-            raise ctx.error((key,), f"unknown key{_suggest(key, TOP_KEYS)}; allowed: {', '.join(sorted(TOP_KEYS))}")
-    _check_strings(data, (), ctx)
-    if "extends" in data:
-        if not isinstance(data["extends"], str) or not data["extends"].strip():
-            raise ctx.error(("extends",), "must be the path of a parent recipe file")
-        parent_file = (base_dir / data["extends"]).resolve()
-        if parent_file in seen or parent_file == file.resolve():
-            raise ctx.error(("extends",), "circular extends")
-        if not parent_file.exists():
-            raise ctx.error(("extends",), f"parent recipe not found: {parent_file}")
-        if not parent_file.is_file():
-            raise ctx.error(("extends",), f"not a recipe file: {parent_file}")
-        pdata, plines = _load_merged(parent_file, seen + (parent_file,))
-        data, lines = _merge(pdata, data, plines, lines)
-    return data, lines
-
-
-# --- validation ----------------------------------------------------------------------------------
-
-
-def _check_strings(value: Any, path: KeyPath, ctx: RecipeContext) -> None:
-    """No NUL character anywhere (a path with one made `Path` raise deep inside a run)."""
-    if isinstance(value, str):
-        if "\0" in value:
-            raise ctx.error(path, "contains a NUL character")
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            _check_strings(k, path + (k,), ctx)
-            _check_strings(v, path + (k,), ctx)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _check_strings(v, path + (i,), ctx)
-
-
-def _has_upper_bound(field) -> bool:
-    return any(getattr(m, "le", None) is not None or getattr(m, "lt", None) is not None for m in field.metadata)
-
-
-def _check_ranges(model: BaseModel, path: KeyPath, ctx: RecipeContext) -> None:
-    """Checks every params model gets: ints without an upper bound of their own stay below MAX_INT, and
-    `min_X <= max_X` wherever a model has both."""
-    fields = type(model).model_fields
-    for name, field in fields.items():
-        value = getattr(model, name)
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT and not _has_upper_bound(field):
-            raise ctx.error(path + (name,), f"{value:g} is out of range (at most {MAX_INT:,})" if isinstance(value, float)
-                            else f"{value} is out of range (at most {MAX_INT:,})")
-        if name.startswith("min_") and f"max_{name[4:]}" in fields:
-            high = getattr(model, f"max_{name[4:]}")
-            if isinstance(value, (int, float)) and isinstance(high, (int, float)) and value > high:
-                raise ctx.error(path + (f"max_{name[4:]}",), f"max_{name[4:]} ({high}) is smaller than {name} ({value})")
-
-
-def _validate_model(model: type[BaseModel], data: Any, path: KeyPath, ctx: RecipeContext):
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ctx.error(path, f"must be a mapping of parameters, got {type(data).__name__}")
-    try:
-        validated = model.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        loc = tuple(err["loc"])
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = f"unknown key{_suggest(loc[-1], model.model_fields)}; allowed: {', '.join(model.model_fields)}"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        elif model.model_config.get("hide_input_in_errors"):  # the input may hold a secret (a Redis url)
-            msg = msg.removeprefix("Value error, ")
-        else:
-            msg = f"{msg.removeprefix('Value error, ')} (got {_short_repr(err.get('input'))})"
-        raise ctx.error(path + loc, msg) from None
-    except RecursionError:
-        raise ctx.error(path, f"nested deeper than {MAX_DEPTH} levels") from None
-    _check_ranges(validated, path, ctx)
-    return validated
-
-
-def _short_repr(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 200 else text[:200] + "..."
-
-
-def apply_overrides(data: dict, overrides: list[str] | dict[str, Any], lines: dict) -> None:
-    """`--set input.path=x` / `--set steps.0.length_filter.min_chars=5`: values are parsed as YAML.
-
-    A dict `{"input.path": "x"}` sets the values as they are (the Python API).
-    """
-    if isinstance(overrides, dict):
-        items = [(str(k), v) for k, v in overrides.items()]
-    else:
-        items = []
-        for item in overrides:
-            key, sep, raw = item.partition("=")
-            if not sep or not key:
-                raise RecipeError("--set", None, item, "expected KEY=VALUE, e.g. input.path=data/*.jsonl")
-            items.append((key, yaml.safe_load(raw)))
-    for key, value in items:
-        parts = [int(p) if p.isdigit() else p for p in key.split(".")]
-        node = data
-        for p in parts[:-1]:
-            try:
-                node = node[p]
-            except (KeyError, IndexError, TypeError):
-                if isinstance(node, dict) and isinstance(p, str):
-                    node = node.setdefault(p, {})
-                else:
-                    raise RecipeError("--set", None, key, "no such key in the recipe") from None
-        try:
-            node[parts[-1]] = value
-        except (TypeError, IndexError):
-            raise RecipeError("--set", None, key, "no such key in the recipe") from None
-        lines[tuple(parts)] = ("--set", None)
 
 
 def load_recipe(source: str | Path | dict, overrides: list[str] | dict[str, Any] | None = None) -> Recipe:

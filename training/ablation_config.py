@@ -227,8 +227,23 @@ def load_ablation(path: str | Path, out: str | None = None) -> AblationConfig:
     check_warmup(cfg, w)
     if out:
         cfg.out = out
+        sample_under_out(cfg.sample, Path(out))
     cfg.out = cfg.out or str(Path("runs") / "ablations" / cfg.name)
     return cfg
+
+
+def sample_under_out(sample: Sample | None, out: Path) -> None:
+    """With `--out DIR`, the relative paths the sample is written to (`path`, `alt_path`, `plant.path`,
+    `plant.fresh_path`) are under DIR, like everything else the ablation writes (docs/training.md)."""
+    if sample is None:
+        return
+    targets = [(sample, "path"), (sample, "alt_path")]
+    if sample.plant is not None:
+        targets += [(sample.plant, "path"), (sample.plant, "fresh_path")]
+    for obj, key in targets:
+        value = getattr(obj, key)
+        if value and not Path(value).is_absolute():
+            setattr(obj, key, str(out / value))
 
 
 def _check_inputs_and_controls(cfg: AblationConfig, w: str) -> None:

@@ -31,6 +31,9 @@ class ExecutorKind:
 
     name: str = ""
     config: type[ExecutorConfig] = ExecutorConfig
+    # `dry_run` writes into the run folder (slurm: scripts and pickled stages): the dry run then makes it a
+    # run folder of this recipe (run.json), so the `curate run` after it resumes instead of refusing it
+    dry_run_writes: bool = False
 
     def check(self, recipe, error: Callable) -> None:
         """Checks of the whole recipe that this kind needs (e.g. what it writes into scripts), run when

@@ -62,7 +62,18 @@ def _loopback(address: str | None) -> bool:
 
 @contextmanager
 def _ray_loopback_only():
-    """Ray in this process (and the processes it starts) uses 127.0.0.1, not the network address."""
+    """Ray in this process (and the processes it starts) uses 127.0.0.1, not the network address.
+
+    Why a private module: Ray has no public per-call way to keep a local instance on loopback. The
+    environment variable is public (Ray documents `RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER` for clusters on
+    Windows and macOS) and the worker processes Ray starts read it, but this process read it once, when
+    `ray._private.ray_constants` was first imported (maybe before us: a notebook that imported ray).
+    `ray.init(_node_ip_address=...)` is itself private, and Ray rewrites 127.0.0.1 in it to the network
+    address unless that module's `ENABLE_RAY_CLUSTER` is False (`resolve_ip_for_localhost`, Ray 2.60);
+    `ray start --node-ip-address 127.0.0.1` is public but starts a separate head we would have to stop.
+    So the flag is set here for the duration of `ray.init` and restored after (a later connection to a
+    remote cluster in this process must not see it).
+    """
     import ray._private.ray_constants as constants
 
     old_env, old_flag = os.environ.get(RAY_LOOPBACK_ENV), constants.ENABLE_RAY_CLUSTER

@@ -297,6 +297,7 @@ class SlurmKind(ExecutorKind):
 
     name = "slurm"
     config = SlurmConfig
+    dry_run_writes = True
 
     def check(self, recipe, error) -> None:
         """Whatever of the recipe is written into a script: the job name, the run folder, sbatch_args."""

@@ -192,6 +192,26 @@ def test_slurm_run_submits_with_dependencies_then_summarizes(tmp_path, write_rec
     assert _counts(run_dir) == _counts(local)
 
 
+def test_slurm_dry_run_leaves_a_run_folder_that_run_resumes(tmp_path, write_recipe, fake_slurm, capsys):
+    """The scripts `--dry-run` writes, submitted by hand, then `curate run` without --force: it writes the
+    summary of those jobs (the dry run used to leave a folder without run.json, refused as not a run's)."""
+    import subprocess
+
+    code, local = _run(write_recipe, tmp_path, "local", {"kind": "local", "tasks": 2})
+    assert code == 0
+    executor = dict(SLURM, tasks=2)
+    code, run_dir = _run(write_recipe, tmp_path, "slurm", executor, "--dry-run")
+    assert code == 0 and (run_dir / "run.json").is_file() and not (fake_slurm / "next").exists()
+    subprocess.run(["bash", str(run_dir / "slurm" / "submit.sh")], check=True, capture_output=True)
+    assert not (fake_slurm / "failures").exists(), (fake_slurm / "failures").read_text()
+    submitted = (fake_slurm / "next").read_text()
+    capsys.readouterr()
+    code, _ = _run(write_recipe, tmp_path, "slurm", executor)
+    assert code == 0, capsys.readouterr().err
+    assert (fake_slurm / "next").read_text() == submitted  # every task had completed: nothing resubmitted
+    assert _counts(run_dir) == _counts(local) and _docs(run_dir) == _docs(local)
+
+
 # --- the executor registry and per-kind config ----------------------------------------------------
 
 

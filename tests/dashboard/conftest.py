@@ -81,3 +81,14 @@ def dashboard_args(monkeypatch):
         monkeypatch.setenv(ENV_ARGS, json.dumps([str(i) for i in items]))
 
     return _set
+
+
+@pytest.fixture(autouse=True)
+def main_module_restored():
+    """Put pytest's `__main__` back after each test. Streamlit's script runner installs the app it runs
+    as `sys.modules["__main__"]` (streamlit/runtime/scriptrunner/script_runner.py, so that pickling works
+    inside an app) and leaves it there; an `AppTest` run in this process would otherwise make every later
+    forkserver or spawn process (datatrove's local executor) start by running dashboard/app.py."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main

@@ -65,7 +65,7 @@ def test_output_tokens_counted_or_estimated_and_labelled(tmp_path):
 def test_the_cli_funnel_labels_its_token_count(tmp_path):
     from rich.console import Console
 
-    from curation.cli import funnel_table
+    from curation.cli_display import funnel_table
 
     summary = {"recipe": "r", "input": {"docs": 2}, "rejected": 0, "steps": [],
                "output": {"docs": 2, "bytes": 4_000_000, "shards": ["output/a.jsonl.gz"]}}  # fmt: skip
@@ -85,7 +85,7 @@ def _step_summary(bytes_kept):
 def _funnel_rows(summary, run_dir) -> dict[str, str]:
     from rich.console import Console
 
-    from curation.cli import funnel_table
+    from curation.cli_display import funnel_table
 
     con = Console(width=200, record=True)
     con.print(funnel_table(summary, str(run_dir)))

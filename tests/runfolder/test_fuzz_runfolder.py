@@ -45,7 +45,7 @@ def summaries(draw):
 
 @given(summaries() | values)
 def test_fuzz_summary_json(summary):
-    from curation.cli import funnel_table, print_summary
+    from curation.cli_display import funnel_table, print_summary
     from dashboard import analysis
 
     with sandbox() as (inp, _, holder):

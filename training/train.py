@@ -260,7 +260,6 @@ def train(cfg: TrainConfig) -> dict:
         save_checkpoint(model, tok, out, cfg, summary)
     if cfg.save_checkpoint:
         summary["checkpoint"] = str(out / "checkpoint")
-        summary["checkpoint"] = str(out / "checkpoint")
     rec = write_eval_json(
         out / "eval.json", **summary, validation=val, eval_sets=sets, eval_overlap=overlap, budgets=budgets
     )

@@ -5,6 +5,9 @@ shard; the count stage; segment read -> filter -> output shard. The baseline is 
 output writer with nothing between. CPU seconds are reported beside wall seconds because this machine
 is shared (wall time there depends on the neighbours; CPU time much less).
 
+The third row is the same with `normalize: running_title` (page headers and footers with the page's own
+name masked), so the option's cost reads off the second and third rows.
+
     python -m bench.line_dedup [--data ../shared/data] [--glob 'docs_*.jsonl.gz'] [--limit N] [--quick] [--json PATH]
 """
 
@@ -15,6 +18,7 @@ import gzip
 import resource
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from bench.common import DEFAULT_DATA, metrics, result_row, run_forked, table, write_json
@@ -43,25 +47,31 @@ def run_plain(folder: Path, glob: str, limit: int, out: Path) -> int:
     )
 
 
-def run_line_dedup(folder: Path, glob: str, limit: int, out: Path) -> int:
+def run_line_dedup(folder: Path, glob: str, limit: int, out: Path, normalize: str = "none") -> int:
     from datatrove.pipeline.writers import JsonlWriter
 
     from curation.formats.jsonl import SegmentReader, ShardedJsonlWriter
     from curation.formats.writers import record_adapter
     from curation.steps.line_dedup import LineDedupCount, LineDedupFilter, LineDedupParams, LineDedupSignature
 
-    p, work = LineDedupParams(), str(out / "work")
+    p, work = LineDedupParams(normalize=normalize), str(out / "work")
     seg = JsonlWriter(str(out / "segment"), output_filename="${rank}.jsonl.gz", adapter=record_adapter)
     _drain(
         [
             _reader(folder, glob, limit, out),
-            LineDedupSignature(work, p.granularity, p.min_unit_chars, p.buckets),
+            LineDedupSignature(work, p.granularity, p.min_unit_chars, p.buckets, p.normalize),
             seg,
         ]
     )
     LineDedupCount(work, p.buckets, p.min_repeats).decide()
     filt = LineDedupFilter(
-        work, str(out / "examples"), p.granularity, p.min_unit_chars, p.keep, p.min_doc_chars
+        work,
+        str(out / "examples"),
+        p.granularity,
+        p.min_unit_chars,
+        p.keep,
+        p.min_doc_chars,
+        normalize=p.normalize,
     )
     return _drain(
         [
@@ -105,7 +115,15 @@ def main(argv=None) -> None:
                     break
                 mb, left = mb + len(line) / 1e6, left - 1
     rows, measured, base = [], [], None
-    for name, fn in [("read → write (baseline)", run_plain), ("read → line_dedup → write", run_line_dedup)]:
+    pipelines = [
+        ("read → write (baseline)", run_plain),
+        ("read → line_dedup → write", run_line_dedup),
+        (
+            "read → line_dedup (normalize: running_title) → write",
+            partial(run_line_dedup, normalize="running_title"),
+        ),
+    ]
+    for name, fn in pipelines:
         wall, cpu, rss, docs = run_forked(_timed, fn, folder, args.glob, args.limit, repeats=1)[0]
         base = base or cpu
         measured.append(metrics(docs, mb, cpu, rss))
@@ -140,7 +158,14 @@ def main(argv=None) -> None:
                 measured[0],
                 "plain read -> write",
                 note="CPU seconds; docs = documents written",
-            )
+            ),
+            result_row(
+                "line_dedup normalize: running_title: read -> line_dedup -> write (jsonl.gz)",
+                measured[2],
+                measured[0],
+                "plain read -> write",
+                note="CPU seconds; docs = documents written",
+            ),
         ],
     )
 

@@ -2,10 +2,12 @@
 the input and in the output, and 100 removed lines sampled uniformly (seed 0) with their neighbours, to
 read one by one (docs/recipes.md, "Boilerplate lines").
 
-    python scripts/line_dedup_report.py RUN_DIR [--data ../shared/data/web] [--step line_dedup]
+    python scripts/line_dedup_report.py RUN_DIR [--data ../shared/data/web] [--step line_dedup] [--versus RUN_DIR]
 
 RUN_DIR must keep its work/ folder (no `pii` step, or `keep_work: true`): the sample re-applies the
-run's decisions (work/<step>/repeated.npz) to the input, line granularity, default `min_unit_chars`.
+run's decisions (work/<step>/repeated.npz) to the input, line granularity, default `min_unit_chars`, and
+the step's `normalize` as recipe.resolved.yaml gives it. `--versus OTHER` samples only the lines RUN_DIR
+removed and OTHER (the same data, other line_dedup params) did not: what an option adds.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from curation.steps.line_dedup.units import split_units, unit_hash
+from curation.steps.line_dedup.units import hash_units, split_units
 
 _NAME = r"[A-Za-z0-9_.:-]+\(\d\w*\)"
 PATTERNS = {
@@ -55,18 +57,44 @@ def nav_counts(files) -> dict[str, int]:
     return counts
 
 
-def sample_removed(files, repeated: np.ndarray, n: int = 100, seed: int = 0):
-    """Reservoir sample of removed line occurrences: (doc id, previous line, removed line, next line)."""
+class Decisions:
+    """One run's line_dedup decisions: its repeated hashes and the `normalize` they were hashed with."""
+
+    def __init__(self, run_dir: Path, step: str):
+        with np.load(run_dir / "work" / step / "repeated.npz", allow_pickle=False) as d:
+            self.repeated = d["hashes"]
+        self.normalize = step_params(run_dir, step).get("normalize", "none")
+
+    def removed(self, units: list[str]) -> set[int]:
+        hashes = hash_units(units, 1, self.normalize)
+        if not hashes or not len(self.repeated):
+            return set()
+        arr = np.array([h for _, h in hashes], dtype=np.uint64)
+        loc = np.minimum(np.searchsorted(self.repeated, arr), len(self.repeated) - 1)
+        return {hashes[j][0] for j in np.flatnonzero(self.repeated[loc] == arr).tolist()}
+
+
+def step_params(run_dir: Path, step: str) -> dict:
+    """The params of the run's line_dedup step `step` (its id: the op name, or op name + index)."""
+    import yaml
+
+    resolved = yaml.safe_load((run_dir / "recipe.resolved.yaml").read_text(encoding="utf-8"))
+    ops = [(op, params or {}) for entry in resolved.get("steps") or [] for op, params in entry.items()]
+    for op, params in ops:
+        if op == step or (op == "line_dedup" and step.startswith("line_dedup")):
+            return params
+    return {}
+
+
+def sample_removed(files, run: Decisions, versus: Decisions | None = None, n: int = 100, seed: int = 0):
+    """Reservoir sample of removed line occurrences (of those `versus` did not remove, when given):
+    (doc id, previous line, removed line, next line)."""
     rng, sample, seen = random.Random(seed), [], 0
     for doc_id, text in texts(files):
         units = split_units(text, "line")[0::2]
-        for i, unit in enumerate(units):
-            h = unit_hash(unit, 1)
-            if h is None:
-                continue
-            j = np.searchsorted(repeated, np.uint64(h))
-            if j == len(repeated) or repeated[j] != np.uint64(h):
-                continue
+        removed = run.removed(units) - (versus.removed(units) if versus else set())
+        for i in sorted(removed):
+            unit = units[i]
             seen += 1
             item = (
                 doc_id,
@@ -86,16 +114,17 @@ def main(argv=None) -> None:
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--data", type=Path, default=Path("../shared/data/web"))
     ap.add_argument("--step", default="line_dedup")
+    ap.add_argument("--versus", type=Path, help="sample only lines this other run did not remove")
     args = ap.parse_args(argv)
     inputs = sorted(args.data.glob("docs_*.jsonl.gz"))
     before, after = nav_counts(inputs), nav_counts(sorted((args.run_dir / "output").glob("*.jsonl.gz")))
     print("| line | in the input | left in the output |\n|---|---|---|")
     for name in PATTERNS:
         print(f"| {name} | {before[name]:,} | {after[name]:,} |")
-    with np.load(args.run_dir / "work" / args.step / "repeated.npz", allow_pickle=False) as d:
-        repeated = d["hashes"]
-    seen, sample = sample_removed(inputs, repeated)
-    print(f"\n{seen:,} removed line occurrences; a uniform sample of {len(sample)} (seed 0):\n")
+    versus = Decisions(args.versus, args.step) if args.versus else None
+    seen, sample = sample_removed(inputs, Decisions(args.run_dir, args.step), versus)
+    which = f" not removed by {args.versus}" if versus else ""
+    print(f"\n{seen:,} removed line occurrences{which}; a uniform sample of {len(sample)} (seed 0):\n")
     for k, (doc_id, prev, unit, nxt) in enumerate(sample):
         print(f"{k:3d} {doc_id}\n     prev: {prev!r}\n  REMOVED: {unit!r}\n     next: {nxt!r}")
 

@@ -23,6 +23,7 @@ from training import eval_select
 from training.ablation_config import AblationConfig, Variant, eval_name
 from training.data import run_shards, sample_file, sample_run, text_key, write_jsonl_gz
 from training.errors import ConfigError
+from training.mix_variant import mix_key, reusable, save_key
 from training.model import get_preset
 from training.shards import tokenize_run
 from training.tokenizer import save_tokenizer, tokenizer_hash, train_bpe
@@ -88,14 +89,16 @@ def ensure_run(name: str, v: Variant, out: Path, stale: bool = False, input_path
 
 
 def ensure_mix(name: str, v: Variant, run_dir: Path, out: Path) -> Path:
-    """A mixture variant's folder: reused when it has mixture.json, otherwise written by
+    """A mixture variant's folder: reused when it holds the mixture of this mix file and these source
+    runs (training/mix_variant.py; key in out/mix_keys/), otherwise written by
     `python -m curation.cli mix MIX --output RUN --force` (its sources are the run folders the mix file
     names; the ablation's sample is not used)."""
-    if (run_dir / "mixture.json").exists():
-        log(f"{name}: reusing the mixture {run_dir}")
-        return run_dir
     if not Path(v.mix).exists():
         raise ConfigError(f"variant {name}: mix file not found: {v.mix}")
+    key, key_file = mix_key(Path(v.mix), run_fingerprint), out / "mix_keys" / f"{name}.json"
+    if reusable(run_dir, key_file, key):
+        log(f"{name}: reusing the mixture {run_dir}")
+        return run_dir
     cmd = [sys.executable, "-m", "curation.cli", "mix", v.mix, "--output", str(run_dir), "--force"]
     log(f"{name}: curate {shlex.join(cmd[3:])}")
     (out / "logs").mkdir(parents=True, exist_ok=True)
@@ -106,6 +109,7 @@ def ensure_mix(name: str, v: Variant, run_dir: Path, out: Path) -> Path:
         raise RuntimeError(
             f"mixing variant {name} failed (exit {rc}); log {log_file}:\n{log_file.read_text()[-1500:]}"
         )
+    save_key(key_file, key)
     return run_dir
 
 

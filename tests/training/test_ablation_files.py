@@ -34,3 +34,19 @@ def test_ablation_file_validates(path, monkeypatch):
     for name, v in cfg.variants.items():
         if getattr(v, "recipe", None):
             assert Path(v.recipe).exists(), f"{path.name}: variants.{name}.recipe {v.recipe} not found"
+        if getattr(v, "mix", None):
+            _check_mix_variant(path, cfg, name, v)
+
+
+def _check_mix_variant(path, cfg, name, v):
+    """A shipped mixture variant's mix file validates, and every run folder it reads is the `run:` of a
+    recipe variant listed before it, so the ablation curates its sources before it mixes them."""
+    from curation.mix_config import load_mix
+
+    assert Path(v.mix).exists(), f"{path.name}: variants.{name}.mix {v.mix} not found"
+    earlier = list(cfg.variants)[: list(cfg.variants).index(name)]
+    made = {str(Path(cfg.variants[k].run)) for k in earlier if cfg.variants[k].recipe and cfg.variants[k].run}
+    for src in load_mix(v.mix).sources:
+        assert str(Path(src.run)) in made, (
+            f"{path.name}: {v.mix} reads {src.run}, which no earlier variant writes"
+        )

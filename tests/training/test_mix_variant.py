@@ -76,3 +76,28 @@ def test_mixture_variants_are_mixed_then_trained(tmp_path, monkeypatch):
 def test_a_variant_cannot_be_both_a_recipe_and_a_mix(tmp_path):
     with pytest.raises(ConfigError, match="`recipe` and `mix` exclude each other"):
         load_ablation(_ablation(tmp_path, {"web_heavy": {"recipe": "r.yaml", "mix": "m.yaml"}}))
+
+
+def test_a_mixture_is_reused_only_while_its_mix_file_and_source_runs_are_unchanged(tmp_path, monkeypatch):
+    from training.ablate_inputs import ensure_mix
+    from training.ablation_config import Variant
+
+    monkeypatch.chdir(tmp_path)
+    docs = sample_docs()
+    web, code = make_run(tmp_path / "web", docs[:40]), make_run(tmp_path / "code", docs[40:70])
+    mix, out = _mix(tmp_path, "m", web, code, 0.8), tmp_path / "out"
+    run_dir = out / "runs" / "m"
+
+    def share() -> float:
+        ensure_mix("m", Variant(mix=mix), run_dir, out)
+        return json.loads((run_dir / "mixture.json").read_text())["sources"][0]["achieved_share"]
+
+    assert share() == 0.8
+    written = (run_dir / "mixture.json").stat().st_mtime_ns
+    assert share() == 0.8 and (run_dir / "mixture.json").stat().st_mtime_ns == written  # reused
+    _mix(tmp_path, "m", web, code, 0.5)  # the weights edited in place
+    assert share() == 0.5
+    make_run(tmp_path / "web", docs[:30])  # a source run re-curated: the same weights, other documents
+    ensure_mix("m", Variant(mix=mix), run_dir, out)
+    web_source = json.loads((run_dir / "mixture.json").read_text())["sources"][0]
+    assert web_source["epochs"] == 1  # 30 of 30 documents (it was 30 of 40: 0.75 epochs)

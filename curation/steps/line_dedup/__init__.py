@@ -14,6 +14,12 @@ Navigation bars, page headers and licence footers repeat across thousands of oth
    `line_dedup.removed_units` / `line_dedup.removed_bytes` in their metadata, and the step counts
    `modified` documents and `bytes_removed` for summary.json.
 
+`normalize: running_title` catches headers and footers that differ per page only by the page's own name
+("LS(1)  User Commands  LS(1)", "GNU coreutils 9.1  September 2022  LS(1)"): when a document's first line
+starts and ends with the same word sequence (its running title), that sequence is masked in its first and
+last unit before hashing. Only those two positions are masked, and only in documents with such a first
+line, so every other unit hashes as before (docs/recipes.md has what it removes on the shared web data).
+
 Units shorter than `min_unit_chars` (after whitespace normalization; blank lines always) are never
 counted or removed. Each task also writes up to MAX_EXAMPLES of the units it removed most, with counts
 (lower bounds once the list was full) and one document id, to `removed_units/<step>/<rank>.json` for
@@ -32,7 +38,7 @@ from pydantic import Field, field_validator
 from curation.registry import Barrier, OpParams, StepContext, register_op
 from curation.steps.barrier import BarrierDecide, BarrierFilter, BarrierSignature, parse_position
 from curation.steps.base import ledger_update
-from curation.steps.line_dedup.units import UnitSpill, count_repeats, split_units, unit_hash
+from curation.steps.line_dedup.units import UnitSpill, count_repeats, hash_units, split_units
 from runfolder import RunFolder, atomic_open, atomic_write_json
 
 POS_KEY = "_line_dedup_pos"
@@ -41,10 +47,11 @@ EXAMPLE_CHARS = 300
 TOO_SHORT = "too_short_after_line_dedup"
 
 
-def unit_hashes(text: str, granularity: str, min_chars: int) -> list[tuple[int, int]]:
+def unit_hashes(
+    text: str, granularity: str, min_chars: int, normalize: str = "none"
+) -> list[tuple[int, int]]:
     """`[(unit index, hash)]` of the units of `text` that are long enough to count."""
-    units = split_units(text, granularity)[0::2]
-    return [(i, h) for i, u in enumerate(units) if (h := unit_hash(u, min_chars)) is not None]
+    return hash_units(split_units(text, granularity)[0::2], min_chars, normalize)
 
 
 class LineDedupSignature(BarrierSignature):
@@ -55,16 +62,19 @@ class LineDedupSignature(BarrierSignature):
     subdir = "units"
     suffix = ""
 
-    def __init__(self, work_dir: str, granularity: str, min_unit_chars: int, buckets: int):
+    def __init__(
+        self, work_dir: str, granularity: str, min_unit_chars: int, buckets: int, normalize: str = "none"
+    ):
         super().__init__(work_dir)
         self.granularity, self.min_unit_chars, self.buckets = granularity, min_unit_chars, buckets
+        self.normalize = normalize
 
     def new_rows(self):
         return UnitSpill(Path(self.work_dir) / self.subdir, self.buckets)
 
     def sign(self, doc, pos: str):
         rank, index = parse_position(pos)
-        return rank, index, unit_hashes(doc.text, self.granularity, self.min_unit_chars)
+        return rank, index, unit_hashes(doc.text, self.granularity, self.min_unit_chars, self.normalize)
 
     def write_rows(self, path: Path, rows: UnitSpill) -> None:
         rows.finish(path)
@@ -105,10 +115,11 @@ class LineDedupFilter(BarrierFilter):
         keep: str,
         min_doc_chars: int,
         exclusion_writer=None,
+        normalize: str = "none",
     ):
         super().__init__(work_dir, exclusion_writer=exclusion_writer)
         self.examples_dir, self.granularity, self.min_unit_chars = examples_dir, granularity, min_unit_chars
-        self.keep, self.min_doc_chars = keep, min_doc_chars
+        self.keep, self.min_doc_chars, self.normalize = keep, min_doc_chars, normalize
         self._examples: dict[str, list] = {}
 
     def load(self):
@@ -118,9 +129,7 @@ class LineDedupFilter(BarrierFilter):
     def removed_units(self, pieces: list[str], pos: str | None, decisions) -> set[int]:
         """Indices (in `pieces[0::2]`) of the units to remove."""
         hashes, firsts = decisions
-        units = [
-            (i, h) for i, u in enumerate(pieces[0::2]) if (h := unit_hash(u, self.min_unit_chars)) is not None
-        ]
+        units = hash_units(pieces[0::2], self.min_unit_chars, self.normalize)
         if not units or not len(hashes):
             return set()
         arr = np.fromiter((h for _, h in units), dtype=np.uint64, count=len(units))
@@ -198,6 +207,12 @@ class LineDedupParams(OpParams):
         1, ge=1, description="shorter units (characters, whitespace-normalized) are never counted or removed"
     )
     min_doc_chars: int = Field(50, ge=0, description="remove a modified document left with fewer characters")
+    normalize: Literal["none", "running_title"] = Field(
+        "none",
+        description="`running_title`: in a document's first and last unit, its running title (the words "
+        "its first line starts and ends with, as man-page headers 'LS(1) ... LS(1)') is masked before "
+        "hashing, so per-page headers and footers count as one unit",
+    )
     buckets: int = Field(
         64,
         ge=1,
@@ -220,7 +235,7 @@ def line_dedup(p: LineDedupParams, ctx: StepContext):
     work = str(ctx.work_dir)
     examples = str(RunFolder(ctx.run_dir).removed_units(ctx.step_id))
     return Barrier(
-        before=[LineDedupSignature(work, p.granularity, p.min_unit_chars, p.buckets)],
+        before=[LineDedupSignature(work, p.granularity, p.min_unit_chars, p.buckets, p.normalize)],
         stages=[([LineDedupCount(work, p.buckets, p.min_repeats)], 1)],
         filter=LineDedupFilter(
             work,
@@ -230,5 +245,6 @@ def line_dedup(p: LineDedupParams, ctx: StepContext):
             p.keep,
             p.min_doc_chars,
             exclusion_writer=ctx.removed_writer(),
+            normalize=p.normalize,
         ),
     )

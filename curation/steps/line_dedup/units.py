@@ -37,15 +37,60 @@ def split_units(text: str, granularity: str) -> list[str]:
     return SEPARATORS[granularity].split(text)
 
 
-def unit_hash(unit: str, min_chars: int) -> int | None:
+def unit_hash(unit: str, min_chars: int, title: list[str] | None = None) -> int | None:
     """64-bit hash of the whitespace-normalized unit; None for a unit shorter than `min_chars` (never
-    counted, never removed)."""
+    counted, never removed). With `title` (lowercased words), each occurrence of that word sequence is
+    hashed as one placeholder, so "LS(1) User Commands LS(1)" and "CP(1) User Commands CP(1)" count as
+    the same unit when each is masked with its own page's title."""
     norm = _WS.sub(" ", unit).strip()
     if len(norm) < max(1, min_chars):
         return None
+    if title:
+        norm = mask_title(norm, title)
     return int.from_bytes(
         hashlib.blake2b(norm.encode("utf-8", errors="surrogatepass"), digest_size=8).digest(), "little"
     )
+
+
+def running_title(unit: str) -> list[str] | None:
+    """The running title of a page whose first line has the printed-page header shape: the longest
+    word sequence that the line both starts and ends with (man pages: "LS(1)  User Commands  LS(1)",
+    "DROP TABLE(7)  SQL Commands  DROP TABLE(7)"), lowercased; None when the line has no such sequence or
+    it holds no letter or digit. A page title alone ("DROP TABLE", "Chapter 3") is not a running title:
+    masking it would make unrelated pages' headings count as one line."""
+    words = unit.split("\n", 1)[0].lower().split()
+    for n in range(len(words) // 2, 0, -1):
+        if words[:n] == words[-n:]:
+            title = words[:n]
+            return title if any(c.isalnum() for w in title for c in w) else None
+    return None
+
+
+def mask_title(norm: str, title: list[str]) -> str:
+    """`norm` (whitespace-normalized) with every case-insensitive occurrence of the word sequence
+    `title` replaced by one NUL placeholder (which no text unit holds)."""
+    words, n, out, i = norm.split(" "), len(title), [], 0
+    low = [w.lower() for w in words]
+    while i < len(words):
+        if low[i : i + n] == title:
+            out.append("\x00")
+            i += n
+        else:
+            out.append(words[i])
+            i += 1
+    return " ".join(out)
+
+
+def hash_units(units: list[str], min_chars: int, normalize: str = "none") -> list[tuple[int, int]]:
+    """`[(unit index, hash)]` of the units long enough to count. `normalize: running_title` hashes the
+    first and the last non-blank unit with the page's running title masked (`running_title`): the header
+    and footer positions, where a page repeats its own name around text shared by every page."""
+    masked: dict[int, list[str]] = {}
+    if normalize == "running_title":
+        filled = [i for i, u in enumerate(units) if u.strip()]
+        if filled and (title := running_title(units[filled[0]].strip())):
+            masked = {filled[0]: title, filled[-1]: title}
+    return [(i, h) for i, u in enumerate(units) if (h := unit_hash(u, min_chars, masked.get(i))) is not None]
 
 
 def bucket_of(hashes: np.ndarray, buckets: int) -> np.ndarray:

@@ -35,6 +35,7 @@ RECIPES = {
     "demo_langid": ("recipes/ablations/demo_langid.yaml", [f"input.path={DATA}/web_sample.jsonl.gz"]),
     "demo_english": ("recipes/ablations/demo_english.yaml", [f"input.path={DATA}/web_sample.jsonl.gz"]),
     "demo_planted_dedup": ("recipes/ablations/demo_planted_dedup.yaml", [f"input.path={NEAR_DUPLICATES}"]),
+    "mixtures_pool": ("recipes/ablations/mixtures_pool.yaml", [f"input.path={DATA}/web_sample.jsonl.gz"]),
     # the instruction ablation's variants (issue 18)
     **{
         f"instructions_{v}": (f"recipes/ablations/instructions_{v}.yaml", [f"input.path={DATA}/instruct/[as]*.json*"])

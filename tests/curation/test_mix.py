@@ -69,6 +69,19 @@ def shares(result) -> dict[str, float]:
     return {s["name"]: s["achieved_share"] for s in result.mixture["sources"]}
 
 
+def test_token_shares_hold_when_a_source_has_documents_far_larger_than_its_part(tmp_path):
+    """One 40k-token file among 300-token ones (the shipped code run has such files): the partial epoch
+    takes only documents that fit what is still wanted, so one large file cannot overshoot the share."""
+    web = [{"id": f"w{i}", "text": "web page text words " * 60} for i in range(300)]
+    code = [{"id": f"c{i}", "text": "x = compute(y) + 1\n" * (8000 if i == 0 else 60)} for i in range(200)]
+    runs = {"web": make_run(tmp_path / "web", web), "code": make_run(tmp_path / "code", code)}
+    for seed in range(4):
+        cfg = config(runs, tmp_path / f"mix{seed}", unit="tokens", budget=60_000, seed=seed)
+        cfg["sources"][1].pop("where")
+        got = shares(mix(cfg))
+        assert abs(got["code"] - 0.3) < 0.01, (seed, got)
+
+
 @pytest.mark.parametrize("unit,budget", [("documents", 300), ("tokens", 4000)])
 def test_achieved_shares_are_within_one_percent_of_the_weights(runs, tmp_path, unit, budget):
     result = mix(config(runs, tmp_path / "mix", unit=unit, budget=budget))

@@ -29,7 +29,7 @@ from training.data import read_run, text_key
 from training.errors import ConfigError
 from training.overlap import save_keys
 from training.shard_manifest import claim_folder, naming, save_array, write_index, write_manifest
-from training.tokenizer import encode_docs, load_tokenizer, tokenizer_file, tokenizer_hash
+from training.tokenizer import encode_docs, load_tokenizer, save_copy, tokenizer_file, tokenizer_hash
 
 FORMAT = 1
 SPLITS = ("train", "validation")
@@ -178,7 +178,7 @@ def tokenize_run(
     keys_file = save_keys(out, train_keys, written)  # a manifest-listed file like the shards
     write_manifest(out, [*written, "tokenizer", "index.json"])  # listed before they are written
     with naming(out / "tokenizer"):
-        tok.save_pretrained(str(out / "tokenizer"))  # a copy travels with the shards (another machine)
+        save_copy(tok, out / "tokenizer")  # a copy travels with the shards (another machine)
     index = {
         "format": FORMAT,
         "run": str(run_dir),

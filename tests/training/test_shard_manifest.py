@@ -7,6 +7,7 @@ Run: `.venv/bin/python -m pytest tests/training/test_shard_manifest.py`
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -53,3 +54,37 @@ def test_a_planted_shard_name_is_not_overwritten(run_dir, tokenizer_dir, tmp_pat
     with pytest.raises(ConfigError, match="train_00000.npy already exists"):
         tokenize_run(run_dir, tokenizer_dir, out, val_fraction=0.2)
     assert victim.read_text() == "precious"
+
+
+def test_a_planted_tokenizer_link_is_not_written_through(run_dir, tokenizer_dir, tmp_path, capsys):
+    """The tokenizer copy (tokenized/tokenizer/) and the trained BPE (RUN/tokenizer/) are written by
+    transformers' save_pretrained, which opens with open(path, "w"): a symlinked folder or a hard-linked
+    tokenizer.json there would send the files elsewhere or truncate another name's bytes."""
+    victim_dir = tmp_path / "elsewhere"
+    victim_dir.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = tmp_path / "tok"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"rootstock": "token-shards", "files": []}))  # cut short
+    os.symlink(victim_dir, out / "tokenizer")
+    with pytest.raises(ConfigError, match="tokenizer: is a symlink"):
+        tokenize_run(run_dir, tokenizer_dir, out, val_fraction=0.2)
+    assert list(victim_dir.iterdir()) == []
+    # the run's own BPE folder: a hard-linked tokenizer.json is replaced by name, its other name kept
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    (run / "tokenizer").mkdir()
+    os.link(victim, run / "tokenizer" / "tokenizer.json")
+    assert (
+        main(["tokenize", str(run), "--vocab-size", "300", "--retrain", "--out", str(tmp_path / "t2")]) == 0
+    )
+    assert victim.read_text() == "precious"
+    assert (run / "tokenizer" / "tokenizer.json").stat().st_nlink == 1
+    # a symlinked RUN/tokenizer is refused with one line, exit 2, and nothing lands behind it
+    shutil.rmtree(run / "tokenizer")
+    os.symlink(victim_dir, run / "tokenizer")
+    capsys.readouterr()
+    assert main(["tokenize", str(run), "--vocab-size", "300", "--out", str(tmp_path / "t3")]) == 2
+    assert "tokenizer: is a symlink" in capsys.readouterr().err
+    assert list(victim_dir.iterdir()) == []

@@ -88,3 +88,49 @@ def test_a_planted_tokenizer_link_is_not_written_through(run_dir, tokenizer_dir,
     assert main(["tokenize", str(run), "--vocab-size", "300", "--out", str(tmp_path / "t3")]) == 2
     assert "tokenizer: is a symlink" in capsys.readouterr().err
     assert list(victim_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("damage", "key"),
+    [
+        (lambda ix: ["x"], "index"),
+        (lambda ix: {**ix, "splits": "x"}, "splits"),
+        (lambda ix: {**ix, "vocab_size": 10**30}, "vocab_size"),  # was a 40-line torch backtrace
+        (lambda ix: {**ix, "eot_id": -1}, "eot_id"),
+        (lambda ix: {**ix, "dtype": "object"}, "dtype"),
+        (lambda ix: {**ix, "train_keys": "/etc/passwd"}, "train_keys"),
+        (
+            lambda ix: {**ix, "splits": {**ix["splits"], "train": {"shards": [{"file": "../../x.npy"}]}}},
+            r"splits\.train\.shards\[0\]",
+        ),
+        (
+            lambda ix: {
+                **ix,
+                "splits": {**ix["splits"], "train": {**ix["splits"]["train"], "tokens": 10**20}},
+            },
+            r"splits\.train\.tokens",
+        ),
+        (lambda ix: "[" * 100_000 + "]" * 100_000, "not readable as JSON"),
+    ],
+)
+def test_a_damaged_index_json_is_one_line_naming_the_key(
+    run_dir, tokenizer_dir, tmp_path, capsys, damage, key
+):
+    """index.json is read from disk by `curate train`/`eval`: a wrong type, an out-of-range number, a shard
+    path that leaves the folder or JSON nested too deep is `index.json: key: message`, exit 2."""
+    from training.shards import load_index
+
+    out = tmp_path / "tok"
+    tokenize_run(run_dir, tokenizer_dir, out, val_fraction=0.2)
+    damaged = damage(json.loads((out / "index.json").read_text()))
+    (out / "index.json").write_text(damaged if isinstance(damaged, str) else json.dumps(damaged))
+    with pytest.raises(ConfigError, match=f"index.json: {key}"):
+        load_index(out)
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text(
+        f"data: {out}\nout_dir: {tmp_path / 'model'}\nmodel: micro\ntokens: 64\nseq_len: 16\nquiet: true\n"
+    )
+    capsys.readouterr()
+    assert main(["train", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "index.json: " in err and "Traceback" not in err

@@ -18,6 +18,7 @@ linked into place when whole, so a full disk leaves no truncated file under a li
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -135,7 +136,12 @@ def save_pretrained_into(obj, folder: Path) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        obj.save_pretrained(str(tmp))
+        try:
+            obj.save_pretrained(str(tmp))
+        except Exception as e:  # the Rust tokenizers library raises a bare Exception("... (os error 28)")
+            if "(os error 28)" in str(e):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder)) from None
+            raise
         folder.mkdir(exist_ok=True)
         for f in sorted(tmp.iterdir()):
             os.replace(f, folder / f.name)

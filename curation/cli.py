@@ -131,7 +131,7 @@ def cmd_run(args) -> int:
 
     empty = empty_run_problem(summary, str(result.path))
     if empty and not recipe.output.allow_empty:
-        print(f"error: {empty} (set output.allow_empty: true if that is intended)", file=sys.stderr)
+        print(f"error: {safe(empty, True)} (set output.allow_empty: true if that is intended)", file=sys.stderr)
         return 1
     return 0
 

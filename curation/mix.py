@@ -28,7 +28,7 @@ from typing import Any
 from curation.errors import UsageError
 from curation.mix_config import MixConfig, load_mix
 from curation.mix_sources import SourceReader, Tally, doc_tokens, matches
-from runfolder import PRODUCED, RunFolder, atomic_write_json, open_new_file
+from runfolder import PRODUCED, RunFolder, atomic_open, atomic_write_json
 from runfolder.token_folder import claim_folder, listed_files
 
 # what `curate mix` writes into its folder; `--force` removes these and what a run writes (PRODUCED),
@@ -228,11 +228,11 @@ class ShardWriter:
                     "metadata": [json.dumps(r["metadata"], ensure_ascii=False) for r in self.rows],
                 }
             )
-            with open_new_file(path) as f:
+            with atomic_open(path) as f:  # whole or absent: a full disk leaves no truncated shard
                 pq.write_table(table, f)
         else:
             data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in self.rows).encode("utf-8")
-            with open_new_file(path) as f:
+            with atomic_open(path) as f:
                 if self.fmt == "jsonl.gz":
                     with gzip.GzipFile(filename="", mode="wb", fileobj=f, mtime=0) as gz:
                         gz.write(data)

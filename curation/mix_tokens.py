@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.errors import UsageError
+from runfolder.atomic import atomic_write
 from runfolder.token_folder import (
     INDEX_FORMAT,
     KEYS_FILE,
@@ -33,6 +34,7 @@ from runfolder.token_folder import (
     create_file,
     doc_keys,
     open_scratch,
+    save_pretrained_into,
     split_of,
     write_manifest,
 )
@@ -151,7 +153,10 @@ class TokenShards:
             self._flush(sp)
         self._finish_keys()
         write_manifest(self.out, [*self.written, "tokenizer", "index.json"])  # listed before written
-        self.tok.save_pretrained(str(self.out / "tokenizer"))
+        try:
+            save_pretrained_into(self.tok, self.out / "tokenizer")
+        except TokenFolderError as e:
+            raise UsageError(str(e)) from None
         index = {
             "format": INDEX_FORMAT,
             "run": str(mix_folder),
@@ -173,5 +178,5 @@ class TokenShards:
         }
         if index["splits"]["train"]["tokens"] == 0:
             raise UsageError(f"{mix_folder}: no training tokens (every document fell in validation)")
-        (self.out / "index.json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+        atomic_write(self.out / "index.json", json.dumps(index, indent=2) + "\n")
         return index

@@ -125,15 +125,23 @@ def input_stats(stages: list) -> dict[str, list[int]]:
     return out
 
 
-def _changed(previous: dict, current: dict) -> list[str]:
+def _changed(previous, current: dict) -> list[str]:
+    """What differs between run.json's `inputs` and now; run.json is read from disk, so its record may
+    be damaged (not an object, an entry that is not [size, mtime]): that is a change, never a crash."""
+    if not isinstance(previous, dict):
+        return [f"run.json's inputs is a {type(previous).__name__}, not the record rootstock writes"]
     changes = [f"{f} is new" for f in current if f not in previous]
     changes += [f"{f} is gone" for f in previous if f not in current]
     changes += [
-        f"{f} changed (size {previous[f][0]} -> {current[f][0]})"
+        f"{f} changed (size {_size(previous[f])} -> {_size(current[f])})"
         for f in current
         if f in previous and previous[f] != current[f]
     ]
     return changes
+
+
+def _size(entry) -> str:
+    return str(entry[0]) if isinstance(entry, list) and entry else "unknown"
 
 
 # Top-level names a run writes besides PRODUCED: the lock (written in place) and the dataset card.

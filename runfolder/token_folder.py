@@ -18,10 +18,12 @@ linked into place when whole, so a full disk leaves no truncated file under a li
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,6 +118,36 @@ def claim_folder(out: Path) -> None:
         elif p.is_file() or p.is_symlink():
             p.unlink()
     write_manifest(out, [])
+
+
+def save_pretrained_into(obj, folder: Path) -> Path:
+    """`obj.save_pretrained(folder)` (a tokenizer's copy) without writing through a planted link.
+
+    transformers opens each file with `open(path, "w")`, which follows a symlinked `folder` (or a symlink
+    in it) and truncates a hard-linked file's other name. So the files are saved into a fresh temporary
+    folder beside `folder` and renamed into place: a rename replaces the name, never the bytes behind it.
+
+    Raises:
+        TokenFolderError: `folder` is a symlink or not a folder.
+    """
+    folder = Path(folder)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise TokenFolderError(f"{folder}: is a symlink or not a folder; refusing to write a tokenizer through it")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        try:
+            obj.save_pretrained(str(tmp))
+        except Exception as e:  # the Rust tokenizers library raises a bare Exception("... (os error 28)")
+            if "(os error 28)" in str(e):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder)) from None
+            raise
+        folder.mkdir(exist_ok=True)
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, folder / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
 
 
 def write_manifest(out: Path, files: list[str]) -> None:

@@ -11,6 +11,8 @@ then exactly the bytes its tensors' offsets claim.
 from __future__ import annotations
 
 import json
+import math
+import stat
 import struct
 import zipfile
 from pathlib import Path
@@ -19,11 +21,34 @@ from training.errors import ConfigError
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _SAFETENSORS_HEADER_MAX = 100 << 20  # the safetensors library's own bound on the JSON header
+_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2,
+                "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}  # fmt: skip
+
+
+def _regular(path: Path) -> None:
+    """A FIFO would block `open` forever, a folder or a device is no checkpoint: refuse before opening."""
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        raise ValueError("not a regular file (a FIFO, folder or device)")
+
+
+def _tensor_end(name: str, t: dict) -> int:
+    """The end offset of one tensor, after checking that its dtype, shape and offsets agree (what the
+    safetensors library checks too, but reports without the file's name)."""
+    (begin, end), shape = t["data_offsets"], t["shape"]
+    if t["dtype"] not in _DTYPE_BYTES or not all(isinstance(d, int) and d >= 0 for d in [begin, end, *shape]):
+        raise ValueError(f"tensor {name}: unknown dtype or a bad shape or offset")
+    if end - begin != math.prod(shape) * _DTYPE_BYTES[t["dtype"]]:
+        raise ValueError(
+            f"tensor {name}: its offsets span {end - begin:,} bytes; its shape and dtype need another size"
+        )
+    return end
 
 
 def check_torch_zip(path: Path) -> None:
     """ConfigError naming `path` unless it is a complete torch zip checkpoint (the only kind we write)."""
     try:
+        _regular(path)
         with open(path, "rb") as f:
             head = f.read(4)
         if head != _ZIP_MAGIC:
@@ -41,6 +66,7 @@ def check_torch_zip(path: Path) -> None:
 def check_safetensors(path: Path) -> None:
     """ConfigError naming `path` unless its size is exactly what its own header describes."""
     try:
+        _regular(path)
         size = path.stat().st_size
         with open(path, "rb") as f:
             raw = f.read(8)
@@ -50,9 +76,9 @@ def check_safetensors(path: Path) -> None:
             if n > min(_SAFETENSORS_HEADER_MAX, size - 8):
                 raise ValueError(f"header length {n:,} does not fit in {size:,} bytes")
             header = json.loads(f.read(n))
-        ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"]
+        ends = [_tensor_end(k, t) for k, t in header.items() if k != "__metadata__"]
         expected = 8 + n + max(ends, default=0)
         if expected != size:
             raise ValueError(f"{size:,} bytes, its header says {expected:,}")
-    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+    except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as e:
         raise ConfigError(f"{path}: unusable safetensors file ({e}; truncated or corrupt)") from None

@@ -38,7 +38,7 @@ from training.data import run_shards
 from training.errors import ConfigError
 from training.shard_manifest import naming, write_index, write_manifest
 from training.shards import ShardWriter, shard_folder, split_of, token_dtype
-from training.tokenizer import EOT, load_tokenizer, tokenizer_file
+from training.tokenizer import EOT, load_tokenizer, save_copy, tokenizer_file
 
 ROLE_TOKENS = {"system": "<|system|>", "user": "<|user|>", "assistant": "<|assistant|>"}
 END = "<|end|>"
@@ -247,7 +247,7 @@ def tokenize_chat_run(
         )
     write_manifest(out, [*written, "tokenizer", "index.json"])
     with naming(out / "tokenizer"):
-        tok.save_pretrained(str(out / "tokenizer"))
+        save_copy(tok, out / "tokenizer")
     index = {
         "format": FORMAT,
         "run": str(run_dir),

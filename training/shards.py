@@ -29,7 +29,7 @@ from training.data import read_run, text_key
 from training.errors import ConfigError
 from training.overlap import save_keys
 from training.shard_manifest import claim_folder, naming, save_array, write_index, write_manifest
-from training.tokenizer import encode_docs, load_tokenizer, tokenizer_file, tokenizer_hash
+from training.tokenizer import encode_docs, load_tokenizer, save_copy, tokenizer_file, tokenizer_hash
 
 FORMAT = 1
 SPLITS = ("train", "validation")
@@ -178,7 +178,7 @@ def tokenize_run(
     keys_file = save_keys(out, train_keys, written)  # a manifest-listed file like the shards
     write_manifest(out, [*written, "tokenizer", "index.json"])  # listed before they are written
     with naming(out / "tokenizer"):
-        tok.save_pretrained(str(out / "tokenizer"))  # a copy travels with the shards (another machine)
+        save_copy(tok, out / "tokenizer")  # a copy travels with the shards (another machine)
     index = {
         "format": FORMAT,
         "run": str(run_dir),
@@ -206,9 +206,62 @@ def load_index(path: str | Path) -> tuple[Path, dict]:
     path = Path(path)
     for folder in (path, path / "tokenized"):
         if (folder / "index.json").exists():
-            return folder, json.loads((folder / "index.json").read_text())
+            file = folder / "index.json"
+            try:
+                index = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError, RecursionError) as e:  # RecursionError: nested too deep to parse
+                raise ConfigError(f"{file}: not readable as JSON ({type(e).__name__}: {e})") from None
+            return folder, check_index(file, index)
     hint = f"; run `curate tokenize {path}` first" if (path / "output").is_dir() else ""
     raise ConfigError(f"no tokenized data at {path} (no index.json){hint}")
+
+
+def check_index(file: Path, index) -> dict:
+    """index.json as training reads it, checked first: it comes from disk (maybe another machine), and a
+    damaged one raised TypeError from deep inside training, or a 40-line torch backtrace for a vocab_size
+    of 10**30. Shard and key files must be plain names in the folder (never `../x` or `/abs/path`).
+
+    Raises:
+        ConfigError: `file: key: message`.
+    """
+
+    def bad(key: str, msg: str) -> ConfigError:
+        return ConfigError(f"{file}: {key}: {msg}")
+
+    def count(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63
+
+    if not isinstance(index, dict):
+        raise bad("index", f"expected an object, got {type(index).__name__}")
+    vocab, dtype = index.get("vocab_size"), index.get("dtype")
+    if dtype not in ("uint16", "uint32"):
+        raise bad("dtype", f"expected uint16 or uint32, got {str(dtype)[:40]!r}")
+    if not count(vocab) or not 1 <= vocab <= np.iinfo(dtype).max + 1:
+        raise bad("vocab_size", f"expected a size that fits {dtype}, got {str(vocab)[:40]}")
+    if not count(index.get("eot_id")) or index["eot_id"] >= vocab:
+        raise bad("eot_id", f"expected a token id below vocab_size {vocab}")
+    if not isinstance(index.get("tokenizer"), str):
+        raise bad("tokenizer", "expected a folder name")
+    keys = index.get("train_keys")
+    if keys is not None and not _plain(keys):
+        raise bad("train_keys", "expected a file name in the folder")
+    splits = index.get("splits")
+    if not isinstance(splits, dict) or set(SPLITS) - set(splits):
+        raise bad("splits", f"expected an object with {' and '.join(SPLITS)}")
+    for name, split in splits.items():
+        if not isinstance(split, dict) or not isinstance(split.get("shards"), list):
+            raise bad(f"splits.{name}", "expected an object with a shards list")
+        for k in ("docs", "tokens", "bytes"):
+            if k in split and not count(split[k]):
+                raise bad(f"splits.{name}.{k}", f"expected a count, got {str(split[k])[:40]}")
+        for i, shard in enumerate(split["shards"]):
+            if not isinstance(shard, dict) or not _plain(shard.get("file")):
+                raise bad(f"splits.{name}.shards[{i}]", "expected an object whose file is a name in the folder")
+    return index
+
+
+def _plain(name) -> bool:
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
 
 
 def index_tokenizer(folder: Path, index: dict) -> Path:

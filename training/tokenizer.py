@@ -16,6 +16,7 @@ from pathlib import Path
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
+from runfolder.token_folder import TokenFolderError, save_pretrained_into
 from training.errors import ConfigError
 
 EOT = "<|endoftext|>"
@@ -55,10 +56,15 @@ def wrap(tok: Tokenizer) -> PreTrainedTokenizerFast:
 
 def save_tokenizer(tok: Tokenizer, folder: str | Path) -> Path:
     """Save as a transformers tokenizer folder (tokenizer.json + configs); returns the folder."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    wrap(tok).save_pretrained(str(folder))
-    return folder
+    return save_copy(wrap(tok), folder)
+
+
+def save_copy(tok: PreTrainedTokenizerFast, folder: str | Path) -> Path:
+    """`tok.save_pretrained(folder)`, never through a planted symlink or hard link (ConfigError)."""
+    try:
+        return save_pretrained_into(tok, Path(folder))
+    except TokenFolderError as e:
+        raise ConfigError(str(e)) from None
 
 
 def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:

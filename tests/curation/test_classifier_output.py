@@ -134,3 +134,19 @@ def test_an_output_under_a_linked_grandparent_is_refused(tmp_path):
         with pytest.raises(RecipeError, match=f"output: refusing .*folder {tmp_path / 'cls'} is a symlink"):
             load_train_config(path)
     assert list((tmp_path / "outside" / "sub").iterdir()) == []
+
+
+@pytest.mark.parametrize("link", ["rejected", "rejected/positives_0"])
+def test_a_linked_rejected_folder_beside_the_model_is_refused(tmp_path, capsys, link):
+    """The rejected writer opens its files with O_NOFOLLOW but follows the folders above them: a planted
+    `rejected -> /elsewhere` (or one level down) would receive the rejected records."""
+    path, pos = config(tmp_path, output=str(tmp_path / "cls" / "m.bin"), fasttext={"bucket": 1000, "dim": 10})
+    pos.write_text(pos.read_text() + "{not json\n")  # one record to reject
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (tmp_path / "cls" / link).parent.mkdir(parents=True)
+    (tmp_path / "cls" / link).symlink_to(outside, target_is_directory=True)
+    assert main(["classifier", "train", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{tmp_path / 'cls' / link}: refusing" in err and "symlink" in err
+    assert list(outside.iterdir()) == []

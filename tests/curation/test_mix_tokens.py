@@ -4,12 +4,14 @@ written as the training module's token shards, which `curate train` trains on.""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from curation.errors import RecipeError
+from curation.errors import RecipeError, UsageError
 from curation.mix import mix
 from curation.mix_config import load_mix
 from runfolder.documents import iter_records
@@ -146,3 +148,22 @@ def test_a_missing_tokenizer_is_exit_2_before_anything_is_written(runs, tmp_path
     err = capsys.readouterr().err.strip()
     assert "no-tokenizer: no tokenizer.json there" in err and "\n" not in err
     assert not (tmp_path / "m").exists()
+
+
+def test_a_planted_index_or_tokenizer_link_is_not_written_through(runs, tmp_path, tokenizer):  # noqa: F811
+    """A token mix cut short lists neither index.json nor tokenizer/ yet; links planted under those names
+    in tokenized/ are refused (exit 2 from the CLI), never written through."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    victim_dir = tmp_path / "elsewhere"
+    victim_dir.mkdir()
+    for name, target in (("index.json", victim), ("tokenizer", victim_dir)):
+        folder = tmp_path / f"m-{name}" / "tokenized"
+        mix(token_config(runs, folder.parent, tokenizer))
+        for p in folder.iterdir():
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+        (folder / "manifest.json").write_text(json.dumps({"rootstock": "token-shards", "files": []}))
+        os.symlink(target, folder / name)
+        with pytest.raises((UsageError, OSError), match=f"{name}: (refusing|is a symlink)"):
+            mix(token_config(runs, folder.parent, tokenizer))
+    assert victim.read_text() == "precious" and list(victim_dir.iterdir()) == []

@@ -114,3 +114,18 @@ def test_a_hard_linked_run_lock_or_linked_logs_folder_is_refused_by_name(finishe
     assert f"{out / 'logs'}: is a symlink" in err and err.count("\n") == 1
     assert sorted(p.relative_to(elsewhere) for p in elsewhere.rglob("*")) == before
     assert victim.read_text() == "precious"
+
+
+@pytest.mark.parametrize("inputs", ['"abc"', '{"IN": 5}', '{"IN": null}', '{"IN": [1]}', '[[1, 2]]'])
+def test_a_damaged_inputs_record_in_run_json_is_one_line_not_a_crash(finished, capsys, inputs):
+    """run.json is read from disk: its `inputs` record (file -> [size, mtime]) with another shape is a
+    change to report (exit 2, one line), never a TypeError from indexing it."""
+    recipe, out = finished
+    run_json = json.loads((out / "run.json").read_text())
+    (name,) = run_json["inputs"]
+    run_json["inputs"] = json.loads(inputs.replace("IN", name))
+    (out / "run.json").write_text(json.dumps(run_json))
+    capsys.readouterr()
+    assert main(["run", str(recipe), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the input changed since" in err and "Traceback" not in err

@@ -49,3 +49,17 @@ def test_bidi_marks_are_shown_as_escapes():
     from curation.terminal import safe
 
     assert all(c not in safe(f"a{c}b", True) for c in "\u061c\u200e\u200f\u202e\u2067")
+
+
+def test_an_empty_run_error_shows_escapes_in_the_output_path_as_text(tmp_path, write_recipe, capsys):
+    """The "every record was rejected" error names the run folder (`curate sample RUN --rejected`): an
+    output path from the recipe holding escapes is shown as text, like every other line `curate run` prints."""
+    inp = tmp_path / "a.jsonl"
+    inp.write_text("{not json\n")
+    path = write_recipe({"name": "r", "input": {"format": "jsonl", "path": str(inp)},
+                         "steps": [{"length_filter": {"min_chars": 1}}],
+                         "output": {"path": str(tmp_path / f"run{OSC52}\u202e")}})  # fmt: skip
+    assert main(["run", str(path), "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert "every one of the 1 input records was rejected" in captured.err
+    assert _raw_controls(captured.out + captured.err) == [] and "\\x1b]52" in captured.err

@@ -2,6 +2,8 @@
 `optimizer.pt` or `model.safetensors` is one ConfigError naming the file (exit 2 in the CLI), not a
 library traceback. The files are written by the real torch.save / safetensors, then damaged."""
 
+import os
+
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -62,3 +64,38 @@ def test_safetensors_with_a_junk_header_is_refused(tmp_path):
     bad.write_bytes((4).to_bytes(8, "little") + b"nope")
     with pytest.raises(ConfigError, match="unusable safetensors"):
         check_safetensors(bad)
+
+
+def _rewrite_header(path, edit) -> None:
+    import json
+    import struct
+
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = edit(json.loads(raw[8 : 8 + n]))
+    head = header.encode() if isinstance(header, str) else json.dumps(header).encode()
+    path.write_bytes(struct.pack("<Q", len(head)) + head + raw[8 + n :])
+
+
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        (lambda h: {k: {**t, "dtype": "F64"} for k, t in h.items()}, "offsets span"),  # was SafetensorError
+        (lambda h: {k: {**t, "shape": [2**40, 2**40]} for k, t in h.items()}, "its offsets span"),
+        (lambda h: {k: {**t, "dtype": "X9"} for k, t in h.items()}, "unknown dtype"),
+        (lambda h: "[" * 50_000 + "]" * 50_000, "recursion"),  # was RecursionError, exit 1
+    ],
+)
+def test_a_safetensors_header_that_disagrees_with_itself_is_one_error_naming_it(files, edit, why):
+    _, st = files
+    _rewrite_header(st, edit)
+    with pytest.raises(ConfigError, match=f"{st}: unusable safetensors file.*{why}"):
+        check_safetensors(st)
+
+
+def test_a_fifo_in_place_of_a_checkpoint_file_is_refused_without_blocking(tmp_path):
+    """`open` of a FIFO blocks until a writer comes: `curate eval` hung on one named model.safetensors."""
+    for name, check in (("model.safetensors", check_safetensors), ("optimizer.pt", check_torch_zip)):
+        os.mkfifo(tmp_path / name)
+        with pytest.raises(ConfigError, match="not a regular file"):
+            check(tmp_path / name)

@@ -7,6 +7,7 @@ Run: `.venv/bin/python -m pytest tests/training/test_shard_manifest.py`
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -53,3 +54,83 @@ def test_a_planted_shard_name_is_not_overwritten(run_dir, tokenizer_dir, tmp_pat
     with pytest.raises(ConfigError, match="train_00000.npy already exists"):
         tokenize_run(run_dir, tokenizer_dir, out, val_fraction=0.2)
     assert victim.read_text() == "precious"
+
+
+def test_a_planted_tokenizer_link_is_not_written_through(run_dir, tokenizer_dir, tmp_path, capsys):
+    """The tokenizer copy (tokenized/tokenizer/) and the trained BPE (RUN/tokenizer/) are written by
+    transformers' save_pretrained, which opens with open(path, "w"): a symlinked folder or a hard-linked
+    tokenizer.json there would send the files elsewhere or truncate another name's bytes."""
+    victim_dir = tmp_path / "elsewhere"
+    victim_dir.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = tmp_path / "tok"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"rootstock": "token-shards", "files": []}))  # cut short
+    os.symlink(victim_dir, out / "tokenizer")
+    with pytest.raises(ConfigError, match="tokenizer: is a symlink"):
+        tokenize_run(run_dir, tokenizer_dir, out, val_fraction=0.2)
+    assert list(victim_dir.iterdir()) == []
+    # the run's own BPE folder: a hard-linked tokenizer.json is replaced by name, its other name kept
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    (run / "tokenizer").mkdir()
+    os.link(victim, run / "tokenizer" / "tokenizer.json")
+    assert (
+        main(["tokenize", str(run), "--vocab-size", "300", "--retrain", "--out", str(tmp_path / "t2")]) == 0
+    )
+    assert victim.read_text() == "precious"
+    assert (run / "tokenizer" / "tokenizer.json").stat().st_nlink == 1
+    # a symlinked RUN/tokenizer is refused with one line, exit 2, and nothing lands behind it
+    shutil.rmtree(run / "tokenizer")
+    os.symlink(victim_dir, run / "tokenizer")
+    capsys.readouterr()
+    assert main(["tokenize", str(run), "--vocab-size", "300", "--out", str(tmp_path / "t3")]) == 2
+    assert "tokenizer: is a symlink" in capsys.readouterr().err
+    assert list(victim_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("damage", "key"),
+    [
+        (lambda ix: ["x"], "index"),
+        (lambda ix: {**ix, "splits": "x"}, "splits"),
+        (lambda ix: {**ix, "vocab_size": 10**30}, "vocab_size"),  # was a 40-line torch backtrace
+        (lambda ix: {**ix, "eot_id": -1}, "eot_id"),
+        (lambda ix: {**ix, "dtype": "object"}, "dtype"),
+        (lambda ix: {**ix, "train_keys": "/etc/passwd"}, "train_keys"),
+        (
+            lambda ix: {**ix, "splits": {**ix["splits"], "train": {"shards": [{"file": "../../x.npy"}]}}},
+            r"splits\.train\.shards\[0\]",
+        ),
+        (
+            lambda ix: {
+                **ix,
+                "splits": {**ix["splits"], "train": {**ix["splits"]["train"], "tokens": 10**20}},
+            },
+            r"splits\.train\.tokens",
+        ),
+        (lambda ix: "[" * 100_000 + "]" * 100_000, "not readable as JSON"),
+    ],
+)
+def test_a_damaged_index_json_is_one_line_naming_the_key(
+    run_dir, tokenizer_dir, tmp_path, capsys, damage, key
+):
+    """index.json is read from disk by `curate train`/`eval`: a wrong type, an out-of-range number, a shard
+    path that leaves the folder or JSON nested too deep is `index.json: key: message`, exit 2."""
+    from training.shards import load_index
+
+    out = tmp_path / "tok"
+    tokenize_run(run_dir, tokenizer_dir, out, val_fraction=0.2)
+    damaged = damage(json.loads((out / "index.json").read_text()))
+    (out / "index.json").write_text(damaged if isinstance(damaged, str) else json.dumps(damaged))
+    with pytest.raises(ConfigError, match=f"index.json: {key}"):
+        load_index(out)
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text(
+        f"data: {out}\nout_dir: {tmp_path / 'model'}\nmodel: micro\ntokens: 64\nseq_len: 16\nquiet: true\n"
+    )
+    capsys.readouterr()
+    assert main(["train", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "index.json: " in err and "Traceback" not in err

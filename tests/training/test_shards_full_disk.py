@@ -8,6 +8,7 @@ Needs root to mount; skipped with the reason otherwise.
 """
 
 import json
+import os
 import re
 import subprocess
 
@@ -46,3 +47,24 @@ def test_a_full_disk_is_one_line_naming_the_file_and_no_listed_shard_is_truncate
     assert main([*args, str(out)]) == 0
     assert main([*args, str(tmp_path / "straight")]) == 0
     assert shards(out) == shards(tmp_path / "straight") and shards(out)
+
+
+def test_a_disk_that_fills_while_the_tokenizer_copy_is_saved_names_the_folder(
+    run_dir, tokenizer_dir, tiny_disk, tmp_path, capsys
+):
+    """The tokenizer copy is saved by the Rust tokenizers library, whose full disk is a bare
+    `Exception: No space left on device (os error 28)`: it is the same one line, naming tokenized/tokenizer."""
+    args = ["tokenize", run_dir, "--tokenizer", tokenizer_dir, "--max-docs", "5", "--out"]
+    assert main([*args, str(tmp_path / "probe")]) == 0
+    shard_bytes = sum(-(-p.stat().st_size // 4096) * 4096 for p in (tmp_path / "probe").glob("*.npy"))
+    subprocess.run(["mount", "-o", "remount,size=4m", str(tiny_disk)], check=True)
+    vfs = os.statvfs(tiny_disk)
+    room = shard_bytes + 5 * 4096  # the shards, their .tmp overlap and the manifest, not the tokenizer copy
+    (tiny_disk / "filler").write_bytes(b"\0" * (vfs.f_bavail * vfs.f_frsize - room))
+    capsys.readouterr()
+    assert main([*args, str(tiny_disk / "tok")]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"error: {tiny_disk / 'tok' / 'tokenizer'}: No space left on device (the disk is full); "
+        "free some space and run the same command again\n"
+    )

@@ -124,3 +124,27 @@ def _is_token_shards(folder: Path) -> bool:
     except (OSError, ValueError, RecursionError):
         return False
     return isinstance(obj, dict) and obj.get("rootstock") == "token-shards"
+
+
+def refuse_linked_rejected(folder: Path) -> None:
+    """Refuse a `rejected/` tree beside the model that could lead outside it: the rejected writer opens
+    its files with O_NOFOLLOW, but the folders above them (`rejected/`, `rejected/positives_0/`, ...) are
+    followed, so a planted `rejected -> /elsewhere` would receive the rejected records. One walk, `lstat`
+    only, never entering a link.
+
+    Raises:
+        UnsafePathError: one line naming the link.
+    """
+    from runfolder.atomic import UnsafePathError
+
+    pending = [folder / "rejected"]
+    while pending:
+        path = pending.pop()
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            raise UnsafePathError(f"{path}: refusing to write rejected records through it: it is a symlink")
+        if stat.S_ISDIR(st.st_mode):
+            pending += [Path(e.path) for e in os.scandir(path)]

@@ -46,7 +46,7 @@ from curation.steps.classifier.data import (
     positive_probs,
     read_source,
 )
-from curation.steps.classifier.output import check_model_output, file_sha256
+from curation.steps.classifier.output import check_model_output, file_sha256, refuse_linked_rejected
 from runfolder import atomic_write
 
 CARD_VERSION = 1  # model card schema
@@ -289,6 +289,7 @@ def train_classifier(tc: TrainConfig | str | Path) -> dict:
     cfg, t0 = tc.config, time.time()
     out = tc.model_path
     out.parent.mkdir(parents=True, exist_ok=True)
+    refuse_linked_rejected(out.parent)  # the rejected writer follows linked folders
     lines, sources, dropped = gather(tc, out.parent / "rejected")
     split: dict[str, dict[str, list[str]]] = {"train": {}, "heldout": {}}
     for lab, items in lines.items():  # split by the tokens, so whitespace changes never move a document

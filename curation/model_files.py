@@ -56,27 +56,30 @@ def fasttext_size(path: Path) -> int | None:
         return off
 
 
-def _labels_in_child(path: str) -> list[str]:
-    code = (
-        f"import json, resource, sys; resource.setrlimit(resource.RLIMIT_AS, ({LOAD_BYTES}, {LOAD_BYTES})); "
-        "import fasttext; print(json.dumps(fasttext.load_model(sys.argv[1]).get_labels()))"
-    )
+def _load_in_child(code: str, path: str, library: str) -> str:
+    """Run `code` (which loads `path`, given as argv[1]) in a child process with bounded memory and time;
+    its last stdout line. Why a child: a corrupt model can spin, abort or exhaust memory inside the C++
+    library, which no exception handler in this process would survive."""
+    limit = f"import resource; resource.setrlimit(resource.RLIMIT_AS, ({LOAD_BYTES}, {LOAD_BYTES})); "
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", code, path],
+            [sys.executable, "-c", limit + code, path],
             capture_output=True,
             text=True,
             timeout=LOAD_SECONDS,
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise ValueError(
-            f"fastText did not finish loading it in {LOAD_SECONDS} s (truncated or corrupt)"
-        ) from None
+        raise ValueError(f"{library} did not finish loading it in {LOAD_SECONDS} s (truncated or corrupt)") from None
     if proc.returncode != 0:
         why = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
-        raise ValueError(f"fastText could not load it ({why[:200]}; truncated or corrupt)")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+        raise ValueError(f"{library} could not load it ({why[:200]}; truncated or corrupt)")
+    return (proc.stdout.strip().splitlines() or [""])[-1]
+
+
+def _labels_in_child(path: str) -> list[str]:
+    code = "import fasttext, json, sys; print(json.dumps(fasttext.load_model(sys.argv[1]).get_labels()))"
+    return json.loads(_load_in_child(code, path, "fastText"))
 
 
 @functools.lru_cache(maxsize=16)
@@ -116,14 +119,18 @@ def fasttext_labels(path: str | Path) -> list[str]:
 
 _KENLM_BINARY = b"mmap lm http://kheafield.com/code format version"
 _ARPA_TAIL = 4096  # an ARPA file ends with `\end\` (and at most some blank lines)
+KENLM_LOAD_MAX = 64 << 20  # models up to this size are also loaded (in a child) at validation
 
 
 def check_kenlm(path: str | Path) -> None:
-    """ValueError (naming the file) unless `path` looks like a whole KenLM model, checked without loading it.
+    """ValueError (naming the file) unless `path` is a whole KenLM model (small ones loaded in a child).
 
-    Real ROOTS models are GBs, so nothing is loaded here: an ARPA text file must start with `\\data\\`,
-    list its `ngram N=count` lines and end with `\\end\\` (a cut-short copy has no end); a binary model
-    must start with KenLM's magic line. Anything else is refused before KenLM parses or mmaps it.
+    An ARPA text file must start with `\\data\\`, list its `ngram N=count` lines and end with `\\end\\` (a
+    cut-short copy has no end); a binary model must start with KenLM's magic line. Anything else is
+    refused before KenLM parses or mmaps it. A model of at most KENLM_LOAD_MAX bytes is then loaded by
+    KenLM in a child process, so a file whose frame is right but whose body is not (a hand-edited ARPA)
+    fails here and not as a worker traceback mid-run. Real ROOTS models are GBs: those are checked by
+    their frame only (loading one would cost what the run's own load costs).
     """
     p = Path(path)
     if not p.is_file():
@@ -131,10 +138,19 @@ def check_kenlm(path: str | Path) -> None:
     size = p.stat().st_size
     with open(p, "rb") as f:
         head = f.read(256)
-        if head.startswith(_KENLM_BINARY):
-            return
         f.seek(max(0, size - _ARPA_TAIL))
         tail = f.read()
+    if not head.startswith(_KENLM_BINARY):
+        _check_arpa_frame(path, head, tail)
+    if size <= KENLM_LOAD_MAX:
+        code = "import sys\ntry:\n import kenlm\nexcept ImportError:\n sys.exit(0)\nkenlm.Model(sys.argv[1])"
+        try:
+            _load_in_child(code, str(p), "KenLM")
+        except ValueError as e:
+            raise ValueError(f"cannot use {path} as a KenLM model: {e}") from None
+
+
+def _check_arpa_frame(path, head: bytes, tail: bytes) -> None:
     lines = head.lstrip().splitlines()
     if not lines or lines[0].strip() != b"\\data\\":
         raise ValueError(

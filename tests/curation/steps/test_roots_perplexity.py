@@ -98,7 +98,7 @@ def _validate_roots(tmp_path, write_recipe, **models):
 
 
 @pytest.mark.parametrize(
-    "damage", ["truncated_arpa", "not_arpa", "truncated_spm", "empty_spm", "garbage_spm"]
+    "damage", ["truncated_arpa", "not_arpa", "garbage_body_arpa", "truncated_spm", "empty_spm", "garbage_spm"]
 )
 def test_damaged_kenlm_or_sentencepiece_file_is_one_line_exit_2_at_validation(
     models, tmp_path, write_recipe, capsys, damage
@@ -106,7 +106,9 @@ def test_damaged_kenlm_or_sentencepiece_file_is_one_line_exit_2_at_validation(
     sp_path, arpa = models
     bad = tmp_path / ("en.arpa" if "arpa" in damage else "en.model")
     src = Path(arpa if "arpa" in damage else sp_path).read_bytes()
-    bad.write_bytes({"truncated_arpa": src[: len(src) // 2], "not_arpa": b"hello\nworld\n",
+    # garbage_body_arpa: a right frame (data ... end) around a body KenLM cannot parse
+    body = b"\\data\\\nngram 1=3\n\n\\1-grams:\n-1.0\tfoo\nGARBAGE LINE\n\n\\end\\\n"
+    bad.write_bytes({"truncated_arpa": src[: len(src) // 2], "not_arpa": b"hello\nworld\n", "garbage_body_arpa": body,
                      "truncated_spm": src[: len(src) // 3], "empty_spm": b"",
                      "garbage_spm": b"\x08\x96\x01" * 50}[damage])  # fmt: skip
     lm = {"kenlm_models": {"en": str(bad if "arpa" in damage else arpa)},

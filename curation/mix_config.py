@@ -97,6 +97,13 @@ class MixConfig(BaseModel):
     sources: list[MixSource] = Field(min_length=1, max_length=1000)
     output: MixOutput
 
+    @field_validator("budget", "seed", mode="before")
+    @classmethod
+    def _not_a_bool(cls, v):
+        if isinstance(v, bool):  # YAML `true` is 1 to pydantic's int: a typo, never a budget
+            raise ValueError(f"must be a whole number, not {str(v).lower()}")  # noqa: TRY004 - pydantic wants ValueError
+        return v
+
     @field_validator("sources")
     @classmethod
     def _unique_names(cls, v: list[MixSource]) -> list[MixSource]:

@@ -109,7 +109,7 @@ def fasttext_labels(path: str | Path) -> list[str]:
     for a missing, truncated, corrupt or label-less file."""
     p = Path(path)
     if not p.is_file():
-        raise ValueError(f"model file not found: {path}")
+        raise ValueError(f"model file not found: {path}" if not p.exists() else f"not a regular file: {path}")
     st = p.stat()
     try:
         return list(_checked(str(p.resolve()), st.st_size, st.st_mtime))

@@ -69,11 +69,12 @@ def _guard(fn):
     file; anything else -> exit 1 (traceback with ROOTSTOCK_DEBUG=1)."""
 
     def run(args) -> int:
+        from runfolder import UnsafePathError
         from training.errors import ConfigError
 
         try:
             return fn(args) or 0
-        except ConfigError as e:
+        except (ConfigError, UnsafePathError) as e:  # a planted link is refused like a bad argument
             print(f"error: {e}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:

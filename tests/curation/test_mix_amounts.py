@@ -74,3 +74,14 @@ def test_an_amount_beyond_max_epochs_fails_before_writing_and_says_by_how_much(r
     ):
         mix(cfg)
     assert not (tmp_path / "m").exists()
+
+
+def test_a_boolean_budget_is_a_mix_file_error(tmp_path):
+    """`budget: true` is a typo, not a budget of 1 (pydantic's int accepts a bool)."""
+    f = tmp_path / "m.yaml"
+    f.write_text(
+        "name: m\nunit: documents\nbudget: true\nsources:\n"
+        f"  - {{name: a, run: {tmp_path}, weight: 1}}\noutput: {{path: {tmp_path / 'out'}}}\n"
+    )
+    with pytest.raises(RecipeError, match="budget"):
+        load_mix(f)

@@ -134,3 +134,19 @@ def test_a_damaged_index_json_is_one_line_naming_the_key(
     assert main(["train", str(cfg)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "index.json: " in err and "Traceback" not in err
+
+
+def test_a_planted_index_link_is_refused_with_exit_2(run_dir, tmp_path, capsys):
+    """A symlinked index.json in a token folder rootstock wrote is refused like a bad argument (exit 2,
+    one line), and the file it points to keeps its bytes."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = tmp_path / "tok"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"rootstock": "token-shards", "files": []}))  # cut short
+    os.symlink(victim, out / "index.json")
+    capsys.readouterr()
+    assert main(["tokenize", str(run_dir), "--vocab-size", "300", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "index.json" in err[0], err
+    assert victim.read_text() == "precious"

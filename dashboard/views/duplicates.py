@@ -49,7 +49,7 @@ for step in [s for s in summary["steps"] if s.get("op") == "line_dedup"]:
         "The most removed units (summed over tasks; each task remembers up to 500), with one document."
     )
     st.dataframe(
-        pd.DataFrame(rows, columns=["count", "unit", "example_id"]),
+        markup.frame(pd.DataFrame(rows, columns=["count", "unit", "example_id"])),
         hide_index=True,
         height=300,
         column_config={
@@ -85,7 +85,7 @@ with left:
 with right:
     st.subheader("Largest clusters")
     st.dataframe(
-        clusters.head(50).assign(cluster=lambda d: d["cluster"].map(documents.cluster_label)),
+        markup.frame(clusters.head(50).assign(cluster=lambda d: d["cluster"].map(documents.cluster_label))),
         hide_index=True,
         height=260,
         column_config={"in_sample": st.column_config.NumberColumn("members in sample")},

@@ -101,3 +101,22 @@ def test_bidi_controls_in_table_cells_are_visible_escapes(monkeypatch, tmp_path,
     assert not at.error, [e.value for e in at.error]
     assert any("report\\u202egnp.exe" in c for c in cells), "the value is shown, escaped"
     assert [c for c in cells if any(b in c for b in BIDI + "\u061c")] == []
+
+
+def test_a_damaged_removed_units_file_is_an_error_on_the_page_not_an_exception(monkeypatch, tmp_path):
+    run = tmp_path / "run"
+    write_synthetic_run(run, n_docs=50)
+    summary = json.loads((run / "summary.json").read_text())
+    step = {"name": "line_dedup", "op": "line_dedup", "in": 40, "kept": 40, "removed": 0}
+    step |= {"removed_by_reason": {}, "modified": 3, "bytes_removed": 90, "seconds": 0.1, "cpu_seconds": 0.1}
+    summary["steps"] = [*summary["steps"], step]
+    (run / "summary.json").write_text(json.dumps(summary))
+    units = run / "removed_units" / "line_dedup"
+    units.mkdir(parents=True)
+    (units / "00000.json").write_text('[{"unit": "a", "count": "x", "example_id": 1}]')
+    monkeypatch.setenv("ROOTSTOCK_DASHBOARD_ARGS", json.dumps([str(run)]))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.switch_page("views/duplicates.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("00000.json" in e.value.replace("\\", "") for e in at.error)

@@ -29,6 +29,7 @@ from runfolder.token_folder import (
     INDEX_FORMAT,
     KEYS_FILE,
     SPLITS,
+    PlainWriter,
     TokenFolderError,
     claim_folder,
     create_file,
@@ -129,7 +130,7 @@ class TokenShards:
         stem = f"{sp.name}_{len(sp.shards):05d}"
         data = np.concatenate(sp.rows)
         with create_file(self.out, f"{stem}.npy", self.written) as f:
-            np.save(f, data)
+            np.save(PlainWriter(f), data)
         with create_file(self.out, f"{stem}.docs.jsonl", self.written) as f:
             f.write("".join(sp.trace).encode("utf-8"))
         sp.shards.append({"file": f"{stem}.npy", "tokens": len(data), "docs": f"{stem}.docs.jsonl"})

@@ -57,3 +57,17 @@ def code(value, limit: int = MAX_CHARS) -> str:
 def text(value, limit: int = MAX_CHARS) -> str:
     """`value` as literal text inside markdown (every ASCII punctuation character escaped)."""
     return _PUNCT.sub(r"\\\1", _plain(value, limit))
+
+
+def frame(df):
+    """`df` for `st.dataframe` with every text cell, column name and index label passed through
+    `no_bidi`. Why: a grid cell renders no markdown, but the browser still applies a U+202E in a
+    document id, step name or removed line, so `gnp.exe` would read as `exe.png` there too."""
+
+    def clean(v):
+        return no_bidi(v) if isinstance(v, str) else v
+
+    out = df.map(clean)
+    out.columns = out.columns.map(clean)
+    out.index = out.index.map(clean)
+    return out

@@ -10,8 +10,20 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from runfolder.summary import SummaryError, read_json
+
 # What one `curate run` produces; `--force` deletes exactly these (never tokenizer/ or training output).
-PRODUCED = ("output", "removed", "removed_units", "rejected", "work", "logs", "summary.json", "run.json", "recipe.resolved.yaml")
+PRODUCED = (
+    "output",
+    "removed",
+    "removed_units",
+    "rejected",
+    "work",
+    "logs",
+    "summary.json",
+    "run.json",
+    "recipe.resolved.yaml",
+)
 # What makes a run.json rootstock's own (curation/api.py writes them all): another tool's run.json must
 # never make its folder look like a run folder, or `--force` would delete that tool's output/ and logs/.
 IDENTITY_KEYS = {"fingerprint": str, "limit": int, "started": str, "produced": list}
@@ -74,9 +86,9 @@ class RunFolder:
         """The removed units of `step_id` summed over its tasks, most frequent first (count, then text)."""
         merged: dict[str, dict] = {}
         for path in sorted(self.removed_units(step_id).glob("*.json")):
-            for row in json.loads(path.read_text(encoding="utf-8")):
+            for row in _unit_rows(path):
                 entry = merged.setdefault(row["unit"], {**row, "count": 0})
-                entry["count"] += int(row["count"])
+                entry["count"] += row["count"]
         return sorted(merged.values(), key=lambda r: (-r["count"], r["unit"]))[:limit]
 
     @property
@@ -139,3 +151,20 @@ class RunFolder:
     def produced(self) -> list[Path]:
         """Everything a run writes (what `--force` removes)."""
         return [self.root / name for name in PRODUCED]
+
+
+def _unit_rows(path: Path) -> list[dict]:
+    """One task's removed-units file, checked: a damaged or hand-edited file is a SummaryError (a
+    ValueError) naming the file and the entry, shown on the dashboard page, never a KeyError or
+    TypeError traceback."""
+    rows = read_json(path)
+    if not isinstance(rows, list):
+        raise SummaryError(
+            f"{path}: expected a list of {{unit, count, example_id}}, got {type(rows).__name__}"
+        )
+    for i, row in enumerate(rows):
+        ok = isinstance(row, dict) and isinstance(row.get("unit"), str)
+        ok = ok and type(row.get("count")) is int and row["count"] >= 0
+        if not ok or not isinstance(row.get("example_id", ""), (str, int)):
+            raise SummaryError(f"{path}: [{i}]: expected {{unit: text, count: integer >= 0, example_id}}")
+    return rows

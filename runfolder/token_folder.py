@@ -132,7 +132,9 @@ def save_pretrained_into(obj, folder: Path) -> Path:
     """
     folder = Path(folder)
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise TokenFolderError(f"{folder}: is a symlink or not a folder; refusing to write a tokenizer through it")
+        raise TokenFolderError(
+            f"{folder}: is a symlink or not a folder; refusing to write a tokenizer through it"
+        )
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
@@ -167,6 +169,16 @@ def naming(path: Path) -> Iterator[None]:
         raise
 
 
+class PlainWriter:
+    """A file as numpy sees a plain writer: `np.save(PlainWriter(f), arr)` then writes through `write`
+    in chunks, so a full disk raises OSError(ENOSPC), which `create_file` names and the CLIs report in
+    one line. Given the real file, numpy's `tofile` raises `OSError: 43385 requested and 26560
+    written`, with no errno and no file name (a traceback from `curate mix` on a full disk)."""
+
+    def __init__(self, f: IO[bytes]):
+        self.write = f.write
+
+
 def _refuse(out: Path, name: str) -> TokenFolderError:
     return TokenFolderError(f"{out / name} already exists and rootstock did not write it; not overwriting it")
 
@@ -191,7 +203,9 @@ def create_file(out: Path, name: str, written: list[str]) -> Iterator[IO[bytes]]
     except (FileExistsError, UnsafePathError):
         del written[-2:]
         write_manifest(out, written)
-        raise _refuse(out, tmp.name if os.path.lexists(tmp) and not os.path.lexists(final) else name) from None
+        raise _refuse(
+            out, tmp.name if os.path.lexists(tmp) and not os.path.lexists(final) else name
+        ) from None
     try:
         with naming(final), os.fdopen(fd, "wb") as f:
             yield f

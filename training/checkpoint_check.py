@@ -63,8 +63,8 @@ def check_torch_zip(path: Path) -> None:
         ) from None
 
 
-def check_safetensors(path: Path) -> None:
-    """ConfigError naming `path` unless its size is exactly what its own header describes."""
+def check_safetensors(path: Path) -> dict:
+    """ConfigError naming `path` unless its size is exactly what its own header describes; its header."""
     try:
         _regular(path)
         size = path.stat().st_size
@@ -76,9 +76,46 @@ def check_safetensors(path: Path) -> None:
             if n > min(_SAFETENSORS_HEADER_MAX, size - 8):
                 raise ValueError(f"header length {n:,} does not fit in {size:,} bytes")
             header = json.loads(f.read(n))
+        meta = header.get("__metadata__", {})
+        if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+            raise ValueError("__metadata__ is not a map of strings")
         ends = [_tensor_end(k, t) for k, t in header.items() if k != "__metadata__"]
         expected = 8 + n + max(ends, default=0)
         if expected != size:
             raise ValueError(f"{size:,} bytes, its header says {expected:,}")
     except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as e:
         raise ConfigError(f"{path}: unusable safetensors file ({e}; truncated or corrupt)") from None
+    return header
+
+
+# the JSON files a checkpoint folder may hold, read by transformers or by us when it is loaded
+_JSON_FILES = ("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
+               "special_tokens_map.json", "train_state.json", "train_config.json")  # fmt: skip
+
+
+def check_checkpoint_folder(ckpt: Path) -> None:
+    """ConfigError naming the file unless each JSON file of `ckpt` that is there is a regular file (a
+    FIFO config.json hung `curate eval` in transformers' open; a FIFO tokenizer.json ended in a 5-line
+    'install sentencepiece' error), config.json is a JSON object, and its vocab_size and hidden_size
+    are the embedding's shape in model.safetensors (else a 10-line transformers size-mismatch report)."""
+    for name in _JSON_FILES:
+        path = ckpt / name
+        try:
+            if not path.is_symlink() and not path.exists():
+                continue
+            _regular(path)
+            if name == "config.json":
+                config = json.loads(path.read_text(encoding="utf-8"))
+                if not isinstance(config, dict):
+                    raise ValueError("not a JSON object")
+        except (OSError, ValueError, RecursionError) as e:
+            raise ConfigError(f"{path}: unusable checkpoint file ({e})") from None
+    weights = ckpt / "model.safetensors"
+    if (ckpt / "config.json").exists() and weights.exists():
+        shape = check_safetensors(weights).get("model.embed_tokens.weight", {}).get("shape")
+        want = [config.get("vocab_size"), config.get("hidden_size")]
+        if shape is not None and shape != want:
+            raise ConfigError(
+                f"{ckpt / 'config.json'}: vocab_size, hidden_size {want} do not match the embedding "
+                f"{shape} in model.safetensors"
+            )

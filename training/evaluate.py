@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.checkpoint_check import check_safetensors
+from training.checkpoint_check import check_checkpoint_folder, check_safetensors
 from training.data import id_fraction, read_eval_set, set_name
 from training.overlap import check_overlap, find_overlap
 from training.tokenizer import encode_docs
@@ -204,6 +204,7 @@ def evaluate_checkpoint(
         raise ConfigError(f"{ckpt} is not a checkpoint folder (no config.json)")
     if (ckpt / "model.safetensors").exists():
         check_safetensors(ckpt / "model.safetensors")
+    check_checkpoint_folder(ckpt)
     dev = torch.device(
         "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
     )

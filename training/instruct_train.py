@@ -29,7 +29,7 @@ from transformers import LlamaForCausalLM
 from transformers.utils import logging as hf_logging
 
 from shingling import shingles
-from training.checkpoint_check import check_safetensors
+from training.checkpoint_check import check_checkpoint_folder, check_safetensors
 from training.errors import ConfigError
 from training.evaluate import autocast, set_name
 from training.instruct_shards import (
@@ -57,6 +57,7 @@ def checkpoint_dir(path: str | Path) -> Path:
             f"init_from {path}: not a checkpoint folder (needs config.json + model.safetensors)"
         )
     check_safetensors(p / "model.safetensors")
+    check_checkpoint_folder(p)
     return p
 
 
@@ -320,6 +321,7 @@ def chat_loader(folder: Path, index: dict, seq_len: int, seed: int) -> ChatLoade
 
 
 # --- held-out prompts ------------------------------------------------------------------------------
+
 
 class PromptHoldout:
     """Near-duplicate matching of prompts against a fixed held-out set (MinHash LSH, Jaccard of word

@@ -54,21 +54,12 @@ def create_file(out: Path, name: str, written: list[str]) -> Iterator[IO[bytes]]
         raise ConfigError(str(e)) from None
 
 
-class _PlainWriter:
-    """A file as numpy sees a plain writer: `np.save` then writes through `write` in chunks, so a full
-    disk raises OSError(ENOSPC). Given the real file, numpy's `tofile` raises `OSError: 43385 requested
-    and 26560 written`, which names neither the cause nor the file."""
-
-    def __init__(self, f: IO[bytes]):
-        self.write = f.write
-
-
 def save_array(out: Path, name: str, arr, written: list[str]) -> None:
     """`np.save` of `arr` as a new manifest-listed file `out/name` (see `create_file`)."""
     import numpy as np
 
     with create_file(out, name, written) as f:
-        np.save(_PlainWriter(f), arr)
+        np.save(_folder.PlainWriter(f), arr)
 
 
 def write_index(out: Path, index: dict) -> None:

@@ -8,7 +8,7 @@ import os
 
 import orjson
 
-from runfolder.atomic import open_new_file
+from runfolder.atomic import UnsafePathError, open_new_file
 
 MAX_RAW_CHARS = 2000  # how much of an unreadable record is kept in rejected/ (enough to debug, bounded)
 
@@ -33,8 +33,15 @@ def write_rejected(step, record: dict) -> None:
     if not step.rejected_dir:
         return
     if step._rejected_fh is None:
-        os.makedirs(step.rejected_dir, exist_ok=True)
+        try:
+            os.makedirs(step.rejected_dir, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):  # a planted file or FIFO where a folder goes
+            raise UnsafePathError(
+                f"{step.rejected_dir}: is not a folder (or one above it is not); refusing to write rejected records"
+            ) from None
         name = step.rejected_name.format(rank=step._rank)
-        step._rejected_fh = open_new_file(os.path.join(step.rejected_dir, name), "wb")  # never through a symlink
+        step._rejected_fh = open_new_file(
+            os.path.join(step.rejected_dir, name), "wb"
+        )  # never through a symlink
     step._rejected_fh.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
     step._rejected_fh.flush()

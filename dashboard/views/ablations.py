@@ -34,7 +34,7 @@ if scale is not None:  # a scale study: its transfer table, then one size's abla
         "(1 = same order, 0 = unrelated, −1 = reversed) with a 95% bootstrap interval over seeds, and the "
         "share of variant pairs both sizes order the same way (DataDecide's decision accuracy)."
     )
-    st.dataframe(ablations.transfer_frame(scale), hide_index=True, width="stretch")
+    st.dataframe(markup.frame(ablations.transfer_frame(scale)), hide_index=True, width="stretch")
     if not sizes:
         st.stop()
     size = st.segmented_control("Model size", sizes, default=sizes[0], key="size") or sizes[0]
@@ -88,7 +88,7 @@ if scored.empty:
     )
 else:
     st.dataframe(
-        scored,
+        markup.frame(scored),
         hide_index=True,
         width="stretch",
         column_config={
@@ -101,11 +101,15 @@ else:
     st.caption("Out of pool: the domain's text comes from sources that never enter the training sample.")
 if scale is None and not (tf := ablations.transfer_frame(results)).empty:  # a scale folder showed it above
     st.subheader("Rank agreement across model sizes")
-    st.dataframe(tf, hide_index=True, width="stretch")
+    st.dataframe(markup.frame(tf), hide_index=True, width="stretch")
 
 evals = ablations.eval_names(results)
-ev = (st.segmented_control("Eval domain", evals, default=evals[0], key="eval", bind="query-params",
-                         format_func=markup.text) or evals[0])
+ev = (
+    st.segmented_control(
+        "Eval domain", evals, default=evals[0], key="eval", bind="query-params", format_func=markup.text
+    )
+    or evals[0]
+)
 band = ablations.seed_band(results, ev)
 variants = list(results["variants"])
 color = alt.Color(
@@ -178,7 +182,7 @@ else:
         "'not resolved'."
     )
     st.dataframe(
-        comps.drop(columns=["pair", "eval"]),
+        markup.frame(comps.drop(columns=["pair", "eval"])),
         hide_index=True,
         column_config={
             "delta_bpb": st.column_config.NumberColumn("Δ bpb", format="%+.4f"),
@@ -200,7 +204,7 @@ else:
         "budget, so the curve only says the multiplier is below (or above) that value."
     )
     st.dataframe(
-        mult[["variant", "tokens", "multiplier", "ci95", "note"]],
+        markup.frame(mult[["variant", "tokens", "multiplier", "ci95", "note"]]),
         hide_index=True,
         width="stretch",
         column_config={

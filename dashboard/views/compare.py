@@ -79,7 +79,7 @@ else:
     )
     table["difference"] = table["removed B"].fillna(0) - table["removed A"].fillna(0)
     table = table.set_index("step").loc[order].reset_index()
-    st.dataframe(table, hide_index=True)
+    st.dataframe(markup.frame(table), hide_index=True)
 
 st.subheader("Metric distributions")
 frame_a = ui.sample(args.runs[a], args.show_pii)

@@ -41,7 +41,11 @@ for step in [s for s in summary["steps"] if s.get("op") == "line_dedup"]:
     ui.stat_card(c1, "Documents modified", ui.fmt_int(modified), f"{ui.fmt_pct(modified, n_in)} of its input")
     ui.stat_card(c2, "Bytes removed", ui.fmt_bytes(step.get("bytes_removed", 0)), "from kept documents")
     ui.stat_card(c3, "Left too short", ui.fmt_int(too_short), "documents removed after their lines went")
-    rows = ui.removed_units(path, step["name"], args.show_pii)
+    try:
+        rows = ui.removed_units(path, step["name"], args.show_pii)
+    except ValueError as e:  # a damaged removed_units/ file: said on the page, the rest still drawn
+        st.error(markup.text(e))
+        continue
     if not rows:
         st.info("No removed lines recorded for this step.")
         continue
@@ -49,7 +53,7 @@ for step in [s for s in summary["steps"] if s.get("op") == "line_dedup"]:
         "The most removed units (summed over tasks; each task remembers up to 500), with one document."
     )
     st.dataframe(
-        pd.DataFrame(rows, columns=["count", "unit", "example_id"]),
+        markup.frame(pd.DataFrame(rows, columns=["count", "unit", "example_id"])),
         hide_index=True,
         height=300,
         column_config={
@@ -85,7 +89,7 @@ with left:
 with right:
     st.subheader("Largest clusters")
     st.dataframe(
-        clusters.head(50).assign(cluster=lambda d: d["cluster"].map(documents.cluster_label)),
+        markup.frame(clusters.head(50).assign(cluster=lambda d: d["cluster"].map(documents.cluster_label))),
         hide_index=True,
         height=260,
         column_config={"in_sample": st.column_config.NumberColumn("members in sample")},

@@ -227,7 +227,9 @@ for metric in shown:
                 off = sorted({f"{r['what']} {r['x']:g}" for r in rule_rows if not x_lo <= r["x"] <= x_hi})
                 rule_rows = [r for r in rule_rows if x_lo <= r["x"] <= x_hi]
                 if off:
-                    st.caption(f"Off the chart (far past the data, {x_lo:.4g}–{x_hi:.4g}): {markup.text(', '.join(off))}")
+                    st.caption(
+                        f"Off the chart (far past the data, {x_lo:.4g}–{x_hi:.4g}): {markup.text(', '.join(off))}"
+                    )
             if rule_rows:
                 rules_df = pd.DataFrame(rule_rows)
                 rules_df["kind"] = rules_df["what"].map(
@@ -282,7 +284,7 @@ if chosen:
                 "would remove (est.)": round(w[would].sum()),
             }
         )
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    st.dataframe(markup.frame(pd.DataFrame(rows)), hide_index=True)
     snippet = analysis.thresholds_yaml(chosen, ui.recipe_text(path), label)
     st.download_button(
         "Download thresholds as recipe YAML",

@@ -127,7 +127,7 @@ else:
     pivot.insert(0, "total", pivot.sum(axis=1))
     pivot["kept %"] = (100 * pivot.get("kept", 0) / pivot["total"]).round(1)
     st.dataframe(
-        pivot.loc[order],
+        markup.frame(pivot.loc[order]),
         column_config={
             "kept %": st.column_config.ProgressColumn("kept %", min_value=0, max_value=100, format="%.1f%%")
         },

@@ -8,7 +8,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from dashboard import analysis, ui
+from dashboard import analysis, markup, ui
 from runfolder.tokens import HOW, bytes_per_token, output_tokens, tokens_label
 
 
@@ -90,7 +90,7 @@ else:
     if "bytes_kept" in table:  # runs made before the ledger counted bytes per step have no such column
         table[TOKENS_COL] = (table["bytes_kept"] / per_token).round(0)
     st.dataframe(
-        table,
+        markup.frame(table),
         hide_index=True,
         column_config={
             "in": st.column_config.NumberColumn("in", format="localized"),

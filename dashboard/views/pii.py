@@ -53,7 +53,9 @@ with left:
     long = counts.melt(
         id_vars="kind", value_vars=["summary", "sample_est"], var_name="source", value_name="count"
     )
-    long["source"] = long["source"].map({"summary": "whole run (ledger, exact)", "sample_est": "sample (est.)"})
+    long["source"] = long["source"].map(
+        {"summary": "whole run (ledger, exact)", "sample_est": "sample (est.)"}
+    )
     chart = (
         alt.Chart(long.dropna())
         .mark_bar()
@@ -74,8 +76,10 @@ with left:
 with right:
     st.subheader("Counts")
     st.dataframe(
-        counts.round({"sample_est": 0, "docs_est": 0}).rename(
-            columns={"summary": "whole run (exact)", "sample_est": "≈ from sample", "docs_est": "≈ docs"}
+        markup.frame(
+            counts.round({"sample_est": 0, "docs_est": 0}).rename(
+                columns={"summary": "whole run (exact)", "sample_est": "≈ from sample", "docs_est": "≈ docs"}
+            )
         ),
         hide_index=True,
         column_config={
@@ -99,7 +103,9 @@ if scrubbed.empty:
     st.stop()
 kinds = ["any"] + [c[4:] for c in pii_cols]
 kind = (
-    st.segmented_control("Kind", kinds, default="any", key="pii_kind", bind="query-params", format_func=markup.text)
+    st.segmented_control(
+        "Kind", kinds, default="any", key="pii_kind", bind="query-params", format_func=markup.text
+    )
     or "any"
 )
 if kind != "any":

@@ -123,7 +123,9 @@ with right:
         "bytes": f"{int(doc['bytes']):,}",
     }
     st.dataframe(
-        pd.DataFrame({"value": {k: str(v) for k, v in facts.items() if v is not None and pd.notna(v)}}),
+        markup.frame(
+            pd.DataFrame({"value": {k: str(v) for k, v in facts.items() if v is not None and pd.notna(v)}})
+        ),
         width="stretch",
         column_config={"_index": st.column_config.TextColumn("")},
     )
@@ -145,7 +147,7 @@ if meta:
             value = f"✗ {value} (keeps " + ("≤" if failed[0].keeps_below else "≥") + f" {limit:g})"
         rows.append({"key": k, "value": value})
     st.dataframe(
-        pd.DataFrame(rows),
+        markup.frame(pd.DataFrame(rows)),
         hide_index=True,
         width="stretch",
         height=min(600, 36 * (len(rows) + 1)),

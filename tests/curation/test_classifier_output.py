@@ -150,3 +150,21 @@ def test_a_linked_rejected_folder_beside_the_model_is_refused(tmp_path, capsys, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{tmp_path / 'cls' / link}: refusing" in err and "symlink" in err
     assert list(outside.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["fifo", "file"])
+def test_a_fifo_or_file_where_a_rejected_folder_goes_is_one_line(tmp_path, capsys, kind):
+    """`rejected/positives_0/rejected` planted as a FIFO or a file: os.makedirs raised FileExistsError
+    (a 60-line traceback, exit 1); now one line naming it, exit 2, and the planted file is left alone."""
+    path, pos = config(tmp_path, output=str(tmp_path / "cls" / "m.bin"), fasttext={"bucket": 1000, "dim": 10})
+    pos.write_text(pos.read_text() + "{not json\n")  # one record to reject
+    planted = tmp_path / "cls" / "rejected" / "positives_0" / "rejected"
+    planted.parent.mkdir(parents=True)
+    if kind == "fifo":
+        os.mkfifo(planted)
+    else:
+        planted.write_text("mine")
+    assert main(["classifier", "train", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{planted}: is not a folder" in err, err
+    assert kind == "fifo" or planted.read_text() == "mine"

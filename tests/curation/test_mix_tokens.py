@@ -167,3 +167,38 @@ def test_a_planted_index_or_tokenizer_link_is_not_written_through(runs, tmp_path
         with pytest.raises((UsageError, OSError), match=f"{name}: (refusing|is a symlink)"):
             mix(token_config(runs, folder.parent, tokenizer))
     assert victim.read_text() == "precious" and list(victim_dir.iterdir()) == []
+
+
+def test_a_full_disk_is_one_line_naming_the_shard_and_the_rerun_gives_the_same_shards(
+    runs,  # noqa: F811
+    tmp_path,
+    tokenizer,
+    tiny_disk,
+    capsys,
+):
+    """A token shard bigger than the space left: numpy's `tofile` on the real file raised `OSError:
+    N requested and M written` (no errno), so `curate mix` ended in a 26-line traceback."""
+    import subprocess
+
+    from curation.cli import main
+
+    subprocess.run(["mount", "-o", "remount,size=64k", str(tiny_disk)], check=True)
+    cfg = {**token_config(runs, tiny_disk / "m", tokenizer), "budget": 60_000}
+    cfg["output"]["max_shard_tokens"] = 100_000  # one train shard of ~100 KB, written at the end
+    for s in cfg["sources"]:
+        s["max_epochs"] = 500
+    (tmp_path / "mix.yaml").write_text(json.dumps(cfg))
+    assert main(["mix", str(tmp_path / "mix.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "No space left on device" in err and ".npy" in err, err
+    subprocess.run(["mount", "-o", "remount,size=64m", str(tiny_disk)], check=True)  # space freed
+    assert main(["mix", str(tmp_path / "mix.yaml")]) == 0
+    assert main(["mix", str(tmp_path / "mix.yaml"), "--output", str(tmp_path / "straight")]) == 0
+    got, want = (_train_tokens(tiny_disk / "m"), _train_tokens(tmp_path / "straight"))
+    assert np.array_equal(got, want) and len(got) > 50_000
+
+
+def _train_tokens(mix_folder: Path) -> np.ndarray:
+    folder, index = load_index(mix_folder)
+    return np.concatenate(load_split(folder, index, "train"))

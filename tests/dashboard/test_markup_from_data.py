@@ -66,3 +66,57 @@ def test_arabic_letter_mark_is_shown_not_applied():
     from dashboard import markup
 
     assert "\\u061c" in markup.text("name\u061cgnp.exe") and "\u061c" not in markup.text("name\u061cgnp.exe")
+
+
+def _frame_cells(at: AppTest) -> list[str]:
+    cells = []
+    for df in at.dataframe:
+        v = df.value
+        cells += [str(c) for c in v.astype(str).values.ravel()] + [str(c) for c in (*v.columns, *v.index)]
+    return cells
+
+
+@pytest.mark.parametrize("page", ["overview", "duplicates"])
+def test_bidi_controls_in_table_cells_are_visible_escapes(monkeypatch, tmp_path, page):
+    """A step name, a line_dedup removed line and its document id shown in a table keep no live bidi
+    control (the grid renders no markdown, but the browser applies U+202E / U+2066-2069 / U+061C)."""
+    run = tmp_path / "run"
+    write_synthetic_run(run, n_docs=50)
+    summary = json.loads((run / "summary.json").read_text())
+    step = {"name": "line_dedup", "op": "line_dedup", "in": 40, "kept": 40, "removed": 0}
+    step |= {"removed_by_reason": {}, "modified": 3, "bytes_removed": 90, "seconds": 0.1, "cpu_seconds": 0.1}
+    summary["steps"] = [{**summary["steps"][0], "name": "s" + RLO}, *summary["steps"][1:], step]
+    (run / "summary.json").write_text(json.dumps(summary))
+    units = run / "removed_units" / "line_dedup"
+    units.mkdir(parents=True)
+    rows = [{"unit": "nav " + RLO + "\u2066x\u2069\u061c", "count": 9, "example_id": "d" + RLO}]
+    (units / "00000.json").write_text(json.dumps(rows))
+    monkeypatch.setenv("ROOTSTOCK_DASHBOARD_ARGS", json.dumps([str(run)]))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    if page != "overview":
+        at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    cells = _frame_cells(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any("report\\u202egnp.exe" in c for c in cells), "the value is shown, escaped"
+    assert [c for c in cells if any(b in c for b in BIDI + "\u061c")] == []
+
+
+def test_a_damaged_removed_units_file_is_an_error_on_the_page_not_an_exception(monkeypatch, tmp_path):
+    run = tmp_path / "run"
+    write_synthetic_run(run, n_docs=50)
+    summary = json.loads((run / "summary.json").read_text())
+    step = {"name": "line_dedup", "op": "line_dedup", "in": 40, "kept": 40, "removed": 0}
+    step |= {"removed_by_reason": {}, "modified": 3, "bytes_removed": 90, "seconds": 0.1, "cpu_seconds": 0.1}
+    summary["steps"] = [*summary["steps"], step]
+    (run / "summary.json").write_text(json.dumps(summary))
+    units = run / "removed_units" / "line_dedup"
+    units.mkdir(parents=True)
+    (units / "00000.json").write_text('[{"unit": "a", "count": "x", "example_id": 1}]')
+    monkeypatch.setenv("ROOTSTOCK_DASHBOARD_ARGS", json.dumps([str(run)]))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.switch_page("views/duplicates.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("00000.json" in e.value.replace("\\", "") for e in at.error)

@@ -10,25 +10,42 @@ import json
 import pytest
 
 from curation.cli import main
-from runfolder import SummaryError, read_summary
+from runfolder import RunFolder, SummaryError, read_summary
 
-GOOD = {"schema": 1, "recipe": "t", "input": {"docs": 2}, "output": {"docs": 1, "bytes": 10, "shards": []},
-        "rejected": 0, "steps": [{"name": "length_filter", "in": 2, "kept": 1, "removed": 1,
-                                  "removed_by_reason": {"too_short": 1}, "seconds": 0.1}],
-        "invariant": {"ok": True, "input": 2, "output": 1, "removed": 1, "rejected": 0, "problems": []}}
+GOOD = {
+    "schema": 1,
+    "recipe": "t",
+    "input": {"docs": 2},
+    "output": {"docs": 1, "bytes": 10, "shards": []},
+    "rejected": 0,
+    "steps": [
+        {
+            "name": "length_filter",
+            "in": 2,
+            "kept": 1,
+            "removed": 1,
+            "removed_by_reason": {"too_short": 1},
+            "seconds": 0.1,
+        }
+    ],
+    "invariant": {"ok": True, "input": 2, "output": 1, "removed": 1, "rejected": 0, "problems": []},
+}
 
 
-@pytest.mark.parametrize(("change", "key"), [
-    ({"steps": "x"}, "steps"),
-    ({"output": []}, "output"),
-    ({"invariant": None}, "invariant"),
-    ({"recipe": 3}, "recipe"),
-    ({"steps": [{"name": "a"}]}, "steps[0].in"),
-    ({"steps": [{**GOOD["steps"][0], "removed_by_reason": {"r": "many"}}]}, "steps[0].removed_by_reason"),
-    ({"input": {"docs": "2"}}, "input.docs"),
-    ({"invariant": {**GOOD["invariant"], "problems": [1]}}, "invariant.problems"),
-    ({"languages": []}, "languages"),
-])
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"steps": "x"}, "steps"),
+        ({"output": []}, "output"),
+        ({"invariant": None}, "invariant"),
+        ({"recipe": 3}, "recipe"),
+        ({"steps": [{"name": "a"}]}, "steps[0].in"),
+        ({"steps": [{**GOOD["steps"][0], "removed_by_reason": {"r": "many"}}]}, "steps[0].removed_by_reason"),
+        ({"input": {"docs": "2"}}, "input.docs"),
+        ({"invariant": {**GOOD["invariant"], "problems": [1]}}, "invariant.problems"),
+        ({"languages": []}, "languages"),
+    ],
+)
 def test_crafted_summary_is_refused_naming_the_key(tmp_path, capsys, change, key):
     (tmp_path / "summary.json").write_text(json.dumps({**GOOD, **change}))
     with pytest.raises(SummaryError, match=f"summary.json: {key.replace('[', '.').replace(']', '.')}"):
@@ -45,8 +62,13 @@ def test_sound_summary_reads_and_prints(tmp_path, capsys):
     assert "length_filter" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("body", ['{"schema": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
-                                  '{"schema": 1, "rejected": ' + "9" * 5_001 + "}"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"schema": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"schema": 1, "rejected": ' + "9" * 5_001 + "}",
+    ],
+)
 def test_json_nested_too_deep_or_with_a_huge_integer_is_one_clear_error(tmp_path, body):
     """Found by hand on the merged main: json.loads raises RecursionError (nesting) or ValueError (an
     integer past Python's 4,300-digit limit), which escaped as tracebacks from `curate stats`."""
@@ -62,3 +84,36 @@ def test_json_nested_too_deep_or_with_a_huge_integer_is_one_clear_error(tmp_path
         load_results(tmp_path)
     (tmp_path / "run.json").write_text(body)
     assert read_identity(tmp_path / "run.json") is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '[{"count": 3}]',
+        '{"unit": 1}',
+        '[{"unit": "a", "count": "x", "example_id": 1}]',
+        "[1, 2]",
+        "not json",
+        '[{"unit": ["a"], "count": 1, "example_id": "x"}]',
+        '[{"unit": "a", "count": true, "example_id": "x"}]',
+    ],
+)
+def test_a_damaged_removed_units_file_is_one_error_naming_it(tmp_path, body):
+    """The line_dedup removed-lines view reads removed_units/<step>/*.json; a hand-edited one is a
+    SummaryError naming the file (the dashboard page said KeyError / TypeError / JSONDecodeError)."""
+    folder = tmp_path / "run" / "removed_units" / "line_dedup"
+    folder.mkdir(parents=True)
+    (folder / "00000.json").write_text('[{"unit": "ok", "count": 2, "example_id": "d"}]')
+    (folder / "00001.json").write_text(body)
+    with pytest.raises(SummaryError, match="00001.json"):
+        RunFolder(tmp_path / "run").removed_unit_examples("line_dedup")
+
+
+def test_removed_units_of_good_files_are_summed(tmp_path):
+    folder = tmp_path / "run" / "removed_units" / "line_dedup"
+    folder.mkdir(parents=True)
+    for i in range(2):
+        (folder / f"0000{i}.json").write_text('[{"unit": "nav", "count": 2, "example_id": "d"}]')
+    assert RunFolder(tmp_path / "run").removed_unit_examples("line_dedup") == [
+        {"unit": "nav", "count": 4, "example_id": "d"}
+    ]

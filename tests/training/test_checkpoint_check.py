@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from training.checkpoint_check import check_safetensors, check_torch_zip
+from training.checkpoint_check import check_checkpoint_folder, check_safetensors, check_torch_zip
 from training.errors import ConfigError
 
 
@@ -84,6 +84,7 @@ def _rewrite_header(path, edit) -> None:
         (lambda h: {k: {**t, "shape": [2**40, 2**40]} for k, t in h.items()}, "its offsets span"),
         (lambda h: {k: {**t, "dtype": "X9"} for k, t in h.items()}, "unknown dtype"),
         (lambda h: "[" * 50_000 + "]" * 50_000, "recursion"),  # was RecursionError, exit 1
+        (lambda h: {**h, "__metadata__": [1, 2]}, "__metadata__"),  # was SafetensorError, no file name
     ],
 )
 def test_a_safetensors_header_that_disagrees_with_itself_is_one_error_naming_it(files, edit, why):
@@ -99,3 +100,41 @@ def test_a_fifo_in_place_of_a_checkpoint_file_is_refused_without_blocking(tmp_pa
         os.mkfifo(tmp_path / name)
         with pytest.raises(ConfigError, match="not a regular file"):
             check(tmp_path / name)
+
+
+@pytest.mark.parametrize(
+    "name", ["config.json", "tokenizer.json", "tokenizer_config.json", "train_state.json"]
+)
+def test_curate_eval_refuses_a_fifo_checkpoint_json_file_without_blocking(tmp_path, capsys, name):
+    """A FIFO config.json hung `curate eval` (transformers opened it); a FIFO tokenizer.json ended in a
+    5-line 'install sentencepiece' error, exit 1. Now one line naming it, exit 2, before any open."""
+    from training.cli import main
+
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text('{"vocab_size": 64, "hidden_size": 8}')
+    (ckpt / name).unlink(missing_ok=True)
+    os.mkfifo(ckpt / name)
+    (tmp_path / "held.jsonl").write_text('{"id": "a", "text": "x"}\n')
+    assert main(["eval", str(ckpt), "--data", str(tmp_path / "held.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"error: {ckpt / name}: unusable checkpoint file (not a regular file (a FIFO, folder or device))\n"
+    )
+
+
+def test_a_config_json_that_disagrees_with_the_weights_is_one_error_naming_it(files):
+    """vocab_size 10**12 in config.json: transformers' 10-line size-mismatch RuntimeError, exit 1."""
+    ckpt = files[1].parent
+    save_file({"model.embed_tokens.weight": torch.zeros(64, 8)}, str(files[1]))
+    (ckpt / "config.json").write_text('{"vocab_size": 64, "hidden_size": 8}')
+    check_checkpoint_folder(ckpt)
+    (ckpt / "config.json").write_text('{"vocab_size": 1000000000000, "hidden_size": 8}')
+    with pytest.raises(
+        ConfigError, match=f"^{ckpt / 'config.json'}: vocab_size, hidden_size .* do not match"
+    ):
+        check_checkpoint_folder(ckpt)
+    (ckpt / "config.json").write_text("[1]")
+    with pytest.raises(ConfigError, match="not a JSON object"):
+        check_checkpoint_folder(ckpt)

@@ -134,7 +134,7 @@ def check_kenlm(path: str | Path) -> None:
     """
     p = Path(path)
     if not p.is_file():
-        raise ValueError(f"KenLM model not found: {path}")
+        raise ValueError(f"KenLM model not found: {path}" if not p.exists() else f"not a regular file: {path}")
     size = p.stat().st_size
     with open(p, "rb") as f:
         head = f.read(256)
@@ -169,7 +169,9 @@ def check_sentencepiece(path: str | Path) -> None:
     """ValueError (naming the file) unless sentencepiece parses `path` into a model with pieces."""
     p = Path(path)
     if not p.is_file():
-        raise ValueError(f"sentencepiece model not found: {path}")
+        raise ValueError(
+            f"sentencepiece model not found: {path}" if not p.exists() else f"not a regular file: {path}"
+        )
     if p.stat().st_size == 0:
         raise ValueError(f"cannot use {path} as a sentencepiece model: the file is empty")
     import sentencepiece

@@ -226,13 +226,16 @@ def evaluate_checkpoint(
 
 def checkpoint_overlap(ckpt: Path, paths: list[str]) -> dict:
     """training/overlap.py's report for a checkpoint, against the tokenized data its train_config.json
-    names (`{name: {"checked": False}}` when that data is gone)."""
-    from training.errors import ConfigError
+    names (`{name: {"checked": False}}` when that data is gone). A data folder that is there but whose
+    index.json is damaged is a ConfigError (exit 2): reporting it as "gone" turned the overlap check off
+    with a warning that named another cause."""
     from training.shards import load_index
 
-    cfg = ckpt / "train_config.json"
     try:
-        folder, index = load_index(json.loads(cfg.read_text())["data"])
-    except (OSError, KeyError, ValueError, ConfigError):
-        index, folder = {}, ckpt
+        data = Path(json.loads((ckpt / "train_config.json").read_text())["data"])
+    except (OSError, KeyError, TypeError, ValueError, RecursionError):
+        return find_overlap(ckpt, {}, paths)
+    if not any((f / "index.json").exists() for f in (data, data / "tokenized")):
+        return find_overlap(ckpt, {}, paths)  # the training data is gone: each set reported as not checked
+    folder, index = load_index(data)
     return find_overlap(folder, index, paths)

@@ -94,3 +94,22 @@ def test_example_config_evaluates_on_text_outside_its_training_input():
     for path in cfg.eval_sets:
         docs = list(read_jsonl(ROOT / path))
         assert docs and not any(d["id"] in ids or d["text"] in texts for d in docs), path
+
+
+def test_a_damaged_index_of_the_checkpoints_data_is_an_error_not_an_unchecked_overlap(tmp_path):
+    """curate eval checks eval sets against the data a checkpoint trained on: data that is gone is
+    reported as not checked, but a present, damaged index.json is one ConfigError naming the key (it
+    used to switch the check off with a warning saying the data was gone)."""
+    from training.evaluate import checkpoint_overlap
+
+    ckpt, data = tmp_path / "ckpt", tmp_path / "tok"
+    ckpt.mkdir()
+    (ckpt / "train_config.json").write_text(json.dumps({"data": str(data)}))
+    held = tmp_path / "held.jsonl"
+    held.write_text(json.dumps({"id": "a", "text": "some held out text"}) + "\n")
+    gone = checkpoint_overlap(ckpt, [str(held)])
+    assert [r["checked"] for r in gone.values()] == [False]
+    data.mkdir()
+    (data / "index.json").write_text(json.dumps({"splits": [1]}))
+    with pytest.raises(ConfigError, match="index.json"):
+        checkpoint_overlap(ckpt, [str(held)])

@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 from curation.errors import UsageError
-from runfolder.atomic import atomic_write
 from runfolder.token_folder import (
     INDEX_FORMAT,
     KEYS_FILE,
@@ -37,6 +36,7 @@ from runfolder.token_folder import (
     open_scratch,
     save_pretrained_into,
     split_of,
+    write_index,
     write_manifest,
 )
 
@@ -179,5 +179,5 @@ class TokenShards:
         }
         if index["splits"]["train"]["tokens"] == 0:
             raise UsageError(f"{mix_folder}: no training tokens (every document fell in validation)")
-        atomic_write(self.out / "index.json", json.dumps(index, indent=2) + "\n")
+        write_index(self.out, index)
         return index

@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from runfolder.atomic import UnsafePathError, atomic_write_json, open_new
+from runfolder.atomic import UnsafePathError, atomic_write, atomic_write_json, open_new
 
 MANIFEST = "manifest.json"
 KIND = "token-shards"  # the identity key: {"rootstock": KIND, "files": [...]}
@@ -155,6 +155,13 @@ def save_pretrained_into(obj, folder: Path) -> Path:
 def write_manifest(out: Path, files: list[str]) -> None:
     with naming(out / MANIFEST):
         atomic_write_json(out / MANIFEST, {"rootstock": KIND, "files": sorted(set(files))})
+
+
+def write_index(out: Path, index: dict) -> None:
+    """index.json, atomically and last (a full disk leaves the previous state, never a truncated index,
+    and the error names the file)."""
+    with naming(out / "index.json"):
+        atomic_write(out / "index.json", json.dumps(index, indent=2) + "\n")
 
 
 @contextmanager

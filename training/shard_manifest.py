@@ -11,15 +11,13 @@ training's ConfigError (exit 2 at the CLI).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from runfolder import atomic_write
 from runfolder import token_folder as _folder
-from runfolder.token_folder import KIND, MANIFEST, listed_files, naming, write_manifest
+from runfolder.token_folder import KIND, MANIFEST, listed_files, naming, write_index, write_manifest
 from training.errors import ConfigError
 
 __all__ = [
@@ -60,9 +58,3 @@ def save_array(out: Path, name: str, arr, written: list[str]) -> None:
 
     with create_file(out, name, written) as f:
         np.save(_folder.PlainWriter(f), arr)
-
-
-def write_index(out: Path, index: dict) -> None:
-    """index.json, atomically (a full disk leaves the previous state, never a truncated index)."""
-    with naming(out / "index.json"):
-        atomic_write(out / "index.json", json.dumps(index, indent=2) + "\n")

@@ -183,27 +183,28 @@ def test_curation_imports_no_training_dashboard_or_bench():
 def test_runfolder_is_stdlib_and_pyarrow_only():
     """The run-folder package must stay light: no datatrove, pydantic or our other packages."""
     allowed_third_party = {"pyarrow", "orjson"}  # orjson: optional speed-up, falls back to json
-    for path in (ROOT / "runfolder").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
-            for name in names:
-                top = name.split(".")[0]
-                assert top == "runfolder" or top in allowed_third_party or top in _stdlib(), (path, name)
+    for path, name in _absolute_imports("runfolder"):
+        top = name.split(".")[0]
+        assert top == "runfolder" or top in allowed_third_party or top in _stdlib(), (path, name)
 
 
 def test_shingling_is_stdlib_and_regex_only():
     """The near-duplicate definition sits at the ground floor: curation's MinHash and the ablation's
     decontamination both import it, so it imports none of our packages and no heavy dependency."""
-    for path in (ROOT / "shingling").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
-            for name in names:
-                top = name.split(".")[0]
-                assert top in ("shingling", "regex") or top in _stdlib(), (path, name)
+    for path, name in _absolute_imports("shingling"):
+        assert name.split(".")[0] in ("shingling", "regex") or name.split(".")[0] in _stdlib(), (path, name)
     g = import_graph()
     assert "shingling" in g["curation.steps.minhash.signatures"] and "shingling" in g["training.sample"]
+
+
+def _absolute_imports(package: str):
+    """(file, module) for every absolute import in `package`'s files (relative ones stay inside it)."""
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                yield from ((path, a.name) for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                yield path, node.module
 
 
 def _stdlib() -> set[str]:

@@ -56,17 +56,23 @@ def test_a_planted_shard_name_is_not_overwritten(run_dir, tokenizer_dir, tmp_pat
     assert victim.read_text() == "precious"
 
 
+def _victim_and_cut_short_folder(tmp_path):
+    """A user's file outside, and a token folder whose manifest lists nothing yet (a run cut short)."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = tmp_path / "tok"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"rootstock": "token-shards", "files": []}))
+    return victim, out
+
+
 def test_a_planted_tokenizer_link_is_not_written_through(run_dir, tokenizer_dir, tmp_path, capsys):
     """The tokenizer copy (tokenized/tokenizer/) and the trained BPE (RUN/tokenizer/) are written by
     transformers' save_pretrained, which opens with open(path, "w"): a symlinked folder or a hard-linked
     tokenizer.json there would send the files elsewhere or truncate another name's bytes."""
     victim_dir = tmp_path / "elsewhere"
     victim_dir.mkdir()
-    victim = tmp_path / "victim.txt"
-    victim.write_text("precious")
-    out = tmp_path / "tok"
-    out.mkdir()
-    (out / "manifest.json").write_text(json.dumps({"rootstock": "token-shards", "files": []}))  # cut short
+    victim, out = _victim_and_cut_short_folder(tmp_path)
     os.symlink(victim_dir, out / "tokenizer")
     with pytest.raises(ConfigError, match="tokenizer: is a symlink"):
         tokenize_run(run_dir, tokenizer_dir, out, val_fraction=0.2)
@@ -139,11 +145,7 @@ def test_a_damaged_index_json_is_one_line_naming_the_key(
 def test_a_planted_index_link_is_refused_with_exit_2(run_dir, tmp_path, capsys):
     """A symlinked index.json in a token folder rootstock wrote is refused like a bad argument (exit 2,
     one line), and the file it points to keeps its bytes."""
-    victim = tmp_path / "victim.txt"
-    victim.write_text("precious")
-    out = tmp_path / "tok"
-    out.mkdir()
-    (out / "manifest.json").write_text(json.dumps({"rootstock": "token-shards", "files": []}))  # cut short
+    victim, out = _victim_and_cut_short_folder(tmp_path)
     os.symlink(victim, out / "index.json")
     capsys.readouterr()
     assert main(["tokenize", str(run_dir), "--vocab-size", "300", "--out", str(out)]) == 2
